@@ -1,0 +1,88 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { MachineSpec } from '../domain/rollout-spec';
+import type { Assessment, InstallResult } from '../domain/patches';
+import { type MaintenanceSchedule, nextWindow } from '../domain/windows';
+import type { MachineTarget, PatchDriver } from './drivers/driver';
+import { asActivityFailure } from './failures';
+
+export interface Drivers {
+  /** The driver for a machine; the simulator by default. */
+  forMachine(machine: Pick<MachineSpec, 'name'>): PatchDriver;
+}
+
+export interface Operation {
+  id: string;
+  attempt: number;
+}
+
+function target(machine: MachineSpec, operation: Operation): MachineTarget {
+  return { name: machine.name, os: machine.os, image: machine.image, simulation: machine.simulation, operation };
+}
+
+/** Heartbeats while a long driver call runs, so a dead worker is noticed within the heartbeat timeout. */
+async function withHeartbeat<T>(call: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  const timer = setInterval(() => ctx.heartbeat(), 1000);
+  try {
+    return await call((details) => ctx.heartbeat(details));
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/** One side effect each, over injected drivers. Every "what next" decision stays in workflow code. */
+export function createActivities(drivers: Drivers) {
+  const driverOf = (m: MachineSpec) => drivers.forMachine(m);
+  return {
+    /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */
+    async findWindow(schedule: MaintenanceSchedule, after: number): Promise<{ start: number; end: number } | null> {
+      return nextWindow(schedule, after) ?? null;
+    },
+
+    async assess(machine: MachineSpec, op: Operation): Promise<Assessment> {
+      return asActivityFailure(() => driverOf(machine).assess(target(machine, op)));
+    },
+
+    async runScript(machine: MachineSpec, op: Operation, kind: 'pre' | 'post', script: string): Promise<void> {
+      const result = await asActivityFailure(() =>
+        withHeartbeat(() => driverOf(machine).runScript(target(machine, op), { kind, script, timeoutMs: 20 * 60_000 })),
+      );
+      if (result.exitCode !== 0) {
+        throw ApplicationFailure.create({
+          type: 'ScriptFailed',
+          nonRetryable: true,
+          message: `${kind}-script ${script} exited ${result.exitCode}: ${result.output.slice(-500)}`,
+        });
+      }
+    },
+
+    async install(machine: MachineSpec, op: Operation, patchIds: string[], deadline: number): Promise<InstallResult> {
+      return asActivityFailure(() =>
+        withHeartbeat((beat) =>
+          driverOf(machine).install(target(machine, op), { patchIds, deadline, onProgress: (installed) => beat({ installed }) }),
+        ),
+      );
+    },
+
+    async bootId(machine: MachineSpec, op: Operation): Promise<string> {
+      return asActivityFailure(() => driverOf(machine).bootId(target(machine, op)));
+    },
+
+    async reboot(machine: MachineSpec, op: Operation, expectedBootId: string): Promise<{ rebooted: boolean }> {
+      return asActivityFailure(() => driverOf(machine).reboot(target(machine, op), { expectedBootId }));
+    },
+
+    async waitForBoot(machine: MachineSpec, op: Operation, previousBootId: string): Promise<string> {
+      const { bootId } = await asActivityFailure(() =>
+        withHeartbeat(() => driverOf(machine).waitForBoot(target(machine, op), { previousBootId, timeoutMs: 15 * 60_000 })),
+      );
+      return bootId;
+    },
+
+    async healthCheck(machine: MachineSpec, op: Operation): Promise<{ healthy: boolean; detail: string }> {
+      return asActivityFailure(() => driverOf(machine).health(target(machine, op)));
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

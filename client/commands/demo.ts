@@ -1,0 +1,116 @@
+import type { Command } from 'commander';
+import type { WorkflowHandle } from '@temporalio/client';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { readLedger } from '../../activities/drivers/simulated';
+import { offpeakHome, projectRoot } from '../../servers/binaries';
+import { resolveTemporal, workflowUiUrl } from '../../servers/connection';
+import { connectWorker, createWorker, simulatedDrivers } from '../../worker/worker';
+import { createLogger, installRuntimeLogger } from '../../worker/logger';
+import { rolloutWorkflowId } from '../../workflows/ids';
+import { gateDecisionSignal } from '../../workflows/rollout';
+import type { RolloutReport } from '../../workflows/rollout-state';
+import { loadFleet, loadPolicy } from '../input';
+import { note } from '../output';
+import { progressLines, summaryTable } from '../progress';
+import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
+import { OperationError } from '../errors';
+import { whoAmI } from './options';
+
+const FINAL = new Set(['Completed', 'Rejected', 'Aborted']);
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('Run a demo rollout of the example fleet on the embedded dev server with the simulated driver')
+    .option('--fleet <file>', 'fleet file', join(projectRoot(), 'examples', 'fleet.yaml'))
+    .option('--policy <file>', 'policy file', join(projectRoot(), 'examples', 'policy-demo.yaml'))
+    .option('--interactive', 'ask before approving each gate instead of approving automatically')
+    .option('--time-scale <n>', 'simulated durations multiplied by this', '0.01')
+    .action(async (opts: { fleet: string; policy: string; interactive?: boolean; timeScale: string }) => {
+      const fleet = loadFleet(opts.fleet);
+      const policy = loadPolicy(opts.policy);
+      const now = new Date();
+      const input = prepareRollout({ rolloutId: `demo-${newRolloutId(now).slice('rollout-'.length)}`, startedBy: whoAmI(), fleet, policy, now });
+
+      const logger = createLogger({ level: process.env.OFFPEAK_LOG_LEVEL ?? 'warn' });
+      installRuntimeLogger(logger);
+      const target = await resolveTemporal({ embedded: true, log: note });
+      const stateDir = join(offpeakHome(), 'simulator', input.rolloutId);
+      const connection = await connectWorker(target.connectionOptions);
+      const worker = await createWorker({
+        connection,
+        namespace: target.namespace,
+        drivers: simulatedDrivers(stateDir, Number(opts.timeScale)),
+      });
+      const { client } = await connectClient(target);
+      const workflowId = rolloutWorkflowId(input.rolloutId);
+      const url = workflowUiUrl(target.uiUrl, target.namespace, workflowId);
+
+      let report: RolloutReport | undefined;
+      await worker.runUntil(async () => {
+        await startRollout(client, input);
+        note(`Started rollout ${input.rolloutId}: ${input.regions.reduce((n, r) => n + r.machines.length, 0)} machines in ${input.phases.length} phases.`);
+        if (url) note(`Temporal UI: ${url}`);
+        const answered = new Set<string>();
+        for (;;) {
+          report = await rolloutReport(client, input.rolloutId);
+          if (process.stderr.isTTY) process.stderr.write('\x1b[2J\x1b[H');
+          note(progressLines(report).join('\n'));
+          if (FINAL.has(report.status)) break;
+          if (report.openGate && !answered.has(report.openGate)) {
+            answered.add(report.openGate);
+            await decideGate(client.workflow.getHandle(workflowId), report.openGate, policy.approvals.approvers, opts.interactive);
+          }
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      });
+      await connection.close();
+      if (!report) throw new OperationError('the demo rollout did not report');
+
+      note('');
+      note(summaryTable(report));
+      note('');
+      note(await ledgerCheck(report, stateDir));
+      if (url) note(`\nInspect it in the Temporal UI: ${url}\n(after the demo, \`npx offpeak dev-server\` brings the UI back with this rollout)`);
+      await target.devServer?.stop();
+      if (report.status !== 'Completed') throw new OperationError(`the demo rollout ended ${report.status}: ${report.reason ?? ''}`);
+    });
+}
+
+async function decideGate(
+  handle: WorkflowHandle,
+  gate: string,
+  approvers: string[],
+  interactive?: boolean,
+): Promise<void> {
+  const by = approvers[0] ?? 'demo';
+  let approve = true;
+  if (interactive) {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`Approve gate ${gate} as ${by}? [Y/n] `);
+    rl.close();
+    approve = !/^n/i.test(answer.trim());
+  } else {
+    note(`Gate ${gate}: approved automatically as "${by}" (run the demo with --interactive to decide yourself).`);
+  }
+  await handle.signal(gateDecisionSignal, { gate, decision: approve ? 'approve' : 'reject', by, comment: interactive ? 'decided in the demo' : 'auto-approved by the demo' });
+}
+
+/** The evidence: the simulated driver's ledger must agree with the rollout's report. */
+async function ledgerCheck(report: RolloutReport, stateDir: string): Promise<string> {
+  const ledger = await readLedger(stateDir);
+  const installedBy = new Set(ledger.filter((e) => e.kind === 'install').map((e) => e.machine));
+  const rebootsBy = new Map<string, number>();
+  for (const e of ledger) if (e.kind === 'reboot') rebootsBy.set(e.machine, (rebootsBy.get(e.machine) ?? 0) + 1);
+  const reportRebooted = report.machines.filter((m) => m.rebooted).map((m) => m.name);
+  const reportInstalled = report.machines.filter((m) => m.installed > 0).map((m) => m.name);
+  const agree =
+    reportRebooted.length === rebootsBy.size &&
+    reportRebooted.every((n) => rebootsBy.has(n)) &&
+    reportInstalled.every((n) => installedBy.has(n));
+  const twice = [...rebootsBy.entries()].filter(([name, n]) => n > (report.machines.find((m) => m.name === name)?.attempts.length ?? 1));
+  return agree && twice.length === 0
+    ? `Ledger agrees with the report: ${installedBy.size} machines patched, ${rebootsBy.size} rebooted, none twice in one attempt.`
+    : `LEDGER DISAGREES with the report: ledger patched ${installedBy.size}, rebooted ${rebootsBy.size}; report rebooted ${reportRebooted.length}.`;
+}

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { defaultDbFile, startDevServer } from '../../servers/dev-server';
+import { note } from '../output';
+
+export function registerDevServer(program: Command): void {
+  program
+    .command('dev-server')
+    .description('Run the embedded Temporal dev server (UI on :8233), keeping its state in .offpeak/')
+    .option('--port <port>', 'gRPC port', '7233')
+    .option('--ui-port <port>', 'Web UI port', '8233')
+    .action(async (opts: { port: string; uiPort: string }) => {
+      const server = await startDevServer({ port: Number(opts.port), uiPort: Number(opts.uiPort), dbFile: defaultDbFile(), log: note });
+      if (server.reused) return;
+      note('Ctrl-C stops it; its state survives a restart.');
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.stop();
+    });
+}

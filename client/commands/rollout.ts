@@ -1,0 +1,117 @@
+import type { Command } from 'commander';
+import type { WorkflowHandle } from '@temporalio/client';
+import { rolloutWorkflowId } from '../../workflows/ids';
+import { cancelSignal, gateDecisionSignal, pauseSignal, resumeSignal } from '../../workflows/rollout';
+import type { RolloutReport } from '../../workflows/rollout-state';
+import { workflowUiUrl } from '../../servers/connection';
+import { OperationError } from '../errors';
+import { loadFleet, loadPolicy } from '../input';
+import { note, printJson } from '../output';
+import { progressLines, summaryTable } from '../progress';
+import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
+import { outputOption, whoAmI } from './options';
+
+const FINAL = new Set(['Completed', 'Rejected', 'Aborted']);
+
+export function registerRollout(program: Command): void {
+  const rollout = program.command('rollout').description('Start, steer and inspect rollouts');
+
+  rollout
+    .command('start')
+    .description('Plan a fleet and start its rollout on Temporal (needs a running worker: `offpeak worker`)')
+    .requiredOption('--fleet <file>', 'fleet file (YAML or JSON)')
+    .option('--policy <file>', 'policy file (YAML or JSON)')
+    .option('--id <id>', 'rollout ID (default: rollout-<UTC timestamp>); starting the same ID twice is a no-op')
+    .option('--by <name>', 'who starts it (default: $USER)')
+    .option('--wait', 'wait for the rollout to end and print its summary')
+    .addHelpText('after', '\nExamples:\n  $ offpeak rollout start --fleet examples/fleet.yaml --policy examples/policy-demo.yaml --id nov-2026')
+    .action(async (opts: { fleet: string; policy?: string; id?: string; by?: string; wait?: boolean }) => {
+      const now = new Date();
+      const input = prepareRollout({
+        rolloutId: opts.id ?? newRolloutId(now),
+        startedBy: opts.by ?? whoAmI(),
+        fleet: loadFleet(opts.fleet),
+        policy: loadPolicy(opts.policy),
+        now,
+      });
+      const { client, target } = await connectClient();
+      const started = await startRollout(client, input);
+      note(`${started.alreadyStarted ? 'Already running' : 'Started'}: ${started.workflowId}`);
+      const url = workflowUiUrl(target.uiUrl, target.namespace, started.workflowId);
+      if (url) note(`Temporal UI: ${url}`);
+      process.stdout.write(`${input.rolloutId}\n`);
+      if (opts.wait) {
+        const report = (await client.workflow.getHandle(started.workflowId).result()) as RolloutReport;
+        note(summaryTable(report));
+        if (report.status !== 'Completed') throw new OperationError(`rollout ended ${report.status}: ${report.reason ?? ''}`);
+      }
+    });
+
+  const signalCommand = (
+    name: string,
+    description: string,
+    configure: (c: Command) => Command,
+    send: (handle: WorkflowHandle, opts: Record<string, string | boolean | undefined>) => Promise<void>,
+  ) =>
+    configure(rollout.command(`${name} <id>`).description(description)).action(async (id: string, opts: Record<string, string | boolean | undefined>) => {
+      const { client } = await connectClient();
+      await rolloutReport(client, id); // a clear error for an unknown ID before signalling
+      await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
+      note(`${name}: sent to ${rolloutWorkflowId(id)}; see \`offpeak rollout status ${id}\``);
+    });
+
+  for (const decision of ['approve', 'reject'] as const)
+    signalCommand(
+      decision,
+      `${decision === 'approve' ? 'Approve' : 'Reject'} a gate (e.g. phase-1)`,
+      (c) => c.requiredOption('--gate <gate>', 'gate name, e.g. phase-1').option('--by <name>', 'who decides (default: $USER)').option('--comment <text>', 'comment recorded with the decision'),
+      (h, o) => h.signal(gateDecisionSignal, { gate: String(o.gate), decision, by: String(o.by ?? whoAmI()), comment: o.comment as string | undefined }),
+    );
+  signalCommand('pause', 'Pause: no new step starts; running machines finish', (c) => c.option('--by <name>').option('--reason <text>'), (h, o) =>
+    h.signal(pauseSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+  );
+  signalCommand(
+    'resume',
+    'Resume a paused rollout; a halted one needs --override',
+    (c) => c.option('--by <name>').option('--override', 'resume past a halt (recorded)').option('--comment <text>'),
+    (h, o) => h.signal(resumeSignal, { by: String(o.by ?? whoAmI()), override: Boolean(o.override), comment: o.comment as string | undefined }),
+  );
+  signalCommand('cancel', 'Abort the rollout: machines not yet started are skipped', (c) => c.option('--by <name>').option('--reason <text>'), (h, o) =>
+    h.signal(cancelSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+  );
+
+  rollout
+    .command('status <id>')
+    .description('Progress per phase and region, the current gate and the errors')
+    .addOption(outputOption(['table', 'json']))
+    .action(async (id: string, opts: { output: string }) => {
+      const { client } = await connectClient();
+      const report = await rolloutReport(client, id);
+      if (opts.output === 'json') printJson({ ...report, machines: undefined });
+      else process.stdout.write(`${progressLines(report).join('\n')}\n`);
+    });
+
+  rollout
+    .command('report <id>')
+    .description('The full report: phases, gates, machines and their attempts')
+    .addOption(outputOption(['table', 'json']))
+    .action(async (id: string, opts: { output: string }) => {
+      const { client } = await connectClient();
+      const report = await rolloutReport(client, id);
+      if (opts.output === 'json') printJson(report);
+      else process.stdout.write(`${summaryTable(report)}\n`);
+    });
+
+  rollout
+    .command('watch <id>')
+    .description('Live progress until the rollout ends')
+    .action(async (id: string) => {
+      const { client } = await connectClient();
+      for (;;) {
+        const report = await rolloutReport(client, id);
+        note(progressLines(report).join('\n'));
+        if (FINAL.has(report.status)) return;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    });
+}

@@ -1,0 +1,19 @@
+import { formatProblem, type Problem } from '../domain/problems';
+
+/** Bad input from the user: exit code 2, one line per problem, nothing started. */
+export class UsageError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'UsageError';
+  }
+  static of(path: string, message: string): UsageError {
+    return new UsageError([{ path, message }]);
+  }
+}
+
+/** The operation itself failed (a rollout halted, a server unreachable): exit code 1. */
+export class OperationError extends Error {
+  override name = 'OperationError';
+}
+
+export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;

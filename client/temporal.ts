@@ -1,0 +1,73 @@
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
+import type { Fleet } from '../domain/fleet';
+import type { Policy } from '../domain/policy';
+import { resolveTemporal, type TemporalTarget } from '../servers/connection';
+import { SA } from '../servers/search-attributes';
+import { rolloutWorkflowId } from '../workflows/ids';
+import { statusQuery } from '../workflows/rollout';
+import type { RolloutReport } from '../workflows/rollout-state';
+import { OperationError, UsageError } from './errors';
+import { planOrThrow } from './commands/plan';
+
+export async function connectClient(target?: TemporalTarget): Promise<{ client: Client; target: TemporalTarget }> {
+  const t = target ?? (await resolveTemporal({ embedded: false }));
+  try {
+    const connection = await Connection.connect({ ...t.connectionOptions, connectTimeout: 5000 });
+    return { client: new Client({ connection, namespace: t.namespace }), target: t };
+  } catch (err) {
+    throw new OperationError(
+      `cannot reach Temporal at ${t.connectionOptions.address}: ${(err as Error).message}\n` +
+        'Start a local server with `npx offpeak dev-server`, or set TEMPORAL_ADDRESS (see README "Pointing at a cluster").',
+    );
+  }
+}
+
+export function newRolloutId(now: Date): string {
+  return `rollout-${now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+}
+
+export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+export function prepareRollout(args: { rolloutId: string; startedBy: string; fleet: Fleet; policy: Policy; now: Date }): RolloutInput {
+  if (!ROLLOUT_ID_PATTERN.test(args.rolloutId))
+    throw UsageError.of('--id', 'must start with a letter or digit and hold only letters, digits, ".", "_" or "-" (at most 100)');
+  const plan = planOrThrow(args.fleet, args.policy);
+  return buildRolloutInput({ ...args, plan });
+}
+
+/** Starts a rollout; "already started" with the same ID counts as success (the start is idempotent). */
+export async function startRollout(client: Client, input: RolloutInput): Promise<{ workflowId: string; alreadyStarted: boolean }> {
+  const workflowId = rolloutWorkflowId(input.rolloutId);
+  const machines = input.regions.reduce((n, r) => n + r.machines.length, 0);
+  try {
+    await client.workflow.start('rolloutWorkflow', {
+      taskQueue: DEFAULT_TASK_QUEUE,
+      workflowId,
+      args: [input],
+      staticSummary: `Offpeak rollout ${input.rolloutId}: ${machines} machine(s) in ${input.phases.length} phase(s), ${input.settings.month} (${input.settings.monthType})`,
+      typedSearchAttributes: [
+        { key: SA.kind, value: 'rollout' },
+        { key: SA.rollout, value: input.rolloutId },
+      ],
+    });
+    return { workflowId, alreadyStarted: false };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, alreadyStarted: true };
+    throw err;
+  }
+}
+
+export async function rolloutReport(client: Client, rolloutId: string): Promise<RolloutReport> {
+  const handle = client.workflow.getHandle(rolloutWorkflowId(rolloutId));
+  try {
+    const described = await handle.describe();
+    // A closed rollout returns its report as its result; queries would need a worker to replay it.
+    if (described.status.name === 'COMPLETED') return (await handle.result()) as RolloutReport;
+    return await handle.query(statusQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message))
+      throw UsageError.of('ID', `no rollout "${rolloutId}" (workflow ${rolloutWorkflowId(rolloutId)} not found)`);
+    throw err;
+  }
+}

@@ -1,0 +1,136 @@
+import { z } from 'zod';
+import { type Parsed, type Problem, problemsFromZod } from './problems';
+import { isDeclaredRegion, type RegionPairs } from './regions';
+import { resolveTimeZone } from './timezones';
+import { maintenanceConfigurationSchema, parseMaintenanceConfiguration } from './windows';
+
+/** The fleet file is a public contract: these field names are stable. */
+
+export const PATCH_MODES = ['AutomaticByPlatform', 'AutomaticByOS', 'Manual', 'ImageDefault'] as const;
+export type PatchMode = (typeof PATCH_MODES)[number];
+export type OsType = 'Linux' | 'Windows';
+
+const simulationSchema = z
+  .object({
+    /** Seed of this machine's patch set and faults; defaults to a hash of the machine name. */
+    seed: z.number().int().optional(),
+    installSeconds: z.number().nonnegative().optional(),
+    rebootSeconds: z.number().nonnegative().optional(),
+    /** Installs fail on this many attempts (true: on every attempt). */
+    failInstall: z.union([z.boolean(), z.number().int().nonnegative()]).optional(),
+    /** Patches stay Pending (the window "runs out") on this many attempts. */
+    pendingPatches: z.union([z.boolean(), z.number().int().nonnegative()]).optional(),
+    /** The machine fails its health check after a reboot. */
+    unhealthyAfterReboot: z.boolean().optional(),
+    /** The machine cannot be reached on this many attempts (true: never). */
+    unreachable: z.union([z.boolean(), z.number().int().nonnegative()]).optional(),
+  })
+  .strict();
+
+const imageSchema = z.object({ publisher: z.string().min(1), offer: z.string().min(1), sku: z.string().min(1) }).strict();
+
+const machineSchema = z
+  .object({
+    name: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and hold only letters, digits, ".", "_" or "-"'),
+    region: z.string().min(1),
+    zone: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['1', '2', '3'])).optional(),
+    availabilitySet: z.string().min(1).optional(),
+    updateDomain: z.number().int().min(0).max(19).optional(),
+    faultDomain: z.number().int().min(0).max(2).optional(),
+    os: z.enum(['Linux', 'Windows']),
+    image: imageSchema.optional(),
+    patchMode: z.enum(PATCH_MODES).optional(),
+    timeZone: z.string().default('UTC'),
+    /** Name of an entry of the fleet's `maintenanceConfigurations`; without one, the policy's off-peak hours apply. */
+    maintenanceConfiguration: z.string().optional(),
+    /** Site whose task queue runs this machine's activities (a worker placed next to the machines). */
+    site: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+    tags: z.record(z.string(), z.string()).default({}),
+    driver: z.enum(['simulated']).default('simulated'),
+    simulation: simulationSchema.optional(),
+    /** Expected durations, for the plan's estimate. */
+    durations: z
+      .object({ installMinutes: z.number().positive(), rebootMinutes: z.number().nonnegative() })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const fleetSchema = z
+  .object({
+    machines: z.array(machineSchema).min(1, 'a fleet needs at least one machine'),
+    regionPairs: z.record(z.string(), z.string().nullable()).default({}),
+    maintenanceConfigurations: z.record(z.string(), maintenanceConfigurationSchema).default({}),
+  })
+  .strict();
+
+type MachineInput = z.infer<typeof machineSchema>;
+
+export interface Machine extends Omit<MachineInput, 'patchMode' | 'timeZone'> {
+  patchMode: PatchMode;
+  /** Canonical IANA name (Windows names are resolved). */
+  timeZone: string;
+}
+
+export interface Fleet {
+  machines: Machine[];
+  regionPairs: RegionPairs;
+  maintenanceConfigurations: z.infer<typeof fleetSchema>['maintenanceConfigurations'];
+}
+
+/** Azure's defaults when a machine names no patch mode. */
+export function defaultPatchMode(os: OsType): PatchMode {
+  return os === 'Windows' ? 'AutomaticByOS' : 'ImageDefault';
+}
+
+/** Validates a parsed fleet document; every problem is reported at once. */
+export function parseFleet(input: unknown): Parsed<Fleet> {
+  const result = fleetSchema.safeParse(input);
+  if (!result.success) return { ok: false, problems: problemsFromZod(result.error) };
+  const raw = result.data;
+  const problems: Problem[] = [];
+  const seen = new Map<string, number>();
+
+  for (const [name, config] of Object.entries(raw.maintenanceConfigurations)) {
+    const parsed = parseMaintenanceConfiguration(config);
+    if (!parsed.ok)
+      for (const p of parsed.problems)
+        problems.push({ path: `maintenanceConfigurations.${name}${p.path ? `.${p.path}` : ''}`, message: p.message });
+  }
+
+  const machines: Machine[] = raw.machines.map((m, i) => {
+    const at = `machines[${i}]`;
+    const first = seen.get(m.name);
+    if (first !== undefined) problems.push({ path: `${at}.name`, message: `duplicate name "${m.name}" (also machines[${first}])` });
+    else seen.set(m.name, i);
+    if (m.zone !== undefined && m.availabilitySet !== undefined)
+      problems.push({ path: at, message: 'a machine cannot have both "zone" and "availabilitySet"' });
+    if (m.updateDomain !== undefined && m.availabilitySet === undefined)
+      problems.push({ path: `${at}.updateDomain`, message: 'is only valid with "availabilitySet"' });
+    if (m.faultDomain !== undefined && m.availabilitySet === undefined)
+      problems.push({ path: `${at}.faultDomain`, message: 'is only valid with "availabilitySet"' });
+    if (!isDeclaredRegion(m.region, raw.regionPairs))
+      problems.push({
+        path: `${at}.region`,
+        message: `unknown region "${m.region}": use an Azure region name or declare its pair under "regionPairs"`,
+      });
+    const timeZone = resolveTimeZone(m.timeZone);
+    if (!timeZone) problems.push({ path: `${at}.timeZone`, message: `unknown time zone "${m.timeZone}"` });
+    if (m.maintenanceConfiguration !== undefined && !(m.maintenanceConfiguration in raw.maintenanceConfigurations))
+      problems.push({
+        path: `${at}.maintenanceConfiguration`,
+        message: `no maintenance configuration named "${m.maintenanceConfiguration}"`,
+      });
+    return { ...m, patchMode: m.patchMode ?? defaultPatchMode(m.os), timeZone: timeZone ?? m.timeZone };
+  });
+
+  if (problems.length) return { ok: false, problems };
+  return {
+    ok: true,
+    value: { machines, regionPairs: raw.regionPairs, maintenanceConfigurations: raw.maintenanceConfigurations },
+  };
+}

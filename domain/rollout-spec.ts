@@ -1,0 +1,150 @@
+import type { Fleet, Machine, OsType } from './fleet';
+import type { Plan, PlanStep } from './plan';
+import type { Policy, RebootSetting } from './policy';
+import type { MaintenanceSchedule } from './windows';
+import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
+import { isHotpatchCapable } from './patch-selection';
+import { monthType, patchTuesday, rolloutDeadline } from './calendar';
+import type { SelectionCriteria } from './patch-selection';
+
+/**
+ * What the workflows receive: only what they need, per machine, already resolved (windows as schedules
+ * over explicit time zones, month type, deadline as an instant), so workflow code never reads a clock
+ * zone or a file.
+ */
+
+export interface MachineSpec {
+  name: string;
+  region: string;
+  zone?: string;
+  availabilitySet?: string;
+  updateDomain?: number;
+  os: OsType;
+  image?: Machine['image'];
+  simulation?: Machine['simulation'];
+  hotpatchCapable: boolean;
+  /** null: the window is always open (the demo's policy). */
+  schedule: MaintenanceSchedule | null;
+  preScript?: string;
+  postScript?: string;
+  /** Task queue of the worker that runs this machine's activities. */
+  taskQueue: string;
+}
+
+export interface RegionSpec {
+  region: string;
+  phase: number;
+  steps: PlanStep[];
+  machines: MachineSpec[];
+}
+
+export interface RolloutSettings {
+  month: string;
+  monthType: 'baseline' | 'hotpatch';
+  releaseDate: string;
+  /** Epoch ms: no attempt starts after it. */
+  deadline: number;
+  maxAttempts: number;
+  rebootSetting: RebootSetting;
+  selection: Omit<SelectionCriteria, 'hotpatchOnly'>;
+  errorBudget: Policy['errorBudget'];
+  approvals: Policy['approvals'];
+}
+
+export interface RolloutInput {
+  version: 1;
+  rolloutId: string;
+  startedBy: string;
+  settings: RolloutSettings;
+  phases: Plan['phases'];
+  regions: RegionSpec[];
+  /** Machines of the fleet the plan leaves out, with the reason: they appear in the report. */
+  excluded: Array<{ name: string; region: string; reason: string }>;
+}
+
+export const DEFAULT_TASK_QUEUE = 'offpeak';
+
+export function siteTaskQueue(site: string | undefined): string {
+  return site ? `${DEFAULT_TASK_QUEUE}-site-${site}` : DEFAULT_TASK_QUEUE;
+}
+
+function scheduleFor(machine: Machine, fleet: Fleet, policy: Policy): Pick<MachineSpec, 'schedule' | 'preScript' | 'postScript'> {
+  if (machine.maintenanceConfiguration) {
+    const parsed = parseMaintenanceConfiguration(fleet.maintenanceConfigurations[machine.maintenanceConfiguration]);
+    if (!parsed.ok) throw new Error(`maintenance configuration ${machine.maintenanceConfiguration} is invalid`);
+    const s = parsed.value;
+    return { schedule: policy.windows === 'always' ? null : s, preScript: s.preScript, postScript: s.postScript };
+  }
+  return { schedule: policy.windows === 'always' ? null : offPeakSchedule(machine.timeZone, policy.offPeak) };
+}
+
+export function buildRolloutInput(args: {
+  rolloutId: string;
+  startedBy: string;
+  fleet: Fleet;
+  policy: Policy;
+  plan: Plan;
+  now: Date;
+}): RolloutInput {
+  const { fleet, policy, plan, now } = args;
+  const month = policy.month ?? `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+  const [year, mon] = month.split('-').map(Number);
+  const releaseDate = patchTuesday(year, mon);
+  const deadlineDate = rolloutDeadline(releaseDate, policy.deadlineDays);
+  // The deadline counts from the release, but a rollout started late still gets its full window of days.
+  const deadline = Math.max(Date.parse(`${deadlineDate}T23:59:59Z`), now.getTime() + policy.deadlineDays * 86_400_000);
+  const byName = new Map(fleet.machines.map((m) => [m.name, m]));
+
+  const regions: RegionSpec[] = plan.regions.map((r) => ({
+    region: r.region,
+    phase: r.phase,
+    steps: r.steps,
+    machines: r.steps.flatMap((step) =>
+      step.machines.map((name) => {
+        const m = byName.get(name)!;
+        return {
+          name: m.name,
+          region: m.region,
+          zone: m.zone,
+          availabilitySet: m.availabilitySet,
+          updateDomain: m.updateDomain,
+          os: m.os,
+          image: m.image,
+          simulation: m.simulation,
+          hotpatchCapable: isHotpatchCapable(m.image),
+          taskQueue: siteTaskQueue(m.site),
+          ...scheduleFor(m, fleet, policy),
+        };
+      }),
+    ),
+  }));
+
+  return {
+    version: 1,
+    rolloutId: args.rolloutId,
+    startedBy: args.startedBy,
+    settings: {
+      month,
+      monthType: monthType(month as `${number}-${number}`, policy.unplannedBaselineMonths),
+      releaseDate,
+      deadline,
+      maxAttempts: policy.maxAttempts,
+      rebootSetting: policy.rebootSetting,
+      selection: {
+        classifications: policy.classifications,
+        kbNumbersToInclude: policy.kbNumbersToInclude,
+        kbNumbersToExclude: policy.kbNumbersToExclude,
+        packageNameMasksToInclude: policy.packageNameMasksToInclude,
+        packageNameMasksToExclude: policy.packageNameMasksToExclude,
+        excludeKbsRequiringReboot: policy.excludeKbsRequiringReboot,
+      },
+      errorBudget: policy.errorBudget,
+      approvals: policy.approvals,
+    },
+    phases: plan.phases,
+    regions,
+    excluded: plan.machines
+      .filter((m) => m.excluded)
+      .map((m) => ({ name: m.name, region: m.region, reason: `${m.excluded!.reason}: ${m.excluded!.detail}` })),
+  };
+}

@@ -1,0 +1,33 @@
+import { NativeConnection, Worker, type NativeConnectionOptions } from '@temporalio/worker';
+import { createActivities, type Drivers } from '../activities';
+import { SimulatedDriver } from '../activities/drivers/simulated';
+import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue?: string;
+  drivers: Drivers;
+  /** Run workflows too (the orchestration worker); a per-site worker runs only activities. */
+  workflows?: boolean;
+}
+
+export function simulatedDrivers(stateDir: string, timeScale: number): Drivers {
+  const driver = new SimulatedDriver({ stateDir, timeScale });
+  return { forMachine: () => driver };
+}
+
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? DEFAULT_TASK_QUEUE,
+    ...(options.workflows === false ? {} : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities(options.drivers),
+    maxConcurrentActivityTaskExecutions: 200,
+  });
+}
+
+export async function connectWorker(options: NativeConnectionOptions): Promise<NativeConnection> {
+  return NativeConnection.connect(options);
+}

@@ -1,0 +1,3 @@
+export { rolloutWorkflow } from './rollout';
+export { regionWorkflow } from './region';
+export { machineAttemptWorkflow } from './machine';

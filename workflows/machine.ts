@@ -1,0 +1,183 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { countOutcomes, type PatchCounts, type PatchOutcome } from '../domain/patches';
+import type { AttemptOutcome } from '../domain/outcomes';
+import { selectPatches } from '../domain/patch-selection';
+import { shouldReboot } from '../domain/reboot';
+import type { MachineSpec, RolloutSettings } from '../domain/rollout-spec';
+import { canStartInstall, canStartReboot, latestInstallEnd } from '../domain/windows';
+import { SA } from '../servers/search-attributes';
+
+export interface MachineAttemptInput {
+  rolloutId: string;
+  machine: MachineSpec;
+  attempt: number;
+  settings: Pick<RolloutSettings, 'deadline' | 'rebootSetting' | 'selection' | 'monthType'>;
+  /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
+  notBefore?: number;
+}
+
+export interface MachineAttemptResult {
+  name: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+  /** The disruptive span: install start until the post-reboot health check. */
+  startedAt?: string;
+  finishedAt?: string;
+  detail?: string;
+  counts: PatchCounts;
+  patches: PatchOutcome[];
+  rebooted: boolean;
+  assessedAt?: string;
+  /** End of the window this attempt ran in (epoch ms), when it had one. */
+  windowEnd?: number;
+}
+
+type Window = { start: number; end: number };
+
+const ALWAYS_OPEN = (now: number): Window => ({ start: now, end: Number.MAX_SAFE_INTEGER });
+
+function failureType(err: unknown): string | undefined {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
+  return undefined;
+}
+
+/** One attempt on one machine, inside its window: assess, select, pre-script, install, reboot, post-script, health. */
+export async function machineAttemptWorkflow(input: MachineAttemptInput): Promise<MachineAttemptResult> {
+  const { machine, attempt, settings } = input;
+  const op = { id: input.rolloutId, attempt };
+  const quick = proxyActivities<Activities>({
+    taskQueue: machine.taskQueue,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: ['HostKeyMismatch'] },
+  });
+  const long = proxyActivities<Activities>({
+    taskQueue: machine.taskQueue,
+    startToCloseTimeout: '4 hours',
+    heartbeatTimeout: '30 seconds',
+    retry: { maximumAttempts: 3, initialInterval: '5 seconds', nonRetryableErrorTypes: ['InstallFailed', 'ScriptFailed', 'DidNotComeBack', 'HostKeyMismatch'] },
+  });
+  const result: MachineAttemptResult = {
+    name: machine.name,
+    attempt,
+    outcome: 'Succeeded',
+    counts: countOutcomes([]),
+    patches: [],
+    rebooted: false,
+  };
+  const finish = (outcome: AttemptOutcome, detail?: string): MachineAttemptResult => {
+    result.outcome = outcome;
+    result.detail = detail;
+    if (result.startedAt && !result.finishedAt) result.finishedAt = new Date(Date.now()).toISOString();
+    upsertSearchAttributes([{ key: SA.outcome, value: outcome }]);
+    setCurrentDetails(`**${outcome}**${detail ? `: ${detail}` : ''}`);
+    return result;
+  };
+
+  // 1. Wait for the machine's window. After every durable wait the window is checked again against the
+  // clock: a timer that fires late (workers down for hours) must not patch outside the window.
+  let window: Window | undefined;
+  if (input.notBefore !== undefined && machine.schedule !== null && input.notBefore > Date.now())
+    await sleep(input.notBefore - Date.now());
+  for (;;) {
+    const now = Date.now();
+    if (now > settings.deadline) return finish('WindowMissed', 'the rollout deadline passed before a window opened');
+    if (machine.schedule === null) {
+      window = ALWAYS_OPEN(now);
+      break;
+    }
+    const next = await quick.findWindow(machine.schedule, now);
+    if (!next || next.start > settings.deadline) return finish('WindowMissed', 'no window opens before the rollout deadline');
+    if (next.start > now) {
+      setCurrentDetails(`Waiting for the maintenance window opening ${new Date(next.start).toISOString()}`);
+      await sleep(next.start - now);
+      continue;
+    }
+    if (canStartInstall(next, now)) {
+      window = next;
+      break;
+    }
+    // Too little of this window is left to start: wait for the next one.
+    await sleep(next.end - now + 1000);
+  }
+  if (window.end !== Number.MAX_SAFE_INTEGER) result.windowEnd = window.end;
+  setCurrentDetails(`In window until ${window.end === Number.MAX_SAFE_INTEGER ? 'open-ended' : new Date(window.end).toISOString()}`);
+
+  // 2. Assess.
+  let assessment;
+  try {
+    assessment = await quick.assess(machine, op);
+  } catch (err) {
+    if (failureType(err) === 'MachineUnreachable') return finish('Unreachable', 'could not be reached to assess');
+    throw err;
+  }
+  result.assessedAt = assessment.assessedAt;
+
+  // 3. Select (pure): hotpatch months install only hotpatches on hotpatch-capable images.
+  const hotpatchOnly = machine.hotpatchCapable && settings.monthType === 'hotpatch';
+  const selection = selectPatches(assessment.patches, { ...settings.selection, hotpatchOnly });
+  result.patches = selection.outcomes;
+  result.counts = countOutcomes(selection.outcomes);
+  const needsReboot = (required: boolean) => shouldReboot(settings.rebootSetting, required, hotpatchOnly);
+  if (selection.selected.length === 0 && !needsReboot(assessment.rebootPending)) return finish('Succeeded', 'nothing to install');
+  if (!canStartInstall(window, Date.now())) return finish('WindowMissed', 'the window closed during assessment');
+
+  // 4. Pre-script, install, reboot, post-script, health.
+  result.startedAt = new Date(Date.now()).toISOString();
+  try {
+    if (machine.preScript) await long.runScript(machine, op, 'pre', machine.preScript);
+  } catch (err) {
+    if (failureType(err) === 'ScriptFailed') return finish('PreScriptFailed', (err as ActivityFailure).cause?.message);
+    throw err;
+  }
+
+  let install;
+  try {
+    install = await long.install(machine, op, selection.selected, Math.min(latestInstallEnd(window, machine.os), settings.deadline));
+  } catch (err) {
+    const type = failureType(err);
+    if (type === 'MachineUnreachable') return finish('Unreachable', 'lost the machine during install');
+    if (type === 'InstallFailed') return finish('InstallFailed', (err as ActivityFailure).cause?.message);
+    throw err;
+  }
+  const byId = new Map(install.patches.map((p) => [p.patchId, p]));
+  result.patches = selection.outcomes.map((o) => byId.get(o.patchId) ?? o);
+  result.counts = countOutcomes(result.patches);
+
+  if (needsReboot(install.rebootRequired)) {
+    if (!canStartReboot(window, Date.now(), machine.os)) return finish('Pending', 'installed, but too little of the window is left to reboot');
+    const before = await quick.bootId(machine, op);
+    setCurrentDetails('Rebooting');
+    await quick.reboot(machine, op, before);
+    try {
+      await long.waitForBoot(machine, op, before);
+    } catch (err) {
+      if (failureType(err) === 'DidNotComeBack') return finish('DidNotComeBack', 'did not come back from its reboot within 15 minutes');
+      throw err;
+    }
+    result.rebooted = true;
+  }
+
+  try {
+    if (machine.postScript) await long.runScript(machine, op, 'post', machine.postScript);
+  } catch (err) {
+    if (failureType(err) === 'ScriptFailed') return finish('PostScriptFailed', (err as ActivityFailure).cause?.message);
+    throw err;
+  }
+
+  const health = await quick.healthCheck(machine, op);
+  result.finishedAt = new Date(Date.now()).toISOString();
+  if (!health.healthy) return finish('Unhealthy', health.detail);
+  if (result.counts.failed > 0) return finish('InstallFailed', `${result.counts.failed} patch(es) failed`);
+  if (result.counts.pending > 0) return finish('Pending', `${result.counts.pending} patch(es) pending: the window ran out`);
+  log.info('machine patched', { machine: machine.name, attempt, installed: result.counts.installed });
+  return finish('Succeeded');
+}

@@ -1,0 +1,187 @@
+import { errorBudgetExceeded, evaluatePhaseGate, type GateVerdict } from '../domain/gates';
+import { countsAsError, type AttemptOutcome } from '../domain/outcomes';
+import type { PatchCounts } from '../domain/patches';
+import type { RolloutInput } from '../domain/rollout-spec';
+import type { MachineAttemptResult } from './machine';
+
+export type RolloutStatus = 'Running' | 'WaitingForApproval' | 'Paused' | 'Halted' | 'Completed' | 'Rejected' | 'Aborted';
+export type PhaseStatus = 'Pending' | 'WaitingForApproval' | 'Running' | 'Succeeded' | 'Halted' | 'Skipped';
+export type GateDecision = 'approved' | 'rejected' | 'expired' | 'refused' | 'overridden';
+
+export interface GateRecord {
+  name: string;
+  phase: number;
+  decision: GateDecision;
+  by: string;
+  at: string;
+  comment?: string;
+}
+
+export interface MachineReport extends PatchCounts {
+  name: string;
+  region: string;
+  zone?: string;
+  availabilitySet?: string;
+  updateDomain?: number;
+  phase?: number;
+  outcome: AttemptOutcome | 'NotStarted' | 'Excluded';
+  detail?: string;
+  rebooted: boolean;
+  lastAssessedAt?: string;
+  patches: MachineAttemptResult['patches'];
+  attempts: Array<{ attempt: number; outcome: AttemptOutcome; startedAt?: string; finishedAt?: string; detail?: string }>;
+}
+
+export interface RolloutReport {
+  rolloutId: string;
+  status: RolloutStatus;
+  reason?: string;
+  waitingFor?: string;
+  /** The gate waiting for a decision, if any. */
+  openGate?: string;
+  startedBy: string;
+  month: string;
+  monthType: 'baseline' | 'hotpatch';
+  deadline: string;
+  errors: { count: number; allowed: number };
+  phases: Array<{ index: number; regions: string[]; status: PhaseStatus; startedAt?: string; finishedAt?: string }>;
+  gates: GateRecord[];
+  machines: MachineReport[];
+}
+
+/**
+ * The rollout's state machine, kept apart from the workflow's wiring: signals change it, the query reads
+ * it, the workflow asks it what to do. Deterministic: time comes in as arguments.
+ */
+export class RolloutState {
+  status: RolloutStatus = 'Running';
+  reason?: string;
+  waitingFor?: string;
+  openGate?: string;
+  paused?: string;
+  aborted = false;
+  /** Errors already forgiven by an operator's override; the budget counts errors beyond them. */
+  private forgivenErrors = 0;
+  readonly gates: GateRecord[] = [];
+  readonly phases: RolloutReport['phases'];
+  private readonly machines = new Map<string, MachineReport>();
+  private readonly phaseOfRegion = new Map<string, number>();
+  private readonly planned: number;
+
+  constructor(private readonly input: RolloutInput) {
+    this.phases = input.phases.map((p) => ({ index: p.index, regions: p.regions, status: 'Pending' as PhaseStatus }));
+    for (const r of input.regions) {
+      this.phaseOfRegion.set(r.region, r.phase);
+      for (const m of r.machines)
+        this.machines.set(m.name, {
+          name: m.name,
+          region: m.region,
+          zone: m.zone,
+          availabilitySet: m.availabilitySet,
+          updateDomain: m.updateDomain,
+          phase: r.phase,
+          outcome: 'NotStarted',
+          rebooted: false,
+          patches: [],
+          attempts: [],
+          installed: 0,
+          failed: 0,
+          pending: 0,
+          excluded: 0,
+          notSelected: 0,
+        });
+    }
+    this.planned = this.machines.size;
+    for (const e of input.excluded)
+      this.machines.set(e.name, {
+        name: e.name,
+        region: e.region,
+        outcome: 'Excluded',
+        detail: e.reason,
+        rebooted: false,
+        patches: [],
+        attempts: [],
+        installed: 0,
+        failed: 0,
+        pending: 0,
+        excluded: 0,
+        notSelected: 0,
+      });
+  }
+
+  record(results: MachineAttemptResult[]): void {
+    for (const r of results) {
+      const m = this.machines.get(r.name);
+      if (!m || m.attempts.some((a) => a.attempt === r.attempt)) continue; // progress may arrive twice
+      m.attempts.push({ attempt: r.attempt, outcome: r.outcome, startedAt: r.startedAt, finishedAt: r.finishedAt, detail: r.detail });
+      m.outcome = r.outcome;
+      m.detail = r.detail;
+      m.rebooted ||= r.rebooted;
+      if (r.assessedAt) m.lastAssessedAt = r.assessedAt;
+      if (r.patches.length) m.patches = r.patches;
+      Object.assign(m, r.counts);
+    }
+  }
+
+  private isError(m: MachineReport): boolean {
+    if (m.outcome === 'NotStarted' || m.outcome === 'Excluded') return false;
+    const final = m.attempts.length >= this.input.settings.maxAttempts;
+    return m.attempts.some((a, i) => countsAsError(a.outcome, final && i === m.attempts.length - 1));
+  }
+
+  errorTally(): { count: number; allowed: number; exceeded: boolean } {
+    let count = 0;
+    for (const m of this.machines.values()) if (this.isError(m)) count++;
+    const { exceeded, allowed } = errorBudgetExceeded({ planned: this.planned, errors: count - this.forgivenErrors }, this.input.settings.errorBudget);
+    return { count, allowed, exceeded };
+  }
+
+  phaseVerdict(index: number): GateVerdict {
+    const regions = new Set(this.phases[index].regions);
+    let total = 0,
+      succeeded = 0,
+      errors = 0,
+      unresolved = 0;
+    for (const m of this.machines.values()) {
+      if (!regions.has(m.region) || m.outcome === 'Excluded') continue;
+      total++;
+      if (m.outcome === 'Succeeded') succeeded++;
+      else if (this.isError(m)) errors++;
+      else unresolved++;
+    }
+    const tally = this.errorTally();
+    return evaluatePhaseGate({ total, succeeded, errors, unresolved }, { exceeded: tally.exceeded, allowed: tally.allowed });
+  }
+
+  /** An operator resumed past a halt: the errors so far are forgiven, new ones count against a fresh budget. */
+  override(): void {
+    this.forgivenErrors = this.errorTally().count;
+  }
+
+  /** Why regions must not start another step right now, or null. */
+  hold(): string | null {
+    if (this.aborted) return 'aborted';
+    if (this.status === 'Halted') return `halted: ${this.reason}`;
+    if (this.paused) return `paused: ${this.paused}`;
+    return null;
+  }
+
+  report(): RolloutReport {
+    const tally = this.errorTally();
+    return {
+      rolloutId: this.input.rolloutId,
+      status: this.status,
+      reason: this.reason,
+      waitingFor: this.waitingFor,
+      openGate: this.openGate,
+      startedBy: this.input.startedBy,
+      month: this.input.settings.month,
+      monthType: this.input.settings.monthType,
+      deadline: new Date(this.input.settings.deadline).toISOString(),
+      errors: { count: tally.count, allowed: tally.allowed },
+      phases: this.phases,
+      gates: this.gates,
+      machines: [...this.machines.values()],
+    };
+  }
+}

@@ -1,0 +1,209 @@
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ChildWorkflowHandle,
+} from '@temporalio/workflow';
+import { approverRefusal } from '../domain/gates';
+import type { RolloutInput } from '../domain/rollout-spec';
+import { SA } from '../servers/search-attributes';
+import { regionWorkflowId } from './ids';
+import { regionControlSignal, regionProgressSignal, regionWorkflow } from './region';
+import { RolloutState, type RolloutReport } from './rollout-state';
+
+export interface GateDecisionSignal {
+  gate: string;
+  decision: 'approve' | 'reject';
+  by: string;
+  comment?: string;
+}
+
+export const gateDecisionSignal = defineSignal<[GateDecisionSignal]>('gateDecision');
+export const pauseSignal = defineSignal<[{ by: string; reason?: string }]>('pause');
+/** Resumes a pause; resuming a halt needs `override: true`, recorded as a gate decision. */
+export const resumeSignal = defineSignal<[{ by: string; override?: boolean; comment?: string }]>('resume');
+export const cancelSignal = defineSignal<[{ by: string; reason?: string }]>('cancel');
+export const statusQuery = defineQuery<RolloutReport>('status');
+
+/**
+ * The monthly rollout: phases of regions one after another, each phase behind an optional approval gate
+ * and promoted only when its health holds. Regions run as children; they report progress by signal.
+ */
+export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutReport> {
+  const state = new RolloutState(input);
+  const { approvals } = input.settings;
+  const now = () => new Date(Date.now()).toISOString();
+  let openGate: { name: string; phase: number; decision?: 'approved' | 'rejected' } | undefined;
+  let controlVersion = 0;
+  const running: Array<ChildWorkflowHandle<typeof regionWorkflow>> = [];
+
+  const setStatus = (status: RolloutReport['status'], waitingFor?: string) => {
+    state.status = status;
+    state.waitingFor = waitingFor;
+    setCurrentDetails(waitingFor ? `**${status}**: ${waitingFor}` : `**${status}**`);
+    upsertSearchAttributes([{ key: SA.outcome, value: status }]);
+  };
+
+  setHandler(statusQuery, () => state.report());
+  setHandler(regionProgressSignal, ({ results }) => {
+    state.record(results);
+    if (state.status !== 'Halted' && state.errorTally().exceeded) {
+      const t = state.errorTally();
+      state.reason = `error budget exceeded: ${t.count} error(s), at most ${t.allowed} allowed`;
+      setStatus('Halted', `an operator to resume with an override, or cancel (${state.reason})`);
+      controlVersion++;
+    }
+  });
+  setHandler(gateDecisionSignal, ({ gate, decision, by, comment }) => {
+    const at = now();
+    if (!openGate || openGate.name !== gate || openGate.decision) {
+      state.gates.push({ name: gate, phase: -1, decision: 'refused', by, at, comment: `no open gate named "${gate}"` });
+      return;
+    }
+    const refusal = approverRefusal(by, input.startedBy, approvals);
+    if (refusal) {
+      state.gates.push({ name: gate, phase: openGate.phase, decision: 'refused', by, at, comment: refusal });
+      return;
+    }
+    openGate.decision = decision === 'approve' ? 'approved' : 'rejected';
+    state.gates.push({ name: gate, phase: openGate.phase, decision: openGate.decision, by, at, comment });
+  });
+  setHandler(pauseSignal, ({ by, reason }) => {
+    state.paused = `${by}${reason ? `: ${reason}` : ''}`;
+    controlVersion++;
+  });
+  setHandler(resumeSignal, ({ by, override, comment }) => {
+    if (state.status === 'Halted') {
+      const refusal = approverRefusal(by, input.startedBy, { ...approvals, fourEyes: false });
+      if (!override || refusal) {
+        state.gates.push({ name: 'resume', phase: -1, decision: 'refused', by, at: now(), comment: refusal ?? 'resuming a halted rollout needs --override' });
+        return;
+      }
+      state.gates.push({ name: 'resume', phase: -1, decision: 'overridden', by, at: now(), comment });
+      state.override();
+      state.reason = undefined;
+      setStatus('Running');
+    }
+    state.paused = undefined;
+    controlVersion++;
+  });
+  setHandler(cancelSignal, ({ by, reason }) => {
+    state.aborted = true;
+    state.reason = `cancelled by ${by}${reason ? `: ${reason}` : ''}`;
+    controlVersion++;
+  });
+
+  /** Waits while the rollout is paused or halted; false when it was aborted meanwhile. */
+  const proceed = async (): Promise<boolean> => {
+    while (!state.aborted && (state.paused || state.status === 'Halted')) {
+      if (state.paused) setStatus('Paused', `resume (paused by ${state.paused})`);
+      await condition(() => state.aborted || (!state.paused && state.status !== 'Halted'));
+    }
+    if (!state.aborted) setStatus('Running');
+    return !state.aborted;
+  };
+
+  upsertSearchAttributes([
+    { key: SA.kind, value: 'rollout' },
+    { key: SA.rollout, value: input.rolloutId },
+  ]);
+  setStatus('Running');
+
+  for (const phase of state.phases) {
+    const i = phase.index;
+    if (!(await proceed())) break;
+    upsertSearchAttributes([{ key: SA.phase, value: i }]);
+
+    if (approvals.beforePhases === 'all' || approvals.beforePhases.includes(i)) {
+      openGate = { name: `phase-${i}`, phase: i };
+      state.openGate = openGate.name;
+      phase.status = 'WaitingForApproval';
+      setStatus('WaitingForApproval', `approval of gate "phase-${i}" (${phase.regions.join(', ')})`);
+      const gate = openGate;
+      const decidedOrAborted = () => gate.decision !== undefined || state.aborted;
+      const decided = approvals.expireAfterMinutes
+        ? await condition(decidedOrAborted, approvals.expireAfterMinutes * 60_000)
+        : await condition(decidedOrAborted).then(() => true);
+      state.openGate = undefined;
+      if (state.aborted) break;
+      if (!decided) {
+        state.gates.push({ name: gate.name, phase: i, decision: 'expired', by: 'offpeak', at: now() });
+        state.reason = `gate "${gate.name}" expired without a decision`;
+        setStatus('Halted', `an operator to resume with an override, or cancel (${state.reason})`);
+        if (!(await proceed())) break;
+      } else if (gate.decision === 'rejected') {
+        phase.status = 'Skipped';
+        state.reason = `gate "${gate.name}" rejected`;
+        setStatus('Rejected');
+        break;
+      }
+    }
+
+    phase.status = 'Running';
+    phase.startedAt = now();
+    setStatus('Running', `phase ${i}: ${phase.regions.join(', ')}`);
+    running.length = 0;
+    for (const region of input.regions.filter((r) => r.phase === i)) {
+      running.push(
+        await startChild(regionWorkflow, {
+          workflowId: regionWorkflowId(input.rolloutId, region.region),
+          args: [{ rolloutId: input.rolloutId, parentWorkflowId: workflowInfo().workflowId, spec: region, settings: input.settings }],
+          parentClosePolicy: ParentClosePolicy.TERMINATE,
+          staticSummary: `${region.region}: phase ${i}, ${region.machines.length} machine(s) in ${region.steps.length} step(s)`,
+          typedSearchAttributes: [
+            { key: SA.kind, value: 'region' },
+            { key: SA.rollout, value: input.rolloutId },
+            { key: SA.region, value: region.region },
+            { key: SA.phase, value: i },
+          ],
+        }),
+      );
+    }
+
+    // Relay holds (pause, halt, abort) to the running regions until they all finish.
+    let finished = false;
+    const results = Promise.all(running.map((h) => h.result())).then((all) => {
+      finished = true;
+      return all;
+    });
+    let relayed = 0;
+    while (!finished) {
+      await condition(() => finished || controlVersion !== relayed);
+      if (finished) break;
+      relayed = controlVersion;
+      const control = { hold: state.hold(), stop: state.aborted };
+      await Promise.all(running.map((h) => getExternalWorkflowHandle(h.workflowId).signal(regionControlSignal, control)));
+    }
+    for (const regionResults of await results) state.record(regionResults);
+    phase.finishedAt = now();
+    if (state.aborted) {
+      phase.status = 'Halted';
+      break;
+    }
+
+    const verdict = state.status === 'Halted' ? undefined : state.phaseVerdict(i);
+    if (verdict?.verdict === 'promote') {
+      phase.status = 'Succeeded';
+      continue;
+    }
+    phase.status = 'Halted';
+    if (verdict) {
+      state.reason = verdict.reason;
+      setStatus('Halted', `an operator to resume with an override, or cancel (${verdict.verdict}: ${verdict.reason})`);
+    }
+    if (!(await proceed())) break;
+    phase.status = 'Succeeded';
+  }
+
+  for (const p of state.phases) if (p.status === 'Pending') p.status = 'Skipped';
+  if (state.aborted) setStatus('Aborted');
+  else if (state.status !== 'Rejected') setStatus('Completed');
+  return state.report();
+}
