@@ -1,16 +1,5 @@
-import { z } from 'zod';
-
 /** A count (`3`) or a share (`"20%"`), as AWS MaxConcurrency/MaxErrors and GCP's disruption budget take it. */
 export type CountOrPercent = number | `${number}%`;
-
-export const countOrPercentSchema = z.union([
-  z.number().int().nonnegative(),
-  z
-    .string()
-    .regex(/^\d+(\.\d+)?%$/, 'must be a count such as 3 or a percentage such as "20%"')
-    .refine((s) => parseFloat(s) <= 100, 'a percentage cannot exceed 100%')
-    .transform((s) => s as `${number}%`),
-]);
 
 /**
  * Resolves a budget against a population of `total`. Percentages round UP, as GCP's disruption budget

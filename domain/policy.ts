@@ -1,11 +1,20 @@
 import { z } from 'zod';
-import { countOrPercentSchema } from './budget';
 import { type Parsed, problemsFromZod } from './problems';
 
 export const CLASSIFICATIONS = ['Critical', 'Security', 'Other'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
 export const REBOOT_SETTINGS = ['IfRequired', 'Never', 'Always'] as const;
 export type RebootSetting = (typeof REBOOT_SETTINGS)[number];
+
+/** A count (3) or a share ("20%"). */
+export const countOrPercentSchema = z.union([
+  z.number().int().nonnegative(),
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?%$/, 'must be a count such as 3 or a percentage such as "20%"')
+    .refine((s) => parseFloat(s) <= 100, 'a percentage cannot exceed 100%')
+    .transform((s) => s as `${number}%`),
+]);
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day as HH:mm');
 

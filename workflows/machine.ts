@@ -148,8 +148,8 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     if (type === 'InstallFailed') return finish('InstallFailed', (err as ActivityFailure).cause?.message);
     throw err;
   }
-  const byId = new Map(install.patches.map((p) => [p.patchId, p]));
-  result.patches = selection.outcomes.map((o) => byId.get(o.patchId) ?? o);
+  // Outcomes of the patches not selected, then the install's outcome of every selected one.
+  result.patches = [...selection.outcomes, ...install.patches];
   result.counts = countOutcomes(result.patches);
 
   if (needsReboot(install.rebootRequired)) {

@@ -1,14 +1,17 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findServerBinary } from '../../servers/binaries';
+import { registerSearchAttributes } from '../../servers/search-attributes';
 import { startDevServer, type DevServer } from '../../servers/dev-server';
 import { createServer } from 'node:net';
 
 /** The Java time-skipping test server, from the binary our setup installed (or the SDK's download). */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const found = findServerBinary('testServer', { install: false });
-  return TestWorkflowEnvironment.createTimeSkipping(
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
     found.source === 'sdk-download' ? {} : { server: { executable: { type: 'existing-path', path: found.path } } },
   );
+  await registerSearchAttributes(env.connection.operatorService, env.namespace ?? 'default');
+  return env;
 }
 
 export async function freePort(): Promise<number> {
@@ -25,4 +28,9 @@ export async function freePort(): Promise<number> {
 /** A real dev server on free ports with in-memory state, for end-to-end tests. */
 export async function testDevServer(): Promise<DevServer> {
   return startDevServer({ port: await freePort(), uiPort: await freePort() });
+}
+
+/** The workflow bundle built once by Jest's global setup. */
+export function testWorkflowBundle(): { codePath: string } {
+  return { codePath: require('node:path').join(__dirname, '..', '..', '.offpeak', 'test-bundle', 'workflows.js') };
 }
