@@ -1,6 +1,11 @@
 /** Three tiers: pure unit tests, workflow tests on the time-skipping server, end-to-end on the dev server. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
-const common = { testEnvironment: 'node', setupFiles: ['<rootDir>/test/support/quiet-runtime.js'], transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = {
+  testEnvironment: 'node',
+  setupFiles: ['<rootDir>/test/support/quiet-runtime.js'],
+  transform: { '^.+\\.ts$': tsJest },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },

@@ -9,4 +9,7 @@ if (!existsSync(entry)) {
 }
 require(entry)
   .main(process.argv)
-  .then((code) => process.exit(code), () => process.exit(1));
+  .then(
+    (code) => process.exit(code),
+    () => process.exit(1),
+  );

@@ -11,7 +11,10 @@ export function readDocument(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw UsageError.of(what, `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw UsageError.of(
+      what,
+      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   try {
     // YAML is a superset of JSON: one parser reads both.
@@ -24,7 +27,9 @@ export function readDocument(path: string, what: string): unknown {
 
 function orThrow<T>(parsed: Parsed<T>, prefix: string): T {
   if (parsed.ok) return parsed.value;
-  throw new UsageError(parsed.problems.map((p) => ({ path: `${prefix}${p.path ? `: ${p.path}` : ''}`, message: p.message })));
+  throw new UsageError(
+    parsed.problems.map((p) => ({ path: `${prefix}${p.path ? `: ${p.path}` : ''}`, message: p.message })),
+  );
 }
 
 export function loadFleet(path: string): Fleet {

@@ -1,20 +1,37 @@
 import type { RolloutReport } from '../workflows/rollout-state';
 import { bar, table } from './output';
 
-const DONE = new Set(['Succeeded', 'InstallFailed', 'Pending', 'Unreachable', 'WindowMissed', 'PreScriptFailed', 'PostScriptFailed', 'DidNotComeBack', 'Unhealthy', 'Skipped']);
+const DONE = new Set([
+  'Succeeded',
+  'InstallFailed',
+  'Pending',
+  'Unreachable',
+  'WindowMissed',
+  'PreScriptFailed',
+  'PostScriptFailed',
+  'DidNotComeBack',
+  'Unhealthy',
+  'Skipped',
+]);
 
 /** Progress per phase and region, as lines for a terminal. */
 export function progressLines(report: RolloutReport): string[] {
-  const lines = [`Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`];
+  const lines = [
+    `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
+  ];
   for (const phase of report.phases) {
     const machines = report.machines.filter((m) => m.phase === phase.index);
     const done = machines.filter((m) => DONE.has(m.outcome)).length;
-    lines.push(`  phase ${phase.index} ${bar(done, machines.length)} ${done}/${machines.length} ${phase.status}`);
+    lines.push(
+      `  phase ${phase.index} ${bar(done, machines.length)} ${done}/${machines.length} ${phase.status}`,
+    );
     for (const region of phase.regions) {
       const inRegion = machines.filter((m) => m.region === region);
       const regionDone = inRegion.filter((m) => DONE.has(m.outcome)).length;
       const failed = inRegion.filter((m) => DONE.has(m.outcome) && m.outcome !== 'Succeeded').length;
-      lines.push(`    ${region.padEnd(20)} ${bar(regionDone, inRegion.length, 20)} ${regionDone}/${inRegion.length}${failed ? `  ${failed} not succeeded` : ''}`);
+      lines.push(
+        `    ${region.padEnd(20)} ${bar(regionDone, inRegion.length, 20)} ${regionDone}/${inRegion.length}${failed ? `  ${failed} not succeeded` : ''}`,
+      );
     }
   }
   lines.push(`  errors ${report.errors.count} (budget ${report.errors.allowed})`);
@@ -39,7 +56,13 @@ export function summaryTable(report: RolloutReport): string {
     `patches installed: ${installed}; machines rebooted: ${rebooted}; errors: ${report.errors.count} (budget ${report.errors.allowed})`,
     ...(rows.length ? ['', table(['machine', 'region', 'outcome', 'attempts', 'detail'], rows)] : []),
     ...(report.gates.length
-      ? ['', table(['gate', 'decision', 'by', 'at', 'comment'], report.gates.map((g) => [g.name, g.decision, g.by, g.at, g.comment ?? '']))]
+      ? [
+          '',
+          table(
+            ['gate', 'decision', 'by', 'at', 'comment'],
+            report.gates.map((g) => [g.name, g.decision, g.by, g.at, g.comment ?? '']),
+          ),
+        ]
       : []),
   ].join('\n');
 }

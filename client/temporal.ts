@@ -1,4 +1,9 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
 import type { Fleet } from '../domain/fleet';
 import type { Policy } from '../domain/policy';
@@ -10,7 +15,9 @@ import type { RolloutReport } from '../workflows/rollout-state';
 import { OperationError, UsageError } from './errors';
 import { planOrThrow } from './commands/plan';
 
-export async function connectClient(target?: TemporalTarget): Promise<{ client: Client; target: TemporalTarget }> {
+export async function connectClient(
+  target?: TemporalTarget,
+): Promise<{ client: Client; target: TemporalTarget }> {
   const t = target ?? (await resolveTemporal({ embedded: false }));
   try {
     const connection = await Connection.connect({ ...t.connectionOptions, connectTimeout: 5000 });
@@ -29,15 +36,27 @@ export function newRolloutId(now: Date): string {
 
 export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
-export function prepareRollout(args: { rolloutId: string; startedBy: string; fleet: Fleet; policy: Policy; now: Date }): RolloutInput {
+export function prepareRollout(args: {
+  rolloutId: string;
+  startedBy: string;
+  fleet: Fleet;
+  policy: Policy;
+  now: Date;
+}): RolloutInput {
   if (!ROLLOUT_ID_PATTERN.test(args.rolloutId))
-    throw UsageError.of('--id', 'must start with a letter or digit and hold only letters, digits, ".", "_" or "-" (at most 100)');
+    throw UsageError.of(
+      '--id',
+      'must start with a letter or digit and hold only letters, digits, ".", "_" or "-" (at most 100)',
+    );
   const plan = planOrThrow(args.fleet, args.policy);
   return buildRolloutInput({ ...args, plan });
 }
 
 /** Starts a rollout; "already started" with the same ID counts as success (the start is idempotent). */
-export async function startRollout(client: Client, input: RolloutInput): Promise<{ workflowId: string; alreadyStarted: boolean }> {
+export async function startRollout(
+  client: Client,
+  input: RolloutInput,
+): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = rolloutWorkflowId(input.rolloutId);
   const machines = input.regions.reduce((n, r) => n + r.machines.length, 0);
   try {
@@ -67,7 +86,10 @@ export async function rolloutReport(client: Client, rolloutId: string): Promise<
     return await handle.query(statusQuery);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message))
-      throw UsageError.of('ID', `no rollout "${rolloutId}" (workflow ${rolloutWorkflowId(rolloutId)} not found)`);
+      throw UsageError.of(
+        'ID',
+        `no rollout "${rolloutId}" (workflow ${rolloutWorkflowId(rolloutId)} not found)`,
+      );
     throw err;
   }
 }

@@ -27,7 +27,9 @@ const simulationSchema = z
   })
   .strict();
 
-const imageSchema = z.object({ publisher: z.string().min(1), offer: z.string().min(1), sku: z.string().min(1) }).strict();
+const imageSchema = z
+  .object({ publisher: z.string().min(1), offer: z.string().min(1), sku: z.string().min(1) })
+  .strict();
 
 const machineSchema = z
   .object({
@@ -35,7 +37,10 @@ const machineSchema = z
       .string()
       .min(1)
       .max(200)
-      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'must start with a letter or digit and hold only letters, digits, ".", "_" or "-"'),
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+        'must start with a letter or digit and hold only letters, digits, ".", "_" or "-"',
+      ),
     region: z.string().min(1),
     zone: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['1', '2', '3'])).optional(),
     availabilitySet: z.string().min(1).optional(),
@@ -48,7 +53,10 @@ const machineSchema = z
     /** Name of an entry of the fleet's `maintenanceConfigurations`; without one, the policy's off-peak hours apply. */
     maintenanceConfiguration: z.string().optional(),
     /** Site whose task queue runs this machine's activities (a worker placed next to the machines). */
-    site: z.string().regex(/^[A-Za-z0-9._-]+$/).optional(),
+    site: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .optional(),
     tags: z.record(z.string(), z.string()).default({}),
     driver: z.enum(['simulated']).default('simulated'),
     simulation: simulationSchema.optional(),
@@ -99,13 +107,17 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
     const parsed = parseMaintenanceConfiguration(config);
     if (!parsed.ok)
       for (const p of parsed.problems)
-        problems.push({ path: `maintenanceConfigurations.${name}${p.path ? `.${p.path}` : ''}`, message: p.message });
+        problems.push({
+          path: `maintenanceConfigurations.${name}${p.path ? `.${p.path}` : ''}`,
+          message: p.message,
+        });
   }
 
   const machines: Machine[] = raw.machines.map((m, i) => {
     const at = `machines[${i}]`;
     const first = seen.get(m.name);
-    if (first !== undefined) problems.push({ path: `${at}.name`, message: `duplicate name "${m.name}" (also machines[${first}])` });
+    if (first !== undefined)
+      problems.push({ path: `${at}.name`, message: `duplicate name "${m.name}" (also machines[${first}])` });
     else seen.set(m.name, i);
     if (m.zone !== undefined && m.availabilitySet !== undefined)
       problems.push({ path: at, message: 'a machine cannot have both "zone" and "availabilitySet"' });
@@ -120,7 +132,10 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       });
     const timeZone = resolveTimeZone(m.timeZone);
     if (!timeZone) problems.push({ path: `${at}.timeZone`, message: `unknown time zone "${m.timeZone}"` });
-    if (m.maintenanceConfiguration !== undefined && !(m.maintenanceConfiguration in raw.maintenanceConfigurations))
+    if (
+      m.maintenanceConfiguration !== undefined &&
+      !(m.maintenanceConfiguration in raw.maintenanceConfigurations)
+    )
       problems.push({
         path: `${at}.maintenanceConfiguration`,
         message: `no maintenance configuration named "${m.maintenanceConfiguration}"`,
@@ -131,6 +146,10 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
-    value: { machines, regionPairs: raw.regionPairs, maintenanceConfigurations: raw.maintenanceConfigurations },
+    value: {
+      machines,
+      regionPairs: raw.regionPairs,
+      maintenanceConfigurations: raw.maintenanceConfigurations,
+    },
   };
 }

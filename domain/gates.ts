@@ -5,7 +5,8 @@ import { resolveBudget, type CountOrPercent } from './budget';
  * inconclusive, which pauses the rollout for a person rather than guessing.
  */
 
-export type GateVerdict = { verdict: 'promote' } | { verdict: 'halt'; reason: string } | { verdict: 'inconclusive'; reason: string };
+export type GateVerdict =
+  { verdict: 'promote' } | { verdict: 'halt'; reason: string } | { verdict: 'inconclusive'; reason: string };
 
 export interface HealthTally {
   /** Machines the rollout has planned so far (the budget's population). */
@@ -14,7 +15,10 @@ export interface HealthTally {
 }
 
 /** AWS MaxErrors semantics: the budget halts when EXCEEDED, so an error budget of 3 stops at the 4th error. */
-export function errorBudgetExceeded(tally: HealthTally, budget: CountOrPercent): { exceeded: boolean; allowed: number } {
+export function errorBudgetExceeded(
+  tally: HealthTally,
+  budget: CountOrPercent,
+): { exceeded: boolean; allowed: number } {
   const allowed = resolveBudget(budget, tally.planned, false);
   return { exceeded: tally.errors > allowed, allowed };
 }
@@ -31,9 +35,15 @@ export interface PhaseTally {
  * A phase is promoted when its errors are within the budget and no machine is unresolved. Errors over
  * the budget halt. Unresolved machines with the budget still holding are inconclusive: a person decides.
  */
-export function evaluatePhaseGate(phase: PhaseTally, budgetErrors: { exceeded: boolean; allowed: number }): GateVerdict {
+export function evaluatePhaseGate(
+  phase: PhaseTally,
+  budgetErrors: { exceeded: boolean; allowed: number },
+): GateVerdict {
   if (budgetErrors.exceeded)
-    return { verdict: 'halt', reason: `error budget exceeded: ${phase.errors} error(s) in this phase, at most ${budgetErrors.allowed} allowed` };
+    return {
+      verdict: 'halt',
+      reason: `error budget exceeded: ${phase.errors} error(s) in this phase, at most ${budgetErrors.allowed} allowed`,
+    };
   if (phase.unresolved > 0)
     return {
       verdict: 'inconclusive',
@@ -52,6 +62,7 @@ export function approverRefusal(by: string, startedBy: string, policy: ApprovalP
   if (!by.trim()) return 'an approval must name who decides';
   if (policy.approvers.length > 0 && !policy.approvers.includes(by))
     return `"${by}" is not in the policy's approvers (${policy.approvers.join(', ')})`;
-  if (policy.fourEyes && by === startedBy) return `"${by}" started this rollout and the policy asks for four eyes`;
+  if (policy.fourEyes && by === startedBy)
+    return `"${by}" started this rollout and the policy asks for four eyes`;
   return undefined;
 }

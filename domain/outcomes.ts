@@ -20,7 +20,12 @@ export type AttemptOutcome =
   /** The rollout was halted or cancelled before this machine started. */
   | 'Skipped';
 
-export const RETRYABLE_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set(['InstallFailed', 'Pending', 'Unreachable', 'WindowMissed']);
+export const RETRYABLE_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set([
+  'InstallFailed',
+  'Pending',
+  'Unreachable',
+  'WindowMissed',
+]);
 
 /**
  * Offpeak's error rule: a machine counts as an error when an attempt leaves it worse or proves a patch bad

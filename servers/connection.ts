@@ -23,17 +23,36 @@ export function configuredAddress(): string | undefined {
   }
 }
 
-export async function resolveTemporal(options: { embedded: boolean; log?: (line: string) => void }): Promise<TemporalTarget> {
+export async function resolveTemporal(options: {
+  embedded: boolean;
+  log?: (line: string) => void;
+}): Promise<TemporalTarget> {
   if (configuredAddress()) {
     const { connectionOptions, namespace } = loadClientConnectConfig();
     const uiUrl = process.env.TEMPORAL_UI_URL;
     return { connectionOptions, namespace: namespace ?? 'default', uiUrl };
   }
-  if (!options.embedded) return { connectionOptions: { address: '127.0.0.1:7233' }, namespace: 'default', uiUrl: 'http://127.0.0.1:8233' };
+  if (!options.embedded)
+    return {
+      connectionOptions: { address: '127.0.0.1:7233' },
+      namespace: 'default',
+      uiUrl: 'http://127.0.0.1:8233',
+    };
   const devServer = await startDevServer({ dbFile: defaultDbFile(), log: options.log });
-  return { connectionOptions: { address: devServer.address }, namespace: devServer.namespace, devServer, uiUrl: devServer.uiUrl };
+  return {
+    connectionOptions: { address: devServer.address },
+    namespace: devServer.namespace,
+    devServer,
+    uiUrl: devServer.uiUrl,
+  };
 }
 
-export function workflowUiUrl(uiUrl: string | undefined, namespace: string, workflowId: string): string | undefined {
-  return uiUrl ? `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}` : undefined;
+export function workflowUiUrl(
+  uiUrl: string | undefined,
+  namespace: string,
+  workflowId: string,
+): string | undefined {
+  return uiUrl
+    ? `${uiUrl}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`
+    : undefined;
 }

@@ -79,7 +79,16 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const binary = findServerBinary('cli', { log });
   if (binary.source === 'sdk-download') return startWithSdk({ port, uiPort, namespace, uiUrl, address, log });
 
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+  ];
   args.push('--namespace', namespace, '--log-level', 'warn', ...devServerSearchAttributeArgs());
   if (options.dbFile) {
     mkdirSync(dirname(options.dbFile), { recursive: true });
@@ -94,14 +103,17 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
 
   const deadline = Date.now() + 60_000;
   while (!(await serving(address, namespace))) {
-    if (exited !== undefined) throw new ServerBinaryError(`the dev server exited with code ${exited}; see ${logFile}`);
+    if (exited !== undefined)
+      throw new ServerBinaryError(`the dev server exited with code ${exited}; see ${logFile}`);
     if (Date.now() > deadline) {
       await stopChild(child);
       throw new ServerBinaryError(`the dev server did not answer on ${address} within 60 s; see ${logFile}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  log(`Temporal dev server on ${address}, UI at ${uiUrl}${options.dbFile ? `, state in ${options.dbFile}` : ''}.`);
+  log(
+    `Temporal dev server on ${address}, UI at ${uiUrl}${options.dbFile ? `, state in ${options.dbFile}` : ''}.`,
+  );
   return { address, namespace, uiUrl, reused: false, stop: () => stopChild(child) };
 }
 
@@ -134,8 +146,16 @@ async function startWithSdk(o: {
         extraArgs: devServerSearchAttributeArgs(),
       },
     });
-    o.log(`Temporal dev server (SDK download) on ${o.address}, UI at ${o.uiUrl}; its state is not kept across restarts.`);
-    return { address: o.address, namespace: o.namespace, uiUrl: o.uiUrl, reused: false, stop: () => env.teardown() };
+    o.log(
+      `Temporal dev server (SDK download) on ${o.address}, UI at ${o.uiUrl}; its state is not kept across restarts.`,
+    );
+    return {
+      address: o.address,
+      namespace: o.namespace,
+      uiUrl: o.uiUrl,
+      reused: false,
+      stop: () => env.teardown(),
+    };
   } catch (err) {
     throw new ServerBinaryError(noServerMessage('cli', (err as Error).message));
   }

@@ -2,11 +2,26 @@ import pino, { type Logger } from 'pino';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 
 /** Fields never written to a log line. */
-const REDACT = ['apiKey', '*.apiKey', 'password', '*.password', 'privateKey', '*.privateKey', 'key', '*.key', 'token', '*.token'];
+const REDACT = [
+  'apiKey',
+  '*.apiKey',
+  'password',
+  '*.password',
+  'privateKey',
+  '*.privateKey',
+  'key',
+  '*.key',
+  'token',
+  '*.token',
+];
 
 export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
   return pino(
-    { level: options.level ?? process.env.OFFPEAK_LOG_LEVEL ?? 'info', redact: { paths: REDACT, censor: '[redacted]' }, base: { app: 'offpeak' } },
+    {
+      level: options.level ?? process.env.OFFPEAK_LOG_LEVEL ?? 'info',
+      redact: { paths: REDACT, censor: '[redacted]' },
+      base: { app: 'offpeak' },
+    },
     options.destination,
   );
 }

@@ -22,7 +22,9 @@ const FINAL = new Set(['Completed', 'Rejected', 'Aborted']);
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('Run a demo rollout of the example fleet on the embedded dev server with the simulated driver')
+    .description(
+      'Run a demo rollout of the example fleet on the embedded dev server with the simulated driver',
+    )
     .option('--fleet <file>', 'fleet file', join(projectRoot(), 'examples', 'fleet.yaml'))
     .option('--policy <file>', 'policy file', join(projectRoot(), 'examples', 'policy-demo.yaml'))
     .option('--interactive', 'ask before approving each gate instead of approving automatically')
@@ -31,7 +33,13 @@ export function registerDemo(program: Command): void {
       const fleet = loadFleet(opts.fleet);
       const policy = loadPolicy(opts.policy);
       const now = new Date();
-      const input = prepareRollout({ rolloutId: `demo-${newRolloutId(now).slice('rollout-'.length)}`, startedBy: whoAmI(), fleet, policy, now });
+      const input = prepareRollout({
+        rolloutId: `demo-${newRolloutId(now).slice('rollout-'.length)}`,
+        startedBy: whoAmI(),
+        fleet,
+        policy,
+        now,
+      });
 
       const logger = createLogger({ level: process.env.OFFPEAK_LOG_LEVEL ?? 'warn' });
       installRuntimeLogger(logger);
@@ -50,7 +58,9 @@ export function registerDemo(program: Command): void {
       let report: RolloutReport | undefined;
       await worker.runUntil(async () => {
         await startRollout(client, input);
-        note(`Started rollout ${input.rolloutId}: ${input.regions.reduce((n, r) => n + r.machines.length, 0)} machines in ${input.phases.length} phases.`);
+        note(
+          `Started rollout ${input.rolloutId}: ${input.regions.reduce((n, r) => n + r.machines.length, 0)} machines in ${input.phases.length} phases.`,
+        );
         if (url) note(`Temporal UI: ${url}`);
         const answered = new Set<string>();
         for (;;) {
@@ -60,7 +70,12 @@ export function registerDemo(program: Command): void {
           if (FINAL.has(report.status)) break;
           if (report.openGate && !answered.has(report.openGate)) {
             answered.add(report.openGate);
-            await decideGate(client.workflow.getHandle(workflowId), report.openGate, policy.approvals.approvers, opts.interactive);
+            await decideGate(
+              client.workflow.getHandle(workflowId),
+              report.openGate,
+              policy.approvals.approvers,
+              opts.interactive,
+            );
           }
           await new Promise((r) => setTimeout(r, 1000));
         }
@@ -72,9 +87,13 @@ export function registerDemo(program: Command): void {
       note(summaryTable(report));
       note('');
       note(await ledgerCheck(report, stateDir));
-      if (url) note(`\nInspect it in the Temporal UI: ${url}\n(after the demo, \`npx offpeak dev-server\` brings the UI back with this rollout)`);
+      if (url)
+        note(
+          `\nInspect it in the Temporal UI: ${url}\n(after the demo, \`npx offpeak dev-server\` brings the UI back with this rollout)`,
+        );
       await target.devServer?.stop();
-      if (report.status !== 'Completed') throw new OperationError(`the demo rollout ended ${report.status}: ${report.reason ?? ''}`);
+      if (report.status !== 'Completed')
+        throw new OperationError(`the demo rollout ended ${report.status}: ${report.reason ?? ''}`);
     });
 }
 
@@ -92,9 +111,16 @@ async function decideGate(
     rl.close();
     approve = !/^n/i.test(answer.trim());
   } else {
-    note(`Gate ${gate}: approved automatically as "${by}" (run the demo with --interactive to decide yourself).`);
+    note(
+      `Gate ${gate}: approved automatically as "${by}" (run the demo with --interactive to decide yourself).`,
+    );
   }
-  await handle.signal(gateDecisionSignal, { gate, decision: approve ? 'approve' : 'reject', by, comment: interactive ? 'decided in the demo' : 'auto-approved by the demo' });
+  await handle.signal(gateDecisionSignal, {
+    gate,
+    decision: approve ? 'approve' : 'reject',
+    by,
+    comment: interactive ? 'decided in the demo' : 'auto-approved by the demo',
+  });
 }
 
 /** The evidence: the simulated driver's ledger must agree with the rollout's report. */
@@ -102,14 +128,17 @@ async function ledgerCheck(report: RolloutReport, stateDir: string): Promise<str
   const ledger = await readLedger(stateDir);
   const installedBy = new Set(ledger.filter((e) => e.kind === 'install').map((e) => e.machine));
   const rebootsBy = new Map<string, number>();
-  for (const e of ledger) if (e.kind === 'reboot') rebootsBy.set(e.machine, (rebootsBy.get(e.machine) ?? 0) + 1);
+  for (const e of ledger)
+    if (e.kind === 'reboot') rebootsBy.set(e.machine, (rebootsBy.get(e.machine) ?? 0) + 1);
   const reportRebooted = report.machines.filter((m) => m.rebooted).map((m) => m.name);
   const reportInstalled = report.machines.filter((m) => m.installed > 0).map((m) => m.name);
   const agree =
     reportRebooted.length === rebootsBy.size &&
     reportRebooted.every((n) => rebootsBy.has(n)) &&
     reportInstalled.every((n) => installedBy.has(n));
-  const twice = [...rebootsBy.entries()].filter(([name, n]) => n > (report.machines.find((m) => m.name === name)?.attempts.length ?? 1));
+  const twice = [...rebootsBy.entries()].filter(
+    ([name, n]) => n > (report.machines.find((m) => m.name === name)?.attempts.length ?? 1),
+  );
   return agree && twice.length === 0
     ? `Ledger agrees with the report: ${installedBy.size} machines patched, ${rebootsBy.size} rebooted, none twice in one attempt.`
     : `LEDGER DISAGREES with the report: ledger patched ${installedBy.size}, rebooted ${rebootsBy.size}; report rebooted ${reportRebooted.length}.`;

@@ -9,7 +9,12 @@ export function registerDevServer(program: Command): void {
     .option('--port <port>', 'gRPC port', '7233')
     .option('--ui-port <port>', 'Web UI port', '8233')
     .action(async (opts: { port: string; uiPort: string }) => {
-      const server = await startDevServer({ port: Number(opts.port), uiPort: Number(opts.uiPort), dbFile: defaultDbFile(), log: note });
+      const server = await startDevServer({
+        port: Number(opts.port),
+        uiPort: Number(opts.uiPort),
+        dbFile: defaultDbFile(),
+        log: note,
+      });
       if (server.reused) return;
       note('Ctrl-C stops it; its state survives a restart.');
       await new Promise<void>((resolve) => {

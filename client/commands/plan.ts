@@ -10,7 +10,8 @@ import { outputOption } from './options';
 
 export function planOrThrow(fleet: Fleet, policy: Policy): Plan {
   const planned = planRollout(fleet, policy);
-  if (!planned.ok) throw new UsageError(planned.problems.map((p) => ({ path: `policy: ${p.path}`, message: p.message })));
+  if (!planned.ok)
+    throw new UsageError(planned.problems.map((p) => ({ path: `policy: ${p.path}`, message: p.message })));
   return planned.value;
 }
 
@@ -21,7 +22,10 @@ export function registerPlan(program: Command): void {
     .requiredOption('--fleet <file>', 'fleet file (YAML or JSON)')
     .option('--policy <file>', 'policy file (YAML or JSON)')
     .addOption(outputOption(['table', 'json']))
-    .addHelpText('after', '\nExamples:\n  $ offpeak plan --fleet examples/fleet.yaml\n  $ offpeak plan --fleet examples/fleet.yaml --policy examples/policy-demo.yaml --output json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ offpeak plan --fleet examples/fleet.yaml\n  $ offpeak plan --fleet examples/fleet.yaml --policy examples/policy-demo.yaml --output json',
+    )
     .action((opts: { fleet: string; policy?: string; output: string }) => {
       const plan = planOrThrow(loadFleet(opts.fleet), loadPolicy(opts.policy));
       if (opts.output === 'json') printJson(plan);

@@ -21,10 +21,16 @@ export function registerRollout(program: Command): void {
     .description('Plan a fleet and start its rollout on Temporal (needs a running worker: `offpeak worker`)')
     .requiredOption('--fleet <file>', 'fleet file (YAML or JSON)')
     .option('--policy <file>', 'policy file (YAML or JSON)')
-    .option('--id <id>', 'rollout ID (default: rollout-<UTC timestamp>); starting the same ID twice is a no-op')
+    .option(
+      '--id <id>',
+      'rollout ID (default: rollout-<UTC timestamp>); starting the same ID twice is a no-op',
+    )
     .option('--by <name>', 'who starts it (default: $USER)')
     .option('--wait', 'wait for the rollout to end and print its summary')
-    .addHelpText('after', '\nExamples:\n  $ offpeak rollout start --fleet examples/fleet.yaml --policy examples/policy-demo.yaml --id nov-2026')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ offpeak rollout start --fleet examples/fleet.yaml --policy examples/policy-demo.yaml --id nov-2026',
+    )
     .action(async (opts: { fleet: string; policy?: string; id?: string; by?: string; wait?: boolean }) => {
       const now = new Date();
       const input = prepareRollout({
@@ -43,7 +49,8 @@ export function registerRollout(program: Command): void {
       if (opts.wait) {
         const report = (await client.workflow.getHandle(started.workflowId).result()) as RolloutReport;
         note(summaryTable(report));
-        if (report.status !== 'Completed') throw new OperationError(`rollout ended ${report.status}: ${report.reason ?? ''}`);
+        if (report.status !== 'Completed')
+          throw new OperationError(`rollout ended ${report.status}: ${report.reason ?? ''}`);
       }
     });
 
@@ -53,31 +60,59 @@ export function registerRollout(program: Command): void {
     configure: (c: Command) => Command,
     send: (handle: WorkflowHandle, opts: Record<string, string | boolean | undefined>) => Promise<void>,
   ) =>
-    configure(rollout.command(`${name} <id>`).description(description)).action(async (id: string, opts: Record<string, string | boolean | undefined>) => {
-      const { client } = await connectClient();
-      await rolloutReport(client, id); // a clear error for an unknown ID before signalling
-      await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
-      note(`${name}: sent to ${rolloutWorkflowId(id)}; see \`offpeak rollout status ${id}\``);
-    });
+    configure(rollout.command(`${name} <id>`).description(description)).action(
+      async (id: string, opts: Record<string, string | boolean | undefined>) => {
+        const { client } = await connectClient();
+        await rolloutReport(client, id); // a clear error for an unknown ID before signalling
+        await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
+        note(`${name}: sent to ${rolloutWorkflowId(id)}; see \`offpeak rollout status ${id}\``);
+      },
+    );
 
   for (const decision of ['approve', 'reject'] as const)
     signalCommand(
       decision,
       `${decision === 'approve' ? 'Approve' : 'Reject'} a gate (e.g. phase-1)`,
-      (c) => c.requiredOption('--gate <gate>', 'gate name, e.g. phase-1').option('--by <name>', 'who decides (default: $USER)').option('--comment <text>', 'comment recorded with the decision'),
-      (h, o) => h.signal(gateDecisionSignal, { gate: String(o.gate), decision, by: String(o.by ?? whoAmI()), comment: o.comment as string | undefined }),
+      (c) =>
+        c
+          .requiredOption('--gate <gate>', 'gate name, e.g. phase-1')
+          .option('--by <name>', 'who decides (default: $USER)')
+          .option('--comment <text>', 'comment recorded with the decision'),
+      (h, o) =>
+        h.signal(gateDecisionSignal, {
+          gate: String(o.gate),
+          decision,
+          by: String(o.by ?? whoAmI()),
+          comment: o.comment as string | undefined,
+        }),
     );
-  signalCommand('pause', 'Pause: no new step starts; running machines finish', (c) => c.option('--by <name>').option('--reason <text>'), (h, o) =>
-    h.signal(pauseSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+  signalCommand(
+    'pause',
+    'Pause: no new step starts; running machines finish',
+    (c) => c.option('--by <name>').option('--reason <text>'),
+    (h, o) => h.signal(pauseSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
   );
   signalCommand(
     'resume',
     'Resume a paused rollout; a halted one needs --override',
-    (c) => c.option('--by <name>').option('--override', 'resume past a halt (recorded)').option('--comment <text>'),
-    (h, o) => h.signal(resumeSignal, { by: String(o.by ?? whoAmI()), override: Boolean(o.override), comment: o.comment as string | undefined }),
+    (c) =>
+      c
+        .option('--by <name>')
+        .option('--override', 'resume past a halt (recorded)')
+        .option('--comment <text>'),
+    (h, o) =>
+      h.signal(resumeSignal, {
+        by: String(o.by ?? whoAmI()),
+        override: Boolean(o.override),
+        comment: o.comment as string | undefined,
+      }),
   );
-  signalCommand('cancel', 'Abort the rollout: machines not yet started are skipped', (c) => c.option('--by <name>').option('--reason <text>'), (h, o) =>
-    h.signal(cancelSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+  signalCommand(
+    'cancel',
+    'Abort the rollout: machines not yet started are skipped',
+    (c) => c.option('--by <name>').option('--reason <text>'),
+    (h, o) =>
+      h.signal(cancelSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
   );
 
   rollout

@@ -11,8 +11,15 @@ export function registerWorker(program: Command): void {
   program
     .command('worker')
     .description('Run a worker: workflows and activities, or only the activities of one site')
-    .option('--site <site>', 'run only the activities of machines with this `site` (a worker next to the machines)')
-    .option('--sim-state <dir>', 'simulated driver state and ledger', join(offpeakHome(), 'simulator', 'worker'))
+    .option(
+      '--site <site>',
+      'run only the activities of machines with this `site` (a worker next to the machines)',
+    )
+    .option(
+      '--sim-state <dir>',
+      'simulated driver state and ledger',
+      join(offpeakHome(), 'simulator', 'worker'),
+    )
     .option('--time-scale <n>', 'simulated durations multiplied by this', '1')
     .addHelpText('after', '\nExamples:\n  $ offpeak worker\n  $ offpeak worker --site dublin-dc1')
     .action(async (opts: { site?: string; simState: string; timeScale: string }) => {
@@ -27,7 +34,9 @@ export function registerWorker(program: Command): void {
         workflows: !opts.site,
         drivers: simulatedDrivers(opts.simState, Number(opts.timeScale)),
       });
-      note(`Worker polling ${opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE} on ${target.connectionOptions.address}; Ctrl-C stops it.`);
+      note(
+        `Worker polling ${opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE} on ${target.connectionOptions.address}; Ctrl-C stops it.`,
+      );
       await worker.run();
       await connection.close();
       await target.devServer?.stop();

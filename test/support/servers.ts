@@ -8,7 +8,9 @@ import { createServer } from 'node:net';
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const found = findServerBinary('testServer', { install: false });
   const env = await TestWorkflowEnvironment.createTimeSkipping(
-    found.source === 'sdk-download' ? {} : { server: { executable: { type: 'existing-path', path: found.path } } },
+    found.source === 'sdk-download'
+      ? {}
+      : { server: { executable: { type: 'existing-path', path: found.path } } },
   );
   await registerSearchAttributes(env.connection.operatorService, env.namespace ?? 'default');
   return env;
@@ -32,5 +34,7 @@ export async function testDevServer(): Promise<DevServer> {
 
 /** The workflow bundle built once by Jest's global setup. */
 export function testWorkflowBundle(): { codePath: string } {
-  return { codePath: require('node:path').join(__dirname, '..', '..', '.offpeak', 'test-bundle', 'workflows.js') };
+  return {
+    codePath: require('node:path').join(__dirname, '..', '..', '.offpeak', 'test-bundle', 'workflows.js'),
+  };
 }

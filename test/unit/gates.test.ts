@@ -13,9 +13,12 @@ describe('budgets', () => {
     ['25%', 10, false, 3],
     ['100%', 7, false, 7],
     [12, 5, false, 5],
-  ] as const)('resolveBudget(%p of %p, atLeastOne=%p) = %p (percent rounds up)', (budget, total, atLeastOne, expected) => {
-    expect(resolveBudget(budget, total, atLeastOne)).toBe(expected);
-  });
+  ] as const)(
+    'resolveBudget(%p of %p, atLeastOne=%p) = %p (percent rounds up)',
+    (budget, total, atLeastOne, expected) => {
+      expect(resolveBudget(budget, total, atLeastOne)).toBe(expected);
+    },
+  );
 
   test.each([
     [0, 0, 100, false],
@@ -24,9 +27,12 @@ describe('budgets', () => {
     [4, 3, 100, true],
     [5, '5%', 100, false],
     [6, '5%', 100, true],
-  ] as const)('%p errors against a budget of %p over %p machines: exceeded=%p (AWS MaxErrors: exceed, not equal)', (errors, budget, planned, exceeded) => {
-    expect(errorBudgetExceeded({ planned, errors }, budget).exceeded).toBe(exceeded);
-  });
+  ] as const)(
+    '%p errors against a budget of %p over %p machines: exceeded=%p (AWS MaxErrors: exceed, not equal)',
+    (errors, budget, planned, exceeded) => {
+      expect(errorBudgetExceeded({ planned, errors }, budget).exceeded).toBe(exceeded);
+    },
+  );
 });
 
 describe('phase gate', () => {
@@ -79,7 +85,10 @@ describe('error rule and reboot rule', () => {
     ['Always', false, false, true],
     ['Always', false, true, false],
     ['Always', true, true, true],
-  ] as const)('reboot setting %s, host requires %p, hotpatch month on a capable image %p → %p', (setting, required, hotpatch, expected) => {
-    expect(shouldReboot(setting, required, hotpatch)).toBe(expected);
-  });
+  ] as const)(
+    'reboot setting %s, host requires %p, hotpatch month on a capable image %p → %p',
+    (setting, required, hotpatch, expected) => {
+      expect(shouldReboot(setting, required, hotpatch)).toBe(expected);
+    },
+  );
 });
