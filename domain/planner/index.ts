@@ -1,0 +1,6 @@
+/** The availability-first planner: pure, deterministic, no I/O. See docs/planner.md. */
+export { planRollout } from './rollout';
+export { formatPlanTable, type FormatOptions } from './format';
+export { DEFAULT_MINUTES, machineMinutes } from './eligibility';
+export { resolveMinAvailable, serviceAllowance } from './capacity';
+export { availabilitySetCap } from './steps';

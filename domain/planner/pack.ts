@@ -1,0 +1,115 @@
+/**
+ * Packs machines into the fewest batches this greedy finds such that no batch holds more than
+ * `sizeCap` machines, more than `groupCaps[g]` machines of group `g` (an availability set), or more
+ * than `serviceCap(s)` machines of service `s`.
+ */
+export interface PackInput {
+  /** Machine indices (into the fleet), in fleet order. */
+  items: readonly number[];
+  sizeCap: number;
+  /** Per item (parallel to `items`): a local group id, with `groupCaps` per group; null: no groups. */
+  groups: readonly number[] | null;
+  groupCaps: readonly number[] | null;
+  /** Per fleet machine: service id or -1; null: no service capacity. */
+  serviceOf: Int32Array | null;
+  serviceCap: (service: number) => number;
+  /** Per fleet machine: expected minutes; machines of like duration are batched together. */
+  minutes: Float64Array;
+}
+
+/** Cell keys combine a group and a service id; both stay far below 2^26, so the key is an exact integer. */
+const KEY_SPAN = 2 ** 26;
+
+interface Cell {
+  group: number;
+  service: number;
+  items: number[];
+  taken: number;
+  /** The cell's first machine in fleet order, the last tie-break. */
+  first: number;
+  servicePressure: number;
+  groupPressure: number;
+}
+
+/**
+ * Machines sharing a group and a service form a cell. Cells are ordered by pressure (machines per
+ * allowed slot) of their service, then of their group, then by their first machine, so the tightest
+ * constraints are served in every batch. Each batch walks the cells in that order and takes from each
+ * as many machines as every cap still allows. Every batch takes at least one machine (all caps are at
+ * least 1), so the loop ends. Inside a cell, machines go slowest first (ties in fleet order), so that
+ * machines of like duration share a batch and a batch's slowest machine wastes little of the others'
+ * time. Each batch is returned sorted (fleet order).
+ */
+export function pack(input: PackInput): number[][] {
+  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap, minutes } = input;
+  if (items.length === 0) return [];
+  const slowestFirst = (a: number, b: number): number => minutes[b] - minutes[a] || a - b;
+  if (!groups && !serviceOf) {
+    const sorted = [...items].sort(slowestFirst);
+    const out: number[][] = [];
+    for (let i = 0; i < sorted.length; i += sizeCap) out.push(inFleetOrder(sorted.slice(i, i + sizeCap)));
+    return out;
+  }
+
+  const cellOf = new Map<number, Cell>();
+  const cells: Cell[] = [];
+  const serviceTotals = new Map<number, number>();
+  const groupTotals = new Map<number, number>();
+  for (let i = 0; i < items.length; i++) {
+    const service = serviceOf ? serviceOf[items[i]] : -1;
+    const group = groups ? groups[i] : -1;
+    const key = (group + 1) * KEY_SPAN + service + 1;
+    let cell = cellOf.get(key);
+    if (!cell) {
+      cell = { group, service, items: [], taken: 0, first: items[i], servicePressure: 0, groupPressure: 0 };
+      cellOf.set(key, cell);
+      cells.push(cell);
+    }
+    cell.items.push(items[i]);
+    if (service >= 0) serviceTotals.set(service, (serviceTotals.get(service) ?? 0) + 1);
+    if (group >= 0) groupTotals.set(group, (groupTotals.get(group) ?? 0) + 1);
+  }
+  for (const cell of cells) if (cell.items.length > 1) cell.items.sort(slowestFirst);
+  const caps = new Map<number, number>();
+  for (const s of serviceTotals.keys()) caps.set(s, serviceCap(s));
+  for (const cell of cells) {
+    if (cell.service >= 0) cell.servicePressure = serviceTotals.get(cell.service)! / caps.get(cell.service)!;
+    if (cell.group >= 0 && groupCaps)
+      cell.groupPressure = groupTotals.get(cell.group)! / groupCaps[cell.group];
+  }
+  cells.sort(
+    (a, b) => b.servicePressure - a.servicePressure || b.groupPressure - a.groupPressure || a.first - b.first,
+  );
+
+  const out: number[][] = [];
+  const serviceUsed = new Map<number, number>();
+  const groupUsed = new Map<number, number>();
+  let active = cells;
+  while (active.length > 0) {
+    serviceUsed.clear();
+    groupUsed.clear();
+    const batch: number[] = [];
+    let room = sizeCap;
+    for (const cell of active) {
+      if (room === 0) break;
+      let take = Math.min(cell.items.length - cell.taken, room);
+      if (cell.group >= 0 && groupCaps)
+        take = Math.min(take, groupCaps[cell.group] - (groupUsed.get(cell.group) ?? 0));
+      if (cell.service >= 0)
+        take = Math.min(take, caps.get(cell.service)! - (serviceUsed.get(cell.service) ?? 0));
+      if (take <= 0) continue;
+      for (let k = 0; k < take; k++) batch.push(cell.items[cell.taken + k]);
+      cell.taken += take;
+      room -= take;
+      if (cell.group >= 0) groupUsed.set(cell.group, (groupUsed.get(cell.group) ?? 0) + take);
+      if (cell.service >= 0) serviceUsed.set(cell.service, (serviceUsed.get(cell.service) ?? 0) + take);
+    }
+    active = active.filter((cell) => cell.taken < cell.items.length);
+    out.push(inFleetOrder(batch));
+  }
+  return out;
+}
+
+function inFleetOrder(batch: number[]): number[] {
+  return batch.length > 1 ? batch.sort((a, b) => a - b) : batch;
+}

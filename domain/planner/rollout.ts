@@ -1,0 +1,222 @@
+import type { Fleet } from '../fleet';
+import type { Plan, PlannedMachine, PlanPhase, RegionPlan } from '../plan';
+import type { Policy } from '../policy';
+import type { Parsed, Problem } from '../problems';
+import { RegionConflicts } from '../regions';
+import { ChainStats, chainBound, floorHundredths } from './bounds';
+import { formatCountOrPercent, serviceAllowance, splitAllowance } from './capacity';
+import { type Exclusion, exclusionByPatchMode, machineMinutes, regionNotInPhases } from './eligibility';
+import { checkExplicitPhases, defaultPhases, explicitPhases, type PhaseInput } from './phases';
+import { buildRegionSteps } from './steps';
+
+/**
+ * Plans an availability-first rollout of `fleet` under `policy` (see docs/planner.md for the rules).
+ * Pure and deterministic: the same inputs give the same plan, byte for byte in JSON.
+ * Problems: explicit phases that name unknown or repeated regions, geo-pairs in one phase, or more
+ * regions of a service than its allowance; a service whose minAvailable leaves none of it to patch.
+ */
+export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
+  const machines = fleet.machines;
+  const n = machines.length;
+  const conflicts = new RegionConflicts(fleet.regionPairs);
+  const problems: Problem[] = [];
+
+  // Regions by first appearance; exclusions by patch mode, then by explicit phases.
+  const regionIds = new Map<string, number>();
+  const regionNames: string[] = [];
+  const regionOf = new Int32Array(n);
+  const exclusions: (Exclusion | undefined)[] = new Array<Exclusion | undefined>(n);
+  for (let i = 0; i < n; i++) {
+    const m = machines[i];
+    let id = regionIds.get(m.region);
+    if (id === undefined) {
+      id = regionNames.length;
+      regionIds.set(m.region, id);
+      regionNames.push(m.region);
+    }
+    regionOf[i] = id;
+    exclusions[i] = exclusionByPatchMode(m.patchMode);
+  }
+  if (policy.phases) {
+    problems.push(...checkExplicitPhases(policy.phases, new Set(regionIds.keys()), conflicts));
+    const named = new Set(policy.phases.flat());
+    const notNamed = regionNames.map((name) => (named.has(name) ? undefined : regionNotInPhases(name)));
+    for (let i = 0; i < n; i++)
+      if (!exclusions[i] && notNamed[regionOf[i]]) exclusions[i] = { ...notNamed[regionOf[i]]! };
+  }
+
+  // Eligible machines per region (fleet order), services and their allowances.
+  const regionItems: number[][] = regionNames.map(() => []);
+  const minutes = new Float64Array(n);
+  for (let i = 0; i < n; i++)
+    if (!exclusions[i]) {
+      regionItems[regionOf[i]].push(i);
+      minutes[i] = machineMinutes(machines[i]);
+    }
+  const services = policy.serviceCapacity
+    ? indexServices(fleet, policy.serviceCapacity, regionOf, regionNames.length, exclusions)
+    : undefined;
+  if (services) problems.push(...services.problems);
+
+  const phaseInput: PhaseInput = {
+    regionNames,
+    eligible: regionItems.map((items) => items.length),
+    regionServices: services?.regionServices ?? regionNames.map(() => new Map()),
+    allowance: services?.allowance ?? [],
+    serviceNames: services?.names ?? [],
+    conflicts,
+  };
+  let phases: number[][];
+  if (policy.phases) {
+    const explicit = explicitPhases(policy.phases, regionIds, phaseInput);
+    problems.push(...explicit.problems);
+    phases = explicit.phases;
+  } else phases = problems.length ? [] : defaultPhases(phaseInput);
+  if (problems.length) return { ok: false, problems };
+
+  // Steps per region, with each region's share of every service's allowance.
+  const planPhases: PlanPhase[] = [];
+  const regions: RegionPlan[] = [];
+  const phaseOf = new Int32Array(n).fill(-1);
+  const stepOf = new Int32Array(n);
+  const labelOf: string[] = new Array<string>(n);
+  let estimateMinutes = 0;
+  let lowerBoundMinutes = 0;
+  phases.forEach((phase, p) => {
+    const shares = services ? phaseShares(phase, services) : undefined;
+    let phaseEstimate = 0;
+    let phaseBound = 0;
+    for (const r of phase) {
+      const share = shares?.get(r);
+      const built = buildRegionSteps(regionItems[r], {
+        machines,
+        minutes,
+        disruptionBudget: policy.disruptionBudget,
+        serviceOf: services ? services.serviceOf : null,
+        serviceCap: (s) => share?.get(s) ?? Infinity,
+        stepOf,
+        labelOf,
+      });
+      const steps = built.steps;
+      for (const i of regionItems[r]) phaseOf[i] = p;
+      const regionEstimate = steps.reduce((sum, s) => sum + s.estimateMinutes, 0);
+      regions.push({ region: regionNames[r], phase: p, steps, estimateMinutes: regionEstimate });
+      phaseEstimate = Math.max(phaseEstimate, regionEstimate);
+      phaseBound = Math.max(phaseBound, built.lowerBoundMinutes);
+    }
+    if (services) phaseBound = Math.max(phaseBound, serviceBound(phase, regionItems, services, minutes));
+    planPhases.push({ index: p, regions: phase.map((r) => regionNames[r]), estimateMinutes: phaseEstimate });
+    estimateMinutes += phaseEstimate;
+    lowerBoundMinutes += phaseBound;
+  });
+
+  const planned: PlannedMachine[] = new Array<PlannedMachine>(n);
+  for (let i = 0; i < n; i++) {
+    const m = machines[i];
+    const excluded = exclusions[i];
+    planned[i] = excluded
+      ? { name: m.name, region: m.region, excluded }
+      : { name: m.name, region: m.region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
+  }
+  return {
+    ok: true,
+    value: {
+      phases: planPhases,
+      regions,
+      machines: planned,
+      estimateMinutes,
+      lowerBoundMinutes: floorHundredths(lowerBoundMinutes),
+    },
+  };
+}
+
+interface Services {
+  names: string[];
+  /** Per fleet machine: service id, or -1 (untagged or excluded). */
+  serviceOf: Int32Array;
+  allowance: number[];
+  regionServices: Map<number, number>[];
+  problems: Problem[];
+}
+
+/** Services are the values of the capacity tag on machines that join the rollout, counted over the whole fleet. */
+function indexServices(
+  fleet: Fleet,
+  capacity: NonNullable<Policy['serviceCapacity']>,
+  regionOf: Int32Array,
+  regionCount: number,
+  exclusions: readonly (Exclusion | undefined)[],
+): Services {
+  const ids = new Map<string, number>();
+  const names: string[] = [];
+  const totals: number[] = [];
+  const serviceOf = new Int32Array(fleet.machines.length).fill(-1);
+  const regionServices = Array.from({ length: regionCount }, () => new Map<number, number>());
+  fleet.machines.forEach((m, i) => {
+    const value = exclusions[i] || !Object.hasOwn(m.tags, capacity.tag) ? undefined : m.tags[capacity.tag];
+    if (value === undefined) return;
+    let s = ids.get(value);
+    if (s === undefined) {
+      s = names.length;
+      ids.set(value, s);
+      names.push(value);
+      totals.push(0);
+    }
+    serviceOf[i] = s;
+    totals[s]++;
+    const perRegion = regionServices[regionOf[i]];
+    perRegion.set(s, (perRegion.get(s) ?? 0) + 1);
+  });
+  const allowance = totals.map((total) => serviceAllowance(capacity.minAvailable, total));
+  const problems: Problem[] = [];
+  const min = formatCountOrPercent(capacity.minAvailable);
+  names.forEach((name, s) => {
+    if (allowance[s] === 0)
+      problems.push({
+        path: 'serviceCapacity',
+        message: `service "${name}" has ${totals[s]} machine${totals[s] === 1 ? '' : 's'} and minAvailable ${min} leaves none to patch`,
+      });
+  });
+  return { names, serviceOf, allowance, regionServices, problems };
+}
+
+/** Per region of the phase: service id -> the region's share of the service's allowance. */
+function phaseShares(phase: readonly number[], services: Services): Map<number, Map<number, number>> {
+  const holders = new Map<number, number[]>();
+  for (const r of phase)
+    for (const s of services.regionServices[r].keys()) {
+      const list = holders.get(s);
+      if (list) list.push(r);
+      else holders.set(s, [r]);
+    }
+  const shares = new Map<number, Map<number, number>>(phase.map((r) => [r, new Map<number, number>()]));
+  for (const [s, regions] of holders) {
+    const split = splitAllowance(
+      services.allowance[s],
+      regions.map((r) => services.regionServices[r].get(s)!),
+    );
+    regions.forEach((r, k) => shares.get(r)!.set(s, split[k]));
+  }
+  return shares;
+}
+
+/** The regions of a phase run concurrently, so each service's machines in the phase form one chain. */
+function serviceBound(
+  phase: readonly number[],
+  regionItems: readonly number[][],
+  services: Services,
+  minutes: Float64Array,
+): number {
+  const stats = new Map<number, ChainStats>();
+  for (const r of phase)
+    for (const i of regionItems[r]) {
+      const s = services.serviceOf[i];
+      if (s < 0) continue;
+      let chain = stats.get(s);
+      if (!chain) stats.set(s, (chain = new ChainStats()));
+      chain.add(minutes[i]);
+    }
+  let bound = 0;
+  for (const [s, chain] of stats) bound = Math.max(bound, chainBound(chain, services.allowance[s]));
+  return bound;
+}

@@ -1,0 +1,270 @@
+/**
+ * Planner benchmark: `node dist/scripts/bench-planner.js` (after `npx tsc -p tsconfig.build.json`).
+ * Each fleet size is planned in a fresh child process, so peak memory figures do not mix; then the
+ * estimate / lower bound ratio is printed for a few fleet shapes.
+ */
+import { fork } from 'child_process';
+import { performance } from 'perf_hooks';
+import type { Fleet, Machine, PatchMode } from '../domain/fleet';
+import { type Policy, policySchema } from '../domain/policy';
+import { planRollout } from '../domain/planner';
+
+const SIZES = [10_000, 100_000, 1_000_000];
+
+const REGIONS = [
+  'eastus',
+  'westus',
+  'eastus2',
+  'centralus',
+  'westus2',
+  'westcentralus',
+  'westus3',
+  'southcentralus',
+  'northcentralus',
+  'canadacentral',
+  'canadaeast',
+  'brazilsouth',
+  'northeurope',
+  'westeurope',
+  'uksouth',
+  'ukwest',
+  'francecentral',
+  'francesouth',
+  'germanywestcentral',
+  'germanynorth',
+  'swedencentral',
+  'norwayeast',
+  'switzerlandnorth',
+  'polandcentral',
+  'italynorth',
+  'japaneast',
+  'japanwest',
+  'koreacentral',
+  'koreasouth',
+  'eastasia',
+  'southeastasia',
+  'australiaeast',
+  'australiasoutheast',
+  'centralindia',
+  'southindia',
+  'uaenorth',
+  'southafricanorth',
+  'israelcentral',
+  'qatarcentral',
+  'mexicocentral',
+];
+
+/** Deterministic PRNG (mulberry32), so every run benchmarks the same fleets. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Shape {
+  /** Shares of clusters by kind; they need not add up to 1. */
+  zonal: number;
+  sets: number;
+  standalone: number;
+  /** Services per 1,000 machines; a service spans several clusters, often in several regions. */
+  servicesPerThousand: number;
+}
+
+const REALISTIC: Shape = { zonal: 0.45, sets: 0.35, standalone: 0.2, servicesPerThousand: 4 };
+
+/**
+ * A synthetic fleet: clusters (a service's machines of one kind in one region) until `size` machines.
+ * Regions are skewed (a few big ones, a long tail); zonal clusters spread over zones 1..3; availability
+ * sets have 10..100 machines over 5 update domains; standalone groups 5..50 machines. 90% of machines are
+ * AutomaticByPlatform; half give their own durations.
+ */
+export function syntheticFleet(size: number, shape: Shape = REALISTIC, seed = 42): Fleet {
+  const rnd = random(seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(rnd() * items.length)];
+  const services = Math.max(1, Math.round((size / 1000) * shape.servicesPerThousand));
+  const machines: Machine[] = [];
+  const kinds = shape.zonal + shape.sets + shape.standalone;
+  let cluster = 0;
+  while (machines.length < size) {
+    const region = REGIONS[Math.floor(REGIONS.length * rnd() * rnd())];
+    const service = `svc-${Math.floor(rnd() * services)}`;
+    const roll = rnd() * kinds;
+    const kind = roll < shape.zonal ? 'zonal' : roll < shape.zonal + shape.sets ? 'set' : 'standalone';
+    const count = Math.min(
+      size - machines.length,
+      kind === 'zonal'
+        ? 20 + Math.floor(rnd() * 180)
+        : kind === 'set'
+          ? 10 + Math.floor(rnd() * 90)
+          : 5 + Math.floor(rnd() * 45),
+    );
+    const windows = rnd() < 0.3;
+    for (let k = 0; k < count; k++) {
+      const mode = rnd();
+      const patchMode: PatchMode =
+        mode < 0.9
+          ? 'AutomaticByPlatform'
+          : mode < 0.95
+            ? 'AutomaticByOS'
+            : mode < 0.98
+              ? 'ImageDefault'
+              : 'Manual';
+      const machine: Machine = {
+        name: `vm-${machines.length}`,
+        region,
+        os: windows ? 'Windows' : 'Linux',
+        patchMode,
+        timeZone: 'UTC',
+        driver: 'simulated',
+        tags: { service, cluster: `c${cluster}` },
+      };
+      if (kind === 'zonal') machine.zone = pick(['1', '2', '3'] as const);
+      if (kind === 'set') {
+        machine.availabilitySet = `as-${cluster}`;
+        machine.updateDomain = k % 5;
+      }
+      if (rnd() < 0.5)
+        machine.durations = {
+          installMinutes: 5 + Math.floor(rnd() * 55),
+          rebootMinutes: Math.floor(rnd() * 15),
+        };
+      machines.push(machine);
+    }
+    cluster++;
+  }
+  return { machines, regionPairs: {}, maintenanceConfigurations: {} };
+}
+
+const POLICY: Policy = policySchema.parse({
+  disruptionBudget: '20%',
+  serviceCapacity: { tag: 'service', minAvailable: '75%' },
+});
+
+interface Measure {
+  size: number;
+  planMs: number;
+  peakRssMb: number;
+  heapAfterMb: number;
+  estimate: number;
+  lowerBound: number;
+  phases: number;
+  steps: number;
+}
+
+function child(size: number): void {
+  const fleet = syntheticFleet(size);
+  const started = performance.now();
+  const result = planRollout(fleet, POLICY);
+  const planMs = performance.now() - started;
+  if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+  const plan = result.value;
+  const measure: Measure = {
+    size,
+    planMs,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    heapAfterMb: process.memoryUsage().heapUsed / 2 ** 20,
+    estimate: plan.estimateMinutes,
+    lowerBound: plan.lowerBoundMinutes,
+    phases: plan.phases.length,
+    steps: plan.regions.reduce((sum, r) => sum + r.steps.length, 0),
+  };
+  process.send!(measure);
+}
+
+function inChild(size: number): Promise<Measure> {
+  return new Promise((resolve, reject) => {
+    const worker = fork(__filename, ['--child', String(size)], { stdio: 'inherit' });
+    let measure: Measure | undefined;
+    worker.on('message', (m) => (measure = m as Measure));
+    worker.on('error', reject);
+    worker.on('exit', (code) =>
+      measure ? resolve(measure) : reject(new Error(`child for ${size} exited with ${code}`)),
+    );
+  });
+}
+
+function row(cells: (string | number)[], widths: number[]): string {
+  return cells
+    .map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i])))
+    .join('  ');
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `Planner benchmark (node ${process.version}); policy: disruptionBudget 20%, service minAvailable 75%\n`,
+  );
+  const widths = [12, 10, 13, 10, 15, 8, 8, 10];
+  console.log(
+    row(
+      ['machines', 'plan ms', 'peak RSS MB', 'heap MB', 'ns/(n·log2 n)', 'phases', 'steps', 'est/bound'],
+      widths,
+    ),
+  );
+  for (const size of SIZES) {
+    const m = await inChild(size);
+    const perNLogN = (m.planMs * 1e6) / (size * Math.log2(size));
+    console.log(
+      row(
+        [
+          size.toLocaleString('en-US'),
+          m.planMs.toFixed(0),
+          m.peakRssMb.toFixed(0),
+          m.heapAfterMb.toFixed(0),
+          perNLogN.toFixed(1),
+          m.phases,
+          m.steps,
+          (m.estimate / m.lowerBound).toFixed(3),
+        ],
+        widths,
+      ),
+    );
+  }
+  console.log(
+    '\n(peak RSS covers generating the fleet and planning it; heap MB is what stays live after planning)\n',
+  );
+
+  const shapes: [string, Shape, Record<string, unknown>][] = [
+    ['realistic mix', REALISTIC, { serviceCapacity: { tag: 'service', minAvailable: '75%' } }],
+    ['standalone only, budget 20%', { zonal: 0, sets: 0, standalone: 1, servicesPerThousand: 4 }, {}],
+    ['zonal only, budget 20%', { zonal: 1, sets: 0, standalone: 0, servicesPerThousand: 4 }, {}],
+    ['availability sets only', { zonal: 0, sets: 1, standalone: 0, servicesPerThousand: 4 }, {}],
+    [
+      'tight services (minAvailable 90%)',
+      REALISTIC,
+      { serviceCapacity: { tag: 'service', minAvailable: '90%' } },
+    ],
+    [
+      'one service per cluster, 50%',
+      { ...REALISTIC, servicesPerThousand: 1000 },
+      { serviceCapacity: { tag: 'cluster', minAvailable: '50%' } },
+    ],
+  ];
+  const shapeWidths = [36, 14, 14, 10];
+  console.log(row(['shape (20,000 machines)', 'estimate min', 'bound min', 'ratio'], shapeWidths));
+  for (const [name, shape, policy] of shapes) {
+    const result = planRollout(
+      syntheticFleet(20_000, shape, 7),
+      policySchema.parse({ disruptionBudget: '20%', ...policy }),
+    );
+    if (!result.ok) {
+      console.log(row([name, 'rejected', result.problems[0].message, ''], shapeWidths));
+      continue;
+    }
+    const { estimateMinutes: e, lowerBoundMinutes: b } = result.value;
+    console.log(row([name, e.toFixed(0), b.toFixed(0), (e / b).toFixed(3)], shapeWidths));
+  }
+}
+
+if (require.main !== module) {
+  // Imported (for syntheticFleet): run nothing.
+} else if (process.argv[2] === '--child') child(Number(process.argv[3]));
+else
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });

@@ -1,0 +1,465 @@
+import type { CountOrPercent } from '../../domain/budget';
+import type { Fleet, Machine } from '../../domain/fleet';
+import type { Plan } from '../../domain/plan';
+import { type Policy, policySchema } from '../../domain/policy';
+import { formatPlanTable, planRollout } from '../../domain/planner';
+
+type Extra = Partial<Omit<Machine, 'name' | 'region'>>;
+
+function vm(name: string, region: string, extra: Extra = {}): Machine {
+  return {
+    name,
+    region,
+    os: 'Linux',
+    patchMode: 'AutomaticByPlatform',
+    timeZone: 'UTC',
+    driver: 'simulated',
+    tags: {},
+    ...extra,
+  };
+}
+
+function fleetOf(machines: Machine[], regionPairs: Fleet['regionPairs'] = {}): Fleet {
+  return { machines, regionPairs, maintenanceConfigurations: {} };
+}
+
+function policy(input: Record<string, unknown> = {}): Policy {
+  return policySchema.parse(input);
+}
+
+function plan(fleet: Fleet, p: Policy = policy()): Plan {
+  const result = planRollout(fleet, p);
+  if (!result.ok) throw new Error(result.problems.map((x) => `${x.path}: ${x.message}`).join('\n'));
+  return result.value;
+}
+
+function many(
+  prefix: string,
+  count: number,
+  region: string,
+  extra: Extra | ((i: number) => Extra) = {},
+): Machine[] {
+  return Array.from({ length: count }, (_, i) =>
+    vm(`${prefix}${i}`, region, typeof extra === 'function' ? extra(i) : extra),
+  );
+}
+
+function steps(p: Plan, region: string): [string, string[]][] {
+  return p.regions.find((r) => r.region === region)!.steps.map((s) => [s.label, s.machines]);
+}
+
+describe('eligibility', () => {
+  it('patches AutomaticByPlatform only and lists every machine once, in fleet order', () => {
+    const p = plan(
+      fleetOf([
+        vm('os', 'eastus', { patchMode: 'AutomaticByOS', os: 'Windows' }),
+        vm('platform', 'eastus'),
+        vm('image', 'eastus', { patchMode: 'ImageDefault' }),
+        vm('manual', 'eastus', { patchMode: 'Manual' }),
+      ]),
+    );
+    expect(p.machines.map((m) => [m.name, m.excluded?.reason ?? `step ${m.step}`])).toEqual([
+      ['os', 'LeftToOS'],
+      ['platform', 'step 0'],
+      ['image', 'LeftToOS'],
+      ['manual', 'ManualPatchMode'],
+    ]);
+    expect(p.machines[0].excluded!.detail).toBe(
+      'patch mode AutomaticByOS: the operating system patches itself',
+    );
+    expect(p.machines[1]).toEqual({
+      name: 'platform',
+      region: 'eastus',
+      phase: 0,
+      step: 0,
+      stepLabel: 'standalone',
+    });
+  });
+
+  it('excludes machines of regions the explicit phases leave out, and drops regions without eligible machines', () => {
+    const p = plan(
+      fleetOf([vm('a', 'eastus'), vm('b', 'northeurope'), vm('c', 'westeurope', { patchMode: 'Manual' })]),
+      policy({ phases: [['westeurope'], ['eastus']] }),
+    );
+    expect(p.phases).toEqual([{ index: 0, regions: ['eastus'], estimateMinutes: 20 }]);
+    expect(p.machines.map((m) => m.excluded?.reason)).toEqual([
+      undefined,
+      'RegionNotInPhases',
+      'ManualPatchMode',
+    ]);
+    expect(p.machines[1].excluded!.detail).toBe('region "northeurope" is in none of the policy\'s phases');
+  });
+
+  it('plans nothing, successfully, when no machine is eligible', () => {
+    const p = plan(fleetOf([vm('m', 'eastus', { patchMode: 'Manual' })]));
+    expect(p).toMatchObject({ phases: [], regions: [], estimateMinutes: 0, lowerBoundMinutes: 0 });
+  });
+});
+
+describe('phases', () => {
+  it('starts with the smallest region and grows greedily, never pairing geo-pairs', () => {
+    const counts: [string, number][] = [
+      ['japanwest', 7],
+      ['westeurope', 5],
+      ['eastus', 2],
+      ['centralus', 1],
+      ['westus', 3],
+      ['japaneast', 6],
+      ['northeurope', 4],
+    ];
+    const p = plan(fleetOf(counts.flatMap(([region, n]) => many(`${region}-`, n, region))));
+    expect(p.phases.map((ph) => ph.regions)).toEqual([
+      ['centralus'],
+      ['eastus', 'northeurope'],
+      ['westus', 'westeurope', 'japaneast'],
+      ['japanwest'],
+    ]);
+    expect(p.regions.map((r) => [r.region, r.phase])).toEqual([
+      ['centralus', 0],
+      ['eastus', 1],
+      ['northeurope', 1],
+      ['westus', 2],
+      ['westeurope', 2],
+      ['japaneast', 2],
+      ['japanwest', 3],
+    ]);
+  });
+
+  it('breaks ties of size by region name', () => {
+    const p = plan(fleetOf([vm('a', 'westeurope'), vm('b', 'eastus'), vm('c', 'centralus')]));
+    expect(p.phases.map((ph) => ph.regions)).toEqual([['centralus'], ['eastus', 'westeurope']]);
+  });
+
+  it('keeps a service in no more regions of a phase than its allowance', () => {
+    const db = { tags: { service: 'db' } };
+    const p = plan(
+      fleetOf([
+        vm('a', 'centralus', db),
+        vm('b', 'eastus', db),
+        vm('c', 'northeurope', db),
+        vm('d', 'swedencentral', db),
+      ]),
+      policy({ serviceCapacity: { tag: 'service', minAvailable: 2 } }),
+    );
+    // Allowance 2: phase 1 could hold two regions, and does.
+    expect(p.phases.map((ph) => ph.regions)).toEqual([
+      ['centralus'],
+      ['eastus', 'northeurope'],
+      ['swedencentral'],
+    ]);
+    const strict = plan(
+      fleetOf([
+        vm('a', 'centralus', db),
+        vm('b', 'eastus', db),
+        vm('c', 'northeurope', db),
+        vm('d', 'swedencentral', db),
+      ]),
+      policy({ serviceCapacity: { tag: 'service', minAvailable: 3 } }),
+    );
+    expect(strict.phases.map((ph) => ph.regions)).toEqual([
+      ['centralus'],
+      ['eastus'],
+      ['northeurope'],
+      ['swedencentral'],
+    ]);
+  });
+
+  it('rejects explicit phases with geo-pairs, repeated regions and regions outside the fleet, all at once', () => {
+    const fleet = fleetOf(
+      [vm('a', 'eastus'), vm('b', 'westus'), vm('c', 'centralus'), vm('d', 'onprem-a'), vm('e', 'onprem-b')],
+      {
+        'onprem-a': 'onprem-b',
+      },
+    );
+    const result = planRollout(
+      fleet,
+      policy({
+        phases: [['centralus'], ['eastus', 'westus'], ['mars', 'centralus'], ['onprem-b', 'onprem-a']],
+      }),
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        { path: 'phases[1]', message: '"eastus" and "westus" are geo-paired and cannot share a phase' },
+        { path: 'phases[2][0]', message: 'no machine of the fleet is in region "mars"' },
+        { path: 'phases[2][1]', message: '"centralus" is already in phases[0]' },
+        { path: 'phases[3]', message: '"onprem-b" and "onprem-a" are geo-paired and cannot share a phase' },
+      ],
+    });
+  });
+
+  it("treats Microsoft's directional pairs as undirected", () => {
+    const fleet = fleetOf([vm('a', 'westindia'), vm('b', 'southindia'), vm('c', 'centralindia')]);
+    const pairOf = (regions: string[]) => planRollout(fleet, policy({ phases: [regions] })).ok;
+    expect(pairOf(['southindia', 'westindia'])).toBe(false);
+    expect(pairOf(['centralindia', 'southindia'])).toBe(false);
+    expect(pairOf(['westindia', 'centralindia'])).toBe(true);
+  });
+
+  it('rejects explicit phases that put a service in more regions than its allowance', () => {
+    const db = { tags: { service: 'db' } };
+    const result = planRollout(
+      fleetOf([vm('a', 'eastus', db), vm('b', 'northeurope', db), vm('c', 'northeurope')]),
+      policy({ phases: [['eastus', 'northeurope']], serviceCapacity: { tag: 'service', minAvailable: 1 } }),
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        {
+          path: 'phases[0]',
+          message:
+            'service "db" may have only 1 machine down at once but has machines in 2 regions of this phase ' +
+            '("eastus", "northeurope"); put them in different phases',
+        },
+      ],
+    });
+  });
+
+  it('reads the service tag as data: a tag named like an Object property is still just a tag', () => {
+    const p = plan(
+      fleetOf([
+        vm('a', 'eastus'),
+        vm('b', 'eastus', { tags: { constructor: 'db' } }),
+        vm('c', 'eastus', { tags: { constructor: 'db' } }),
+      ]),
+      policy({ disruptionBudget: '100%', serviceCapacity: { tag: 'constructor', minAvailable: 1 } }),
+    );
+    expect(steps(p, 'eastus')).toEqual([
+      ['standalone batch 1/2', ['a', 'b']],
+      ['standalone batch 2/2', ['c']],
+    ]);
+  });
+
+  it('names every service with nothing to patch', () => {
+    const result = planRollout(
+      fleetOf([
+        vm('a', 'eastus', { tags: { service: 'db' } }),
+        vm('b', 'eastus', { tags: { service: 'db' } }),
+        vm('c', 'eastus', { tags: { service: 'web' } }),
+        vm('d', 'eastus', { tags: { service: 'web' } }),
+        vm('e', 'eastus', { tags: { service: 'web' } }),
+      ]),
+      policy({ serviceCapacity: { tag: 'service', minAvailable: 2 } }),
+    );
+    expect(result).toEqual({
+      ok: false,
+      problems: [
+        {
+          path: 'serviceCapacity',
+          message: 'service "db" has 2 machines and minAvailable 2 leaves none to patch',
+        },
+      ],
+    });
+  });
+});
+
+describe('steps inside a region', () => {
+  it('runs zones fewest machines first, in budget batches, then standalone machines', () => {
+    const p = plan(
+      fleetOf([
+        ...many('z1-', 3, 'eastus', { zone: '1' }),
+        ...many('z3-', 3, 'eastus', { zone: '3' }),
+        ...many('s-', 3, 'eastus'),
+        vm('z2-0', 'eastus', { zone: '2' }),
+      ]),
+      policy({ disruptionBudget: 2 }),
+    );
+    expect(steps(p, 'eastus')).toEqual([
+      ['zone 2', ['z2-0']],
+      ['zone 1 batch 1/2', ['z1-0', 'z1-1']],
+      ['zone 1 batch 2/2', ['z1-2']],
+      ['zone 3 batch 1/2', ['z3-0', 'z3-1']],
+      ['zone 3 batch 2/2', ['z3-2']],
+      ['standalone batch 1/2', ['s-0', 's-1']],
+      ['standalone batch 2/2', ['s-2']],
+    ]);
+    expect(p.regions[0].steps.map((s) => [s.kind, s.zone])).toEqual([
+      ['zone', '2'],
+      ['zone', '1'],
+      ['zone', '1'],
+      ['zone', '3'],
+      ['zone', '3'],
+      ['standalone', undefined],
+      ['standalone', undefined],
+    ]);
+  });
+
+  it('runs availability sets one update domain at a time, 20% of a set at once, sets side by side', () => {
+    const p = plan(
+      fleetOf([
+        ...many('a', 12, 'eastus', (i) => ({ availabilitySet: 'big', updateDomain: i % 2 })),
+        ...many('b', 3, 'eastus', (i) => ({ availabilitySet: 'small', updateDomain: i === 2 ? 1 : 0 })),
+        vm('c', 'eastus', { availabilitySet: 'small' }),
+      ]),
+    );
+    expect(steps(p, 'eastus')).toEqual([
+      ['update domain 0 (2 sets) batch 1/3', ['a0', 'a2', 'b0']],
+      ['update domain 0 (2 sets) batch 2/3', ['a4', 'a6', 'b1']],
+      ['update domain 0 (2 sets) batch 3/3', ['a8', 'a10']],
+      ['update domain 1 (2 sets) batch 1/3', ['a1', 'a3', 'b2']],
+      ['update domain 1 (2 sets) batch 2/3', ['a5', 'a7']],
+      ['update domain 1 (2 sets) batch 3/3', ['a9', 'a11']],
+      ['no update domain (set small)', ['c']],
+    ]);
+    expect(p.regions[0].steps.map((s) => s.updateDomain)).toEqual([0, 0, 0, 1, 1, 1, undefined]);
+  });
+
+  it.each(Array.from({ length: 25 }, (_, i) => i + 1))(
+    'a set of %i machines in one update domain goes one at a time below 10, else floor(20%%) at a time',
+    (size) => {
+      const p = plan(fleetOf(many('m', size, 'eastus', { availabilitySet: 'as', updateDomain: 0 })));
+      const sizes = p.regions[0].steps.map((s) => s.machines.length);
+      const cap = size < 10 ? 1 : Math.floor(size / 5);
+      expect(Math.max(...sizes)).toBe(cap);
+      expect(sizes).toHaveLength(Math.ceil(size / cap));
+    },
+  );
+
+  const budgets: [CountOrPercent, number, number][] = [
+    ['20%', 1, 1],
+    ['20%', 6, 2],
+    ['20%', 10, 2],
+    ['25%', 9, 3],
+    ['50%', 3, 2],
+    [0, 5, 1],
+    [3, 2, 2],
+    [3, 10, 3],
+    ['100%', 7, 7],
+  ];
+  it.each(budgets)(
+    'disruption budget %s of %i standalone machines lets %i go at once',
+    (budget, n, atOnce) => {
+      const p = plan(fleetOf(many('s', n, 'eastus')), policy({ disruptionBudget: budget }));
+      expect(Math.max(...p.regions[0].steps.map((s) => s.machines.length))).toBe(atOnce);
+      expect(p.regions[0].steps).toHaveLength(Math.ceil(n / atOnce));
+    },
+  );
+
+  it('splits a service allowance across the concurrent regions of a phase, in proportion', () => {
+    const db = { tags: { service: 'db' } };
+    const p = plan(
+      fleetOf([...many('e', 12, 'eastus', db), ...many('n', 4, 'northeurope', db)]),
+      policy({
+        phases: [['eastus', 'northeurope']],
+        disruptionBudget: '100%',
+        serviceCapacity: { tag: 'service', minAvailable: '50%' },
+      }),
+    );
+    // Allowance 16 - 8 = 8: one each, then 6 in proportion 12:4, i.e. 4.5 and 1.5: floors 4 and 1, the
+    // remainder tie goes to the earlier region. eastus 1 + 4 + 1 = 6, northeurope 1 + 1 = 2.
+    const peak = (region: string) =>
+      Math.max(...p.regions.find((r) => r.region === region)!.steps.map((s) => s.machines.length));
+    expect(peak('eastus')).toBe(6);
+    expect(peak('northeurope')).toBe(2);
+  });
+});
+
+describe('estimates', () => {
+  it('adds steps (slowest machine each) per region, takes the slowest region per phase, adds phases', () => {
+    const p = plan(
+      fleetOf([
+        vm('a', 'eastus', { zone: '1' }),
+        vm('b', 'eastus', { zone: '1', os: 'Windows' }),
+        vm('c', 'eastus', { durations: { installMinutes: 10, rebootMinutes: 5 } }),
+        vm('d', 'northeurope'),
+      ]),
+      policy({ phases: [['eastus', 'northeurope']], disruptionBudget: '100%' }),
+    );
+    expect(
+      p.regions.map((r) => [r.region, r.steps.map((s) => s.estimateMinutes), r.estimateMinutes]),
+    ).toEqual([
+      ['eastus', [40, 15], 55],
+      ['northeurope', [20], 20],
+    ]);
+    expect(p.phases[0].estimateMinutes).toBe(55);
+    expect(p.estimateMinutes).toBe(55);
+    // zone 1: slowest 40; standalone: 15; the zone chain dominates.
+    expect(p.lowerBoundMinutes).toBe(40);
+  });
+
+  it('bounds a budget-limited chain by its machine-minutes per slot, rounded down to hundredths', () => {
+    const d = (installMinutes: number) => ({ durations: { installMinutes, rebootMinutes: 0 } });
+    const p = plan(
+      fleetOf([
+        vm('a', 'eastus', d(10)),
+        vm('b', 'eastus', d(10)),
+        vm('c', 'eastus', d(10)),
+        vm('e', 'eastus', d(1)),
+      ]),
+      policy({ disruptionBudget: 3 }),
+    );
+    expect(p.estimateMinutes).toBe(11);
+    expect(p.lowerBoundMinutes).toBe(10.33);
+  });
+
+  it('bounds by rounds of the fastest machine: 3 machines, 2 at a time, take two rounds', () => {
+    const p = plan(fleetOf(many('s', 3, 'eastus')), policy({ disruptionBudget: 2 }));
+    expect(p.estimateMinutes).toBe(40);
+    expect(p.lowerBoundMinutes).toBe(40);
+  });
+
+  it('bounds a phase by the service chain across its concurrent regions', () => {
+    const db = { tags: { service: 'db' } };
+    const p = plan(
+      fleetOf([
+        ...many('e', 2, 'eastus', db),
+        ...many('n', 2, 'northeurope', db),
+        ...many('x', 4, 'westeurope', db),
+      ]),
+      policy({
+        phases: [['eastus', 'northeurope'], ['westeurope']],
+        disruptionBudget: '100%',
+        serviceCapacity: { tag: 'service', minAvailable: 6 },
+      }),
+    );
+    // 8 db machines, allowance 2. Phase 0: 4 machines, 2 at a time -> 40; phase 1: 4 machines, 2 at a time -> 40.
+    expect(p.phases.map((ph) => ph.estimateMinutes)).toEqual([40, 40]);
+    expect(p.lowerBoundMinutes).toBe(80);
+  });
+});
+
+describe('formatPlanTable', () => {
+  it('explains phases, regions, steps, exclusions and the estimate', () => {
+    const p = plan(
+      fleetOf([
+        ...many('z', 2, 'eastus', { zone: '1' }),
+        vm('s', 'eastus'),
+        vm('n', 'northeurope', { os: 'Windows' }),
+        vm('os', 'northeurope', { patchMode: 'AutomaticByOS' }),
+        vm('m', 'northeurope', { patchMode: 'Manual' }),
+        vm('m2', 'eastus', { patchMode: 'Manual' }),
+      ]),
+      policy({ disruptionBudget: '100%' }),
+    );
+    expect(formatPlanTable(p)).toBe(
+      [
+        'Rollout plan: 2 phases, 2 regions, 4 machines to patch, 3 excluded',
+        'Estimate 1h 20m (lower bound 1h 00m)',
+        '',
+        'Phase 0: northeurope (estimate 40m)',
+        '  northeurope: 1 machine in 1 step, estimate 40m',
+        '    step  label       machines  estimate',
+        '       0  standalone         1       40m',
+        '',
+        'Phase 1: eastus (estimate 40m)',
+        '  eastus: 3 machines in 2 steps, estimate 40m',
+        '    step  label       machines  estimate',
+        '       0  zone 1             2       20m',
+        '       1  standalone         1       20m',
+        '',
+        'Excluded: 3 machines',
+        '  LeftToOS                   1  the OS patches them (AutomaticByOS, ImageDefault)',
+        '  ManualPatchMode            2  patch mode Manual (explicit schedules and on-demand runs only)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('summarises the steps beyond the limit', () => {
+    const p = plan(fleetOf(many('s', 5, 'eastus')), policy({ disruptionBudget: 1 }));
+    const text = formatPlanTable(p, { maxStepsPerRegion: 2 });
+    expect(text).toContain('standalone batch 2/5');
+    expect(text).not.toContain('standalone batch 3/5');
+    expect(text).toContain('    ... 3 more steps: 3 machines, 1h 00m');
+  });
+});
