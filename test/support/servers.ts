@@ -3,6 +3,7 @@ import { findServerBinary } from '../../servers/binaries';
 import { registerSearchAttributes } from '../../servers/search-attributes';
 import { startDevServer, type DevServer } from '../../servers/dev-server';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 /** The Java time-skipping test server, from the binary our setup installed (or the SDK's download). */
 export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
@@ -35,6 +36,6 @@ export async function testDevServer(): Promise<DevServer> {
 /** The workflow bundle built once by Jest's global setup. */
 export function testWorkflowBundle(): { codePath: string } {
   return {
-    codePath: require('node:path').join(__dirname, '..', '..', '.offpeak', 'test-bundle', 'workflows.js'),
+    codePath: join(__dirname, '..', '..', '.offpeak', 'test-bundle', 'workflows.js'),
   };
 }

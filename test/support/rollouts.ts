@@ -1,0 +1,50 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseFleet, type Fleet } from '../../domain/fleet';
+import { parsePolicy, type Policy } from '../../domain/policy';
+import { planRollout } from '../../domain/planner';
+import { buildRolloutInput, type RolloutInput } from '../../domain/rollout-spec';
+
+export function fleetOf(doc: unknown): Fleet {
+  const parsed = parseFleet(doc);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.value;
+}
+
+export function policyOf(doc: unknown): Policy {
+  const parsed = parsePolicy(doc);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.value;
+}
+
+/** Plans a fleet and builds the rollout's input exactly as the CLI does. */
+export function rolloutInputOf(args: {
+  rolloutId: string;
+  startedBy?: string;
+  fleet: unknown;
+  policy?: unknown;
+  now: Date;
+}): RolloutInput {
+  const fleet = fleetOf(args.fleet);
+  const policy = policyOf(args.policy ?? {});
+  const planned = planRollout(fleet, policy);
+  if (!planned.ok) throw new Error(JSON.stringify(planned.problems));
+  return buildRolloutInput({
+    rolloutId: args.rolloutId,
+    startedBy: args.startedBy ?? 'tester',
+    fleet,
+    policy,
+    plan: planned.value,
+    now: args.now,
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `offpeak-${prefix}-`));
+}
+
+/** A machine on the platform rollout. */
+export function vm(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name, region: 'eastus', os: 'Linux', patchMode: 'AutomaticByPlatform', ...extra };
+}

@@ -1,0 +1,96 @@
+import { Worker } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
+import { readLedger } from '../../activities/drivers/simulated';
+import { simulatedDrivers } from '../../worker/worker';
+import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
+import { rolloutWorkflowId } from '../../workflows/ids';
+import { cancelSignal, gateDecisionSignal, statusQuery } from '../../workflows/rollout';
+import type { RolloutReport } from '../../workflows/rollout-state';
+import { testWorkflowBundle, timeSkippingEnv } from '../support/servers';
+import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
+
+jest.setTimeout(120_000);
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+async function withWorker<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: DEFAULT_TASK_QUEUE,
+    workflowBundle: testWorkflowBundle(),
+    activities: createActivities(simulatedDrivers(stateDir, 0)),
+  });
+  return worker.runUntil(fn);
+}
+
+const fleet = { machines: [vm('a1', { zone: '1' }), vm('a2', { zone: '2' }), vm('w1', { region: 'westus' })] };
+const gated = { windows: 'always', approvals: { beforePhases: [0], approvers: ['alice', 'bob'], fourEyes: true } };
+
+test('an approval gate refuses the starter and outsiders, records every decision, and lets an approver through', async () => {
+  const stateDir = tempDir('gate');
+  const input = rolloutInputOf({ rolloutId: 'gate-approve', startedBy: 'alice', fleet, policy: gated, now: new Date() });
+  const report = await withWorker(stateDir, async () => {
+    const handle = await env.client.workflow.start('rolloutWorkflow', { taskQueue: DEFAULT_TASK_QUEUE, workflowId: rolloutWorkflowId(input.rolloutId), args: [input] });
+    // Queries are answered only after the gate opened: wait for it by querying (no sleeps).
+    let status: RolloutReport;
+    do status = await handle.query(statusQuery);
+    while (status.openGate !== 'phase-0');
+    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
+    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'mallory' });
+    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'bob', comment: 'looks good' });
+    return (await handle.result()) as RolloutReport;
+  });
+  expect(report.status).toBe('Completed');
+  expect(report.gates.map((g) => [g.name, g.decision, g.by])).toEqual([
+    ['phase-0', 'refused', 'alice'],
+    ['phase-0', 'refused', 'mallory'],
+    ['phase-0', 'approved', 'bob'],
+  ]);
+  expect(report.gates[2].comment).toBe('looks good');
+  expect(report.machines.every((m) => m.outcome === 'Succeeded')).toBe(true);
+  const installs = (await readLedger(stateDir)).filter((e) => e.kind === 'install');
+  expect(new Set(installs.map((e) => e.machine))).toEqual(new Set(['a1', 'a2', 'w1']));
+});
+
+test('a rejected gate ends the rollout Rejected and patches nothing', async () => {
+  const stateDir = tempDir('reject');
+  const input = rolloutInputOf({ rolloutId: 'gate-reject', startedBy: 'carol', fleet, policy: gated, now: new Date() });
+  const report = await withWorker(stateDir, async () => {
+    const handle = await env.client.workflow.start('rolloutWorkflow', { taskQueue: DEFAULT_TASK_QUEUE, workflowId: rolloutWorkflowId(input.rolloutId), args: [input] });
+    let status: RolloutReport;
+    do status = await handle.query(statusQuery);
+    while (status.openGate !== 'phase-0');
+    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'reject', by: 'bob', comment: 'not this week' });
+    return (await handle.result()) as RolloutReport;
+  });
+  expect(report.status).toBe('Rejected');
+  expect(report.phases.every((p) => p.status === 'Skipped')).toBe(true);
+  expect(report.machines.every((m) => m.outcome === 'NotStarted')).toBe(true);
+  expect(await readLedger(stateDir)).toEqual([]);
+});
+
+test('a gate nobody decides expires and halts the rollout; cancel then aborts it', async () => {
+  const stateDir = tempDir('expire');
+  const policy = { ...gated, approvals: { ...gated.approvals, expireAfterMinutes: 60 * 24 } };
+  const input = rolloutInputOf({ rolloutId: 'gate-expire', startedBy: 'carol', fleet, policy, now: new Date() });
+  const report = await withWorker(stateDir, async () => {
+    const handle = await env.client.workflow.start('rolloutWorkflow', { taskQueue: DEFAULT_TASK_QUEUE, workflowId: rolloutWorkflowId(input.rolloutId), args: [input] });
+    await env.sleep('25 hours'); // time skipping: the day passes at once
+    const halted = await handle.query(statusQuery);
+    expect(halted.status).toBe('Halted');
+    expect(halted.reason).toBe('gate "phase-0" expired without a decision');
+    await handle.signal(cancelSignal, { by: 'bob', reason: 'next month' });
+    return (await handle.result()) as RolloutReport;
+  });
+  expect(report.status).toBe('Aborted');
+  expect(report.gates.map((g) => g.decision)).toEqual(['expired']);
+  expect(await readLedger(stateDir)).toEqual([]);
+});
