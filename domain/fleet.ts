@@ -68,9 +68,10 @@ const machineSchema = z
   })
   .strict();
 
+/** The document's top level; machines are checked one by one so every problem is reported at once. */
 const fleetSchema = z
   .object({
-    machines: z.array(machineSchema).min(1, 'a fleet needs at least one machine'),
+    machines: z.array(z.unknown()).min(1, 'a fleet needs at least one machine'),
     regionPairs: z.record(z.string(), z.string().nullable()).default({}),
     maintenanceConfigurations: z.record(z.string(), maintenanceConfigurationSchema).default({}),
   })
@@ -98,27 +99,36 @@ export function defaultPatchMode(os: OsType): PatchMode {
 /** Validates a parsed fleet document; every problem is reported at once. */
 export function parseFleet(input: unknown): Parsed<Fleet> {
   const result = fleetSchema.safeParse(input);
-  if (!result.success) return { ok: false, problems: problemsFromZod(result.error) };
-  const raw = result.data;
-  const problems: Problem[] = [];
+  const machinesOnly = z.object({ machines: z.array(z.unknown()) }).passthrough().safeParse(input);
+  if (!result.success && !machinesOnly.success) return { ok: false, problems: problemsFromZod(result.error) };
+  const problems: Problem[] = result.success ? [] : problemsFromZod(result.error);
+  const raw = result.success
+    ? result.data
+    : { machines: machinesOnly.success ? machinesOnly.data.machines : [], regionPairs: {}, maintenanceConfigurations: {} };
   const seen = new Map<string, number>();
 
   for (const [name, config] of Object.entries(raw.maintenanceConfigurations)) {
     const parsed = parseMaintenanceConfiguration(config);
     if (!parsed.ok)
       for (const p of parsed.problems)
-        problems.push({
-          path: `maintenanceConfigurations.${name}${p.path ? `.${p.path}` : ''}`,
-          message: p.message,
-        });
+        problems.push({ path: `maintenanceConfigurations.${name}${p.path ? `.${p.path}` : ''}`, message: p.message });
   }
 
-  const machines: Machine[] = raw.machines.map((m, i) => {
+  const machines: Machine[] = [];
+  raw.machines.forEach((input, i) => {
     const at = `machines[${i}]`;
-    const first = seen.get(m.name);
-    if (first !== undefined)
-      problems.push({ path: `${at}.name`, message: `duplicate name "${m.name}" (also machines[${first}])` });
-    else seen.set(m.name, i);
+    const name = (input as { name?: unknown } | null)?.name;
+    if (typeof name === 'string') {
+      const first = seen.get(name);
+      if (first !== undefined) problems.push({ path: `${at}.name`, message: `duplicate name "${name}" (also machines[${first}])` });
+      else seen.set(name, i);
+    }
+    const parsed = machineSchema.safeParse(input);
+    if (!parsed.success) {
+      problems.push(...problemsFromZod(parsed.error, at));
+      return;
+    }
+    const m = parsed.data;
     if (m.zone !== undefined && m.availabilitySet !== undefined)
       problems.push({ path: at, message: 'a machine cannot have both "zone" and "availabilitySet"' });
     if (m.updateDomain !== undefined && m.availabilitySet === undefined)
@@ -132,24 +142,17 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       });
     const timeZone = resolveTimeZone(m.timeZone);
     if (!timeZone) problems.push({ path: `${at}.timeZone`, message: `unknown time zone "${m.timeZone}"` });
-    if (
-      m.maintenanceConfiguration !== undefined &&
-      !(m.maintenanceConfiguration in raw.maintenanceConfigurations)
-    )
+    if (m.maintenanceConfiguration !== undefined && !(m.maintenanceConfiguration in raw.maintenanceConfigurations))
       problems.push({
         path: `${at}.maintenanceConfiguration`,
         message: `no maintenance configuration named "${m.maintenanceConfiguration}"`,
       });
-    return { ...m, patchMode: m.patchMode ?? defaultPatchMode(m.os), timeZone: timeZone ?? m.timeZone };
+    machines.push({ ...m, patchMode: m.patchMode ?? defaultPatchMode(m.os), timeZone: timeZone ?? m.timeZone });
   });
 
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
-    value: {
-      machines,
-      regionPairs: raw.regionPairs,
-      maintenanceConfigurations: raw.maintenanceConfigurations,
-    },
+    value: { machines, regionPairs: raw.regionPairs, maintenanceConfigurations: raw.maintenanceConfigurations },
   };
 }
