@@ -1,0 +1,3 @@
+// The benchmark worker runs Offpeak's workflows and the bare baseline side by side.
+export * from '../../workflows';
+export * from './baseline-workflows';
