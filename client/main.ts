@@ -1,8 +1,13 @@
 import { Command, CommanderError } from 'commander';
+import { registerAssess } from './commands/assess';
+import { registerCompliance } from './commands/compliance';
 import { registerDemo } from './commands/demo';
 import { registerDevServer } from './commands/dev-server';
+import { registerFleet } from './commands/fleet';
+import { registerInstall } from './commands/install';
 import { registerPlan } from './commands/plan';
 import { registerRollout } from './commands/rollout';
+import { registerSchedule } from './commands/schedule';
 import { registerWorker } from './commands/worker';
 import { EXIT, OperationError, UsageError } from './errors';
 import { ServerBinaryError } from '../servers/binaries';
@@ -14,6 +19,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerPlan(program);
   registerRollout(program);
+  registerSchedule(program);
+  registerAssess(program);
+  registerInstall(program);
+  registerCompliance(program);
+  registerFleet(program);
   registerWorker(program);
   registerDevServer(program);
   registerDemo(program);

@@ -1,3 +1,5 @@
 export { rolloutWorkflow } from './rollout';
 export { regionWorkflow } from './region';
 export { machineAttemptWorkflow } from './machine';
+export { assessWorkflow } from './assess';
+export { scheduledRolloutWorkflow } from './scheduled-rollout';

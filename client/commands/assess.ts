@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import type { Fleet, Machine } from '../../domain/fleet';
+import { isHotpatchCapable } from '../../domain/patch-selection';
+import { DEFAULT_TASK_QUEUE, siteTaskQueue, type MachineSpec } from '../../domain/rollout-spec';
+import { SA } from '../../servers/search-attributes';
+import { assessWorkflowId, type AssessmentResult } from '../../workflows/assess';
+import { OperationError, UsageError } from '../errors';
+import { loadFleet } from '../input';
+import { note } from '../output';
+import { connectClient } from '../temporal';
+import { dataOutputOption, mapLimit, printData } from './compliance';
+import { whoAmI } from './options';
+
+/** `--fleet`, else `$OFFPEAK_FLEET`: on-demand commands need the fleet to know how to reach a machine. */
+export function fleetFromOption(path: string | undefined): { fleet: Fleet; path: string } {
+  const file = path ?? process.env.OFFPEAK_FLEET;
+  if (!file) throw UsageError.of('--fleet', 'required (or set OFFPEAK_FLEET)');
+  return { fleet: loadFleet(file), path: file };
+}
+
+/** The named machines of the fleet, in fleet order; every unknown name is reported at once. */
+export function selectMachines(fleet: Fleet, names: readonly string[] | undefined): Machine[] {
+  if (!names?.length) return fleet.machines;
+  const known = new Set(fleet.machines.map((m) => m.name));
+  const unknown = names.filter((n) => !known.has(n));
+  if (unknown.length)
+    throw new UsageError(
+      unknown.map((n) => ({ path: '--machine', message: `no machine "${n}" in the fleet` })),
+    );
+  const wanted = new Set(names);
+  return fleet.machines.filter((m) => wanted.has(m.name));
+}
+
+/** What the `assess` activity needs about a machine (no window: an on-demand assessment runs now). */
+export function machineSpecOf(m: Machine): MachineSpec {
+  return {
+    name: m.name,
+    region: m.region,
+    zone: m.zone,
+    availabilitySet: m.availabilitySet,
+    updateDomain: m.updateDomain,
+    os: m.os,
+    image: m.image,
+    simulation: m.simulation,
+    hotpatchCapable: isHotpatchCapable(m.image),
+    schedule: null,
+    taskQueue: siteTaskQueue(m.site),
+  };
+}
+
+export function registerAssess(program: Command): void {
+  program
+    .command('assess')
+    .description(
+      'Assess machines now (nothing is installed); each result is kept in Temporal, found by machine',
+    )
+    .option('--fleet <file>', 'fleet file (default: $OFFPEAK_FLEET)')
+    .option('--machine <name...>', 'machines to assess (default: the whole fleet)')
+    .option('--by <name>', 'who asks (default: $USER)')
+    .option('--no-wait', 'start the assessments and return')
+    .addOption(dataOutputOption())
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ offpeak assess --fleet examples/fleet.yaml\n  $ offpeak assess --fleet examples/fleet.yaml --machine eus-web-01 eus-web-02 --output json',
+    )
+    .action(
+      async (opts: { fleet?: string; machine?: string[]; by?: string; wait: boolean; output: string }) => {
+        const { fleet } = fleetFromOption(opts.fleet);
+        const machines = selectMachines(fleet, opts.machine);
+        const by = opts.by ?? whoAmI();
+        const { client } = await connectClient();
+        const requestedAt = new Date()
+          .toISOString()
+          .replace(/[-:]/g, '')
+          .replace(/\.\d+Z$/, 'Z');
+        const handles = await mapLimit(machines, 16, (m) =>
+          client.workflow.start('assessWorkflow', {
+            taskQueue: DEFAULT_TASK_QUEUE,
+            workflowId: assessWorkflowId(m.name, requestedAt),
+            args: [{ machine: machineSpecOf(m), requestedBy: by }],
+            staticSummary: `Assessment of ${m.name}, requested by ${by}`,
+            typedSearchAttributes: [
+              { key: SA.kind, value: 'assessment' },
+              { key: SA.machine, value: m.name },
+            ],
+          }),
+        );
+        note(`Started ${handles.length} assessment(s) (${assessWorkflowId('<machine>', requestedAt)})`);
+        if (!opts.wait) return;
+        const results = await mapLimit(handles, 16, (h) => h.result() as Promise<AssessmentResult>);
+        const headers = [
+          'machine',
+          'outcome',
+          'assessedAt',
+          'critical',
+          'security',
+          'other',
+          'rebootPending',
+        ];
+        const rows = results.map((r) => [
+          r.machine,
+          r.outcome,
+          r.assessedAt,
+          r.counts.critical,
+          r.counts.security,
+          r.counts.other,
+          r.rebootPending ? 'yes' : 'no',
+        ]);
+        printData(opts.output, headers, rows, results);
+        const unreachable = results.filter((r) => r.outcome !== 'Succeeded').length;
+        if (unreachable) throw new OperationError(`${unreachable} machine(s) could not be assessed`);
+      },
+    );
+}

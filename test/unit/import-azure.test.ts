@@ -1,0 +1,94 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseFleet } from '../../domain/fleet';
+import { importAzureResourceGraph } from '../../domain/import-azure';
+
+/** Fixtures written from Microsoft's documented VM resource schema and `az graph query` output shape. */
+const fixture = (name: string): unknown =>
+  JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'azure', name), 'utf8'));
+
+test('whole Resources rows become a valid fleet: zones, sets, images, patch modes, time zones, tags', () => {
+  const { fleet, warnings, problems } = importAzureResourceGraph(fixture('resources-vms.json'));
+  expect(problems).toEqual([]);
+  const parsed = parseFleet(fleet);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const byName = new Map(parsed.value.machines.map((m) => [m.name, m]));
+  expect([...byName.keys()]).toEqual(['rg-web.web-01', 'sql-01', 'jump-01', 'rg-test.web-01']);
+  expect(byName.get('rg-web.web-01')).toMatchObject({
+    region: 'eastus',
+    zone: '2',
+    os: 'Linux',
+    patchMode: 'AutomaticByPlatform',
+    image: { publisher: 'Canonical', offer: 'ubuntu-24_04-lts', sku: 'server' },
+    tags: { service: 'web', env: 'prod' },
+    timeZone: 'UTC',
+  });
+  const sql = byName.get('sql-01')!;
+  expect(sql).toMatchObject({
+    region: 'westeurope',
+    availabilitySet: 'rg-sql/sql-avset',
+    os: 'Windows',
+    timeZone: 'Europe/Berlin',
+  });
+  expect(sql.updateDomain).toBeUndefined();
+  // A gallery image has no marketplace reference; no patch mode means Azure's default for the OS.
+  expect(byName.get('jump-01')).toMatchObject({ region: 'eastus', patchMode: 'AutomaticByOS' });
+  expect(byName.get('jump-01')!.image).toBeUndefined();
+  expect(byName.get('rg-test.web-01')).toMatchObject({
+    region: 'westus',
+    zone: '1',
+    patchMode: 'ImageDefault',
+  });
+  expect(warnings).toEqual(
+    expect.arrayContaining([
+      expect.stringMatching(/^data\[4\]: skipped a microsoft\.compute\/disks/),
+      expect.stringMatching(/^sql-01: availability set without its update domain/),
+      expect.stringMatching(/^jump-01: power state PowerState\/deallocated/),
+      expect.stringMatching(/^web-01: .* imported as rg-web\.web-01$/),
+    ]),
+  );
+});
+
+test('projected rows with merged update and fault domains keep them; a set machine without one is warned about', () => {
+  const { fleet, warnings, problems } = importAzureResourceGraph(fixture('projected-vms.json'));
+  expect(problems).toEqual([]);
+  const parsed = parseFleet(fleet);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  const [db1, db2] = parsed.value.machines;
+  expect(db1).toMatchObject({
+    name: 'db-01',
+    availabilitySet: 'rg-db/db-avset',
+    updateDomain: 1,
+    faultDomain: 0,
+    patchMode: 'AutomaticByPlatform',
+  });
+  expect(db2.updateDomain).toBeUndefined();
+  expect(warnings.some((w) => w.startsWith('db-02: availability set without its update domain'))).toBe(true);
+  expect(warnings.some((w) => w.startsWith('db-01:'))).toBe(false);
+});
+
+test.each([
+  ['not rows at all', { value: 1 }, ''],
+  ['a row that is not an object', [42], 'data[0]'],
+  ['an unknown OS type', [{ name: 'a', location: 'eastus', osType: 'Plan9' }], 'data[0].osType'],
+  ['a missing location', [{ name: 'a', osType: 'Linux' }], 'data[0].location'],
+  ['an unusable name', [{ name: '-bad name', location: 'eastus', osType: 'Linux' }], 'data[0].name'],
+  [
+    'an unknown patch mode',
+    [{ name: 'a', location: 'eastus', osType: 'Linux', linuxPatchMode: 'Sometimes' }],
+    'data[0].patchMode',
+  ],
+])('%s is a problem at its path', (_what, doc, path) => {
+  const { problems } = importAzureResourceGraph(doc);
+  expect(problems.map((p) => p.path)).toEqual([path]);
+});
+
+test('an unknown region passes the converter but parseFleet names it', () => {
+  const { fleet, problems } = importAzureResourceGraph({
+    data: [{ name: 'a', location: 'moonbase1', osType: 'Linux' }],
+  });
+  expect(problems).toEqual([]);
+  const parsed = parseFleet(fleet);
+  expect(parsed.ok).toBe(false);
+  if (!parsed.ok) expect(parsed.problems[0].path).toBe('machines[0].region');
+});
