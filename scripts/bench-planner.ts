@@ -1,10 +1,13 @@
 /**
  * Planner benchmark: `node dist/scripts/bench-planner.js` (after `npx tsc -p tsconfig.build.json`).
  * Each fleet size is planned in a fresh child process, so peak memory figures do not mix; then the
- * estimate / lower bound ratio is printed for a few fleet shapes.
+ * estimate / lower bound ratio is printed for the example fleet and a few synthetic fleet shapes.
  */
 import { fork } from 'child_process';
+import { existsSync } from 'fs';
+import { join } from 'path';
 import { performance } from 'perf_hooks';
+import { loadFleet, loadPolicy } from '../client/input';
 import type { Fleet, Machine, PatchMode } from '../domain/fleet';
 import { type Policy, policySchema } from '../domain/policy';
 import { planRollout } from '../domain/planner';
@@ -245,6 +248,21 @@ async function main(): Promise<void> {
     ],
   ];
   const shapeWidths = [36, 14, 14, 10];
+  // dist/scripts/ -> the repository's examples/, or the working directory's when built elsewhere.
+  const besideDist = join(__dirname, '..', '..', 'examples');
+  const examples = existsSync(besideDist) ? besideDist : join(process.cwd(), 'examples');
+  console.log(row(['examples/fleet.yaml', 'estimate min', 'bound min', 'ratio'], shapeWidths));
+  for (const policy of [undefined, 'policy-demo.yaml']) {
+    const result = planRollout(
+      loadFleet(join(examples, 'fleet.yaml')),
+      loadPolicy(policy && join(examples, policy)),
+    );
+    if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
+    const { estimateMinutes: e, lowerBoundMinutes: b } = result.value;
+    const name = policy ? `with ${policy}` : 'with the default policy';
+    console.log(row([name, e.toFixed(0), b.toFixed(0), (e / b).toFixed(3)], shapeWidths));
+  }
+  console.log('');
   console.log(row(['shape (20,000 machines)', 'estimate min', 'bound min', 'ratio'], shapeWidths));
   for (const [name, shape, policy] of shapes) {
     const result = planRollout(

@@ -7,25 +7,52 @@
  * - ceil(count / cap) times its fastest machine: lay a grid of instants one fastest-duration apart over
  *   the schedule; every machine's run covers at least one of them and each instant is covered by at
  *   most `cap` runs, so a schedule of length T, with floor(T / fastest) instants, patches at most
- *   cap * floor(T / fastest) machines.
+ *   cap * floor(T / fastest) machines;
+ * - when every duration is a multiple of some g (in hundredths of a minute), ceil(sum / (cap * g)) * g:
+ *   runs with at most `cap` of them overlapping can be laid on `cap` lanes (interval graphs need no
+ *   more colours than their largest overlap), a lane lasts at least the sum of its runs, which is a
+ *   multiple of g, and the lanes' sums add up to `sum`, so one of them reaches that figure.
  */
 export class ChainStats {
   count = 0;
   sum = 0;
   max = 0;
   min = Infinity;
+  /** Durations in hundredths of a minute: their sum and greatest common divisor (0: not all whole hundredths). */
+  hundredths = 0;
+  gcd = 0;
+  private exact = true;
 
   add(minutes: number): void {
     this.count++;
     this.sum += minutes;
     if (minutes > this.max) this.max = minutes;
     if (minutes < this.min) this.min = minutes;
+    if (!this.exact) return;
+    const units = Math.round(minutes * 100);
+    if (Math.abs(minutes * 100 - units) > 1e-6 || units <= 0) {
+      this.exact = false;
+      this.gcd = 0;
+      return;
+    }
+    this.hundredths += units;
+    this.gcd = gcd(this.gcd, units);
   }
 }
 
 export function chainBound(stats: ChainStats, cap: number): number {
   if (stats.count === 0) return 0;
-  return Math.max(stats.max, stats.sum / cap, Math.ceil(stats.count / cap) * stats.min);
+  let lanes = 0;
+  if (stats.gcd > 0 && Number.isFinite(cap)) {
+    const step = cap * stats.gcd;
+    lanes = (Math.floor((stats.hundredths + step - 1) / step) * stats.gcd) / 100;
+  }
+  return Math.max(stats.max, stats.sum / cap, Math.ceil(stats.count / cap) * stats.min, lanes);
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 /** Rounds a lower bound down to hundredths (a bound stays a bound), tolerating float noise such as 39.99999999. */

@@ -27,10 +27,9 @@ export function formatPlanTable(plan: Plan, options: FormatOptions = {}): string
     `Estimate ${minutes(plan.estimateMinutes)} (lower bound ${minutes(plan.lowerBoundMinutes)})`,
   ];
   for (const phase of plan.phases) {
-    lines.push(
-      '',
-      `Phase ${phase.index}: ${phase.regions.join(', ')} (estimate ${minutes(phase.estimateMinutes)})`,
-    );
+    // An explicit phase may be left with no machines to patch; it keeps its place (and its index).
+    const regions = phase.regions.length ? phase.regions.join(', ') : 'no machines to patch';
+    lines.push('', `Phase ${phase.index}: ${regions} (estimate ${minutes(phase.estimateMinutes)})`);
     for (const region of plan.regions) {
       if (region.phase !== phase.index) continue;
       const machines = region.steps.reduce((sum, s) => sum + s.machines.length, 0);

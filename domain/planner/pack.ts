@@ -111,5 +111,9 @@ export function pack(input: PackInput): number[][] {
 }
 
 function inFleetOrder(batch: number[]): number[] {
-  return batch.length > 1 ? batch.sort((a, b) => a - b) : batch;
+  if (batch.length < 2) return batch;
+  // A typed array sorts numbers natively, far faster than a comparator on large batches.
+  const sorted = Int32Array.from(batch).sort();
+  for (let k = 0; k < sorted.length; k++) batch[k] = sorted[k];
+  return batch;
 }

@@ -88,8 +88,9 @@ export function checkExplicitPhases(
 }
 
 /**
- * The operator's phases as region ids, keeping only regions with eligible machines and dropping phases
- * left empty; reports a phase that puts a service in more regions than its allowance.
+ * The operator's phases as region ids, keeping only regions with eligible machines. A phase left with
+ * none stays, empty, so that phase indexes (and `approvals.beforePhases`) mean what the operator wrote.
+ * Reports a phase that puts a service in more regions than its allowance.
  */
 export function explicitPhases(
   phases: readonly (readonly string[])[],
@@ -104,7 +105,6 @@ export function explicitPhases(
       const id = regionIds.get(name);
       if (id !== undefined && input.eligible[id] > 0 && !phase.includes(id)) phase.push(id);
     }
-    if (phase.length === 0) return;
     const holders = new Map<number, number[]>();
     for (const r of phase)
       for (const s of input.regionServices[r].keys()) {

@@ -2,6 +2,7 @@ import { type CountOrPercent, resolveBudget } from '../budget';
 import type { Machine } from '../fleet';
 import type { PlanStep, StepKind } from '../plan';
 import { ChainStats, chainBound } from './bounds';
+import { type MergedStep, maxMinutes, mergeTracks, type Track } from './merge';
 import { pack } from './pack';
 
 export interface RegionContext {
@@ -37,12 +38,21 @@ interface UdGroup {
   sets: Set<number>;
 }
 
+interface SegmentInfo {
+  kind: StepKind;
+  /** The segment's label, e.g. "zone 2", "update domain 0 (2 sets)", "standalone". */
+  label: string;
+  zone?: string;
+  updateDomain?: number;
+}
+
 /**
- * The steps of one region: its zones one after another (fewest machines first, ties by zone id), each
- * in batches under the disruption budget of the zone; then its availability sets, one update domain at
- * a time across all sets (update domain 0 first), then the set machines without an update domain; then
- * its standalone machines in batches under the disruption budget of the region's standalone machines.
- * `items` are the region's eligible machines in fleet order.
+ * The steps of one region. Three tracks run side by side (see merge.ts): its zones one after another
+ * (fewest machines first, ties by zone id), each in batches under the disruption budget of the zone; its
+ * availability sets, one update domain at a time across all sets (update domain 0 first), then the set
+ * machines without an update domain; its standalone machines in batches under the disruption budget of
+ * the region's standalone machines. A step holds at most one batch of each track. `items` are the
+ * region's eligible machines in fleet order.
  */
 export function buildRegionSteps(items: readonly number[], ctx: RegionContext): RegionSteps {
   const { machines, minutes } = ctx;
@@ -56,35 +66,11 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     else standalone.push(i);
   }
 
-  const steps: PlanStep[] = [];
-  const add = (
-    kind: StepKind,
-    base: string,
-    batches: number[][],
-    zone?: string,
-    updateDomain?: number,
-  ): void => {
-    batches.forEach((batch, j) => {
-      const index = steps.length;
-      const label = batches.length === 1 ? base : `${base} batch ${j + 1}/${batches.length}`;
-      const names = new Array<string>(batch.length);
-      let estimateMinutes = 0;
-      for (let k = 0; k < batch.length; k++) {
-        const i = batch[k];
-        names[k] = machines[i].name;
-        if (minutes[i] > estimateMinutes) estimateMinutes = minutes[i];
-        ctx.stepOf[i] = index;
-        ctx.labelOf[i] = label;
-      }
-      // Built field by field so that every step's JSON lists its fields in the same order.
-      const step: PlanStep =
-        zone !== undefined
-          ? { index, kind, label, zone, machines: names, estimateMinutes }
-          : updateDomain !== undefined
-            ? { index, kind, label, updateDomain, machines: names, estimateMinutes }
-            : { index, kind, label, machines: names, estimateMinutes };
-      steps.push(step);
-    });
+  const tracks: Track[] = [[], [], []];
+  const infos: SegmentInfo[][] = [[], [], []];
+  const segment = (track: number, info: SegmentInfo, batches: number[][]): void => {
+    tracks[track].push({ batches: batches.map((list) => ({ items: list, max: maxMinutes(list, minutes) })) });
+    infos[track].push(info);
   };
   const packed = (
     list: readonly number[],
@@ -111,7 +97,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   const zoneOrder = [...zones].sort((a, b) => a[1].length - b[1].length || byName(a[0], b[0]));
   for (const [zone, list] of zoneOrder) {
     const budget = resolveBudget(ctx.disruptionBudget, list.length, true);
-    add('zone', `zone ${zone}`, packed(list, budget), zone);
+    segment(0, { kind: 'zone', label: `zone ${zone}`, zone }, packed(list, budget));
     zoneChain += chainBound(statsOf(list), budget);
   }
 
@@ -147,18 +133,17 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     group.sets.size === 1 ? `set ${setNames[group.sets.values().next().value!]}` : `${group.sets.size} sets`;
   for (const ud of [...byUd.keys()].sort((a, b) => a - b)) {
     const group = byUd.get(ud)!;
-    add(
-      'availabilitySet',
-      `update domain ${ud} (${setsLabel(group)})`,
+    const label = `update domain ${ud} (${setsLabel(group)})`;
+    segment(
+      1,
+      { kind: 'availabilitySet', label, updateDomain: ud },
       packed(group.items, Infinity, group, caps),
-      undefined,
-      ud,
     );
   }
   if (noUd.items.length > 0)
-    add(
-      'availabilitySet',
-      `no update domain (${setsLabel(noUd)})`,
+    segment(
+      1,
+      { kind: 'availabilitySet', label: `no update domain (${setsLabel(noUd)})` },
       packed(
         noUd.items,
         Infinity,
@@ -170,11 +155,83 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   let standaloneChain = 0;
   if (standalone.length > 0) {
     const budget = resolveBudget(ctx.disruptionBudget, standalone.length, true);
-    add('standalone', 'standalone', packed(standalone, budget));
+    segment(2, { kind: 'standalone', label: 'standalone' }, packed(standalone, budget));
     standaloneChain = chainBound(statsOf(standalone), budget);
   }
 
-  return { steps, lowerBoundMinutes: Math.max(zoneChain, setChain, standaloneChain) };
+  const merged = mergeTracks({ tracks, minutes, serviceOf: ctx.serviceOf, serviceCap: ctx.serviceCap });
+  return {
+    steps: toPlanSteps(merged, infos, ctx),
+    lowerBoundMinutes: Math.max(zoneChain, setChain, standaloneChain),
+  };
+}
+
+/**
+ * Plan steps from merged steps. A part's label is its segment's, with "batch j/n" when the segment
+ * spans several steps; a step's label joins its parts' with " + ". A step's kind is its first part's
+ * (zone, then availability set, then standalone); `zone` and `updateDomain` are set whenever a part has
+ * them.
+ */
+function toPlanSteps(
+  merged: readonly MergedStep[],
+  infos: readonly SegmentInfo[][],
+  ctx: RegionContext,
+): PlanStep[] {
+  const { machines, minutes } = ctx;
+  const pieces = infos.map((list) => new Int32Array(list.length));
+  for (const step of merged) for (const part of step.parts) pieces[part.track][part.segment]++;
+  const seen = infos.map((list) => new Int32Array(list.length));
+  return merged.map((step, index) => {
+    const labels: string[] = [];
+    let zone: string | undefined;
+    let updateDomain: number | undefined;
+    for (const part of step.parts) {
+      const info = infos[part.track][part.segment];
+      const n = pieces[part.track][part.segment];
+      const j = ++seen[part.track][part.segment];
+      labels.push(n === 1 ? info.label : `${info.label} batch ${j}/${n}`);
+      if (info.zone !== undefined) zone = info.zone;
+      if (info.updateDomain !== undefined) updateDomain = info.updateDomain;
+    }
+    const all = inFleetOrder(step.parts.map((part) => part.items));
+    const kind = infos[step.parts[0].track][step.parts[0].segment].kind;
+    const label = labels.join(' + ');
+    const names = new Array<string>(all.length);
+    let estimateMinutes = 0;
+    for (let k = 0; k < all.length; k++) {
+      const i = all[k];
+      names[k] = machines[i].name;
+      if (minutes[i] > estimateMinutes) estimateMinutes = minutes[i];
+      ctx.stepOf[i] = index;
+      ctx.labelOf[i] = label;
+    }
+    // Built field by field so that every step's JSON lists its fields in the same order.
+    return {
+      index,
+      kind,
+      label,
+      ...(zone !== undefined ? { zone } : {}),
+      ...(updateDomain !== undefined ? { updateDomain } : {}),
+      machines: names,
+      estimateMinutes,
+    };
+  });
+}
+
+/** Merges lists already in fleet order (at most one per track) into one. */
+function inFleetOrder(lists: readonly number[][]): readonly number[] {
+  if (lists.length === 1) return lists[0];
+  let size = 0;
+  for (const list of lists) size += list.length;
+  const out = new Array<number>(size);
+  const at = lists.map(() => 0);
+  for (let k = 0; k < size; k++) {
+    let best = -1;
+    for (let t = 0; t < lists.length; t++)
+      if (at[t] < lists[t].length && (best < 0 || lists[t][at[t]] < lists[best][at[best]])) best = t;
+    out[k] = lists[best][at[best]++];
+  }
+  return out;
 }
 
 function push<K>(map: Map<K, number[]>, key: K, value: number): void {

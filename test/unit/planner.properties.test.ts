@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import type { CountOrPercent } from '../../domain/budget';
 import type { Fleet, Machine } from '../../domain/fleet';
 import type { ExclusionReason, Plan } from '../../domain/plan';
-import type { Policy } from '../../domain/policy';
+import { type Policy, policySchema } from '../../domain/policy';
 import { RegionConflicts } from '../../domain/regions';
 import { planRollout } from '../../domain/planner';
 import { fleetArb, policyArb, REGIONS, SERVICE_TAG } from '../support/fleet-arbitraries';
@@ -63,9 +63,14 @@ function blockedServices(fleet: Fleet, policy: Policy): string[] {
   return [...counts].filter(([, n]) => maxDownOf(capacity.minAvailable, n) === 0).map(([s]) => s);
 }
 
+function policyFor(disruptionBudget: number): Policy {
+  return policySchema.parse({ disruptionBudget });
+}
+
 /** Asserts every rule of docs/planner.md on a successful plan. */
 function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
   const byName = new Map(fleet.machines.map((m) => [m.name, m]));
+  const fleetIndex = new Map(fleet.machines.map((m, i) => [m.name, i]));
   const eligible = eligibleOf(fleet, policy);
   const conflicts = new RegionConflicts(fleet.regionPairs);
 
@@ -103,9 +108,12 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
   // Phases: every region with eligible machines in exactly one phase, no geo-pair inside a phase.
   const eligibleRegions = countBy(eligible, (m) => m.region);
   expect(plan.regions.map((r) => r.region).sort()).toEqual([...eligibleRegions.keys()].sort());
+  // Explicit phases keep the operator's indexes, even when a phase is left empty; default ones are never empty.
+  if (policy.phases) expect(plan.phases).toHaveLength(policy.phases.length);
   plan.phases.forEach((phase, p) => {
     expect(phase.index).toBe(p);
-    expect(phase.regions.length).toBeGreaterThan(0);
+    if (!policy.phases) expect(phase.regions.length).toBeGreaterThan(0);
+    if (phase.regions.length === 0) expect(phase.estimateMinutes).toBe(0);
     for (const a of phase.regions) {
       expect(plan.regions.find((r) => r.region === a)!.phase).toBe(p);
       for (const b of phase.regions) if (a !== b) expect(conflicts.conflict(a, b)).toBe(false);
@@ -125,53 +133,72 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
       (m) => m.availabilitySet!,
     );
     const standalone = here.filter((m) => m.zone === undefined && m.availabilitySet === undefined).length;
-    const kindOrder: string[] = [];
     for (const step of region.steps) {
       const ms = step.machines.map((name) => byName.get(name)!);
       expect(ms.length).toBeGreaterThan(0);
       expect(step.estimateMinutes).toBe(Math.max(...ms.map(minutesOf)));
-      if (kindOrder[kindOrder.length - 1] !== step.kind) kindOrder.push(step.kind);
-      if (step.kind === 'zone') {
-        for (const m of ms) expect(m.zone).toBe(step.zone);
-        expect(ms.length).toBeLessThanOrEqual(budgetOf(policy.disruptionBudget, zoneSizes.get(step.zone!)!));
-      } else if (step.kind === 'availabilitySet') {
-        const perSet = new Map<string, Machine[]>();
-        for (const m of ms) {
-          expect(m.zone).toBeUndefined();
-          expect(m.availabilitySet).toBeDefined();
-          if (step.updateDomain !== undefined) expect(m.updateDomain).toBe(step.updateDomain);
-          perSet.set(m.availabilitySet!, [...(perSet.get(m.availabilitySet!) ?? []), m]);
-        }
-        for (const [set, members] of perSet) {
-          expect(new Set(members.map((m) => m.updateDomain)).size).toBe(1);
-          if (members[0].updateDomain === undefined) expect(members.length).toBe(1);
-          const size = setSizes.get(set)!;
-          expect(members.length).toBeLessThanOrEqual(size < 10 ? 1 : Math.floor(size * 0.2));
-        }
-      } else {
-        for (const m of ms) expect(m.zone ?? m.availabilitySet).toBeUndefined();
-        expect(ms.length).toBeLessThanOrEqual(budgetOf(policy.disruptionBudget, standalone));
+      // Machines in fleet order.
+      const order = ms.map((m) => fleetIndex.get(m.name)!);
+      expect(order).toEqual([...order].sort((a, b) => a - b));
+      // A step may mix kinds, each within its own rules.
+      const zonal = ms.filter((m) => m.zone !== undefined);
+      const inSets = ms.filter((m) => m.zone === undefined && m.availabilitySet !== undefined);
+      const alone = ms.filter((m) => m.zone === undefined && m.availabilitySet === undefined);
+      // Its kind is that of its first part: zonal, then availability-set, then standalone machines.
+      expect(step.kind).toBe(zonal.length ? 'zone' : inSets.length ? 'availabilitySet' : 'standalone');
+      // At most one zone, within that zone's budget.
+      expect(new Set(zonal.map((m) => m.zone)).size).toBeLessThanOrEqual(1);
+      expect(step.zone).toBe(zonal[0]?.zone);
+      if (zonal.length)
+        expect(zonal.length).toBeLessThanOrEqual(
+          budgetOf(policy.disruptionBudget, zoneSizes.get(step.zone!)!),
+        );
+      // Per set: one update domain, at most 20% of the set (one machine below 10 or without a domain).
+      const perSet = new Map<string, Machine[]>();
+      for (const m of inSets) {
+        if (m.updateDomain !== undefined) expect(m.updateDomain).toBe(step.updateDomain);
+        perSet.set(m.availabilitySet!, [...(perSet.get(m.availabilitySet!) ?? []), m]);
       }
+      if (!inSets.some((m) => m.updateDomain !== undefined)) expect(step.updateDomain).toBeUndefined();
+      for (const [set, members] of perSet) {
+        expect(new Set(members.map((m) => m.updateDomain)).size).toBe(1);
+        if (members[0].updateDomain === undefined) expect(members.length).toBe(1);
+        const size = setSizes.get(set)!;
+        expect(members.length).toBeLessThanOrEqual(size < 10 ? 1 : Math.floor(size * 0.2));
+      }
+      // Standalone machines within the region's standalone budget.
+      expect(alone.length).toBeLessThanOrEqual(budgetOf(policy.disruptionBudget, standalone));
+      // The label names every part.
+      if (zonal.length) expect(step.label).toContain(`zone ${step.zone}`);
+      if (inSets.length) expect(step.label).toMatch(/update domain|no update domain/);
+      if (alone.length) expect(step.label).toContain('standalone');
     }
-    // Zones first, then availability sets, then standalone machines; each kind in one run.
-    expect(kindOrder).toEqual(['zone', 'availabilitySet', 'standalone'].filter((k) => kindOrder.includes(k)));
     // One zone at a time, fewest machines first (ties by zone id).
-    const zoneRuns = region.steps.filter((s) => s.kind === 'zone').map((s) => s.zone!);
+    const zoneRuns = region.steps.filter((s) => s.zone !== undefined).map((s) => s.zone!);
     const zoneOrder = zoneRuns.filter((z, i) => i === 0 || zoneRuns[i - 1] !== z);
     expect(new Set(zoneOrder).size).toBe(zoneOrder.length);
     expect(zoneOrder).toEqual(
       [...zoneSizes.keys()].sort((a, b) => zoneSizes.get(a)! - zoneSizes.get(b)! || (a < b ? -1 : 1)),
     );
-    // One update domain at a time: a set never returns to an update domain it has left.
+    // One update domain at a time: a set never returns to an update domain it has left, and goes
+    // through its domains in ascending order, the machines without one last.
     const setRuns = new Map<string, (number | undefined)[]>();
-    for (const step of region.steps.filter((s) => s.kind === 'availabilitySet'))
+    for (const step of region.steps)
       for (const name of step.machines) {
         const m = byName.get(name)!;
-        const runs = setRuns.get(m.availabilitySet!) ?? [];
+        if (m.zone !== undefined || m.availabilitySet === undefined) continue;
+        const runs = setRuns.get(m.availabilitySet) ?? [];
         if (runs.length === 0 || runs[runs.length - 1] !== m.updateDomain) runs.push(m.updateDomain);
-        setRuns.set(m.availabilitySet!, runs);
+        setRuns.set(m.availabilitySet, runs);
       }
-    for (const runs of setRuns.values()) expect(new Set(runs).size).toBe(runs.length);
+    for (const runs of setRuns.values()) {
+      expect(new Set(runs).size).toBe(runs.length);
+      const ranked = runs.map((ud) => ud ?? Infinity);
+      expect(ranked).toEqual([...ranked].sort((a, b) => a - b));
+    }
+    // All sets move through update domains together: the steps' domains never go down.
+    const domains = region.steps.filter((s) => s.updateDomain !== undefined).map((s) => s.updateDomain!);
+    expect(domains).toEqual([...domains].sort((a, b) => a - b));
   }
 
   // Service capacity: per step, and summed over the concurrent regions of a phase.
@@ -212,6 +239,7 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
         r.steps.reduce((sum, s) => sum + s.estimateMinutes, 0),
         9,
       );
+    if (regions.length === 0) continue;
     expect(phase.estimateMinutes).toBe(Math.max(...regions.map((r) => r.estimateMinutes)));
     total += phase.estimateMinutes;
     slowestPerPhase += Math.max(...regions.flatMap((r) => r.steps.map((s) => s.estimateMinutes)));
@@ -267,7 +295,7 @@ describe('planRollout properties', () => {
     );
   });
 
-  it('follows explicit phases of one region each, excluding the regions they leave out', () => {
+  it('follows explicit phases of one region each, keeping their indexes, excluding the regions they leave out', () => {
     const explicitArb = fleetArb.chain((fleet) =>
       fc.tuple(
         fc.constant(fleet),
@@ -283,9 +311,62 @@ describe('planRollout properties', () => {
         if (!result.ok) return;
         const withEligible = new Set(eligibleOf(fleet, policy).map((m) => m.region));
         expect(result.value.phases.map((p) => p.regions)).toEqual(
-          order.filter((r) => withEligible.has(r)).map((r) => [r]),
+          order.map((r) => (withEligible.has(r) ? [r] : [])),
         );
         verify(fleet, policy, result.value);
+      }),
+      RUNS,
+    );
+  });
+
+  it('never bounds above the best schedule of a chain: at most `budget` of a zone down at once', () => {
+    // Runs of which at most c overlap fit on c lanes, so the best schedule is the best split of the
+    // durations over c lanes: brute force over every split of up to 7 machines.
+    const caseArb = fc.record({
+      durations: fc.array(
+        fc.oneof(
+          fc.integer({ min: 1, max: 12 }).map((k) => k * 5),
+          fc.constantFrom(2.5, 7.25, 10.001, 13),
+        ),
+        { minLength: 1, maxLength: 7 },
+      ),
+      budget: fc.integer({ min: 1, max: 3 }),
+    });
+    fc.assert(
+      fc.property(caseArb, ({ durations, budget }) => {
+        const fleet: Fleet = {
+          machines: durations.map((installMinutes, i) => ({
+            name: `vm-${i}`,
+            region: 'eastus',
+            zone: '1',
+            os: 'Linux',
+            patchMode: 'AutomaticByPlatform',
+            timeZone: 'UTC',
+            driver: 'simulated',
+            tags: {},
+            durations: { installMinutes, rebootMinutes: 0 },
+          })),
+          regionPairs: {},
+          maintenanceConfigurations: {},
+        };
+        const result = planRollout(fleet, policyFor(budget));
+        if (!result.ok) throw new Error('rejected');
+        let best = Infinity;
+        const lanes = new Array<number>(budget).fill(0);
+        const place = (i: number): void => {
+          if (i === durations.length) {
+            best = Math.min(best, Math.max(...lanes));
+            return;
+          }
+          for (let l = 0; l < budget; l++) {
+            lanes[l] += durations[i];
+            place(i + 1);
+            lanes[l] -= durations[i];
+          }
+        };
+        place(0);
+        expect(result.value.lowerBoundMinutes).toBeLessThanOrEqual(best + 1e-9);
+        expect(result.value.estimateMinutes + 1e-9).toBeGreaterThanOrEqual(best);
       }),
       RUNS,
     );

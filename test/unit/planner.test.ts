@@ -81,13 +81,45 @@ describe('eligibility', () => {
       fleetOf([vm('a', 'eastus'), vm('b', 'northeurope'), vm('c', 'westeurope', { patchMode: 'Manual' })]),
       policy({ phases: [['westeurope'], ['eastus']] }),
     );
-    expect(p.phases).toEqual([{ index: 0, regions: ['eastus'], estimateMinutes: 20 }]);
+    // westeurope has nothing to patch: its phase stays, empty, so that eastus keeps index 1.
+    expect(p.phases).toEqual([
+      { index: 0, regions: [], estimateMinutes: 0 },
+      { index: 1, regions: ['eastus'], estimateMinutes: 20 },
+    ]);
+    expect(p.regions.map((r) => [r.region, r.phase])).toEqual([['eastus', 1]]);
+    expect(p.machines[0]).toMatchObject({ name: 'a', phase: 1 });
     expect(p.machines.map((m) => m.excluded?.reason)).toEqual([
       undefined,
       'RegionNotInPhases',
       'ManualPatchMode',
     ]);
     expect(p.machines[1].excluded!.detail).toBe('region "northeurope" is in none of the policy\'s phases');
+  });
+
+  it('keeps an explicit phase left without machines, so later phases and approval gates keep their index', () => {
+    const p = plan(
+      fleetOf([
+        vm('a', 'eastus'),
+        vm('w', 'westeurope', { patchMode: 'Manual' }),
+        vm('n', 'northeurope', { os: 'Windows' }),
+      ]),
+      policy({ phases: [['eastus'], ['westeurope'], ['northeurope']], approvals: { beforePhases: [2] } }),
+    );
+    expect(p.phases).toEqual([
+      { index: 0, regions: ['eastus'], estimateMinutes: 20 },
+      { index: 1, regions: [], estimateMinutes: 0 },
+      { index: 2, regions: ['northeurope'], estimateMinutes: 40 },
+    ]);
+    expect(p.regions.map((r) => [r.region, r.phase])).toEqual([
+      ['eastus', 0],
+      ['northeurope', 2],
+    ]);
+    expect(p.machines.map((m) => m.phase)).toEqual([0, undefined, 2]);
+    expect(p.estimateMinutes).toBe(60);
+    expect(p.lowerBoundMinutes).toBe(60);
+    expect(formatPlanTable(p)).toContain(
+      '\nPhase 1: no machines to patch (estimate 0m)\n\nPhase 2: northeurope',
+    );
   });
 
   it('plans nothing, successfully, when no machine is eligible', () => {
@@ -254,7 +286,7 @@ describe('phases', () => {
 });
 
 describe('steps inside a region', () => {
-  it('runs zones fewest machines first, in budget batches, then standalone machines', () => {
+  it('runs zones fewest machines first, in budget batches, with standalone batches alongside', () => {
     const p = plan(
       fleetOf([
         ...many('z1-', 3, 'eastus', { zone: '1' }),
@@ -264,23 +296,21 @@ describe('steps inside a region', () => {
       ]),
       policy({ disruptionBudget: 2 }),
     );
+    // Machines of a step in fleet order: z1-*, z3-*, s-*, z2-0.
     expect(steps(p, 'eastus')).toEqual([
-      ['zone 2', ['z2-0']],
-      ['zone 1 batch 1/2', ['z1-0', 'z1-1']],
+      ['zone 2 + standalone batch 1/2', ['s-0', 's-1', 'z2-0']],
+      ['zone 1 batch 1/2 + standalone batch 2/2', ['z1-0', 'z1-1', 's-2']],
       ['zone 1 batch 2/2', ['z1-2']],
       ['zone 3 batch 1/2', ['z3-0', 'z3-1']],
       ['zone 3 batch 2/2', ['z3-2']],
-      ['standalone batch 1/2', ['s-0', 's-1']],
-      ['standalone batch 2/2', ['s-2']],
     ]);
+    // A mixed step's kind is its first part's; its zone is its zonal machines' zone.
     expect(p.regions[0].steps.map((s) => [s.kind, s.zone])).toEqual([
       ['zone', '2'],
       ['zone', '1'],
       ['zone', '1'],
       ['zone', '3'],
       ['zone', '3'],
-      ['standalone', undefined],
-      ['standalone', undefined],
     ]);
   });
 
@@ -302,6 +332,77 @@ describe('steps inside a region', () => {
       ['no update domain (set small)', ['c']],
     ]);
     expect(p.regions[0].steps.map((s) => s.updateDomain)).toEqual([0, 0, 0, 1, 1, 1, undefined]);
+  });
+
+  it('runs zones, update domains and standalone batches side by side, naming every part', () => {
+    const p = plan(
+      fleetOf([
+        ...many('z', 4, 'eastus', { zone: '1' }),
+        ...many('a', 2, 'eastus', (i) => ({ availabilitySet: 'as-a', updateDomain: i })),
+        ...many('b', 2, 'eastus', (i) => ({ availabilitySet: 'as-b', updateDomain: i })),
+        ...many('s', 6, 'eastus'),
+      ]),
+      policy({ disruptionBudget: 2 }),
+    );
+    expect(steps(p, 'eastus')).toEqual([
+      [
+        'zone 1 batch 1/2 + update domain 0 (2 sets) + standalone batch 1/3',
+        ['z0', 'z1', 'a0', 'b0', 's0', 's1'],
+      ],
+      [
+        'zone 1 batch 2/2 + update domain 1 (2 sets) + standalone batch 2/3',
+        ['z2', 'z3', 'a1', 'b1', 's2', 's3'],
+      ],
+      ['standalone batch 3/3', ['s4', 's5']],
+    ]);
+    expect(p.regions[0].steps.map((s) => [s.kind, s.zone, s.updateDomain])).toEqual([
+      ['zone', '1', 0],
+      ['zone', '1', 1],
+      ['standalone', undefined, undefined],
+    ]);
+  });
+
+  it('lays slow batches of one track on slow steps of another', () => {
+    // Zone 1: two 40-minute and two 20-minute machines, one at a time; the set's 40-minute update
+    // domains ride on the zone's 40-minute steps, the 20-minute standalone machine on a 20-minute one.
+    const win = { os: 'Windows' as const };
+    const p = plan(
+      fleetOf([
+        ...many('w', 2, 'eastus', { ...win, zone: '1' }),
+        ...many('l', 2, 'eastus', { zone: '1' }),
+        ...many('a', 2, 'eastus', (i) => ({ ...win, availabilitySet: 'as', updateDomain: i })),
+        vm('s', 'eastus'),
+      ]),
+      policy({ disruptionBudget: 1 }),
+    );
+    const region = p.regions[0];
+    expect(region.steps.map((s) => [s.estimateMinutes, s.machines])).toEqual([
+      [40, ['w0', 'a0', 's']],
+      [40, ['w1', 'a1']],
+      [20, ['l0']],
+      [20, ['l1']],
+    ]);
+    expect(region.estimateMinutes).toBe(120);
+    expect(p.lowerBoundMinutes).toBe(120);
+  });
+
+  it("shares a service's allowance between the tracks of a step", () => {
+    // db may have one machine down: the zonal and the set db machine never share a step; the untagged
+    // set machine does join the zonal one.
+    const db = { tags: { service: 'db' } };
+    const p = plan(
+      fleetOf([
+        ...many('z', 2, 'eastus', { ...db, zone: '1' }),
+        vm('a0', 'eastus', { ...db, availabilitySet: 'as', updateDomain: 0 }),
+        vm('a1', 'eastus', { availabilitySet: 'as', updateDomain: 0 }),
+        vm('keep', 'eastus', db),
+      ]),
+      policy({ disruptionBudget: '100%', serviceCapacity: { tag: 'service', minAvailable: 3 } }),
+    );
+    const region = p.regions[0];
+    for (const step of region.steps)
+      expect(step.machines.filter((m) => m !== 'a1' && m !== 'z1').length).toBeLessThanOrEqual(1);
+    expect(region.steps.map((s) => s.machines)).toEqual([['z0', 'a1'], ['z1'], ['a0'], ['keep']]);
   });
 
   it.each(Array.from({ length: 25 }, (_, i) => i + 1))(
@@ -365,20 +466,38 @@ describe('estimates', () => {
       ]),
       policy({ phases: [['eastus', 'northeurope']], disruptionBudget: '100%' }),
     );
+    // eastus: zone 1 (20 and 40 minutes) and the standalone machine (15) share one step.
     expect(
       p.regions.map((r) => [r.region, r.steps.map((s) => s.estimateMinutes), r.estimateMinutes]),
     ).toEqual([
-      ['eastus', [40, 15], 55],
+      ['eastus', [40], 40],
       ['northeurope', [20], 20],
     ]);
-    expect(p.phases[0].estimateMinutes).toBe(55);
-    expect(p.estimateMinutes).toBe(55);
+    expect(p.regions[0].steps[0].label).toBe('zone 1 + standalone');
+    expect(p.phases[0].estimateMinutes).toBe(40);
+    expect(p.estimateMinutes).toBe(40);
     // zone 1: slowest 40; standalone: 15; the zone chain dominates.
     expect(p.lowerBoundMinutes).toBe(40);
   });
 
+  const d = (installMinutes: number) => ({ durations: { installMinutes, rebootMinutes: 0 } });
+
   it('bounds a budget-limited chain by its machine-minutes per slot, rounded down to hundredths', () => {
-    const d = (installMinutes: number) => ({ durations: { installMinutes, rebootMinutes: 0 } });
+    // 10.001 is no whole number of hundredths, so only machine-minutes per slot apply: 31.001 / 3.
+    const p = plan(
+      fleetOf([
+        vm('a', 'eastus', d(10.001)),
+        vm('b', 'eastus', d(10)),
+        vm('c', 'eastus', d(10)),
+        vm('e', 'eastus', d(1)),
+      ]),
+      policy({ disruptionBudget: 3 }),
+    );
+    expect(p.estimateMinutes).toBe(11.001);
+    expect(p.lowerBoundMinutes).toBe(10.33);
+  });
+
+  it('bounds a chain of whole minutes by whole lanes: 31 minutes on 3 lanes need 11', () => {
     const p = plan(
       fleetOf([
         vm('a', 'eastus', d(10)),
@@ -389,7 +508,20 @@ describe('estimates', () => {
       policy({ disruptionBudget: 3 }),
     );
     expect(p.estimateMinutes).toBe(11);
-    expect(p.lowerBoundMinutes).toBe(10.33);
+    expect(p.lowerBoundMinutes).toBe(11);
+  });
+
+  it('bounds durations of a common divisor by whole multiples of it: 3 x 40 + 5 x 20 minutes, 2 at a time', () => {
+    // 220 machine-minutes on 2 lanes, each lane a multiple of 20 minutes: 120, not 110.
+    const p = plan(
+      fleetOf([
+        ...many('w', 3, 'eastus', { os: 'Windows', zone: '1' }),
+        ...many('l', 5, 'eastus', { zone: '1' }),
+      ]),
+      policy({ disruptionBudget: 2 }),
+    );
+    expect(p.lowerBoundMinutes).toBe(120);
+    expect(p.estimateMinutes).toBe(120);
   });
 
   it('bounds by rounds of the fastest machine: 3 machines, 2 at a time, take two rounds', () => {
@@ -434,18 +566,17 @@ describe('formatPlanTable', () => {
     expect(formatPlanTable(p)).toBe(
       [
         'Rollout plan: 2 phases, 2 regions, 4 machines to patch, 3 excluded',
-        'Estimate 1h 20m (lower bound 1h 00m)',
+        'Estimate 1h 00m (lower bound 1h 00m)',
         '',
         'Phase 0: northeurope (estimate 40m)',
         '  northeurope: 1 machine in 1 step, estimate 40m',
         '    step  label       machines  estimate',
         '       0  standalone         1       40m',
         '',
-        'Phase 1: eastus (estimate 40m)',
-        '  eastus: 3 machines in 2 steps, estimate 40m',
-        '    step  label       machines  estimate',
-        '       0  zone 1             2       20m',
-        '       1  standalone         1       20m',
+        'Phase 1: eastus (estimate 20m)',
+        '  eastus: 3 machines in 1 step, estimate 20m',
+        '    step  label                machines  estimate',
+        '       0  zone 1 + standalone         3       20m',
         '',
         'Excluded: 3 machines',
         '  LeftToOS                   1  the OS patches them (AutomaticByOS, ImageDefault)',
