@@ -22,14 +22,28 @@ export interface RegionInput {
   parentWorkflowId: string;
   spec: RegionSpec;
   settings: RolloutSettings;
+  /**
+   * The rollout acknowledges every progress report (`RegionControl.ack`) after judging it, and the region
+   * waits for that before its next step. Absent from rollouts started before the `region-step-acks` patch.
+   */
+  stepAcks?: boolean;
   /** Carried across continue-as-new. */
-  resume?: { round: number; stepCursor: number; results: MachineAttemptResult[] };
+  resume?: {
+    round: number;
+    stepCursor: number;
+    results: MachineAttemptResult[];
+    /** Absent in runs continued before the `region-step-acks` patch. */
+    sent?: number;
+    control?: RegionControl;
+  };
 }
 
 export interface RegionProgress {
   region: string;
   step: string;
   results: MachineAttemptResult[];
+  /** Numbers this region's reports from 1; the rollout acknowledges them in `RegionControl.ack`. */
+  seq: number;
 }
 
 export interface RegionControl {
@@ -37,11 +51,19 @@ export interface RegionControl {
   hold: string | null;
   /** Finish now: machines not yet started are reported Skipped. */
   stop: boolean;
+  /** The last progress report (its `seq`) the rollout has taken into account, holds included. */
+  ack: number;
 }
 
 export const regionControlSignal = defineSignal<[RegionControl]>('regionControl');
 export const regionProgressSignal = defineSignal<[RegionProgress]>('regionProgress');
-export const regionStatusQuery = defineQuery<{ round: number; step: number; hold: string | null; done: number; total: number }>('regionStatus');
+export const regionStatusQuery = defineQuery<{
+  round: number;
+  step: number;
+  hold: string | null;
+  done: number;
+  total: number;
+}>('regionStatus');
 
 /** Children per run before continue-as-new: well under the 1,000-children and 10,000-event limits. */
 const CHILDREN_PER_RUN = 500;
@@ -57,10 +79,11 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
   const results: MachineAttemptResult[] = input.resume?.results ?? [];
   let round = input.resume?.round ?? 1;
   let stepCursor = input.resume?.stepCursor ?? 0;
-  let control: RegionControl = { hold: null, stop: false };
+  let control: RegionControl = input.resume?.control ?? { hold: null, stop: false, ack: 0 };
+  let sent = input.resume?.sent ?? 0;
   let childrenThisRun = 0;
 
-  setHandler(regionControlSignal, (c) => void (control = c));
+  setHandler(regionControlSignal, (c) => void (control = { ...c, ack: Math.max(control.ack, c.ack) }));
   setHandler(regionStatusQuery, () => ({
     round,
     step: stepCursor,
@@ -102,19 +125,42 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
       }
       if (control.stop || Date.now() > settings.deadline) {
         const why = control.stop ? 'the rollout stopped' : 'the rollout deadline passed';
-        for (const name of step.machines)
-          results.push({ name, attempt: round, outcome: 'Skipped', detail: why, counts: zeroCounts(), patches: [], rebooted: false });
+        // Only machines never attempted are Skipped: a retry that does not run leaves the last outcome standing.
+        const tried = latest();
+        for (const name of step.machines.filter((m) => !tried.has(m)))
+          results.push({
+            name,
+            attempt: round,
+            outcome: 'Skipped',
+            detail: why,
+            counts: zeroCounts(),
+            patches: [],
+            rebooted: false,
+          });
         continue;
       }
       if (childrenThisRun + step.machines.length > CHILDREN_PER_RUN && childrenThisRun > 0) {
-        await continueAsNew<typeof regionWorkflow>({ ...input, resume: { round, stepCursor, results } });
+        await continueAsNew<typeof regionWorkflow>({
+          ...input,
+          resume: { round, stepCursor, results, sent, control },
+        });
       }
-      setCurrentDetails(`Round ${round}, step ${stepCursor + 1}/${steps.length}: ${step.label} (${step.machines.length} machine(s))`);
+      setCurrentDetails(
+        `Round ${round}, step ${stepCursor + 1}/${steps.length}: ${step.label} (${step.machines.length} machine(s))`,
+      );
       const handles = await Promise.all(
         step.machines.map((name) =>
           startChild(machineAttemptWorkflow, {
             workflowId: machineWorkflowId(rolloutId, spec.region, name, round),
-            args: [{ rolloutId, machine: byName.get(name)!, attempt: round, settings, notBefore: latest().get(name)?.windowEnd }],
+            args: [
+              {
+                rolloutId,
+                machine: byName.get(name)!,
+                attempt: round,
+                settings,
+                notBefore: latest().get(name)?.windowEnd,
+              },
+            ],
             parentClosePolicy: ParentClosePolicy.TERMINATE,
             staticSummary: `${name}: attempt ${round} (${step.label})`,
             typedSearchAttributes: [
@@ -130,11 +176,15 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
       childrenThisRun += handles.length;
       const stepResults = await Promise.all(handles.map((h) => h.result()));
       results.push(...stepResults);
+      const seq = ++sent;
       await getExternalWorkflowHandle(input.parentWorkflowId).signal(regionProgressSignal, {
         region: spec.region,
         step: step.label,
         results: stepResults,
+        seq,
       });
+      // The rollout judges this step (error budget) before the next one may start: wait for its answer.
+      if (input.stepAcks) await condition(() => control.ack >= seq || control.stop);
     }
   }
   setCurrentDetails(`Done: ${latest().size} machine(s)`);

@@ -4,6 +4,7 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   ParentClosePolicy,
+  patched,
   setCurrentDetails,
   setHandler,
   startChild,
@@ -42,7 +43,19 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
   const now = () => new Date(Date.now()).toISOString();
   let openGate: { name: string; phase: number; decision?: 'approved' | 'rejected' } | undefined;
   let controlVersion = 0;
-  const running: Array<ChildWorkflowHandle<typeof regionWorkflow>> = [];
+  const running: Array<{
+    region: string;
+    handle: ChildWorkflowHandle<typeof regionWorkflow>;
+    done: boolean;
+  }> = [];
+  /** Per region, the last progress report recorded: relayed back as `RegionControl.ack`. */
+  const acked = new Map<string, number>();
+  /** Per region, the last control relayed to it (JSON). */
+  const sent = new Map<string, string>();
+  // Versioned changes (see patched()): regions wait for each step's acknowledgement, so a halt stops the
+  // next step; the status shows a pause while regions run.
+  const stepAcks = patched('region-step-acks');
+  const pauseStatus = patched('pause-status');
 
   const setStatus = (status: RolloutReport['status'], waitingFor?: string) => {
     state.status = status;
@@ -52,19 +65,27 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
   };
 
   setHandler(statusQuery, () => state.report());
-  setHandler(regionProgressSignal, ({ results }) => {
+  setHandler(regionProgressSignal, ({ region, results, seq }) => {
     state.record(results);
+    if (seq !== undefined) acked.set(region, Math.max(acked.get(region) ?? 0, seq));
     if (state.status !== 'Halted' && state.errorTally().exceeded) {
       const t = state.errorTally();
       state.reason = `error budget exceeded: ${t.count} error(s), at most ${t.allowed} allowed`;
       setStatus('Halted', `an operator to resume with an override, or cancel (${state.reason})`);
       controlVersion++;
-    }
+    } else if (stepAcks) controlVersion++; // the region waits for the acknowledgement
   });
   setHandler(gateDecisionSignal, ({ gate, decision, by, comment }) => {
     const at = now();
     if (!openGate || openGate.name !== gate || openGate.decision) {
-      state.gates.push({ name: gate, phase: -1, decision: 'refused', by, at, comment: `no open gate named "${gate}"` });
+      state.gates.push({
+        name: gate,
+        phase: -1,
+        decision: 'refused',
+        by,
+        at,
+        comment: `no open gate named "${gate}"`,
+      });
       return;
     }
     const refusal = approverRefusal(by, input.startedBy, approvals);
@@ -77,20 +98,28 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
   });
   setHandler(pauseSignal, ({ by, reason }) => {
     state.paused = `${by}${reason ? `: ${reason}` : ''}`;
+    if (pauseStatus && state.status === 'Running') setStatus('Paused', `resume (paused by ${state.paused})`);
     controlVersion++;
   });
   setHandler(resumeSignal, ({ by, override, comment }) => {
     if (state.status === 'Halted') {
       const refusal = approverRefusal(by, input.startedBy, { ...approvals, fourEyes: false });
       if (!override || refusal) {
-        state.gates.push({ name: 'resume', phase: -1, decision: 'refused', by, at: now(), comment: refusal ?? 'resuming a halted rollout needs --override' });
+        state.gates.push({
+          name: 'resume',
+          phase: -1,
+          decision: 'refused',
+          by,
+          at: now(),
+          comment: refusal ?? 'resuming a halted rollout needs --override',
+        });
         return;
       }
       state.gates.push({ name: 'resume', phase: -1, decision: 'overridden', by, at: now(), comment });
       state.override();
       state.reason = undefined;
       setStatus('Running');
-    }
+    } else if (pauseStatus && state.status === 'Paused') setStatus('Running');
     state.paused = undefined;
     controlVersion++;
   });
@@ -151,25 +180,37 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
     setStatus('Running', `phase ${i}: ${phase.regions.join(', ')}`);
     running.length = 0;
     for (const region of input.regions.filter((r) => r.phase === i)) {
-      running.push(
-        await startChild(regionWorkflow, {
-          workflowId: regionWorkflowId(input.rolloutId, region.region),
-          args: [{ rolloutId: input.rolloutId, parentWorkflowId: workflowInfo().workflowId, spec: region, settings: input.settings }],
-          parentClosePolicy: ParentClosePolicy.TERMINATE,
-          staticSummary: `${region.region}: phase ${i}, ${region.machines.length} machine(s) in ${region.steps.length} step(s)`,
-          typedSearchAttributes: [
-            { key: SA.kind, value: 'region' },
-            { key: SA.rollout, value: input.rolloutId },
-            { key: SA.region, value: region.region },
-            { key: SA.phase, value: i },
-          ],
-        }),
-      );
+      const args = {
+        rolloutId: input.rolloutId,
+        parentWorkflowId: workflowInfo().workflowId,
+        spec: region,
+        settings: input.settings,
+      };
+      const handle = await startChild(regionWorkflow, {
+        workflowId: regionWorkflowId(input.rolloutId, region.region),
+        args: [stepAcks ? { ...args, stepAcks } : args],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        staticSummary: `${region.region}: phase ${i}, ${region.machines.length} machine(s) in ${region.steps.length} step(s)`,
+        typedSearchAttributes: [
+          { key: SA.kind, value: 'region' },
+          { key: SA.rollout, value: input.rolloutId },
+          { key: SA.region, value: region.region },
+          { key: SA.phase, value: i },
+        ],
+      });
+      running.push({ region: region.region, handle, done: false });
     }
 
     // Relay holds (pause, halt, abort) to the running regions until they all finish.
     let finished = false;
-    const results = Promise.all(running.map((h) => h.result())).then((all) => {
+    const results = Promise.all(
+      running.map((r) =>
+        r.handle.result().then((res) => {
+          r.done = true;
+          return res;
+        }),
+      ),
+    ).then((all) => {
       finished = true;
       return all;
     });
@@ -179,7 +220,23 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
       if (finished) break;
       relayed = controlVersion;
       const control = { hold: state.hold(), stop: state.aborted };
-      await Promise.all(running.map((h) => getExternalWorkflowHandle(h.workflowId).signal(regionControlSignal, control)));
+      // Only regions still running (one that finishes meanwhile cannot be signalled, and needs nothing
+      // more), and with step acknowledgements only those whose control changed: a progress report is
+      // answered to its own region, keeping the history at one signal per step.
+      const changed = running.filter((r) => {
+        if (r.done) return false;
+        const message = JSON.stringify({ ...control, ack: acked.get(r.region) ?? 0 });
+        if (stepAcks && sent.get(r.region) === message) return false;
+        sent.set(r.region, message);
+        return true;
+      });
+      await Promise.all(
+        changed.map((r) =>
+          getExternalWorkflowHandle(r.handle.workflowId)
+            .signal(regionControlSignal, { ...control, ack: acked.get(r.region) ?? 0 })
+            .catch(() => undefined),
+        ),
+      );
     }
     for (const regionResults of await results) state.record(regionResults);
     phase.finishedAt = now();
@@ -196,7 +253,10 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
     phase.status = 'Halted';
     if (verdict) {
       state.reason = verdict.reason;
-      setStatus('Halted', `an operator to resume with an override, or cancel (${verdict.verdict}: ${verdict.reason})`);
+      setStatus(
+        'Halted',
+        `an operator to resume with an override, or cancel (${verdict.verdict}: ${verdict.reason})`,
+      );
     }
     if (!(await proceed())) break;
     phase.status = 'Succeeded';

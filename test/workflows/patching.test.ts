@@ -1,0 +1,115 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { readLedger } from '../../activities/drivers/simulated';
+import type { MachineReport } from '../../workflows/rollout-state';
+import { timeSkippingEnv } from '../support/servers';
+import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
+import {
+  driversOf,
+  machineOf,
+  ms,
+  rolloutResult,
+  startRollout,
+  withWorker,
+} from '../support/workflow-harness';
+
+jest.setTimeout(60_000);
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const hotpatchImage = {
+  publisher: 'MicrosoftWindowsServer',
+  offer: 'WindowsServer',
+  sku: '2022-datacenter-azure-edition-hotpatch',
+};
+
+/** Patches one hotpatch-capable Windows machine in `month`, the simulated catalogue set to the same month. */
+async function patchHotpatchMachine(month: string) {
+  const stateDir = tempDir(`hotpatch-${month}`);
+  const input = rolloutInputOf({
+    rolloutId: `hotpatch-${month}`,
+    fleet: { machines: [vm('hp1', { os: 'Windows', image: hotpatchImage })] },
+    policy: { windows: 'always', month },
+    now: new Date(await env.currentTimeMs()),
+  });
+  const report = await withWorker(env, driversOf({ stateDir, month }), async () =>
+    rolloutResult(await startRollout(env, input)),
+  );
+  const ledger = (await readLedger(stateDir)).filter((e) => e.machine === 'hp1');
+  return { report, machine: machineOf(report, 'hp1'), ledger };
+}
+
+test('a hotpatch-capable image is patched without a reboot in a hotpatch month', async () => {
+  const { report, machine, ledger } = await patchHotpatchMachine('2026-11');
+  expect(report.monthType).toBe('hotpatch');
+  expect(machine.outcome).toBe('Succeeded');
+  expect(machine.installed).toBeGreaterThan(0);
+  expect(machine.rebooted).toBe(false);
+  expect(ledger.filter((e) => e.kind === 'install')).toHaveLength(machine.installed);
+  expect(ledger.filter((e) => e.kind === 'reboot')).toEqual([]);
+  // Everything else this month (cumulative update, servicing stack...) was left out on purpose.
+  expect(machine.excluded).toBeGreaterThan(0);
+});
+
+test('the same machine is rebooted in a baseline month', async () => {
+  const { report, machine, ledger } = await patchHotpatchMachine('2027-01');
+  expect(report.monthType).toBe('baseline');
+  expect(machine.outcome).toBe('Succeeded');
+  expect(machine.rebooted).toBe(true);
+  expect(machine.excluded).toBe(0);
+  expect(ledger.filter((e) => e.kind === 'reboot')).toHaveLength(1);
+});
+
+function overlaps(a: MachineReport, b: MachineReport): boolean {
+  const [x] = a.attempts;
+  const [y] = b.attempts;
+  return ms(x.startedAt) < ms(y.finishedAt) && ms(y.startedAt) < ms(x.finishedAt);
+}
+
+test('inside a region, no two zones and no two update domains of a set are down at the same time', async () => {
+  const stateDir = tempDir('availability');
+  // Installs take 0.2 s and reboots 0.1 s of real time, so every attempt spans a measurable interval.
+  const simulation = { installSeconds: 10, rebootSeconds: 5 };
+  const zoned = ['z1a', 'z1b', 'z2a', 'z2b'].map((name) => vm(name, { zone: name[1], simulation }));
+  const sets = [0, 1, 2].flatMap((ud) =>
+    ['s1', 's2'].map((set) => vm(`${set}u${ud}`, { availabilitySet: set, updateDomain: ud, simulation })),
+  );
+  const input = rolloutInputOf({
+    rolloutId: 'availability',
+    fleet: { machines: [...zoned, ...sets] },
+    policy: { windows: 'always' },
+    now: new Date(await env.currentTimeMs()),
+  });
+  const report = await withWorker(env, driversOf({ stateDir, timeScale: 0.02 }), async () =>
+    rolloutResult(await startRollout(env, input)),
+  );
+
+  expect(report.status).toBe('Completed');
+  const machines = report.machines;
+  expect(machines).toHaveLength(10);
+  for (const m of machines) {
+    expect(m.outcome).toBe('Succeeded');
+    expect(m.attempts).toHaveLength(1);
+    expect(ms(m.attempts[0].finishedAt)).toBeGreaterThan(ms(m.attempts[0].startedAt));
+  }
+  const pairs = machines.flatMap((a, i) => machines.slice(i + 1).map((b) => [a, b] as const));
+  const zonePairs = pairs.filter(([a, b]) => a.zone && b.zone && a.zone !== b.zone);
+  const domainPairs = pairs.filter(
+    ([a, b]) =>
+      a.availabilitySet && a.availabilitySet === b.availabilitySet && a.updateDomain !== b.updateDomain,
+  );
+  expect(zonePairs).toHaveLength(4);
+  expect(domainPairs).toHaveLength(6);
+  for (const [a, b] of [...zonePairs, ...domainPairs])
+    expect(`${a.name} and ${b.name}: ${overlaps(a, b) ? 'overlap' : 'apart'}`).toBe(
+      `${a.name} and ${b.name}: apart`,
+    );
+  // The check can see concurrency: the two sets' machines in one update domain are patched together.
+  expect(overlaps(machineOf(report, 's1u0'), machineOf(report, 's2u0'))).toBe(true);
+});
