@@ -1,0 +1,238 @@
+/**
+ * Records the workflow histories that `test/workflows/replay.test.ts` replays against the current code:
+ * real runs of the rollout, region and machine workflows with the simulated driver, on the time-skipping
+ * test server (so the "retry in the next window" run skips its nights at once).
+ *
+ * Record a new set when workflow code changed ON PURPOSE and the change is versioned (behind
+ * `patched()`), and keep the old sets: they are the rollouts still in flight that the new code must go
+ * on replaying. A replay test that fails is that warning, never a reason to overwrite a history.
+ *
+ *   npm run build && node dist/scripts/setup-servers.js && node dist/scripts/record-histories.js [--prefix P]
+ *
+ * Writes `test/histories/[P.]<scenario>.<workflow>.json` (proto3 JSON, the format of `temporal workflow
+ * show --output json`; see test/support/histories.ts) and merges their entries into
+ * `test/histories/manifest.json`, which names each file's workflow ID; entries of other files are kept.
+ * The `d2b96b7.*` set was recorded this way from a checkout of commit d2b96b7 (`git archive d2b96b7`),
+ * before the `region-step-acks` patch: the current code must still replay rollouts started then.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { prepareRollout } from '../client/temporal';
+import { parseFleet } from '../domain/fleet';
+import { parsePolicy } from '../domain/policy';
+import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
+import { findServerBinary } from '../servers/binaries';
+import { registerSearchAttributes } from '../servers/search-attributes';
+import { simulatedDrivers } from '../worker/worker';
+import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
+import { gateDecisionSignal, resumeSignal, statusQuery } from '../workflows/rollout';
+import type { RolloutReport } from '../workflows/rollout-state';
+import { historyToJson, type HistoryRecord } from '../test/support/histories';
+
+/** The source tree's `test/histories/`, from `dist/scripts/`. */
+const OUT = join(__dirname, '..', '..', 'test', 'histories');
+
+const vm = (name: string, region: string, extra: Record<string, unknown> = {}) => ({
+  name,
+  region,
+  os: 'Linux',
+  patchMode: 'AutomaticByPlatform',
+  ...extra,
+});
+
+function inputOf(
+  rolloutId: string,
+  fleetDoc: unknown,
+  policyDoc: unknown,
+  startedBy = 'recorder',
+): RolloutInput {
+  const fleet = parseFleet(fleetDoc);
+  const policy = parsePolicy(policyDoc);
+  if (!fleet.ok || !policy.ok) throw new Error(`bad scenario ${rolloutId}`);
+  return prepareRollout({ rolloutId, startedBy, fleet: fleet.value, policy: policy.value, now: new Date() });
+}
+
+async function start(client: Client, input: RolloutInput) {
+  return client.workflow.start('rolloutWorkflow', {
+    taskQueue: DEFAULT_TASK_QUEUE,
+    workflowId: rolloutWorkflowId(input.rolloutId),
+    args: [input],
+  });
+}
+
+/** Queries until the rollout's state satisfies `ready` (queries do not advance the test server's clock). */
+async function waitFor(
+  client: Client,
+  input: RolloutInput,
+  ready: (r: RolloutReport) => boolean,
+): Promise<void> {
+  const handle = client.workflow.getHandle(rolloutWorkflowId(input.rolloutId));
+  while (!ready(await handle.query(statusQuery))) await new Promise((r) => setTimeout(r, 100));
+}
+
+/** Each scenario runs one rollout to its end and names the histories to keep. */
+const scenarios: Array<{
+  name: string;
+  run(client: Client): Promise<Array<Omit<HistoryRecord, 'scenario' | 'file' | 'note'> & { part: string }>>;
+}> = [
+  {
+    name: 'happy-path',
+    async run(client) {
+      const fleet = {
+        machines: [
+          vm('a1', 'eastus', { zone: '1' }),
+          vm('a2', 'eastus', { zone: '2' }),
+          vm('w1', 'westus', { availabilitySet: 's', updateDomain: 0 }),
+          vm('w2', 'westus', { availabilitySet: 's', updateDomain: 1, os: 'Windows' }),
+        ],
+      };
+      const input = inputOf('replay-happy', fleet, { windows: 'always' });
+      await (await start(client, input)).result();
+      return [
+        { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+        {
+          part: 'region-eastus',
+          workflowType: 'regionWorkflow',
+          workflowId: regionWorkflowId(input.rolloutId, 'eastus'),
+        },
+        {
+          part: 'machine-a1',
+          workflowType: 'machineAttemptWorkflow',
+          workflowId: machineWorkflowId(input.rolloutId, 'eastus', 'a1', 1),
+        },
+      ];
+    },
+  },
+  {
+    name: 'error-budget',
+    async run(client) {
+      // b2's installs fail; no error is allowed: the rollout halts, an operator overrides, it completes.
+      const fleet = {
+        machines: [
+          vm('b1', 'eastus', { zone: '1' }),
+          vm('b2', 'eastus', { zone: '2', simulation: { failInstall: true } }),
+        ],
+      };
+      const input = inputOf('replay-error-budget', fleet, {
+        windows: 'always',
+        errorBudget: 0,
+        maxAttempts: 2,
+      });
+      const handle = await start(client, input);
+      await waitFor(client, input, (r) => r.status === 'Halted');
+      await handle.signal(resumeSignal, { by: 'bob', override: true, comment: 'known bad patch, accepted' });
+      await handle.result();
+      return [
+        { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+      ];
+    },
+  },
+  {
+    name: 'approval-gate',
+    async run(client) {
+      const fleet = { machines: [vm('g1', 'eastus', { zone: '1' }), vm('g2', 'westus')] };
+      const policy = {
+        windows: 'always',
+        approvals: { beforePhases: [0], approvers: ['alice', 'bob'], fourEyes: true },
+      };
+      const input = inputOf('replay-approval-gate', fleet, policy, 'alice');
+      const handle = await start(client, input);
+      await waitFor(client, input, (r) => r.openGate === 'phase-0');
+      await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
+      await handle.signal(gateDecisionSignal, {
+        gate: 'phase-0',
+        decision: 'approve',
+        by: 'bob',
+        comment: 'go',
+      });
+      await handle.result();
+      return [
+        { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+      ];
+    },
+  },
+  {
+    name: 'next-window',
+    async run(client) {
+      // Off-peak windows; n1's first window "runs out" (patches Pending): it is retried in the next night.
+      const fleet = {
+        machines: [vm('n1', 'eastus', { timeZone: 'America/New_York', simulation: { pendingPatches: 1 } })],
+      };
+      const input = inputOf('replay-next-window', fleet, { windows: 'offPeak' });
+      await (await start(client, input)).result();
+      return [
+        { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+        {
+          part: 'machine-n1-attempt-2',
+          workflowType: 'machineAttemptWorkflow',
+          workflowId: machineWorkflowId(input.rolloutId, 'eastus', 'n1', 2),
+        },
+      ];
+    },
+  },
+];
+
+/** A fresh time-skipping server per scenario: a skipped clock must not carry over into the next run. */
+async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const found = findServerBinary('testServer', { install: false });
+  const env = await TestWorkflowEnvironment.createTimeSkipping(
+    found.source === 'sdk-download'
+      ? {}
+      : { server: { executable: { type: 'existing-path', path: found.path } } },
+  );
+  await registerSearchAttributes(env.connection.operatorService, env.namespace ?? 'default');
+  return env;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const at = argv.indexOf('--prefix');
+  const prefix = at >= 0 ? `${argv[at + 1]}.` : '';
+  const records: HistoryRecord[] = [];
+  const stateDir = mkdtempSync(join(tmpdir(), 'offpeak-record-'));
+  for (const scenario of scenarios) {
+    const env = await timeSkippingEnv();
+    try {
+      const worker = await Worker.create({
+        connection: env.nativeConnection,
+        taskQueue: DEFAULT_TASK_QUEUE,
+        workflowsPath: require.resolve('../workflows'),
+        activities: createActivities(simulatedDrivers(stateDir, 0)),
+      });
+      await worker.runUntil(async () => {
+        for (const { part, workflowType, workflowId } of await scenario.run(env.client)) {
+          const handle = env.client.workflow.getHandle(workflowId);
+          const file = `${prefix}${scenario.name}.${part}.json`;
+          const result = await handle.result();
+          const note =
+            workflowType === 'rolloutWorkflow' ? `ended ${(result as RolloutReport).status}` : 'completed';
+          mkdirSync(OUT, { recursive: true });
+          writeFileSync(join(OUT, file), historyToJson(await handle.fetchHistory()));
+          records.push({ file, scenario: scenario.name, workflowType, workflowId, note });
+          process.stdout.write(`${file}: ${workflowId} (${note})\n`);
+        }
+      });
+    } finally {
+      await env.teardown();
+    }
+  }
+  const manifest = join(OUT, 'manifest.json');
+  const kept = existsSync(manifest)
+    ? (JSON.parse(readFileSync(manifest, 'utf8')) as { histories: HistoryRecord[] }).histories.filter(
+        (old) => !records.some((r) => r.file === old.file),
+      )
+    : [];
+  const histories = [...kept, ...records].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  writeFileSync(manifest, `${JSON.stringify({ histories }, null, 2)}\n`);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).catch((err) => {
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}
