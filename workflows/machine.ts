@@ -15,6 +15,7 @@ import { shouldReboot } from '../domain/reboot';
 import type { MachineSpec, RolloutSettings } from '../domain/rollout-spec';
 import { canStartInstall, canStartReboot, latestInstallEnd } from '../domain/windows';
 import { SA } from '../servers/search-attributes';
+import { countMachineAttempt } from './metrics';
 
 export interface MachineAttemptInput {
   rolloutId: string;
@@ -46,7 +47,8 @@ type Window = { start: number; end: number };
 const ALWAYS_OPEN = (now: number): Window => ({ start: now, end: Number.MAX_SAFE_INTEGER });
 
 function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? undefined;
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
+    return err.cause.type ?? undefined;
   return undefined;
 }
 
@@ -62,8 +64,14 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   const long = proxyActivities<Activities>({
     taskQueue: machine.taskQueue,
     startToCloseTimeout: '4 hours',
-    heartbeatTimeout: '30 seconds',
-    retry: { maximumAttempts: 3, initialInterval: '5 seconds', nonRetryableErrorTypes: ['InstallFailed', 'ScriptFailed', 'DidNotComeBack', 'HostKeyMismatch'] },
+    // Long steps heartbeat every second: a worker that dies is noticed within 10 s and the step
+    // resumes elsewhere (the driver checks the host first, so nothing is done twice).
+    heartbeatTimeout: '10 seconds',
+    retry: {
+      maximumAttempts: 3,
+      initialInterval: '1 second',
+      nonRetryableErrorTypes: ['InstallFailed', 'ScriptFailed', 'DidNotComeBack', 'HostKeyMismatch'],
+    },
   });
   const result: MachineAttemptResult = {
     name: machine.name,
@@ -78,6 +86,7 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     result.detail = detail;
     if (result.startedAt && !result.finishedAt) result.finishedAt = new Date(Date.now()).toISOString();
     upsertSearchAttributes([{ key: SA.outcome, value: outcome }]);
+    countMachineAttempt(input.rolloutId, machine.region, outcome);
     setCurrentDetails(`**${outcome}**${detail ? `: ${detail}` : ''}`);
     return result;
   };
@@ -89,13 +98,15 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     await sleep(input.notBefore - Date.now());
   for (;;) {
     const now = Date.now();
-    if (now > settings.deadline) return finish('WindowMissed', 'the rollout deadline passed before a window opened');
+    if (now > settings.deadline)
+      return finish('WindowMissed', 'the rollout deadline passed before a window opened');
     if (machine.schedule === null) {
       window = ALWAYS_OPEN(now);
       break;
     }
     const next = await quick.findWindow(machine.schedule, now);
-    if (!next || next.start > settings.deadline) return finish('WindowMissed', 'no window opens before the rollout deadline');
+    if (!next || next.start > settings.deadline)
+      return finish('WindowMissed', 'no window opens before the rollout deadline');
     if (next.start > now) {
       setCurrentDetails(`Waiting for the maintenance window opening ${new Date(next.start).toISOString()}`);
       await sleep(next.start - now);
@@ -109,14 +120,17 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     await sleep(next.end - now + 1000);
   }
   if (window.end !== Number.MAX_SAFE_INTEGER) result.windowEnd = window.end;
-  setCurrentDetails(`In window until ${window.end === Number.MAX_SAFE_INTEGER ? 'open-ended' : new Date(window.end).toISOString()}`);
+  setCurrentDetails(
+    `In window until ${window.end === Number.MAX_SAFE_INTEGER ? 'open-ended' : new Date(window.end).toISOString()}`,
+  );
 
   // 2. Assess.
   let assessment;
   try {
     assessment = await quick.assess(machine, op);
   } catch (err) {
-    if (failureType(err) === 'MachineUnreachable') return finish('Unreachable', 'could not be reached to assess');
+    if (failureType(err) === 'MachineUnreachable')
+      return finish('Unreachable', 'could not be reached to assess');
     throw err;
   }
   result.assessedAt = assessment.assessedAt;
@@ -127,21 +141,29 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   result.patches = selection.outcomes;
   result.counts = countOutcomes(selection.outcomes);
   const needsReboot = (required: boolean) => shouldReboot(settings.rebootSetting, required, hotpatchOnly);
-  if (selection.selected.length === 0 && !needsReboot(assessment.rebootPending)) return finish('Succeeded', 'nothing to install');
-  if (!canStartInstall(window, Date.now())) return finish('WindowMissed', 'the window closed during assessment');
+  if (selection.selected.length === 0 && !needsReboot(assessment.rebootPending))
+    return finish('Succeeded', 'nothing to install');
+  if (!canStartInstall(window, Date.now()))
+    return finish('WindowMissed', 'the window closed during assessment');
 
   // 4. Pre-script, install, reboot, post-script, health.
   result.startedAt = new Date(Date.now()).toISOString();
   try {
     if (machine.preScript) await long.runScript(machine, op, 'pre', machine.preScript);
   } catch (err) {
-    if (failureType(err) === 'ScriptFailed') return finish('PreScriptFailed', (err as ActivityFailure).cause?.message);
+    if (failureType(err) === 'ScriptFailed')
+      return finish('PreScriptFailed', (err as ActivityFailure).cause?.message);
     throw err;
   }
 
   let install;
   try {
-    install = await long.install(machine, op, selection.selected, Math.min(latestInstallEnd(window, machine.os), settings.deadline));
+    install = await long.install(
+      machine,
+      op,
+      selection.selected,
+      Math.min(latestInstallEnd(window, machine.os), settings.deadline),
+    );
   } catch (err) {
     const type = failureType(err);
     if (type === 'MachineUnreachable') return finish('Unreachable', 'lost the machine during install');
@@ -153,14 +175,16 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   result.counts = countOutcomes(result.patches);
 
   if (needsReboot(install.rebootRequired)) {
-    if (!canStartReboot(window, Date.now(), machine.os)) return finish('Pending', 'installed, but too little of the window is left to reboot');
+    if (!canStartReboot(window, Date.now(), machine.os))
+      return finish('Pending', 'installed, but too little of the window is left to reboot');
     const before = await quick.bootId(machine, op);
     setCurrentDetails('Rebooting');
     await quick.reboot(machine, op, before);
     try {
       await long.waitForBoot(machine, op, before);
     } catch (err) {
-      if (failureType(err) === 'DidNotComeBack') return finish('DidNotComeBack', 'did not come back from its reboot within 15 minutes');
+      if (failureType(err) === 'DidNotComeBack')
+        return finish('DidNotComeBack', 'did not come back from its reboot within 15 minutes');
       throw err;
     }
     result.rebooted = true;
@@ -169,7 +193,8 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   try {
     if (machine.postScript) await long.runScript(machine, op, 'post', machine.postScript);
   } catch (err) {
-    if (failureType(err) === 'ScriptFailed') return finish('PostScriptFailed', (err as ActivityFailure).cause?.message);
+    if (failureType(err) === 'ScriptFailed')
+      return finish('PostScriptFailed', (err as ActivityFailure).cause?.message);
     throw err;
   }
 
@@ -177,7 +202,8 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   result.finishedAt = new Date(Date.now()).toISOString();
   if (!health.healthy) return finish('Unhealthy', health.detail);
   if (result.counts.failed > 0) return finish('InstallFailed', `${result.counts.failed} patch(es) failed`);
-  if (result.counts.pending > 0) return finish('Pending', `${result.counts.pending} patch(es) pending: the window ran out`);
+  if (result.counts.pending > 0)
+    return finish('Pending', `${result.counts.pending} patch(es) pending: the window ran out`);
   log.info('machine patched', { machine: machine.name, attempt, installed: result.counts.installed });
   return finish('Succeeded');
 }

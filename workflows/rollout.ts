@@ -15,6 +15,7 @@ import {
 import { approverRefusal } from '../domain/gates';
 import type { RolloutInput } from '../domain/rollout-spec';
 import { SA } from '../servers/search-attributes';
+import { setRolloutGauges } from './metrics';
 import { regionWorkflowId } from './ids';
 import { regionControlSignal, regionProgressSignal, regionWorkflow } from './region';
 import { RolloutState, type RolloutReport } from './rollout-state';
@@ -62,11 +63,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
     state.waitingFor = waitingFor;
     setCurrentDetails(waitingFor ? `**${status}**: ${waitingFor}` : `**${status}**`);
     upsertSearchAttributes([{ key: SA.outcome, value: status }]);
+    setRolloutGauges(state.report());
   };
 
   setHandler(statusQuery, () => state.report());
   setHandler(regionProgressSignal, ({ region, results, seq }) => {
     state.record(results);
+    setRolloutGauges(state.report());
     if (seq !== undefined) acked.set(region, Math.max(acked.get(region) ?? 0, seq));
     if (state.status !== 'Halted' && state.errorTally().exceeded) {
       const t = state.errorTally();

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import { rolloutWorkflowId } from '../../workflows/ids';
@@ -8,6 +9,7 @@ import { OperationError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note, printJson } from '../output';
 import { progressLines, summaryTable } from '../progress';
+import { renderRolloutHtml } from '../report-html';
 import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
 import { outputOption, whoAmI } from './options';
 
@@ -130,9 +132,22 @@ export function registerRollout(program: Command): void {
     .command('report <id>')
     .description('The full report: phases, gates, machines and their attempts')
     .addOption(outputOption(['table', 'json']))
-    .action(async (id: string, opts: { output: string }) => {
+    .option('--html <file>', 'also write a self-contained HTML page: timeline, gates, compliance charts')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ offpeak rollout report nov-2026 --output json > report.json\n  $ offpeak rollout report nov-2026 --html nov-2026.html',
+    )
+    .action(async (id: string, opts: { output: string; html?: string }) => {
       const { client } = await connectClient();
       const report = await rolloutReport(client, id);
+      if (opts.html) {
+        try {
+          writeFileSync(opts.html, renderRolloutHtml(report));
+        } catch (err) {
+          throw new OperationError(`cannot write ${opts.html}: ${(err as Error).message}`);
+        }
+        note(`Wrote the HTML report to ${opts.html}`);
+      }
       if (opts.output === 'json') printJson(report);
       else process.stdout.write(`${summaryTable(report)}\n`);
     });

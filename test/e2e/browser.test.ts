@@ -1,0 +1,255 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createActivities } from '../../activities';
+import { prepareRollout, startRollout } from '../../client/temporal';
+import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
+import type { DevServer } from '../../servers/dev-server';
+import { simulatedDrivers } from '../../worker/worker';
+import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
+import { gateDecisionSignal, statusQuery } from '../../workflows/rollout';
+import type { RolloutReport } from '../../workflows/rollout-state';
+import { fleetOf, policyOf, tempDir } from '../support/rollouts';
+import { testDevServer, testWorkflowBundle } from '../support/servers';
+
+/**
+ * The Temporal UI and the HTML report, checked in a real browser: Debian's Chromium driven by
+ * playwright-core (no browser download). A small rollout runs to completion on a real dev server; then
+ * the UI must show it, its region and machine children and their summaries, and the report must render
+ * one bar per attempt with a hostile gate comment left inert. Screenshots go to test-results/.
+ */
+
+jest.setTimeout(180_000);
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = join(__dirname, '..', '..');
+const results = join(root, 'test-results');
+const ROLLOUT = 'e2e-browser';
+const HOSTILE = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">canary ok';
+
+const fleet = {
+  machines: [
+    { name: 'e1', region: 'eastus', zone: '1' },
+    { name: 'e2', region: 'eastus', zone: '2' },
+    { name: 'w1', region: 'westus', availabilitySet: 'web', updateDomain: 0 },
+    { name: 'w2', region: 'westus', availabilitySet: 'web', updateDomain: 1 },
+    { name: 'w3', region: 'westus', simulation: { pendingPatches: 1 } },
+  ].map((m) => ({ os: 'Linux', patchMode: 'AutomaticByPlatform', ...m })),
+};
+const policy = { windows: 'always', approvals: { beforePhases: [1], approvers: ['alice'] } };
+
+let server: DevServer;
+let browser: Browser;
+let report: RolloutReport;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: this test drives a real browser and is never skipped. ` +
+        'Install it with `apt-get install -y chromium` (Debian).',
+    );
+  mkdirSync(results, { recursive: true });
+  server = await testDevServer();
+  report = await runRollout(server);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Runs the rollout with an in-process worker, approving its gate with a hostile comment. */
+async function runRollout(dev: DevServer): Promise<RolloutReport> {
+  const input = prepareRollout({
+    rolloutId: ROLLOUT,
+    startedBy: 'tester',
+    fleet: fleetOf(fleet),
+    policy: policyOf(policy),
+    now: new Date(),
+  });
+  const nativeConnection = await NativeConnection.connect({ address: dev.address });
+  const connection = await Connection.connect({ address: dev.address });
+  const client = new Client({ connection, namespace: dev.namespace });
+  try {
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: dev.namespace,
+      taskQueue: DEFAULT_TASK_QUEUE,
+      workflowBundle: testWorkflowBundle(),
+      activities: createActivities(simulatedDrivers(tempDir('browser'), 0)),
+    });
+    return await worker.runUntil(async () => {
+      await startRollout(client, input);
+      const handle = client.workflow.getHandle(rolloutWorkflowId(ROLLOUT));
+      // Synchronise on the rollout's own state: approve once the gate is open.
+      while ((await handle.query(statusQuery)).openGate !== 'phase-1') await delay(200); // poll pacing only
+      await handle.signal(gateDecisionSignal, {
+        gate: 'phase-1',
+        decision: 'approve',
+        by: 'alice',
+        comment: HOSTILE,
+      });
+      return (await handle.result()) as RolloutReport;
+    });
+  } finally {
+    await connection.close();
+    await nativeConnection.close();
+  }
+}
+
+async function newPage(): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  page.setDefaultTimeout(30_000);
+  return page;
+}
+
+const workflowUrl = (id: string) =>
+  `${server.uiUrl}/namespaces/${server.namespace}/workflows/${encodeURIComponent(id)}`;
+
+test('the rollout finished as the report says', () => {
+  expect(report.status).toBe('Completed');
+  const attempts = Object.fromEntries(report.machines.map((m) => [m.name, m.attempts.map((a) => a.outcome)]));
+  expect(attempts).toEqual({
+    e1: ['Succeeded'],
+    e2: ['Succeeded'],
+    w1: ['Succeeded'],
+    w2: ['Succeeded'],
+    w3: ['Pending', 'Succeeded'],
+  });
+});
+
+test('the Temporal UI shows the rollout by its workflow ID, its region and machine children, and their summaries', async () => {
+  const page = await newPage();
+  const rolloutId = rolloutWorkflowId(ROLLOUT);
+  const regions = report.phases.flatMap((p) => p.regions);
+  try {
+    // The rollout, found by its workflow ID alone (the UI opens its latest run) ...
+    await page.goto(workflowUrl(rolloutId));
+    await page.getByTestId('workflow-id-heading').getByText(rolloutId, { exact: true }).waitFor();
+    await page
+      .getByText(/^completed$/i)
+      .first()
+      .waitFor();
+    // ... whose timeline shows its region children by their static summaries.
+    for (const r of regions)
+      await page
+        .getByText(new RegExp(`^${r}: phase \\d, \\d machine\\(s\\) in \\d step\\(s\\)$`))
+        .first()
+        .waitFor();
+    await page.screenshot({ path: join(results, 'ui-rollout.png'), fullPage: true });
+
+    // Its own static summary, rendered by the UI in a sandboxed frame.
+    await page.getByRole('tab', { name: /User Metadata/ }).click();
+    await page
+      .frameLocator('#user-metadata-summary')
+      .getByText(`Offpeak rollout ${ROLLOUT}: 5 machine(s) in 2 phase(s)`)
+      .waitFor();
+
+    // Relationships: regions and, expanded, every machine attempt.
+    await page.getByRole('tab', { name: /Relationships/ }).click();
+    await page.getByText('Expand All').click();
+    const children = [
+      ...regions.map((r) => regionWorkflowId(ROLLOUT, r)),
+      ...report.machines.flatMap((m) =>
+        m.attempts.map((a) => machineWorkflowId(ROLLOUT, m.region, m.name, a.attempt)),
+      ),
+    ];
+    for (const id of children) await page.getByRole('link', { name: id, exact: true }).first().waitFor();
+    await page.screenshot({ path: join(results, 'ui-relationships.png'), fullPage: true });
+
+    // A region's timeline shows its machine children by their static summaries.
+    await page.goto(workflowUrl(regionWorkflowId(ROLLOUT, 'westus')));
+    await page
+      .getByTestId('workflow-id-heading')
+      .getByText(regionWorkflowId(ROLLOUT, 'westus'), { exact: true })
+      .waitFor();
+    for (const summary of ['w1: attempt 1 (', 'w2: attempt 1 (', 'w3: attempt 1 (', 'w3: attempt 2 ('])
+      await page.getByText(summary).first().waitFor();
+    await page.screenshot({ path: join(results, 'ui-region.png'), fullPage: true });
+
+    // The workflows list, filtered by Offpeak's search attribute, lists the whole tree.
+    await page.goto(
+      `${server.uiUrl}/namespaces/${server.namespace}/workflows?query=${encodeURIComponent(`OffpeakRollout = "${ROLLOUT}"`)}`,
+    );
+    for (const id of [rolloutId, ...children])
+      await page.getByRole('link', { name: id, exact: true }).waitFor();
+    await page.screenshot({ path: join(results, 'ui-list.png'), fullPage: true });
+  } finally {
+    await page.close();
+  }
+});
+
+test('`offpeak rollout report --html` writes a page that renders offline with one bar per attempt', async () => {
+  const file = join(results, 'report.html');
+  const cli = await runCli(['rollout', 'report', ROLLOUT, '--html', file, '--output', 'json']);
+  expect(cli.code).toBe(0);
+  expect(cli.stderr).toContain(`Wrote the HTML report to ${file}`);
+  expect((JSON.parse(cli.stdout) as RolloutReport).rolloutId).toBe(ROLLOUT);
+
+  const page = await newPage();
+  const requests: string[] = [];
+  page.on('request', (r) => requests.push(r.url()));
+  try {
+    await page.goto(`file://${file}`);
+    await page.locator('svg.timeline').waitFor();
+    const expected = report.machines.flatMap((m) => m.attempts.map((a) => `${m.name}#${a.attempt}`)).sort();
+    const drawn = await page
+      .locator('[data-attempt]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-attempt')));
+    expect(drawn.sort()).toEqual(expected);
+    // Each bar is visible and coloured by its outcome.
+    const boxes = await page.locator('svg.timeline [data-attempt]').evaluateAll((els) =>
+      els.map((e) => {
+        const r = e.getBoundingClientRect();
+        const style = (
+          globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }
+        ).getComputedStyle(e);
+        return { outcome: e.getAttribute('data-outcome'), fill: style.fill, w: r.width, h: r.height };
+      }),
+    );
+    for (const b of boxes) expect(b.w * b.h).toBeGreaterThan(0);
+    const fills = new Map(boxes.map((b) => [b.outcome, b.fill]));
+    expect(new Set(fills.values()).size).toBe(fills.size);
+
+    // The hostile comment is text in the gates table, and nothing of it ran.
+    await expect(page.locator('tr[data-gate="phase-1"] td.comment').innerText()).resolves.toBe(HOSTILE);
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
+    expect(requests).toEqual([`file://${file}`]);
+    await page.screenshot({ path: join(results, 'report.png'), fullPage: true });
+  } finally {
+    await page.close();
+  }
+});
+
+/** The real CLI (the package's bin, built by `npm test`) against the test's dev server. */
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(root, 'bin', 'offpeak.js'), ...args], {
+      cwd: root,
+      env: { ...process.env, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
