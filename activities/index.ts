@@ -6,8 +6,8 @@ import type { MachineTarget, PatchDriver } from './drivers/driver';
 import { asActivityFailure } from './failures';
 
 export interface Drivers {
-  /** The driver for a machine; the simulator by default. */
-  forMachine(machine: Pick<MachineSpec, 'name'>): PatchDriver;
+  /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
+  forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh'>>): PatchDriver;
 }
 
 export interface Operation {

@@ -27,6 +27,60 @@ const simulationSchema = z
   })
   .strict();
 
+/**
+ * How the `ssh` driver reaches a machine. The key is a reference (a file path on the worker, or the
+ * name of an environment variable of the worker holding the key), never the key itself; the host key
+ * is pinned by its fingerprint, as `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` prints it.
+ */
+export const sshSettingsSchema = z
+  .object({
+    host: z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9.:-]*$/, 'must be a host name or an IP address'),
+    port: z.number().int().min(1).max(65535).default(22),
+    user: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_-]{0,31}$/, 'must be a plain user name (lower case, digits, "_", "-")'),
+    keyRef: z.union([
+      z
+        .object({
+          path: z
+            .string()
+            .min(1)
+            .max(4096)
+            .refine(
+              (p) => !/[\n\r]/.test(p) && !p.includes('PRIVATE KEY'),
+              'must be a path to a key file, not a key',
+            ),
+        })
+        .strict(),
+      z
+        .object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') })
+        .strict(),
+    ]),
+    hostKeySha256: z
+      .string()
+      .regex(
+        /^SHA256:[A-Za-z0-9+/]{43}$/,
+        'must be the pinned host key fingerprint as `ssh-keygen -lf` prints it: SHA256: and 43 base64 characters',
+      ),
+    /** Health beyond SSH reachability: a command run on the host (argv, exit 0 is healthy), an HTTP probe (2xx). */
+    health: z
+      .object({
+        command: z.array(z.string().min(1)).min(1).optional(),
+        httpUrl: z
+          .string()
+          .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
+          .optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type SshSettings = z.infer<typeof sshSettingsSchema>;
+
 const imageSchema = z
   .object({ publisher: z.string().min(1), offer: z.string().min(1), sku: z.string().min(1) })
   .strict();
@@ -58,8 +112,10 @@ const machineSchema = z
       .regex(/^[A-Za-z0-9._-]+$/)
       .optional(),
     tags: z.record(z.string(), z.string()).default({}),
-    driver: z.enum(['simulated']).default('simulated'),
+    driver: z.enum(['simulated', 'ssh']).default('simulated'),
     simulation: simulationSchema.optional(),
+    /** Connection settings of the `ssh` driver; present exactly when `driver` is `ssh`. */
+    ssh: sshSettingsSchema.optional(),
     /** Expected durations, for the plan's estimate. */
     durations: z
       .object({ installMinutes: z.number().positive(), rebootMinutes: z.number().nonnegative() })
@@ -140,6 +196,10 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
         path: `${at}.region`,
         message: `unknown region "${m.region}": use an Azure region name or declare its pair under "regionPairs"`,
       });
+    if (m.driver === 'ssh' && !m.ssh) problems.push({ path: `${at}.ssh`, message: 'is required with driver "ssh"' });
+    if (m.driver !== 'ssh' && m.ssh) problems.push({ path: `${at}.ssh`, message: 'is only valid with driver "ssh"' });
+    if (m.driver === 'ssh' && m.os !== 'Linux')
+      problems.push({ path: `${at}.os`, message: 'the ssh driver patches Linux machines only' });
     const timeZone = resolveTimeZone(m.timeZone);
     if (!timeZone) problems.push({ path: `${at}.timeZone`, message: `unknown time zone "${m.timeZone}"` });
     if (m.maintenanceConfiguration !== undefined && !(m.maintenanceConfiguration in raw.maintenanceConfigurations))

@@ -1,4 +1,4 @@
-import type { Fleet, Machine, OsType } from './fleet';
+import type { Fleet, Machine, OsType, SshSettings } from './fleet';
 import type { Plan, PlanStep } from './plan';
 import type { Policy, RebootSetting } from './policy';
 import type { MaintenanceSchedule } from './windows';
@@ -22,6 +22,8 @@ export interface MachineSpec {
   os: OsType;
   image?: Machine['image'];
   simulation?: Machine['simulation'];
+  /** The ssh driver's connection settings (key references only, never key material). */
+  ssh?: SshSettings;
   hotpatchCapable: boolean;
   /** null: the window is always open (the demo's policy). */
   schedule: MaintenanceSchedule | null;
@@ -125,6 +127,7 @@ export function buildRolloutInput(args: {
           os: m.os,
           image: m.image,
           simulation: m.simulation,
+          ...(m.ssh ? { ssh: m.ssh } : {}),
           hotpatchCapable: isHotpatchCapable(m.image),
           taskQueue: siteTaskQueue(m.site),
           ...scheduleFor(m, fleet, policy),

@@ -1,6 +1,7 @@
 import { NativeConnection, Worker, type NativeConnectionOptions } from '@temporalio/worker';
 import { createActivities, type Drivers } from '../activities';
 import { SimulatedDriver } from '../activities/drivers/simulated';
+import { SshDriver, type SshDriverOptions } from '../activities/drivers/ssh';
 import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 
 export interface WorkerOptions {
@@ -15,6 +16,23 @@ export interface WorkerOptions {
 export function simulatedDrivers(stateDir: string, timeScale: number): Drivers {
   const driver = new SimulatedDriver({ stateDir, timeScale });
   return { forMachine: () => driver };
+}
+
+/**
+ * Real machines: the ssh driver for every machine whose spec carries `ssh` settings (fleet
+ * `driver: ssh`), `fallback` (the simulator) for the others. One driver per machine and settings.
+ */
+export function fleetDrivers(fallback: Drivers, options: SshDriverOptions = {}): Drivers {
+  const ssh = new Map<string, SshDriver>();
+  return {
+    forMachine(machine) {
+      if (!machine.ssh) return fallback.forMachine(machine);
+      const key = `${machine.name}|${JSON.stringify(machine.ssh)}`;
+      let driver = ssh.get(key);
+      if (!driver) ssh.set(key, (driver = new SshDriver(machine.ssh, options)));
+      return driver;
+    },
+  };
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {

@@ -2,10 +2,27 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { offpeakHome } from '../../servers/binaries';
 import { resolveTemporal } from '../../servers/connection';
-import { connectWorker, createWorker, simulatedDrivers } from '../../worker/worker';
+import { connectWorker, createWorker, fleetDrivers, simulatedDrivers } from '../../worker/worker';
 import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
+import { UsageError } from '../errors';
 import { note } from '../output';
+
+interface WorkerCommandOptions {
+  site?: string;
+  simState: string;
+  timeScale: string;
+  metricsPort?: string;
+  metricsHost: string;
+}
+
+function metricsAddressOf(opts: WorkerCommandOptions): string | undefined {
+  if (opts.metricsPort === undefined || opts.metricsPort === '') return undefined;
+  const port = Number(opts.metricsPort);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw UsageError.of('--metrics-port', `must be a port number (1-65535), not "${opts.metricsPort}"`);
+  return opts.metricsHost.includes(':') ? `[${opts.metricsHost}]:${port}` : `${opts.metricsHost}:${port}`;
+}
 
 export function registerWorker(program: Command): void {
   program
@@ -21,10 +38,20 @@ export function registerWorker(program: Command): void {
       join(offpeakHome(), 'simulator', 'worker'),
     )
     .option('--time-scale <n>', 'simulated durations multiplied by this', '1')
-    .addHelpText('after', '\nExamples:\n  $ offpeak worker\n  $ offpeak worker --site dublin-dc1')
-    .action(async (opts: { site?: string; simState: string; timeScale: string }) => {
+    .option(
+      '--metrics-port <port>',
+      "serve Prometheus metrics (Temporal's and Offpeak's) on this port, at /metrics",
+      process.env.OFFPEAK_METRICS_PORT,
+    )
+    .option('--metrics-host <host>', 'the address the metrics port listens on', '0.0.0.0')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ offpeak worker\n  $ offpeak worker --site dublin-dc1\n  $ offpeak worker --metrics-port 9464',
+    )
+    .action(async (opts: WorkerCommandOptions) => {
+      const metricsAddress = metricsAddressOf(opts);
       const logger = createLogger();
-      installRuntimeLogger(logger);
+      installRuntimeLogger(logger, { metricsAddress });
       const target = await resolveTemporal({ embedded: true, log: note });
       const connection = await connectWorker(target.connectionOptions);
       const worker = await createWorker({
@@ -32,11 +59,13 @@ export function registerWorker(program: Command): void {
         namespace: target.namespace,
         taskQueue: opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE,
         workflows: !opts.site,
-        drivers: simulatedDrivers(opts.simState, Number(opts.timeScale)),
+        // Machines with `driver: ssh` are patched over SSH; the others by the simulator.
+        drivers: fleetDrivers(simulatedDrivers(opts.simState, Number(opts.timeScale))),
       });
       note(
         `Worker polling ${opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE} on ${target.connectionOptions.address}; Ctrl-C stops it.`,
       );
+      if (metricsAddress) note(`Prometheus metrics on http://${metricsAddress}/metrics`);
       await worker.run();
       await connection.close();
       await target.devServer?.stop();

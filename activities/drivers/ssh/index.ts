@@ -1,0 +1,5 @@
+export { SshDriver, type SshDriverOptions, type HostAssessment } from './driver';
+export { fingerprintOf, SshSession, withSession, type SshEndpoint, type RunResult } from './connection';
+export { sudoersFor } from './sudoers';
+export { commandLine, quoteArg } from './quote';
+export { parsePatchId, parseScriptRef, isValidPackageName, isValidVersion } from './validate';
