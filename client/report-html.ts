@@ -117,6 +117,7 @@ const OUTCOMES: AttemptOutcome[] = [
   'PostScriptFailed',
   'DidNotComeBack',
   'Unhealthy',
+  'Errored',
   'Skipped',
 ];
 const MACHINE_OUTCOMES: MachineOutcome[] = [...OUTCOMES, 'NotStarted'];
@@ -130,6 +131,7 @@ const COLOURS: Record<MachineOutcome, string> = {
   PostScriptFailed: '#b8502c',
   DidNotComeBack: '#8b1e2d',
   Unhealthy: '#c2377f',
+  Errored: '#5c1a1a',
   Skipped: '#a0a4ab',
   NotStarted: '#d9dce1',
   Excluded: '#eceef1',

@@ -17,6 +17,8 @@ export type AttemptOutcome =
   /** Did not come back from its reboot in time. */
   | 'DidNotComeBack'
   | 'Unhealthy'
+  /** The attempt failed in a way the lifecycle does not map (say, a broken package manager): see its workflow. */
+  | 'Errored'
   /** The rollout was halted or cancelled before this machine started. */
   | 'Skipped';
 
@@ -29,7 +31,7 @@ export const RETRYABLE_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set([
 
 /**
  * Offpeak's error rule: a machine counts as an error when an attempt leaves it worse or proves a patch bad
- * (InstallFailed, a failed script, DidNotComeBack, Unhealthy), or when its last attempt ends without success.
+ * (InstallFailed, a failed script, DidNotComeBack, Unhealthy, Errored), or when its last attempt ends without success.
  * Environmental misses (Pending, Unreachable, WindowMissed) on a non-final attempt do not count: they are retried.
  */
 export function countsAsError(outcome: AttemptOutcome, finalAttempt: boolean): boolean {

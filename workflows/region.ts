@@ -1,4 +1,6 @@
 import {
+  TemporalFailure,
+  patched,
   condition,
   continueAsNew,
   defineQuery,
@@ -174,7 +176,16 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
         ),
       );
       childrenThisRun += handles.length;
-      const stepResults = await Promise.all(handles.map((h) => h.result()));
+      // A machine whose attempt failed unexpectedly is recorded as Errored (an error against the budget),
+      // instead of failing its whole region.
+      const stepResults = await Promise.all(
+        handles.map((h, i) =>
+          h.result().catch((err: unknown) => {
+            if (!patched('region-child-failures')) throw err;
+            return erroredResult(step.machines[i], round, err);
+          }),
+        ),
+      );
       results.push(...stepResults);
       const seq = ++sent;
       await getExternalWorkflowHandle(input.parentWorkflowId).signal(regionProgressSignal, {
@@ -189,6 +200,14 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
   }
   setCurrentDetails(`Done: ${latest().size} machine(s)`);
   return results;
+}
+
+function erroredResult(name: string, attempt: number, err: unknown): MachineAttemptResult {
+  // The root cause (say, the driver's message) is what an operator needs, not "Activity task failed".
+  let cause: unknown = err;
+  while (cause instanceof TemporalFailure && cause.cause) cause = cause.cause;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return { name, attempt, outcome: 'Errored', detail, counts: zeroCounts(), patches: [], rebooted: false };
 }
 
 function zeroCounts() {

@@ -1,0 +1,60 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DriverError, type PatchDriver } from '../../activities/drivers/driver';
+import { SimulatedDriver } from '../../activities/drivers/simulated';
+import { machineWorkflowId } from '../../workflows/ids';
+import { machineOf, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
+import { timeSkippingEnv } from '../support/servers';
+import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
+
+jest.setTimeout(120_000);
+
+let env: TestWorkflowEnvironment;
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/** The simulator, except that one machine's package manager is broken: assessment fails for good. */
+function brokenAssessFor(broken: string, stateDir: string): PatchDriver {
+  const simulated = new SimulatedDriver({ stateDir, timeScale: 0 });
+  return new Proxy(simulated, {
+    get(target, prop, receiver) {
+      if (prop === 'assess')
+        return async (t: Parameters<PatchDriver['assess']>[0]) => {
+          if (t.name === broken)
+            throw new DriverError('InstallFailed', 'apt-get update failed: broken sources.list');
+          return target.assess(t);
+        };
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+test('a machine whose attempt fails unexpectedly is recorded Errored and counted, without failing its region', async () => {
+  const stateDir = tempDir('errored');
+  const input = rolloutInputOf({
+    rolloutId: 'errored',
+    fleet: { machines: [vm('ok-1', { zone: '1' }), vm('broken', { zone: '1' }), vm('ok-2', { zone: '2' })] },
+    policy: { windows: 'always', errorBudget: 1 },
+    now: new Date(),
+  });
+  const driver = brokenAssessFor('broken', stateDir);
+  const report = await withWorker(env, { forMachine: () => driver }, async () =>
+    rolloutResult(await startRollout(env, input)),
+  );
+
+  expect(report.status).toBe('Completed');
+  expect(machineOf(report, 'broken').outcome).toBe('Errored');
+  expect(machineOf(report, 'broken').detail).toContain('apt-get update failed');
+  expect(machineOf(report, 'ok-1').outcome).toBe('Succeeded');
+  expect(machineOf(report, 'ok-2').outcome).toBe('Succeeded');
+  expect(report.errors).toEqual({ count: 1, allowed: 1 });
+  // The machine's own workflow shows the failure in the UI.
+  const described = await env.client.workflow
+    .getHandle(machineWorkflowId('errored', 'eastus', 'broken', 1))
+    .describe();
+  expect(described.status.name).toBe('FAILED');
+});
