@@ -61,3 +61,23 @@ export function monthType(
   if ((BASELINE_MONTHS as readonly number[]).includes(month)) return 'baseline';
   return unplannedBaselineMonths.includes(yearMonth) ? 'baseline' : 'hotpatch';
 }
+
+/**
+ * A release month's settings for a rollout started at `now` (epoch ms): the release date, the month
+ * type, and the deadline. The deadline counts `deadlineDays` from the release (end of that UTC day),
+ * but a rollout started late still gets its full `deadlineDays` from its start.
+ */
+export function releaseSettings(
+  month: string,
+  now: number,
+  deadlineDays: number,
+  unplannedBaselineMonths: readonly string[] = [],
+): { month: string; monthType: 'baseline' | 'hotpatch'; releaseDate: string; deadline: number } {
+  const [year, mon] = month.split('-').map(Number);
+  const releaseDate = patchTuesday(year, mon);
+  const deadline = Math.max(
+    Date.parse(`${rolloutDeadline(releaseDate, deadlineDays)}T23:59:59Z`),
+    now + deadlineDays * 86_400_000,
+  );
+  return { month, monthType: monthType(month, [...unplannedBaselineMonths]), releaseDate, deadline };
+}

@@ -4,7 +4,7 @@ import type { Policy, RebootSetting } from './policy';
 import type { MaintenanceSchedule } from './windows';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
-import { monthType, patchTuesday, rolloutDeadline } from './calendar';
+import { releaseSettings } from './calendar';
 import type { SelectionCriteria } from './patch-selection';
 
 /**
@@ -101,14 +101,7 @@ export function buildRolloutInput(args: {
 }): RolloutInput {
   const { fleet, policy, plan, now } = args;
   const month = policy.month ?? `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
-  const [year, mon] = month.split('-').map(Number);
-  const releaseDate = patchTuesday(year, mon);
-  const deadlineDate = rolloutDeadline(releaseDate, policy.deadlineDays);
-  // The deadline counts from the release, but a rollout started late still gets its full window of days.
-  const deadline = Math.max(
-    Date.parse(`${deadlineDate}T23:59:59Z`),
-    now.getTime() + policy.deadlineDays * 86_400_000,
-  );
+  const release = releaseSettings(month, now.getTime(), policy.deadlineDays, policy.unplannedBaselineMonths);
   const byName = new Map(fleet.machines.map((m) => [m.name, m]));
 
   const regions: RegionSpec[] = plan.regions.map((r) => ({
@@ -141,10 +134,7 @@ export function buildRolloutInput(args: {
     rolloutId: args.rolloutId,
     startedBy: args.startedBy,
     settings: {
-      month,
-      monthType: monthType(month as `${number}-${number}`, policy.unplannedBaselineMonths),
-      releaseDate,
-      deadline,
+      ...release,
       maxAttempts: policy.maxAttempts,
       rebootSetting: policy.rebootSetting,
       selection: {

@@ -10,7 +10,7 @@ import {
   SearchAttributeType,
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/common';
-import { monthType, patchTuesday, rolloutDeadline } from '../domain/calendar';
+import { releaseSettings } from '../domain/calendar';
 import type { RolloutInput } from '../domain/rollout-spec';
 import { DAY_MS, formatDate } from '../domain/windows/civil-date';
 import { instantToLocalMs } from '../domain/windows';
@@ -46,23 +46,14 @@ export interface ScheduledRolloutResult {
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
-/** The month's rollout input (pure): the same deadline rule as `buildRolloutInput`. */
+/** The month's rollout input (pure): the same release settings as `buildRolloutInput`. */
 export function rolloutForMonth(input: ScheduledRolloutInput, month: string, now: number): RolloutInput {
-  const [year, mon] = month.split('-').map(Number);
-  const releaseDate = patchTuesday(year, mon);
-  const deadline = Math.max(
-    Date.parse(`${rolloutDeadline(releaseDate, input.deadlineDays)}T23:59:59Z`),
-    now + input.deadlineDays * DAY_MS,
-  );
   return {
     ...input.template,
     rolloutId: `${input.scheduleId}-${month}`,
     settings: {
       ...input.template.settings,
-      month,
-      monthType: monthType(month, input.unplannedBaselineMonths),
-      releaseDate,
-      deadline,
+      ...releaseSettings(month, now, input.deadlineDays, input.unplannedBaselineMonths),
     },
   };
 }
