@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import pino from 'pino';
 import { createInterface } from 'node:readline/promises';
 import { readLedger } from '../../activities/drivers/simulated';
 import { offpeakHome, projectRoot } from '../../servers/binaries';
@@ -41,8 +43,16 @@ export function registerDemo(program: Command): void {
         now,
       });
 
-      const logger = createLogger({ level: process.env.OFFPEAK_LOG_LEVEL ?? 'warn' });
+      // The worker's log (pino JSON) goes to a file, so the terminal shows the progress; failures of the
+      // fleet's deliberately faulty machines are logged there as warnings.
+      const logFile = join(offpeakHome(), 'logs', `${input.rolloutId}.log`);
+      mkdirSync(dirname(logFile), { recursive: true });
+      const logger = createLogger({
+        level: process.env.OFFPEAK_LOG_LEVEL ?? 'info',
+        destination: pino.destination({ dest: logFile, sync: false }),
+      });
       installRuntimeLogger(logger);
+      note(`Worker log: ${logFile}`);
       const target = await resolveTemporal({ embedded: true, log: note });
       const stateDir = join(offpeakHome(), 'simulator', input.rolloutId);
       const connection = await connectWorker(target.connectionOptions);

@@ -2,8 +2,14 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { WorkflowHandle } from '@temporalio/client';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { cancelSignal, gateDecisionSignal, pauseSignal, resumeSignal } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import {
+  cancelSignal,
+  gateDecisionSignal,
+  pauseSignal,
+  resumeSignal,
+  statusQuery,
+} from '../../workflows/rollout';
+import type { GateRecord, RolloutReport } from '../../workflows/rollout-state';
 import { workflowUiUrl } from '../../servers/connection';
 import { OperationError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
@@ -80,13 +86,20 @@ export function registerRollout(program: Command): void {
           .requiredOption('--gate <gate>', 'gate name, e.g. phase-1')
           .option('--by <name>', 'who decides (default: $USER)')
           .option('--comment <text>', 'comment recorded with the decision'),
-      (h, o) =>
-        h.signal(gateDecisionSignal, {
+      async (h, o) => {
+        const before = (await h.query(statusQuery)).gates.length;
+        const by = String(o.by ?? whoAmI());
+        await h.signal(gateDecisionSignal, {
           gate: String(o.gate),
           decision,
-          by: String(o.by ?? whoAmI()),
+          by,
           comment: o.comment as string | undefined,
-        }),
+        });
+        // The rollout records every decision, refused ones with the reason: report which it was.
+        const recorded = await decisionRecorded(h, before, by);
+        if (recorded?.decision === 'refused')
+          throw new OperationError(`${decision} refused: ${recorded.comment ?? ''}`);
+      },
     );
   signalCommand(
     'pause',
@@ -102,12 +115,20 @@ export function registerRollout(program: Command): void {
         .option('--by <name>')
         .option('--override', 'resume past a halt (recorded)')
         .option('--comment <text>'),
-    (h, o) =>
-      h.signal(resumeSignal, {
-        by: String(o.by ?? whoAmI()),
+    async (h, o) => {
+      const status = await h.query(statusQuery);
+      const by = String(o.by ?? whoAmI());
+      await h.signal(resumeSignal, {
+        by,
         override: Boolean(o.override),
         comment: o.comment as string | undefined,
-      }),
+      });
+      if (status.status !== 'Halted') return;
+      // Resuming a halt is a decision the rollout records (refused without --override or by an outsider).
+      const recorded = await decisionRecorded(h, status.gates.length, by);
+      if (recorded?.decision === 'refused')
+        throw new OperationError(`resume refused: ${recorded.comment ?? ''}`);
+    },
   );
   signalCommand(
     'cancel',
@@ -164,4 +185,20 @@ export function registerRollout(program: Command): void {
         await new Promise((r) => setTimeout(r, 2000));
       }
     });
+}
+
+/** Waits (bounded) for the rollout to record a decision by `by` after the first `before` gate records. */
+async function decisionRecorded(
+  handle: WorkflowHandle,
+  before: number,
+  by: string,
+): Promise<GateRecord | undefined> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const gates = (await handle.query(statusQuery)).gates.slice(before);
+    const mine = gates.find((g) => g.by === by);
+    if (mine) return mine;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return undefined;
 }
