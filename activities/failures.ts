@@ -15,7 +15,12 @@ export const FAILURE = {
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 
-export const NON_RETRYABLE: FailureType[] = ['InstallFailed', 'ScriptFailed', 'HostKeyMismatch', 'DidNotComeBack'];
+export const NON_RETRYABLE: FailureType[] = [
+  'InstallFailed',
+  'ScriptFailed',
+  'HostKeyMismatch',
+  'DidNotComeBack',
+];
 
 const BY_KIND: Record<DriverFailureKind, FailureType> = {
   Unreachable: 'MachineUnreachable',
@@ -32,7 +37,11 @@ export async function asActivityFailure<T>(call: () => Promise<T>): Promise<T> {
   } catch (err) {
     if (err instanceof DriverError) {
       const type = BY_KIND[err.kind];
-      throw ApplicationFailure.create({ type, message: err.message, nonRetryable: NON_RETRYABLE.includes(type) });
+      throw ApplicationFailure.create({
+        type,
+        message: err.message,
+        nonRetryable: NON_RETRYABLE.includes(type),
+      });
     }
     throw err;
   }

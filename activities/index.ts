@@ -16,7 +16,13 @@ export interface Operation {
 }
 
 function target(machine: MachineSpec, operation: Operation): MachineTarget {
-  return { name: machine.name, os: machine.os, image: machine.image, simulation: machine.simulation, operation };
+  return {
+    name: machine.name,
+    os: machine.os,
+    image: machine.image,
+    simulation: machine.simulation,
+    operation,
+  };
 }
 
 /** Heartbeats while a long driver call runs, so a dead worker is noticed within the heartbeat timeout. */
@@ -35,7 +41,10 @@ export function createActivities(drivers: Drivers) {
   const driverOf = (m: MachineSpec) => drivers.forMachine(m);
   return {
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */
-    async findWindow(schedule: MaintenanceSchedule, after: number): Promise<{ start: number; end: number } | null> {
+    async findWindow(
+      schedule: MaintenanceSchedule,
+      after: number,
+    ): Promise<{ start: number; end: number } | null> {
       return nextWindow(schedule, after) ?? null;
     },
 
@@ -43,9 +52,16 @@ export function createActivities(drivers: Drivers) {
       return asActivityFailure(() => driverOf(machine).assess(target(machine, op)));
     },
 
-    async runScript(machine: MachineSpec, op: Operation, kind: 'pre' | 'post', script: string): Promise<void> {
+    async runScript(
+      machine: MachineSpec,
+      op: Operation,
+      kind: 'pre' | 'post',
+      script: string,
+    ): Promise<void> {
       const result = await asActivityFailure(() =>
-        withHeartbeat(() => driverOf(machine).runScript(target(machine, op), { kind, script, timeoutMs: 20 * 60_000 })),
+        withHeartbeat(() =>
+          driverOf(machine).runScript(target(machine, op), { kind, script, timeoutMs: 20 * 60_000 }),
+        ),
       );
       if (result.exitCode !== 0) {
         throw ApplicationFailure.create({
@@ -56,10 +72,19 @@ export function createActivities(drivers: Drivers) {
       }
     },
 
-    async install(machine: MachineSpec, op: Operation, patchIds: string[], deadline: number): Promise<InstallResult> {
+    async install(
+      machine: MachineSpec,
+      op: Operation,
+      patchIds: string[],
+      deadline: number,
+    ): Promise<InstallResult> {
       return asActivityFailure(() =>
         withHeartbeat((beat) =>
-          driverOf(machine).install(target(machine, op), { patchIds, deadline, onProgress: (installed) => beat({ installed }) }),
+          driverOf(machine).install(target(machine, op), {
+            patchIds,
+            deadline,
+            onProgress: (installed) => beat({ installed }),
+          }),
         ),
       );
     },
@@ -68,13 +93,19 @@ export function createActivities(drivers: Drivers) {
       return asActivityFailure(() => driverOf(machine).bootId(target(machine, op)));
     },
 
-    async reboot(machine: MachineSpec, op: Operation, expectedBootId: string): Promise<{ rebooted: boolean }> {
+    async reboot(
+      machine: MachineSpec,
+      op: Operation,
+      expectedBootId: string,
+    ): Promise<{ rebooted: boolean }> {
       return asActivityFailure(() => driverOf(machine).reboot(target(machine, op), { expectedBootId }));
     },
 
     async waitForBoot(machine: MachineSpec, op: Operation, previousBootId: string): Promise<string> {
       const { bootId } = await asActivityFailure(() =>
-        withHeartbeat(() => driverOf(machine).waitForBoot(target(machine, op), { previousBootId, timeoutMs: 15 * 60_000 })),
+        withHeartbeat(() =>
+          driverOf(machine).waitForBoot(target(machine, op), { previousBootId, timeoutMs: 15 * 60_000 }),
+        ),
       );
       return bootId;
     },

@@ -155,19 +155,29 @@ export function defaultPatchMode(os: OsType): PatchMode {
 /** Validates a parsed fleet document; every problem is reported at once. */
 export function parseFleet(input: unknown): Parsed<Fleet> {
   const result = fleetSchema.safeParse(input);
-  const machinesOnly = z.object({ machines: z.array(z.unknown()) }).passthrough().safeParse(input);
+  const machinesOnly = z
+    .object({ machines: z.array(z.unknown()) })
+    .passthrough()
+    .safeParse(input);
   if (!result.success && !machinesOnly.success) return { ok: false, problems: problemsFromZod(result.error) };
   const problems: Problem[] = result.success ? [] : problemsFromZod(result.error);
   const raw = result.success
     ? result.data
-    : { machines: machinesOnly.success ? machinesOnly.data.machines : [], regionPairs: {}, maintenanceConfigurations: {} };
+    : {
+        machines: machinesOnly.success ? machinesOnly.data.machines : [],
+        regionPairs: {},
+        maintenanceConfigurations: {},
+      };
   const seen = new Map<string, number>();
 
   for (const [name, config] of Object.entries(raw.maintenanceConfigurations)) {
     const parsed = parseMaintenanceConfiguration(config);
     if (!parsed.ok)
       for (const p of parsed.problems)
-        problems.push({ path: `maintenanceConfigurations.${name}${p.path ? `.${p.path}` : ''}`, message: p.message });
+        problems.push({
+          path: `maintenanceConfigurations.${name}${p.path ? `.${p.path}` : ''}`,
+          message: p.message,
+        });
   }
 
   const machines: Machine[] = [];
@@ -176,7 +186,8 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
     const name = (input as { name?: unknown } | null)?.name;
     if (typeof name === 'string') {
       const first = seen.get(name);
-      if (first !== undefined) problems.push({ path: `${at}.name`, message: `duplicate name "${name}" (also machines[${first}])` });
+      if (first !== undefined)
+        problems.push({ path: `${at}.name`, message: `duplicate name "${name}" (also machines[${first}])` });
       else seen.set(name, i);
     }
     const parsed = machineSchema.safeParse(input);
@@ -196,23 +207,36 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
         path: `${at}.region`,
         message: `unknown region "${m.region}": use an Azure region name or declare its pair under "regionPairs"`,
       });
-    if (m.driver === 'ssh' && !m.ssh) problems.push({ path: `${at}.ssh`, message: 'is required with driver "ssh"' });
-    if (m.driver !== 'ssh' && m.ssh) problems.push({ path: `${at}.ssh`, message: 'is only valid with driver "ssh"' });
+    if (m.driver === 'ssh' && !m.ssh)
+      problems.push({ path: `${at}.ssh`, message: 'is required with driver "ssh"' });
+    if (m.driver !== 'ssh' && m.ssh)
+      problems.push({ path: `${at}.ssh`, message: 'is only valid with driver "ssh"' });
     if (m.driver === 'ssh' && m.os !== 'Linux')
       problems.push({ path: `${at}.os`, message: 'the ssh driver patches Linux machines only' });
     const timeZone = resolveTimeZone(m.timeZone);
     if (!timeZone) problems.push({ path: `${at}.timeZone`, message: `unknown time zone "${m.timeZone}"` });
-    if (m.maintenanceConfiguration !== undefined && !(m.maintenanceConfiguration in raw.maintenanceConfigurations))
+    if (
+      m.maintenanceConfiguration !== undefined &&
+      !(m.maintenanceConfiguration in raw.maintenanceConfigurations)
+    )
       problems.push({
         path: `${at}.maintenanceConfiguration`,
         message: `no maintenance configuration named "${m.maintenanceConfiguration}"`,
       });
-    machines.push({ ...m, patchMode: m.patchMode ?? defaultPatchMode(m.os), timeZone: timeZone ?? m.timeZone });
+    machines.push({
+      ...m,
+      patchMode: m.patchMode ?? defaultPatchMode(m.os),
+      timeZone: timeZone ?? m.timeZone,
+    });
   });
 
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
-    value: { machines, regionPairs: raw.regionPairs, maintenanceConfigurations: raw.maintenanceConfigurations },
+    value: {
+      machines,
+      regionPairs: raw.regionPairs,
+      maintenanceConfigurations: raw.maintenanceConfigurations,
+    },
   };
 }

@@ -10,8 +10,29 @@ const { join } = require('node:path');
 
 const lockPath = join(__dirname, '..', 'package-lock.json');
 const lock = JSON.parse(readFileSync(lockPath, 'utf8'));
-const OS = ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openharmony', 'openbsd', 'sunos', 'aix', 'netbsd'];
-const CPU = [['arm64', 'arm64'], ['aarch64', 'arm64'], ['x64', 'x64'], ['ia32', 'ia32'], ['arm', 'arm'], ['ppc64', 'ppc64'], ['s390x', 's390x'], ['riscv64', 'riscv64'], ['loong64', 'loong64']];
+const OS = [
+  'darwin',
+  'linux',
+  'win32',
+  'android',
+  'freebsd',
+  'openharmony',
+  'openbsd',
+  'sunos',
+  'aix',
+  'netbsd',
+];
+const CPU = [
+  ['arm64', 'arm64'],
+  ['aarch64', 'arm64'],
+  ['x64', 'x64'],
+  ['ia32', 'ia32'],
+  ['arm', 'arm'],
+  ['ppc64', 'ppc64'],
+  ['s390x', 's390x'],
+  ['riscv64', 'riscv64'],
+  ['loong64', 'loong64'],
+];
 
 function platformOf(name) {
   const parts = name.split('/').pop().split('-');
@@ -27,11 +48,18 @@ for (const [path, entry] of Object.entries(lock.packages)) {
     if (lock.packages[base] || lock.packages[`node_modules/${dep}`]) continue;
     const { os, cpu } = platformOf(dep);
     if (!os) continue; // not a platform build: leave npm's own resolution alone
-    lock.packages[`node_modules/${dep}`] = { version, optional: true, ...(cpu ? { cpu: [cpu] } : {}), os: [os] };
+    lock.packages[`node_modules/${dep}`] = {
+      version,
+      optional: true,
+      ...(cpu ? { cpu: [cpu] } : {}),
+      os: [os],
+    };
     added++;
   }
 }
-const sorted = Object.fromEntries(Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))));
+const sorted = Object.fromEntries(
+  Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a.localeCompare(b))),
+);
 lock.packages = sorted;
 writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`);
 process.stderr.write(`package-lock.json: added ${added} other-platform optional entries\n`);

@@ -4,7 +4,8 @@ import type { PatchCounts } from '../domain/patches';
 import type { RolloutInput } from '../domain/rollout-spec';
 import type { MachineAttemptResult } from './machine';
 
-export type RolloutStatus = 'Running' | 'WaitingForApproval' | 'Paused' | 'Halted' | 'Completed' | 'Rejected' | 'Aborted';
+export type RolloutStatus =
+  'Running' | 'WaitingForApproval' | 'Paused' | 'Halted' | 'Completed' | 'Rejected' | 'Aborted';
 export type PhaseStatus = 'Pending' | 'WaitingForApproval' | 'Running' | 'Succeeded' | 'Halted' | 'Skipped';
 export type GateDecision = 'approved' | 'rejected' | 'expired' | 'refused' | 'overridden';
 
@@ -29,7 +30,13 @@ export interface MachineReport extends PatchCounts {
   rebooted: boolean;
   lastAssessedAt?: string;
   patches: MachineAttemptResult['patches'];
-  attempts: Array<{ attempt: number; outcome: AttemptOutcome; startedAt?: string; finishedAt?: string; detail?: string }>;
+  attempts: Array<{
+    attempt: number;
+    outcome: AttemptOutcome;
+    startedAt?: string;
+    finishedAt?: string;
+    detail?: string;
+  }>;
 }
 
 export interface RolloutReport {
@@ -44,7 +51,13 @@ export interface RolloutReport {
   monthType: 'baseline' | 'hotpatch';
   deadline: string;
   errors: { count: number; allowed: number };
-  phases: Array<{ index: number; regions: string[]; status: PhaseStatus; startedAt?: string; finishedAt?: string }>;
+  phases: Array<{
+    index: number;
+    regions: string[];
+    status: PhaseStatus;
+    startedAt?: string;
+    finishedAt?: string;
+  }>;
   gates: GateRecord[];
   machines: MachineReport[];
 }
@@ -69,7 +82,11 @@ export class RolloutState {
   private readonly planned: number;
 
   constructor(private readonly input: RolloutInput) {
-    this.phases = input.phases.map((p) => ({ index: p.index, regions: p.regions, status: 'Pending' as PhaseStatus }));
+    this.phases = input.phases.map((p) => ({
+      index: p.index,
+      regions: p.regions,
+      status: 'Pending' as PhaseStatus,
+    }));
     for (const r of input.regions) {
       this.phaseOfRegion.set(r.region, r.phase);
       for (const m of r.machines)
@@ -113,7 +130,13 @@ export class RolloutState {
     for (const r of results) {
       const m = this.machines.get(r.name);
       if (!m || m.attempts.some((a) => a.attempt === r.attempt)) continue; // progress may arrive twice
-      m.attempts.push({ attempt: r.attempt, outcome: r.outcome, startedAt: r.startedAt, finishedAt: r.finishedAt, detail: r.detail });
+      m.attempts.push({
+        attempt: r.attempt,
+        outcome: r.outcome,
+        startedAt: r.startedAt,
+        finishedAt: r.finishedAt,
+        detail: r.detail,
+      });
       m.outcome = r.outcome;
       m.detail = r.detail;
       m.rebooted ||= r.rebooted;
@@ -132,7 +155,10 @@ export class RolloutState {
   errorTally(): { count: number; allowed: number; exceeded: boolean } {
     let count = 0;
     for (const m of this.machines.values()) if (this.isError(m)) count++;
-    const { exceeded, allowed } = errorBudgetExceeded({ planned: this.planned, errors: count - this.forgivenErrors }, this.input.settings.errorBudget);
+    const { exceeded, allowed } = errorBudgetExceeded(
+      { planned: this.planned, errors: count - this.forgivenErrors },
+      this.input.settings.errorBudget,
+    );
     return { count, allowed, exceeded };
   }
 
@@ -150,7 +176,10 @@ export class RolloutState {
       else unresolved++;
     }
     const tally = this.errorTally();
-    return evaluatePhaseGate({ total, succeeded, errors, unresolved }, { exceeded: tally.exceeded, allowed: tally.allowed });
+    return evaluatePhaseGate(
+      { total, succeeded, errors, unresolved },
+      { exceeded: tally.exceeded, allowed: tally.allowed },
+    );
   }
 
   /** An operator resumed past a halt: the errors so far are forgiven, new ones count against a fresh budget. */

@@ -12,7 +12,8 @@ export interface MachineTarget {
 }
 
 /** Failure kinds a driver reports; activities map them to the failure catalogue. */
-export type DriverFailureKind = 'Unreachable' | 'InstallFailed' | 'ScriptFailed' | 'HostKeyMismatch' | 'DidNotComeBack';
+export type DriverFailureKind =
+  'Unreachable' | 'InstallFailed' | 'ScriptFailed' | 'HostKeyMismatch' | 'DidNotComeBack';
 
 export class DriverError extends Error {
   constructor(
@@ -40,7 +41,10 @@ export interface PatchDriver {
   /** Reboots only when the host still has `expectedBootId`: a retry after the reboot is a no-op. */
   reboot(target: MachineTarget, request: { expectedBootId: string }): Promise<{ rebooted: boolean }>;
   /** Waits until the host is back with a boot id different from `previousBootId`. */
-  waitForBoot(target: MachineTarget, request: { previousBootId: string; timeoutMs: number }): Promise<{ bootId: string }>;
+  waitForBoot(
+    target: MachineTarget,
+    request: { previousBootId: string; timeoutMs: number },
+  ): Promise<{ bootId: string }>;
   runScript(
     target: MachineTarget,
     request: { kind: 'pre' | 'post'; script: string; timeoutMs: number },

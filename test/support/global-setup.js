@@ -6,10 +6,16 @@ const { join } = require('node:path');
 module.exports = async function globalSetup() {
   const dir = join(__dirname, '..', '..', '.offpeak', 'test-bundle');
   mkdirSync(dir, { recursive: true });
-  const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows/index.ts'), logger: quiet() });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows/index.ts'),
+    logger: quiet(),
+  });
   writeFileSync(join(dir, 'workflows.js'), bundle.code);
   // A deliberately non-deterministic variant, for the replay test (test/workflows/replay.test.ts).
-  const changed = await bundleWorkflowCode({ workflowsPath: require.resolve('./changed-workflows/index.ts'), logger: quiet() });
+  const changed = await bundleWorkflowCode({
+    workflowsPath: require.resolve('./changed-workflows/index.ts'),
+    logger: quiet(),
+  });
   writeFileSync(join(dir, 'changed-workflows.js'), changed.code);
 };
 

@@ -43,7 +43,13 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
   });
 
   test('a bad policy value names its field', () => {
-    const { code, stderr } = offpeak('plan', '--fleet', fixture('small.yaml'), '--policy', join('test', 'fixtures', 'bad-policy.yaml'));
+    const { code, stderr } = offpeak(
+      'plan',
+      '--fleet',
+      fixture('small.yaml'),
+      '--policy',
+      join('test', 'fixtures', 'bad-policy.yaml'),
+    );
     expect(code).toBe(2);
     expect(stderr).toContain('rebootSetting:');
     expect(stderr).toContain('errorBudget:');
@@ -57,7 +63,14 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
   });
 
   test('a bad rollout ID is refused before anything is started', () => {
-    const { code, stderr } = offpeak('rollout', 'start', '--fleet', fixture('small.yaml'), '--id', 'no spaces please');
+    const { code, stderr } = offpeak(
+      'rollout',
+      'start',
+      '--fleet',
+      fixture('small.yaml'),
+      '--id',
+      'no spaces please',
+    );
     expect(code).toBe(2);
     expect(stderr).toContain('--id: must start with a letter or digit');
   });
@@ -76,7 +89,9 @@ describe('offpeak plan', () => {
     const plan = JSON.parse(stdout);
     expect(plan.phases.map((p: { index: number }) => p.index)).toEqual([0, 1]);
     expect(plan.machines.map((m: { name: string }) => m.name)).toEqual(['e1', 'e2', 'w1', 'w2', 'm1']);
-    expect(plan.machines.find((m: { name: string }) => m.name === 'm1').excluded.reason).toBe('ManualPatchMode');
+    expect(plan.machines.find((m: { name: string }) => m.name === 'm1').excluded.reason).toBe(
+      'ManualPatchMode',
+    );
     expect(plan.estimateMinutes).toBeGreaterThanOrEqual(plan.lowerBoundMinutes);
   });
 });

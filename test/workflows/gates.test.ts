@@ -31,21 +31,41 @@ async function withWorker<T>(stateDir: string, fn: () => Promise<T>): Promise<T>
   return worker.runUntil(fn);
 }
 
-const fleet = { machines: [vm('a1', { zone: '1' }), vm('a2', { zone: '2' }), vm('w1', { region: 'westus' })] };
-const gated = { windows: 'always', approvals: { beforePhases: [0], approvers: ['alice', 'bob'], fourEyes: true } };
+const fleet = {
+  machines: [vm('a1', { zone: '1' }), vm('a2', { zone: '2' }), vm('w1', { region: 'westus' })],
+};
+const gated = {
+  windows: 'always',
+  approvals: { beforePhases: [0], approvers: ['alice', 'bob'], fourEyes: true },
+};
 
 test('an approval gate refuses the starter and outsiders, records every decision, and lets an approver through', async () => {
   const stateDir = tempDir('gate');
-  const input = rolloutInputOf({ rolloutId: 'gate-approve', startedBy: 'alice', fleet, policy: gated, now: new Date() });
+  const input = rolloutInputOf({
+    rolloutId: 'gate-approve',
+    startedBy: 'alice',
+    fleet,
+    policy: gated,
+    now: new Date(),
+  });
   const report = await withWorker(stateDir, async () => {
-    const handle = await env.client.workflow.start('rolloutWorkflow', { taskQueue: DEFAULT_TASK_QUEUE, workflowId: rolloutWorkflowId(input.rolloutId), args: [input] });
+    const handle = await env.client.workflow.start('rolloutWorkflow', {
+      taskQueue: DEFAULT_TASK_QUEUE,
+      workflowId: rolloutWorkflowId(input.rolloutId),
+      args: [input],
+    });
     // Queries are answered only after the gate opened: wait for it by querying (no sleeps).
     let status: RolloutReport;
     do status = await handle.query(statusQuery);
     while (status.openGate !== 'phase-0');
     await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
     await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'mallory' });
-    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'bob', comment: 'looks good' });
+    await handle.signal(gateDecisionSignal, {
+      gate: 'phase-0',
+      decision: 'approve',
+      by: 'bob',
+      comment: 'looks good',
+    });
     return (await handle.result()) as RolloutReport;
   });
   expect(report.status).toBe('Completed');
@@ -62,13 +82,28 @@ test('an approval gate refuses the starter and outsiders, records every decision
 
 test('a rejected gate ends the rollout Rejected and patches nothing', async () => {
   const stateDir = tempDir('reject');
-  const input = rolloutInputOf({ rolloutId: 'gate-reject', startedBy: 'carol', fleet, policy: gated, now: new Date() });
+  const input = rolloutInputOf({
+    rolloutId: 'gate-reject',
+    startedBy: 'carol',
+    fleet,
+    policy: gated,
+    now: new Date(),
+  });
   const report = await withWorker(stateDir, async () => {
-    const handle = await env.client.workflow.start('rolloutWorkflow', { taskQueue: DEFAULT_TASK_QUEUE, workflowId: rolloutWorkflowId(input.rolloutId), args: [input] });
+    const handle = await env.client.workflow.start('rolloutWorkflow', {
+      taskQueue: DEFAULT_TASK_QUEUE,
+      workflowId: rolloutWorkflowId(input.rolloutId),
+      args: [input],
+    });
     let status: RolloutReport;
     do status = await handle.query(statusQuery);
     while (status.openGate !== 'phase-0');
-    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'reject', by: 'bob', comment: 'not this week' });
+    await handle.signal(gateDecisionSignal, {
+      gate: 'phase-0',
+      decision: 'reject',
+      by: 'bob',
+      comment: 'not this week',
+    });
     return (await handle.result()) as RolloutReport;
   });
   expect(report.status).toBe('Rejected');
@@ -80,9 +115,19 @@ test('a rejected gate ends the rollout Rejected and patches nothing', async () =
 test('a gate nobody decides expires and halts the rollout; cancel then aborts it', async () => {
   const stateDir = tempDir('expire');
   const policy = { ...gated, approvals: { ...gated.approvals, expireAfterMinutes: 60 * 24 } };
-  const input = rolloutInputOf({ rolloutId: 'gate-expire', startedBy: 'carol', fleet, policy, now: new Date() });
+  const input = rolloutInputOf({
+    rolloutId: 'gate-expire',
+    startedBy: 'carol',
+    fleet,
+    policy,
+    now: new Date(),
+  });
   const report = await withWorker(stateDir, async () => {
-    const handle = await env.client.workflow.start('rolloutWorkflow', { taskQueue: DEFAULT_TASK_QUEUE, workflowId: rolloutWorkflowId(input.rolloutId), args: [input] });
+    const handle = await env.client.workflow.start('rolloutWorkflow', {
+      taskQueue: DEFAULT_TASK_QUEUE,
+      workflowId: rolloutWorkflowId(input.rolloutId),
+      args: [input],
+    });
     await env.sleep('25 hours'); // time skipping: the day passes at once
     const halted = await handle.query(statusQuery);
     expect(halted.status).toBe('Halted');
