@@ -91,6 +91,24 @@ function scheduleFor(
   return { schedule: policy.windows === 'always' ? null : offPeakSchedule(machine.timeZone, policy.offPeak) };
 }
 
+/** What the activities need about a machine, its window always open; rollouts add the machine's schedule. */
+export function machineSpecOf(m: Machine): MachineSpec {
+  return {
+    name: m.name,
+    region: m.region,
+    zone: m.zone,
+    availabilitySet: m.availabilitySet,
+    updateDomain: m.updateDomain,
+    os: m.os,
+    image: m.image,
+    simulation: m.simulation,
+    ...(m.ssh ? { ssh: m.ssh } : {}),
+    hotpatchCapable: isHotpatchCapable(m.image),
+    schedule: null,
+    taskQueue: siteTaskQueue(m.site),
+  };
+}
+
 export function buildRolloutInput(args: {
   rolloutId: string;
   startedBy: string;
@@ -111,20 +129,7 @@ export function buildRolloutInput(args: {
     machines: r.steps.flatMap((step) =>
       step.machines.map((name) => {
         const m = byName.get(name)!;
-        return {
-          name: m.name,
-          region: m.region,
-          zone: m.zone,
-          availabilitySet: m.availabilitySet,
-          updateDomain: m.updateDomain,
-          os: m.os,
-          image: m.image,
-          simulation: m.simulation,
-          ...(m.ssh ? { ssh: m.ssh } : {}),
-          hotpatchCapable: isHotpatchCapable(m.image),
-          taskQueue: siteTaskQueue(m.site),
-          ...scheduleFor(m, fleet, policy),
-        };
+        return { ...machineSpecOf(m), ...scheduleFor(m, fleet, policy) };
       }),
     ),
   }));

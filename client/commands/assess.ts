@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { Fleet, Machine } from '../../domain/fleet';
-import { isHotpatchCapable } from '../../domain/patch-selection';
-import { DEFAULT_TASK_QUEUE, siteTaskQueue, type MachineSpec } from '../../domain/rollout-spec';
+import { DEFAULT_TASK_QUEUE, machineSpecOf } from '../../domain/rollout-spec';
 import { SA } from '../../servers/search-attributes';
 import { assessWorkflowId, type AssessmentResult } from '../../workflows/assess';
 import { OperationError, UsageError } from '../errors';
@@ -29,23 +28,6 @@ export function selectMachines(fleet: Fleet, names: readonly string[] | undefine
     );
   const wanted = new Set(names);
   return fleet.machines.filter((m) => wanted.has(m.name));
-}
-
-/** What the `assess` activity needs about a machine (no window: an on-demand assessment runs now). */
-export function machineSpecOf(m: Machine): MachineSpec {
-  return {
-    name: m.name,
-    region: m.region,
-    zone: m.zone,
-    availabilitySet: m.availabilitySet,
-    updateDomain: m.updateDomain,
-    os: m.os,
-    image: m.image,
-    simulation: m.simulation,
-    hotpatchCapable: isHotpatchCapable(m.image),
-    schedule: null,
-    taskQueue: siteTaskQueue(m.site),
-  };
 }
 
 export function registerAssess(program: Command): void {

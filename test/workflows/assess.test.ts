@@ -2,7 +2,7 @@ import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { readLedger } from '../../activities/drivers/simulated';
-import { machineSpecOf } from '../../client/commands/assess';
+import { machineSpecOf } from '../../domain/rollout-spec';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import { SA } from '../../servers/search-attributes';
 import { simulatedDrivers } from '../../worker/worker';
