@@ -11,6 +11,7 @@ import { loadFleet, loadPolicy } from '../client/input';
 import type { Fleet, Machine, PatchMode } from '../domain/fleet';
 import { type Policy, policySchema } from '../domain/policy';
 import { planRollout } from '../domain/planner';
+import { seededRandom } from '../activities/drivers/simulated/catalog';
 
 const SIZES = [10_000, 100_000, 1_000_000];
 
@@ -57,17 +58,8 @@ const REGIONS = [
   'mexicocentral',
 ];
 
-/** Deterministic PRNG (mulberry32), so every run benchmarks the same fleets. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the simulator's mulberry32), so every run benchmarks the same fleets. */
+const random = seededRandom;
 
 interface Shape {
   /** Shares of clusters by kind; they need not add up to 1. */
