@@ -16,8 +16,9 @@ import { buildRolloutInput, type RegionSpec, type RolloutInput } from '../domain
 import type { ProgressResult, RegionInput } from '../workflows/region';
 import { emptyMarks, mark } from '../workflows/region-marks';
 import { RolloutState, MACHINE_PAGE_LIMIT } from '../workflows/rollout-state';
+import { projectRoot } from '../servers/binaries';
 
-const EXAMPLES = join(__dirname, '..', 'examples');
+const EXAMPLES = join(projectRoot(), 'examples');
 
 /** The example fleet's rollout (default policy: off-peak windows), its regions copied until `machines`. */
 export function syntheticRollout(machines: number): RolloutInput {

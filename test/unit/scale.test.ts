@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSlice, stageRolloutInput, writeSlice } from '../../activities/spec-store';
 import { machineCountOf, sliceRegion } from '../../domain/spec-slices';
+import type { ProgressResult } from '../../workflows/region';
 import { anyMarked, emptyMarks, mark, marked } from '../../workflows/region-marks';
 import { RolloutState } from '../../workflows/rollout-state';
 import { payloadSizes, syntheticRollout } from '../../scripts/scale-sizes';
@@ -24,6 +25,26 @@ describe('a rollout of 100,000 machines', () => {
     for (const [what, size] of Object.entries(payloads)) expect([what, size < MB]).toEqual([what, true]);
     expect(sizes.slices).toBeGreaterThanOrEqual(200);
   });
+});
+
+test('a progress report of a step of 1,000 machines (the children limit) stays under 1 MB', () => {
+  const results: ProgressResult[] = Array.from({ length: 1000 }, (_, i) => ({
+    name: `machine-with-a-long-name-${String(i).padStart(6, '0')}`,
+    attempt: 20,
+    outcome: 'PostScriptFailed',
+    startedAt: '2026-11-10T23:00:00.000Z',
+    finishedAt: '2026-11-11T01:00:00.000Z',
+    detail: 'x'.repeat(200),
+    counts: { installed: 120, failed: 10, pending: 30, excluded: 10, notSelected: 400 },
+    rebooted: true,
+    assessedAt: '2026-11-10T22:59:00.000Z',
+    region: 'australiasoutheast',
+    zone: '3',
+    availabilitySet: 'availability-set-with-a-long-name',
+    updateDomain: 19,
+  }));
+  const progress = { region: 'australiasoutheast', step: 'x'.repeat(100), results, seq: 1_000_000 };
+  expect(Buffer.byteLength(JSON.stringify(progress))).toBeLessThan(MB);
 });
 
 describe('slicing', () => {
