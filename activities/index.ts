@@ -4,6 +4,8 @@ import type { Assessment, InstallResult } from '../domain/patches';
 import { type MaintenanceSchedule, nextWindow } from '../domain/windows';
 import type { MachineTarget, PatchDriver } from './drivers/driver';
 import { asActivityFailure } from './failures';
+import { readSlice, specStoreDir } from './spec-store';
+import type { SpecSlice, SpecSliceRef } from '../domain/spec-slices';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
@@ -40,6 +42,11 @@ async function withHeartbeat<T>(call: (beat: (details?: unknown) => void) => Pro
 export function createActivities(drivers: Drivers) {
   const driverOf = (m: MachineSpec) => drivers.forMachine(m);
   return {
+    /** Reads one slice of a large rollout's spec from the spec store, checking its hash (docs/scale.md). */
+    async loadSpecSlice(ref: SpecSliceRef): Promise<SpecSlice> {
+      return readSlice(specStoreDir(), ref);
+    },
+
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */
     async findWindow(
       schedule: MaintenanceSchedule,

@@ -19,6 +19,7 @@ export function progressLines(report: RolloutReport): string[] {
   const lines = [
     `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
+  if (report.paged) return [...lines, ...pagedLines(report, report.paged), errorsLine(report)];
   for (const phase of report.phases) {
     const machines = report.machines.filter((m) => m.phase === phase.index);
     const done = machines.filter((m) => DONE.has(m.outcome)).length;
@@ -34,7 +35,26 @@ export function progressLines(report: RolloutReport): string[] {
       );
     }
   }
-  lines.push(`  errors ${report.errors.count} (budget ${report.errors.allowed})`);
+  lines.push(errorsLine(report));
+  return lines;
+}
+
+const errorsLine = (report: RolloutReport) =>
+  `  errors ${report.errors.count} (budget ${report.errors.allowed})`;
+
+/** A sliced rollout's progress, from its per-region tallies (its status lists no machines). */
+function pagedLines(report: RolloutReport, paged: NonNullable<RolloutReport['paged']>): string[] {
+  const lines: string[] = [];
+  for (const phase of report.phases) {
+    const regions = paged.regions.filter((r) => r.phase === phase.index);
+    const total = regions.reduce((n, r) => n + r.total, 0);
+    const done = regions.reduce((n, r) => n + r.done, 0);
+    lines.push(`  phase ${phase.index} ${bar(done, total)} ${done}/${total} ${phase.status}`);
+    for (const r of regions)
+      lines.push(
+        `    ${r.region.padEnd(20)} ${bar(r.done, r.total, 20)} ${r.done}/${r.total}${r.notSucceeded ? `  ${r.notSucceeded} not succeeded` : ''}`,
+      );
+  }
   return lines;
 }
 

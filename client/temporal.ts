@@ -10,8 +10,10 @@ import type { Policy } from '../domain/policy';
 import { resolveTemporal, type TemporalTarget } from '../servers/connection';
 import { SA } from '../servers/search-attributes';
 import { rolloutWorkflowId } from '../workflows/ids';
-import { statusQuery } from '../workflows/rollout';
-import type { RolloutReport } from '../workflows/rollout-state';
+import { machinesQuery, statusQuery } from '../workflows/rollout';
+import { stageRolloutInput } from '../activities/spec-store';
+import { machineCountOf } from '../domain/spec-slices';
+import { MACHINE_PAGE_LIMIT, type MachineReport, type RolloutReport } from '../workflows/rollout-state';
 import { OperationError, UsageError } from './errors';
 import { planOrThrow } from './commands/plan';
 
@@ -52,18 +54,21 @@ export function prepareRollout(args: {
   return buildRolloutInput({ ...args, plan });
 }
 
-/** Starts a rollout; "already started" with the same ID counts as success (the start is idempotent). */
+/**
+ * Starts a rollout; "already started" with the same ID counts as success (the start is idempotent).
+ * A large rollout's regions go to the spec store as slices first (docs/scale.md); small ones travel inline.
+ */
 export async function startRollout(
   client: Client,
   input: RolloutInput,
 ): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = rolloutWorkflowId(input.rolloutId);
-  const machines = input.regions.reduce((n, r) => n + r.machines.length, 0);
+  const machines = machineCountOf(input);
   try {
     await client.workflow.start('rolloutWorkflow', {
       taskQueue: DEFAULT_TASK_QUEUE,
       workflowId,
-      args: [input],
+      args: [stageRolloutInput(input)],
       staticSummary: `Offpeak rollout ${input.rolloutId}: ${machines} machine(s) in ${input.phases.length} phase(s), ${input.settings.month} (${input.settings.monthType})`,
       typedSearchAttributes: [
         { key: SA.kind, value: 'rollout' },
@@ -77,13 +82,32 @@ export async function startRollout(
   }
 }
 
-export async function rolloutReport(client: Client, rolloutId: string): Promise<RolloutReport> {
+/**
+ * The rollout's report. A sliced rollout's status and result leave the machines out (`paged`): with
+ * `machines: true` they are read page by page and the report is assembled in its documented shape.
+ */
+export async function rolloutReport(
+  client: Client,
+  rolloutId: string,
+  options: { machines?: boolean } = {},
+): Promise<RolloutReport> {
   const handle = client.workflow.getHandle(rolloutWorkflowId(rolloutId));
   try {
     const described = await handle.describe();
     // A closed rollout returns its report as its result; queries would need a worker to replay it.
-    if (described.status.name === 'COMPLETED') return (await handle.result()) as RolloutReport;
-    return await handle.query(statusQuery);
+    const report =
+      described.status.name === 'COMPLETED'
+        ? ((await handle.result()) as RolloutReport)
+        : await handle.query(statusQuery);
+    if (!report.paged || !options.machines) return report;
+    const machines: MachineReport[] = [];
+    for (;;) {
+      const page = await handle.query(machinesQuery, machines.length, MACHINE_PAGE_LIMIT);
+      machines.push(...page);
+      if (page.length < MACHINE_PAGE_LIMIT) break;
+    }
+    const { paged: _paged, ...rest } = report;
+    return { ...rest, machines };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message))
       throw UsageError.of(

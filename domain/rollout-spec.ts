@@ -6,6 +6,7 @@ import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseSettings } from './calendar';
 import type { SelectionCriteria } from './patch-selection';
+import type { SlicedRegion } from './spec-slices';
 
 /**
  * What the workflows receive: only what they need, per machine, already resolved (windows as schedules
@@ -59,7 +60,15 @@ export interface RolloutInput {
   startedBy: string;
   settings: RolloutSettings;
   phases: Plan['phases'];
+  /** Regions delivered inline: the form of small fleets (and of every rollout started before slicing). */
   regions: RegionSpec[];
+  /**
+   * Regions whose steps and machines are in the spec store, delivered to their region workflow slice by
+   * slice (docs/scale.md). A large rollout has `regions: []` and all its regions here.
+   */
+  slicedRegions?: SlicedRegion[];
+  /** Sliced regions start at most this many machine attempts per run before continuing as new (default 500). */
+  childrenPerRun?: number;
   /** Machines of the fleet the plan leaves out, with the reason: they appear in the report. */
   excluded: Array<{ name: string; region: string; reason: string }>;
 }

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: benchmarks, not tests.
  * 1. The planner (time and peak memory for 10k, 100k, 1M machines): scripts/bench-planner.ts.
- * 2. Rollout throughput: the same machines through Offpeak and through a bare Temporal baseline (the
+ * 2. Payload sizes of a rollout of 100,000 machines, sliced (docs/scale.md): scripts/scale-sizes.ts.
+ * 3. Rollout throughput: the same machines through Offpeak and through a bare Temporal baseline (the
  *    same count of child workflows and activities with no logic) on the same dev server, in one run.
  */
 import { execFileSync } from 'node:child_process';
@@ -21,6 +22,7 @@ import { startDevServer } from '../servers/dev-server';
 import { simulatedDrivers } from '../worker/worker';
 import { rolloutWorkflowId } from '../workflows/ids';
 import { createServer } from 'node:net';
+import { payloadSizes } from './scale-sizes';
 
 const MACHINES = Number(process.env.OFFPEAK_BENCH_MACHINES ?? 400);
 const REGIONS = ['eastus', 'westus', 'northeurope', 'westeurope'];
@@ -55,6 +57,9 @@ function benchFleet(n: number): Fleet {
 async function main(): Promise<void> {
   process.stdout.write('== Planner ==\n');
   execFileSync(process.execPath, [join(__dirname, 'bench-planner.js')], { stdio: 'inherit' });
+  process.stdout.write('\n== Payload sizes at 100,000 machines (JSON bytes, each must stay under 1 MB) ==\n');
+  for (const [what, size] of Object.entries(payloadSizes(100_000)))
+    process.stdout.write(`${what.padEnd(22)} ${size}\n`);
 
   process.stdout.write(
     `\n== Rollout throughput: ${MACHINES} machines, Offpeak vs a bare Temporal baseline ==\n`,

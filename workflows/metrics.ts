@@ -25,6 +25,14 @@ export function countMachineAttempt(rolloutId: string, region: string, outcome: 
 
 /** Machines of a rollout by where they stand: patched, failed (errors), pending (everything else planned). */
 export function machineTally(report: RolloutReport): { patched: number; failed: number; pending: number } {
+  if (report.paged) {
+    const { planned, succeeded } = report.paged;
+    return {
+      patched: succeeded,
+      failed: report.errors.count,
+      pending: Math.max(0, planned - succeeded - report.errors.count),
+    };
+  }
   const planned = report.machines.filter((m) => m.outcome !== 'Excluded').length;
   const patched = report.machines.filter((m) => m.outcome === 'Succeeded').length;
   const failed = report.errors.count;

@@ -8,15 +8,20 @@ import {
   getExternalWorkflowHandle,
   ParentClosePolicy,
   setCurrentDetails,
+  proxyActivities,
   setHandler,
   startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import { RETRYABLE_OUTCOMES } from '../domain/outcomes';
 import type { PlanStep } from '../domain/plan';
-import type { RegionSpec, RolloutSettings } from '../domain/rollout-spec';
+import type { MachineSpec, RegionSpec, RolloutSettings } from '../domain/rollout-spec';
+import type { SpecSliceRef } from '../domain/spec-slices';
 import { SA } from '../servers/search-attributes';
 import { machineWorkflowId } from './ids';
 import { machineAttemptWorkflow, type MachineAttemptResult } from './machine';
+import { anyMarked, emptyMarks, mark, marked, type RetryMarks } from './region-marks';
 
 export interface RegionInput {
   rolloutId: string;
@@ -29,6 +34,14 @@ export interface RegionInput {
    * waits for that before its next step. Absent from rollouts started before the `region-step-acks` patch.
    */
   stepAcks?: boolean;
+  /**
+   * A sliced region (docs/scale.md): its steps and machines are read slice by slice from the spec store,
+   * and `spec` carries none. Progress then carries compact results (no patch lists) and the region returns
+   * nothing more (the rollout has had every result by signal).
+   */
+  sliced?: { slices: SpecSliceRef[]; machineCount: number; childrenPerRun?: number };
+  /** A sliced region's position, carried across continue-as-new: cursors and retry marks only. */
+  cursor?: RegionCursor;
   /** Carried across continue-as-new. */
   resume?: {
     round: number;
@@ -40,10 +53,28 @@ export interface RegionInput {
   };
 }
 
+/** A machine attempt's result as progress reports it: sliced regions leave out the patch list. */
+export type ProgressResult = Omit<MachineAttemptResult, 'patches'> &
+  Partial<Pick<MachineAttemptResult, 'patches'>> &
+  Partial<Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>>;
+
+export interface RegionCursor {
+  round: number;
+  slice: number;
+  step: number;
+  sent: number;
+  control: RegionControl;
+  /** Machines reported at least once. */
+  done: number;
+  /** Retried in this round; marked during it for the next. */
+  due: RetryMarks;
+  next: RetryMarks;
+}
+
 export interface RegionProgress {
   region: string;
   step: string;
-  results: MachineAttemptResult[];
+  results: ProgressResult[];
   /** Numbers this region's reports from 1; the rollout acknowledges them in `RegionControl.ack`. */
   seq: number;
 }
@@ -76,6 +107,7 @@ const CHILDREN_PER_RUN = 500;
  * keep their original step, so a retry never runs beside another zone or update domain.
  */
 export async function regionWorkflow(input: RegionInput): Promise<MachineAttemptResult[]> {
+  if (input.sliced) return slicedRegion(input, input.sliced);
   const { spec, settings, rolloutId } = input;
   const byName = new Map(spec.machines.map((m) => [m.name, m]));
   const results: MachineAttemptResult[] = input.resume?.results ?? [];
@@ -200,6 +232,163 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
   }
   setCurrentDetails(`Done: ${latest().size} machine(s)`);
   return results;
+}
+
+/**
+ * A sliced region: the same rounds and steps, read one slice at a time (`loadSpecSlice`), with only
+ * cursors and retry marks carried across continue-as-new. New with slicing: no run started before it
+ * takes this path (their input has no `sliced`), so it needs no `patched()` marker.
+ */
+async function slicedRegion(input: RegionInput, sliced: NonNullable<RegionInput['sliced']>): Promise<[]> {
+  const { spec, settings, rolloutId } = input;
+  const { loadSpecSlice } = proxyActivities<Activities>({
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: ['BadSlice'] },
+  });
+  const cursor: RegionCursor = input.cursor ?? {
+    round: 1,
+    slice: 0,
+    step: 0,
+    sent: 0,
+    control: { hold: null, stop: false, ack: 0 },
+    done: 0,
+    due: emptyMarks(),
+    next: emptyMarks(),
+  };
+  const perRun = sliced.childrenPerRun ?? CHILDREN_PER_RUN;
+  let childrenThisRun = 0;
+  setHandler(
+    regionControlSignal,
+    (c) => void (cursor.control = { ...c, ack: Math.max(cursor.control.ack, c.ack) }),
+  );
+  setHandler(regionStatusQuery, () => ({
+    round: cursor.round,
+    step: cursor.step,
+    hold: cursor.control.hold,
+    done: cursor.done,
+    total: sliced.machineCount,
+  }));
+
+  const report = async (label: string, results: ProgressResult[]) => {
+    const seq = ++cursor.sent;
+    await getExternalWorkflowHandle(input.parentWorkflowId).signal(regionProgressSignal, {
+      region: spec.region,
+      step: label,
+      results,
+      seq,
+    });
+    if (input.stepAcks) await condition(() => cursor.control.ack >= seq || cursor.control.stop);
+  };
+
+  for (; cursor.round <= settings.maxAttempts; cursor.round++) {
+    const round = cursor.round;
+    if (round > 1 && !anyMarked(cursor.due)) break;
+    for (; cursor.slice < sliced.slices.length; cursor.slice++, cursor.step = 0) {
+      if (round > 1 && !anyMarked(cursor.due, cursor.slice)) continue;
+      const slice = await loadSpecSlice(sliced.slices[cursor.slice]);
+      const position = new Map(slice.machines.map((m, i) => [m.name, i]));
+      for (; cursor.step < slice.steps.length; cursor.step++) {
+        const step = slice.steps[cursor.step];
+        const names =
+          round === 1
+            ? step.machines
+            : step.machines.filter((n) => marked(cursor.due, cursor.slice, position.get(n)!));
+        if (names.length === 0) continue;
+        const label = round === 1 ? step.label : `${step.label}, retry ${round - 1}`;
+        if (cursor.control.hold && !cursor.control.stop) {
+          setCurrentDetails(`Held before "${label}": ${cursor.control.hold}`);
+          await condition(() => cursor.control.hold === null || cursor.control.stop);
+        }
+        const where = (name: string) => {
+          const m = slice.machines[position.get(name)!];
+          return {
+            region: spec.region,
+            zone: m.zone,
+            availabilitySet: m.availabilitySet,
+            updateDomain: m.updateDomain,
+          };
+        };
+        if (cursor.control.stop || Date.now() > settings.deadline) {
+          // Only machines never attempted (round 1) are Skipped: a retry that does not run leaves the last
+          // outcome standing.
+          if (round > 1) continue;
+          const why = cursor.control.stop ? 'the rollout stopped' : 'the rollout deadline passed';
+          cursor.done += names.length;
+          await report(
+            label,
+            names.map((name) => ({
+              name,
+              attempt: round,
+              outcome: 'Skipped',
+              detail: why,
+              counts: zeroCounts(),
+              rebooted: false,
+              ...where(name),
+            })),
+          );
+          continue;
+        }
+        const info = workflowInfo();
+        if (
+          childrenThisRun > 0 &&
+          (childrenThisRun + names.length > perRun ||
+            info.continueAsNewSuggested ||
+            info.historyLength > 8000)
+        )
+          await continueAsNew<typeof regionWorkflow>({ ...input, resume: undefined, cursor });
+        setCurrentDetails(
+          `Round ${round}, slice ${cursor.slice + 1}/${sliced.slices.length}, step ${cursor.step + 1}/${slice.steps.length}: ${label} (${names.length} machine(s))`,
+        );
+        const handles = await Promise.all(
+          names.map((name) =>
+            startChild(machineAttemptWorkflow, {
+              workflowId: machineWorkflowId(rolloutId, spec.region, name, round),
+              args: [
+                {
+                  rolloutId,
+                  machine: slice.machines[position.get(name)!],
+                  attempt: round,
+                  settings,
+                  notBefore: marked(cursor.due, cursor.slice, position.get(name)!)?.windowEnd,
+                },
+              ],
+              parentClosePolicy: ParentClosePolicy.TERMINATE,
+              staticSummary: `${name}: attempt ${round} (${label})`,
+              typedSearchAttributes: [
+                { key: SA.kind, value: 'machine' },
+                { key: SA.rollout, value: rolloutId },
+                { key: SA.region, value: spec.region },
+                { key: SA.phase, value: spec.phase },
+                { key: SA.machine, value: name },
+              ],
+            }),
+          ),
+        );
+        childrenThisRun += handles.length;
+        const results = await Promise.all(
+          handles.map((h, i) => h.result().catch((err: unknown) => erroredResult(names[i], round, err))),
+        );
+        if (round === 1) cursor.done += results.length;
+        for (const r of results)
+          if (RETRYABLE_OUTCOMES.has(r.outcome))
+            mark(cursor.next, cursor.slice, slice.machines.length, position.get(r.name)!, r.windowEnd);
+        await report(
+          label,
+          // Compact: the patch lists stay in the machine attempts' own results (compliance reads them there).
+          results.map(({ patches: _patches, windowEnd: _windowEnd, ...rest }) => ({
+            ...rest,
+            ...where(rest.name),
+          })),
+        );
+      }
+    }
+    cursor.slice = 0;
+    cursor.step = 0;
+    cursor.due = cursor.next;
+    cursor.next = emptyMarks();
+  }
+  setCurrentDetails(`Done: ${cursor.done} machine(s)`);
+  return [];
 }
 
 function erroredResult(name: string, attempt: number, err: unknown): MachineAttemptResult {

@@ -2,7 +2,9 @@ import { errorBudgetExceeded, evaluatePhaseGate, type GateVerdict } from '../dom
 import { countsAsError, type AttemptOutcome } from '../domain/outcomes';
 import type { PatchCounts } from '../domain/patches';
 import type { RolloutInput } from '../domain/rollout-spec';
+import { machineCountOf, regionSummaries } from '../domain/spec-slices';
 import type { MachineAttemptResult } from './machine';
+import type { ProgressResult } from './region';
 
 export type RolloutStatus =
   'Running' | 'WaitingForApproval' | 'Paused' | 'Halted' | 'Completed' | 'Rejected' | 'Aborted';
@@ -59,8 +61,24 @@ export interface RolloutReport {
     finishedAt?: string;
   }>;
   gates: GateRecord[];
+  /**
+   * Every machine. A sliced rollout (docs/scale.md) leaves this empty in its status and result, which
+   * carry `paged` instead; `offpeak rollout report` assembles the machines from the `machines` query.
+   */
   machines: MachineReport[];
+  /** Set by sliced rollouts: the machines are read page by page (`machinesQuery`). */
+  paged?: {
+    /** Machines recorded so far (reported at least once, or excluded). */
+    recorded: number;
+    /** Planned machines. */
+    planned: number;
+    succeeded: number;
+    regions: Array<{ region: string; phase: number; total: number; done: number; notSucceeded: number }>;
+  };
 }
+
+/** At most this many machines per page of the `machines` query (about 300 KB). */
+export const MACHINE_PAGE_LIMIT = 1000;
 
 /**
  * The rollout's state machine, kept apart from the workflow's wiring: signals change it, the query reads
@@ -80,8 +98,15 @@ export class RolloutState {
   private readonly machines = new Map<string, MachineReport>();
   private readonly phaseOfRegion = new Map<string, number>();
   private readonly planned: number;
+  private readonly regionTotals = new Map<string, number>();
+  private readonly sliced: boolean;
 
   constructor(private readonly input: RolloutInput) {
+    this.sliced = (input.slicedRegions ?? []).length > 0;
+    for (const r of regionSummaries(input)) {
+      this.regionTotals.set(r.region, r.machineCount);
+      this.phaseOfRegion.set(r.region, r.phase);
+    }
     this.phases = input.phases.map((p) => ({
       index: p.index,
       regions: p.regions,
@@ -108,7 +133,7 @@ export class RolloutState {
           notSelected: 0,
         });
     }
-    this.planned = this.machines.size;
+    this.planned = machineCountOf(input);
     for (const e of input.excluded)
       this.machines.set(e.name, {
         name: e.name,
@@ -126,8 +151,27 @@ export class RolloutState {
       });
   }
 
-  record(results: MachineAttemptResult[]): void {
+  record(results: ProgressResult[]): void {
     for (const r of results) {
+      // A sliced rollout learns its machines from their first report (it never holds the whole fleet's spec).
+      if (this.sliced && !this.machines.has(r.name) && this.phaseOfRegion.has(r.region ?? ''))
+        this.machines.set(r.name, {
+          name: r.name,
+          region: r.region!,
+          zone: r.zone,
+          availabilitySet: r.availabilitySet,
+          updateDomain: r.updateDomain,
+          phase: this.phaseOfRegion.get(r.region!),
+          outcome: 'NotStarted',
+          rebooted: false,
+          patches: [],
+          attempts: [],
+          installed: 0,
+          failed: 0,
+          pending: 0,
+          excluded: 0,
+          notSelected: 0,
+        });
       const m = this.machines.get(r.name);
       if (!m || m.attempts.some((a) => a.attempt === r.attempt)) continue; // progress may arrive twice
       m.attempts.push({
@@ -141,7 +185,7 @@ export class RolloutState {
       m.detail = r.detail;
       m.rebooted ||= r.rebooted;
       if (r.assessedAt) m.lastAssessedAt = r.assessedAt;
-      if (r.patches.length) m.patches = r.patches;
+      if (r.patches?.length) m.patches = r.patches;
       Object.assign(m, r.counts);
     }
   }
@@ -166,15 +210,15 @@ export class RolloutState {
     const regions = new Set(this.phases[index].regions);
     let total = 0,
       succeeded = 0,
-      errors = 0,
-      unresolved = 0;
+      errors = 0;
+    for (const region of regions) total += this.regionTotals.get(region) ?? 0;
     for (const m of this.machines.values()) {
       if (!regions.has(m.region) || m.outcome === 'Excluded') continue;
-      total++;
       if (m.outcome === 'Succeeded') succeeded++;
       else if (this.isError(m)) errors++;
-      else unresolved++;
     }
+    // Machines not reported yet (a sliced rollout does not list them) are unresolved, as NotStarted ones are.
+    const unresolved = total - succeeded - errors;
     const tally = this.errorTally();
     return evaluatePhaseGate(
       { total, succeeded, errors, unresolved },
@@ -210,7 +254,40 @@ export class RolloutState {
       errors: { count: tally.count, allowed: tally.allowed },
       phases: this.phases,
       gates: this.gates,
-      machines: [...this.machines.values()],
+      machines: this.sliced ? [] : [...this.machines.values()],
+      ...(this.sliced ? { paged: this.tally() } : {}),
     };
+  }
+
+  /** A page of the machines, in a stable order (excluded first, then as they reported). */
+  machinePage(offset: number, limit: number): MachineReport[] {
+    const start = Math.max(0, Math.floor(offset));
+    const size = Math.min(MACHINE_PAGE_LIMIT, Math.max(0, Math.floor(limit)));
+    const page: MachineReport[] = [];
+    let i = 0;
+    for (const m of this.machines.values()) {
+      if (i++ < start) continue;
+      if (page.length >= size) break;
+      page.push(m);
+    }
+    return page;
+  }
+
+  private tally(): NonNullable<RolloutReport['paged']> {
+    const regions = new Map(
+      regionSummaries(this.input).map((r) => [
+        r.region,
+        { region: r.region, phase: r.phase, total: r.machineCount, done: 0, notSucceeded: 0 },
+      ]),
+    );
+    let succeeded = 0;
+    for (const m of this.machines.values()) {
+      if (m.outcome === 'Succeeded') succeeded++;
+      const r = regions.get(m.region);
+      if (!r || m.outcome === 'Excluded' || m.outcome === 'NotStarted') continue;
+      r.done++;
+      if (m.outcome !== 'Succeeded') r.notSucceeded++;
+    }
+    return { recorded: this.machines.size, planned: this.planned, succeeded, regions: [...regions.values()] };
   }
 }

@@ -13,12 +13,13 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import { approverRefusal } from '../domain/gates';
-import type { RolloutInput } from '../domain/rollout-spec';
+import type { RegionSpec, RolloutInput } from '../domain/rollout-spec';
+import type { SlicedRegion } from '../domain/spec-slices';
 import { SA } from '../servers/search-attributes';
 import { setRolloutGauges } from './metrics';
 import { regionWorkflowId } from './ids';
 import { regionControlSignal, regionProgressSignal, regionWorkflow } from './region';
-import { RolloutState, type RolloutReport } from './rollout-state';
+import { RolloutState, type MachineReport, type RolloutReport } from './rollout-state';
 
 export interface GateDecisionSignal {
   gate: string;
@@ -33,6 +34,8 @@ export const pauseSignal = defineSignal<[{ by: string; reason?: string }]>('paus
 export const resumeSignal = defineSignal<[{ by: string; override?: boolean; comment?: string }]>('resume');
 export const cancelSignal = defineSignal<[{ by: string; reason?: string }]>('cancel');
 export const statusQuery = defineQuery<RolloutReport>('status');
+/** A page of the rollout's machines (`offset`, `limit` up to 1,000): how the CLI reads a sliced rollout's. */
+export const machinesQuery = defineQuery<MachineReport[], [number, number]>('machines');
 
 /**
  * The monthly rollout: phases of regions one after another, each phase behind an optional approval gate
@@ -67,6 +70,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
   };
 
   setHandler(statusQuery, () => state.report());
+  setHandler(machinesQuery, (offset, limit) => state.machinePage(offset, limit));
   setHandler(regionProgressSignal, ({ region, results, seq }) => {
     state.record(results);
     setRolloutGauges(state.report());
@@ -182,18 +186,48 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
     phase.startedAt = now();
     setStatus('Running', `phase ${i}: ${phase.regions.join(', ')}`);
     running.length = 0;
-    for (const region of input.regions.filter((r) => r.phase === i)) {
+    // Inline regions carry their spec; sliced ones (docs/scale.md) only their slice references.
+    const phaseRegions: Array<{
+      region: string;
+      spec: RegionSpec;
+      machines: number;
+      steps: number;
+      sliced?: SlicedRegion;
+    }> = [
+      ...input.regions
+        .filter((r) => r.phase === i)
+        .map((r) => ({ region: r.region, spec: r, machines: r.machines.length, steps: r.steps.length })),
+      ...(input.slicedRegions ?? [])
+        .filter((r) => r.phase === i)
+        .map((r) => ({
+          region: r.region,
+          spec: { region: r.region, phase: r.phase, steps: [], machines: [] },
+          machines: r.machineCount,
+          steps: r.stepCount,
+          sliced: r,
+        })),
+    ];
+    for (const region of phaseRegions) {
       const args = {
         rolloutId: input.rolloutId,
         parentWorkflowId: workflowInfo().workflowId,
-        spec: region,
+        spec: region.spec,
         settings: input.settings,
+        ...(region.sliced
+          ? {
+              sliced: {
+                slices: region.sliced.slices,
+                machineCount: region.machines,
+                childrenPerRun: input.childrenPerRun,
+              },
+            }
+          : {}),
       };
       const handle = await startChild(regionWorkflow, {
         workflowId: regionWorkflowId(input.rolloutId, region.region),
         args: [stepAcks ? { ...args, stepAcks } : args],
         parentClosePolicy: ParentClosePolicy.TERMINATE,
-        staticSummary: `${region.region}: phase ${i}, ${region.machines.length} machine(s) in ${region.steps.length} step(s)`,
+        staticSummary: `${region.region}: phase ${i}, ${region.machines} machine(s) in ${region.steps} step(s)`,
         typedSearchAttributes: [
           { key: SA.kind, value: 'region' },
           { key: SA.rollout, value: input.rolloutId },

@@ -18,6 +18,7 @@ import { progressLines, summaryTable } from '../progress';
 import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
 import { OperationError } from '../errors';
 import { whoAmI } from './options';
+import { machineCountOf } from '../../domain/spec-slices';
 
 const FINAL = new Set(['Completed', 'Rejected', 'Aborted']);
 
@@ -69,7 +70,7 @@ export function registerDemo(program: Command): void {
       await worker.runUntil(async () => {
         await startRollout(client, input);
         note(
-          `Started rollout ${input.rolloutId}: ${input.regions.reduce((n, r) => n + r.machines.length, 0)} machines in ${input.phases.length} phases.`,
+          `Started rollout ${input.rolloutId}: ${machineCountOf(input)} machines in ${input.phases.length} phases.`,
         );
         if (url) note(`Temporal UI: ${url}`);
         const answered = new Set<string>();

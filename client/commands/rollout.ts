@@ -9,7 +9,7 @@ import {
   resumeSignal,
   statusQuery,
 } from '../../workflows/rollout';
-import type { GateRecord, RolloutReport } from '../../workflows/rollout-state';
+import type { GateRecord } from '../../workflows/rollout-state';
 import { workflowUiUrl } from '../../servers/connection';
 import { OperationError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
@@ -55,7 +55,8 @@ export function registerRollout(program: Command): void {
       if (url) note(`Temporal UI: ${url}`);
       process.stdout.write(`${input.rolloutId}\n`);
       if (opts.wait) {
-        const report = (await client.workflow.getHandle(started.workflowId).result()) as RolloutReport;
+        await client.workflow.getHandle(started.workflowId).result();
+        const report = await rolloutReport(client, input.rolloutId, { machines: true });
         note(summaryTable(report));
         if (report.status !== 'Completed')
           throw new OperationError(`rollout ended ${report.status}: ${report.reason ?? ''}`);
@@ -160,7 +161,7 @@ export function registerRollout(program: Command): void {
     )
     .action(async (id: string, opts: { output: string; html?: string }) => {
       const { client } = await connectClient();
-      const report = await rolloutReport(client, id);
+      const report = await rolloutReport(client, id, { machines: true });
       if (opts.html) {
         try {
           writeFileSync(opts.html, renderRolloutHtml(report));

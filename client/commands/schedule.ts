@@ -28,6 +28,8 @@ import { note } from '../output';
 import { connectClient, prepareRollout, ROLLOUT_ID_PATTERN } from '../temporal';
 import { dataOutputOption, printData } from './compliance';
 import { whoAmI } from './options';
+import { stageRolloutInput } from '../../activities/spec-store';
+import { machineCountOf } from '../../domain/spec-slices';
 
 /**
  * How a monthly "nth weekday + offset" recurrence becomes a Temporal schedule spec.
@@ -173,7 +175,10 @@ export function scheduleOptions(
   if (policy.month)
     throw UsageError.of('policy: month', 'a schedule runs every month: remove "month" from the policy');
   const by = opts.by ?? whoAmI();
-  const template = prepareRollout({ rolloutId: opts.id, startedBy: by, fleet, policy, now });
+  // A large fleet's template goes to the spec store as slices once; every month's rollout reuses them.
+  const template = stageRolloutInput(
+    prepareRollout({ rolloutId: opts.id, startedBy: by, fleet, policy, now }),
+  );
   const parsed = parseRecurEvery(recurEvery);
   const offsetDays = parsed.ok && parsed.value.kind === 'monthlyByWeekday' ? parsed.value.offsetDays : 0;
   const input: ScheduledRolloutInput = {
@@ -185,7 +190,7 @@ export function scheduleOptions(
     unplannedBaselineMonths: policy.unplannedBaselineMonths,
     template,
   };
-  const machines = template.regions.reduce((n, r) => n + r.machines.length, 0);
+  const machines = machineCountOf(template);
   const memo: ScheduleMemo = {
     recurEvery,
     at: opts.at,

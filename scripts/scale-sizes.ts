@@ -1,0 +1,150 @@
+/**
+ * Serialized sizes of every payload of a large rollout (docs/scale.md): the inline input it would have
+ * been, the staged input, the largest slice, a region's input, its continue-as-new input in the worst
+ * case, the largest progress signal, the status and a page of machines. Used by the unit test
+ * (test/unit/scale.test.ts) and by `npm run bench`.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { readSlice, stageRolloutInput } from '../activities/spec-store';
+import { parseFleet } from '../domain/fleet';
+import { parsePolicy } from '../domain/policy';
+import { planRollout } from '../domain/planner';
+import { buildRolloutInput, type RegionSpec, type RolloutInput } from '../domain/rollout-spec';
+import type { ProgressResult, RegionInput } from '../workflows/region';
+import { emptyMarks, mark } from '../workflows/region-marks';
+import { RolloutState, MACHINE_PAGE_LIMIT } from '../workflows/rollout-state';
+import { projectRoot } from '../servers/binaries';
+
+const EXAMPLES = join(projectRoot(), 'examples');
+
+/** The example fleet's rollout (default policy: off-peak windows), its regions copied until `machines`. */
+export function syntheticRollout(machines: number): RolloutInput {
+  const fleet = parseFleet(parse(readFileSync(join(EXAMPLES, 'fleet.yaml'), 'utf8')));
+  const policy = parsePolicy({});
+  if (!fleet.ok || !policy.ok) throw new Error('the example fleet or the default policy is invalid');
+  const plan = planRollout(fleet.value, policy.value);
+  if (!plan.ok) throw new Error('the example fleet does not plan');
+  const base = buildRolloutInput({
+    rolloutId: 'scale',
+    startedBy: 'bench',
+    fleet: fleet.value,
+    policy: policy.value,
+    plan: plan.value,
+    now: new Date('2026-11-10T12:00:00Z'),
+  });
+  const perCopy = base.regions.reduce((n, r) => n + r.machines.length, 0);
+  const copies = Math.ceil(machines / perCopy);
+  const regions: RegionSpec[] = base.regions.map((r) => ({ ...r, steps: [], machines: [] }));
+  for (let c = 0; c < copies; c++)
+    base.regions.forEach((r, i) => {
+      const name = (n: string) => `${n}-c${c}`;
+      for (const step of r.steps)
+        regions[i].steps.push({ ...step, index: regions[i].steps.length, machines: step.machines.map(name) });
+      for (const m of r.machines) regions[i].machines.push({ ...m, name: name(m.name) });
+    });
+  return { ...base, regions };
+}
+
+const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+export interface PayloadSizes {
+  machines: number;
+  inlineInput: number;
+  stagedInput: number;
+  slices: number;
+  largestSlice: number;
+  regionInput: number;
+  regionContinueAsNew: number;
+  largestProgress: number;
+  status: number;
+  machinePage: number;
+}
+
+/** Stages a synthetic rollout of `machines` into a temporary spec store and measures every payload. */
+export function payloadSizes(machines: number): PayloadSizes {
+  const input = syntheticRollout(machines);
+  const dir = mkdtempSync(join(tmpdir(), 'offpeak-scale-'));
+  try {
+    const staged = stageRolloutInput(input, { dir });
+    const sliced = staged.slicedRegions!;
+    let largestSlice = 0;
+    let largestProgress = 0;
+    let regionInput = 0;
+    let regionContinueAsNew = 0;
+    const state = new RolloutState(staged);
+    const detail = 'installed, but too little of the window is left to reboot';
+    for (const region of sliced) {
+      const args: RegionInput = {
+        rolloutId: staged.rolloutId,
+        parentWorkflowId: `offpeak/${staged.rolloutId}`,
+        spec: { region: region.region, phase: region.phase, steps: [], machines: [] },
+        settings: staged.settings,
+        stepAcks: true,
+        sliced: { slices: region.slices, machineCount: region.machineCount },
+      };
+      regionInput = Math.max(regionInput, bytes(args));
+      // Worst case across continue-as-new: every machine retried, each with its own window end.
+      const due = emptyMarks();
+      const next = emptyMarks();
+      region.slices.forEach((ref, s) => {
+        const slice = readSlice(dir, ref);
+        largestSlice = Math.max(largestSlice, bytes(slice));
+        slice.machines.forEach((m, i) => {
+          mark(due, s, slice.machines.length, i, Date.UTC(2026, 10, 10) + i * 60_000);
+          mark(next, s, slice.machines.length, i, Date.UTC(2026, 10, 11) + i * 60_000);
+        });
+        for (const step of slice.steps) {
+          const results: ProgressResult[] = step.machines.map((name) => {
+            const m = slice.machines.find((x) => x.name === name)!;
+            return {
+              name,
+              attempt: 1,
+              outcome: 'Pending',
+              startedAt: '2026-11-10T23:00:00.000Z',
+              finishedAt: '2026-11-11T01:00:00.000Z',
+              detail,
+              counts: { installed: 12, failed: 0, pending: 3, excluded: 1, notSelected: 40 },
+              rebooted: true,
+              assessedAt: '2026-11-10T22:59:00.000Z',
+              region: m.region,
+              zone: m.zone,
+              availabilitySet: m.availabilitySet,
+              updateDomain: m.updateDomain,
+            };
+          });
+          const progress = { region: region.region, step: `${step.label}, retry 2`, results, seq: 99_999 };
+          largestProgress = Math.max(largestProgress, bytes(progress));
+          state.record(results);
+        }
+      });
+      const cursor = {
+        round: 2,
+        slice: 0,
+        step: 0,
+        sent: 99_999,
+        control: { hold: 'paused: someone', stop: false, ack: 99_999 },
+        done: region.machineCount,
+        due,
+        next,
+      };
+      regionContinueAsNew = Math.max(regionContinueAsNew, bytes({ ...args, cursor }));
+    }
+    return {
+      machines: sliced.reduce((n, r) => n + r.machineCount, 0),
+      inlineInput: bytes(input),
+      stagedInput: bytes(staged),
+      slices: sliced.reduce((n, r) => n + r.slices.length, 0),
+      largestSlice,
+      regionInput,
+      regionContinueAsNew,
+      largestProgress,
+      status: bytes(state.report()),
+      machinePage: bytes(state.machinePage(0, MACHINE_PAGE_LIMIT)),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
