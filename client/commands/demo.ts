@@ -136,7 +136,8 @@ async function decideGate(
 
 /** The evidence: the simulated driver's ledger must agree with the rollout's report. */
 async function ledgerCheck(report: RolloutReport, stateDir: string): Promise<string> {
-  const ledger = await readLedger(stateDir);
+  // Only this rollout's operations: a worker on a shared dev server may also run other rollouts' steps.
+  const ledger = (await readLedger(stateDir)).filter((e) => e.operation === report.rolloutId);
   const installedBy = new Set(ledger.filter((e) => e.kind === 'install').map((e) => e.machine));
   const rebootsBy = new Map<string, number>();
   for (const e of ledger)

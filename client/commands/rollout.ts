@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import {
   cancelSignal,
@@ -72,8 +72,16 @@ export function registerRollout(program: Command): void {
     configure(rollout.command(`${name} <id>`).description(description)).action(
       async (id: string, opts: Record<string, string | boolean | undefined>) => {
         const { client } = await connectClient();
-        await rolloutReport(client, id); // a clear error for an unknown ID before signalling
-        await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
+        const report = await rolloutReport(client, id); // a clear error for an unknown ID before signalling
+        if (FINAL.has(report.status))
+          throw new OperationError(`rollout ${id} has already ended (${report.status}); nothing to ${name}`);
+        try {
+          await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError)
+            throw new OperationError(`rollout ${id} ended before the ${name} arrived`);
+          throw err;
+        }
         note(`${name}: sent to ${rolloutWorkflowId(id)}; see \`offpeak rollout status ${id}\``);
       },
     );
