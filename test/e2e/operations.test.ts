@@ -140,6 +140,13 @@ test('assess, install (a Manual machine too; --unsafe recorded), then compliance
       const unknownSchedule = await offpeak('schedule', 'describe', 'nope');
       expect(unknownSchedule.code).toBe(2);
       expect(unknownSchedule.stderr.trim()).toBe('ID: no schedule "nope"');
+
+      // Steering a rollout that has ended is one clear line and an operation failure, not a stack trace.
+      const ended = await offpeak('rollout', 'cancel', 'ops-1', '--by', 'carol');
+      expect(ended.code).toBe(1);
+      expect(ended.stderr.trim()).toBe(
+        'error: rollout ops-1 has already ended (Completed); nothing to cancel',
+      );
     });
   } finally {
     await client.connection.close();
