@@ -80,6 +80,38 @@ export interface RolloutReport {
 /** At most this many machines per page of the `machines` query (about 300 KB). */
 export const MACHINE_PAGE_LIMIT = 1000;
 
+type Placement = Pick<MachineReport, 'name' | 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
+
+function placementOf(m: Placement): Placement {
+  return {
+    name: m.name,
+    region: m.region,
+    zone: m.zone,
+    availabilitySet: m.availabilitySet,
+    updateDomain: m.updateDomain,
+  };
+}
+
+/** A machine's report before any attempt: NotStarted unless told otherwise, no patches, zero counts. */
+function newMachineReport(fields: Placement & Partial<MachineReport>): MachineReport {
+  // Placement first, so a report reads name, region, zone, set... in that order.
+  const { name, region, ...rest } = fields;
+  return {
+    name,
+    region,
+    outcome: 'NotStarted',
+    rebooted: false,
+    patches: [],
+    attempts: [],
+    installed: 0,
+    failed: 0,
+    pending: 0,
+    excluded: 0,
+    notSelected: 0,
+    ...rest,
+  };
+}
+
 /**
  * The rollout's state machine, kept apart from the workflow's wiring: signals change it, the query reads
  * it, the workflow asks it what to do. Deterministic: time comes in as arguments.
@@ -115,63 +147,27 @@ export class RolloutState {
     for (const r of input.regions) {
       this.phaseOfRegion.set(r.region, r.phase);
       for (const m of r.machines)
-        this.machines.set(m.name, {
-          name: m.name,
-          region: m.region,
-          zone: m.zone,
-          availabilitySet: m.availabilitySet,
-          updateDomain: m.updateDomain,
-          phase: r.phase,
-          outcome: 'NotStarted',
-          rebooted: false,
-          patches: [],
-          attempts: [],
-          installed: 0,
-          failed: 0,
-          pending: 0,
-          excluded: 0,
-          notSelected: 0,
-        });
+        this.machines.set(m.name, newMachineReport({ ...placementOf(m), phase: r.phase }));
     }
     this.planned = machineCountOf(input);
     for (const e of input.excluded)
-      this.machines.set(e.name, {
-        name: e.name,
-        region: e.region,
-        outcome: 'Excluded',
-        detail: e.reason,
-        rebooted: false,
-        patches: [],
-        attempts: [],
-        installed: 0,
-        failed: 0,
-        pending: 0,
-        excluded: 0,
-        notSelected: 0,
-      });
+      this.machines.set(
+        e.name,
+        newMachineReport({ name: e.name, region: e.region, outcome: 'Excluded', detail: e.reason }),
+      );
   }
 
   record(results: ProgressResult[]): void {
     for (const r of results) {
       // A sliced rollout learns its machines from their first report (it never holds the whole fleet's spec).
       if (this.sliced && !this.machines.has(r.name) && this.phaseOfRegion.has(r.region ?? ''))
-        this.machines.set(r.name, {
-          name: r.name,
-          region: r.region!,
-          zone: r.zone,
-          availabilitySet: r.availabilitySet,
-          updateDomain: r.updateDomain,
-          phase: this.phaseOfRegion.get(r.region!),
-          outcome: 'NotStarted',
-          rebooted: false,
-          patches: [],
-          attempts: [],
-          installed: 0,
-          failed: 0,
-          pending: 0,
-          excluded: 0,
-          notSelected: 0,
-        });
+        this.machines.set(
+          r.name,
+          newMachineReport({
+            ...placementOf({ ...r, region: r.region! }),
+            phase: this.phaseOfRegion.get(r.region!),
+          }),
+        );
       const m = this.machines.get(r.name);
       if (!m || m.attempts.some((a) => a.attempt === r.attempt)) continue; // progress may arrive twice
       m.attempts.push({
