@@ -108,7 +108,7 @@ const CHILDREN_PER_RUN = 500;
  */
 export async function regionWorkflow(input: RegionInput): Promise<MachineAttemptResult[]> {
   if (input.sliced) return slicedRegion(input, input.sliced);
-  const { spec, settings, rolloutId } = input;
+  const { spec, settings } = input;
   const byName = new Map(spec.machines.map((m) => [m.name, m]));
   const results: MachineAttemptResult[] = input.resume?.results ?? [];
   let round = input.resume?.round ?? 1;
@@ -184,27 +184,7 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
       );
       const handles = await Promise.all(
         step.machines.map((name) =>
-          startChild(machineAttemptWorkflow, {
-            workflowId: machineWorkflowId(rolloutId, spec.region, name, round),
-            args: [
-              {
-                rolloutId,
-                machine: byName.get(name)!,
-                attempt: round,
-                settings,
-                notBefore: latest().get(name)?.windowEnd,
-              },
-            ],
-            parentClosePolicy: ParentClosePolicy.TERMINATE,
-            staticSummary: `${name}: attempt ${round} (${step.label})`,
-            typedSearchAttributes: [
-              { key: SA.kind, value: 'machine' },
-              { key: SA.rollout, value: rolloutId },
-              { key: SA.region, value: spec.region },
-              { key: SA.phase, value: spec.phase },
-              { key: SA.machine, value: name },
-            ],
-          }),
+          startMachineAttempt(input, round, step.label, byName.get(name)!, latest().get(name)?.windowEnd),
         ),
       );
       childrenThisRun += handles.length;
@@ -240,7 +220,7 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
  * takes this path (their input has no `sliced`), so it needs no `patched()` marker.
  */
 async function slicedRegion(input: RegionInput, sliced: NonNullable<RegionInput['sliced']>): Promise<[]> {
-  const { spec, settings, rolloutId } = input;
+  const { spec, settings } = input;
   const { loadSpecSlice } = proxyActivities<Activities>({
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: ['BadSlice'] },
@@ -341,27 +321,13 @@ async function slicedRegion(input: RegionInput, sliced: NonNullable<RegionInput[
         );
         const handles = await Promise.all(
           names.map((name) =>
-            startChild(machineAttemptWorkflow, {
-              workflowId: machineWorkflowId(rolloutId, spec.region, name, round),
-              args: [
-                {
-                  rolloutId,
-                  machine: slice.machines[position.get(name)!],
-                  attempt: round,
-                  settings,
-                  notBefore: marked(cursor.due, cursor.slice, position.get(name)!)?.windowEnd,
-                },
-              ],
-              parentClosePolicy: ParentClosePolicy.TERMINATE,
-              staticSummary: `${name}: attempt ${round} (${label})`,
-              typedSearchAttributes: [
-                { key: SA.kind, value: 'machine' },
-                { key: SA.rollout, value: rolloutId },
-                { key: SA.region, value: spec.region },
-                { key: SA.phase, value: spec.phase },
-                { key: SA.machine, value: name },
-              ],
-            }),
+            startMachineAttempt(
+              input,
+              round,
+              label,
+              slice.machines[position.get(name)!],
+              marked(cursor.due, cursor.slice, position.get(name)!)?.windowEnd,
+            ),
           ),
         );
         childrenThisRun += handles.length;
@@ -389,6 +355,30 @@ async function slicedRegion(input: RegionInput, sliced: NonNullable<RegionInput[
   }
   setCurrentDetails(`Done: ${cursor.done} machine(s)`);
   return [];
+}
+
+/** Starts one machine's attempt as a child, with its readable ID, summary and search attributes. */
+function startMachineAttempt(
+  input: RegionInput,
+  round: number,
+  stepLabel: string,
+  machine: MachineSpec,
+  notBefore: number | undefined,
+) {
+  const { rolloutId, spec, settings } = input;
+  return startChild(machineAttemptWorkflow, {
+    workflowId: machineWorkflowId(rolloutId, spec.region, machine.name, round),
+    args: [{ rolloutId, machine, attempt: round, settings, notBefore }],
+    parentClosePolicy: ParentClosePolicy.TERMINATE,
+    staticSummary: `${machine.name}: attempt ${round} (${stepLabel})`,
+    typedSearchAttributes: [
+      { key: SA.kind, value: 'machine' },
+      { key: SA.rollout, value: rolloutId },
+      { key: SA.region, value: spec.region },
+      { key: SA.phase, value: spec.phase },
+      { key: SA.machine, value: machine.name },
+    ],
+  });
 }
 
 function erroredResult(name: string, attempt: number, err: unknown): MachineAttemptResult {
