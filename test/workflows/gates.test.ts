@@ -1,13 +1,14 @@
-import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../activities';
 import { readLedger } from '../../activities/drivers/simulated';
-import { simulatedDrivers } from '../../worker/worker';
-import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
-import { rolloutWorkflowId } from '../../workflows/ids';
 import { cancelSignal, gateDecisionSignal, statusQuery } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
-import { testWorkflowBundle, timeSkippingEnv } from '../support/servers';
+import { timeSkippingEnv } from '../support/servers';
+import {
+  driversOf,
+  rolloutResult,
+  startRollout,
+  waitForStatus,
+  withWorker,
+} from '../support/workflow-harness';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
 jest.setTimeout(120_000);
@@ -20,16 +21,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await env?.teardown();
 });
-
-async function withWorker<T>(stateDir: string, fn: () => Promise<T>): Promise<T> {
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: DEFAULT_TASK_QUEUE,
-    workflowBundle: testWorkflowBundle(),
-    activities: createActivities(simulatedDrivers(stateDir, 0)),
-  });
-  return worker.runUntil(fn);
-}
 
 const fleet = {
   machines: [vm('a1', { zone: '1' }), vm('a2', { zone: '2' }), vm('w1', { region: 'westus' })],
@@ -48,16 +39,9 @@ test('an approval gate refuses the starter and outsiders, records every decision
     policy: gated,
     now: new Date(),
   });
-  const report = await withWorker(stateDir, async () => {
-    const handle = await env.client.workflow.start('rolloutWorkflow', {
-      taskQueue: DEFAULT_TASK_QUEUE,
-      workflowId: rolloutWorkflowId(input.rolloutId),
-      args: [input],
-    });
-    // Queries are answered only after the gate opened: wait for it by querying (no sleeps).
-    let status: RolloutReport;
-    do status = await handle.query(statusQuery);
-    while (status.openGate !== 'phase-0');
+  const report = await withWorker(env, driversOf({ stateDir }), async () => {
+    const handle = await startRollout(env, input);
+    await waitForStatus(handle, (r) => r.openGate === 'phase-0', 'gate phase-0 open');
     await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
     await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'mallory' });
     await handle.signal(gateDecisionSignal, {
@@ -66,7 +50,7 @@ test('an approval gate refuses the starter and outsiders, records every decision
       by: 'bob',
       comment: 'looks good',
     });
-    return (await handle.result()) as RolloutReport;
+    return rolloutResult(handle);
   });
   expect(report.status).toBe('Completed');
   expect(report.gates.map((g) => [g.name, g.decision, g.by])).toEqual([
@@ -89,22 +73,16 @@ test('a rejected gate ends the rollout Rejected and patches nothing', async () =
     policy: gated,
     now: new Date(),
   });
-  const report = await withWorker(stateDir, async () => {
-    const handle = await env.client.workflow.start('rolloutWorkflow', {
-      taskQueue: DEFAULT_TASK_QUEUE,
-      workflowId: rolloutWorkflowId(input.rolloutId),
-      args: [input],
-    });
-    let status: RolloutReport;
-    do status = await handle.query(statusQuery);
-    while (status.openGate !== 'phase-0');
+  const report = await withWorker(env, driversOf({ stateDir }), async () => {
+    const handle = await startRollout(env, input);
+    await waitForStatus(handle, (r) => r.openGate === 'phase-0', 'gate phase-0 open');
     await handle.signal(gateDecisionSignal, {
       gate: 'phase-0',
       decision: 'reject',
       by: 'bob',
       comment: 'not this week',
     });
-    return (await handle.result()) as RolloutReport;
+    return rolloutResult(handle);
   });
   expect(report.status).toBe('Rejected');
   expect(report.phases.every((p) => p.status === 'Skipped')).toBe(true);
@@ -122,18 +100,14 @@ test('a gate nobody decides expires and halts the rollout; cancel then aborts it
     policy,
     now: new Date(),
   });
-  const report = await withWorker(stateDir, async () => {
-    const handle = await env.client.workflow.start('rolloutWorkflow', {
-      taskQueue: DEFAULT_TASK_QUEUE,
-      workflowId: rolloutWorkflowId(input.rolloutId),
-      args: [input],
-    });
+  const report = await withWorker(env, driversOf({ stateDir }), async () => {
+    const handle = await startRollout(env, input);
     await env.sleep('25 hours'); // time skipping: the day passes at once
     const halted = await handle.query(statusQuery);
     expect(halted.status).toBe('Halted');
     expect(halted.reason).toBe('gate "phase-0" expired without a decision');
     await handle.signal(cancelSignal, { by: 'bob', reason: 'next month' });
-    return (await handle.result()) as RolloutReport;
+    return rolloutResult(handle);
   });
   expect(report.status).toBe('Aborted');
   expect(report.gates.map((g) => g.decision)).toEqual(['expired']);
