@@ -69,6 +69,8 @@ export interface RolloutInput {
   slicedRegions?: SlicedRegion[];
   /** Sliced regions start at most this many machine attempts per run before continuing as new (default 500). */
   childrenPerRun?: number;
+  /** A sliced rollout continues as new past this many history events (default 8,000; tests lower it). */
+  eventsPerRun?: number;
   /** Machines of the fleet the plan leaves out, with the reason: they appear in the report. */
   excluded: Array<{ name: string; region: string; reason: string }>;
 }

@@ -14,7 +14,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { RETRYABLE_OUTCOMES } from '../domain/outcomes';
+import { countsAsError, RETRYABLE_OUTCOMES } from '../domain/outcomes';
 import type { PlanStep } from '../domain/plan';
 import type { MachineSpec, RegionSpec, RolloutSettings } from '../domain/rollout-spec';
 import type { SpecSliceRef } from '../domain/spec-slices';
@@ -40,6 +40,13 @@ export interface RegionInput {
    * nothing more (the rollout has had every result by signal).
    */
   sliced?: { slices: SpecSliceRef[]; machineCount: number; childrenPerRun?: number };
+  /**
+   * Started by a rollout that keeps tallies and continues as new (its `rollout-continue-as-new` patch):
+   * each result says whether the machine already counted as an error (`erredBefore`), and the region
+   * signals its end (`regionEndSignal`), since a rollout cannot await a child across continue-as-new.
+   * Absent from regions started before; only sliced regions get it.
+   */
+  talliedRollout?: boolean;
   /** A sliced region's position, carried across continue-as-new: cursors and retry marks only. */
   cursor?: RegionCursor;
   /** Carried across continue-as-new. */
@@ -56,7 +63,10 @@ export interface RegionInput {
 /** A machine attempt's result as progress reports it: sliced regions leave out the patch list. */
 export type ProgressResult = Omit<MachineAttemptResult, 'patches'> &
   Partial<Pick<MachineAttemptResult, 'patches'>> &
-  Partial<Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>>;
+  Partial<Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>> & {
+    /** An earlier attempt of this machine already counted as an error (set for tallied rollouts). */
+    erredBefore?: boolean;
+  };
 
 export interface RegionCursor {
   round: number;
@@ -69,6 +79,8 @@ export interface RegionCursor {
   /** Retried in this round; marked during it for the next. */
   due: RetryMarks;
   next: RetryMarks;
+  /** Tallied rollouts: retried machines whose earlier attempt already counted as an error (sticky). */
+  erred?: RetryMarks;
 }
 
 export interface RegionProgress {
@@ -88,8 +100,16 @@ export interface RegionControl {
   ack: number;
 }
 
+export interface RegionEnd {
+  region: string;
+  /** Why the region failed, when it did (its machines not yet started were never reported). */
+  failure?: string;
+}
+
 export const regionControlSignal = defineSignal<[RegionControl]>('regionControl');
 export const regionProgressSignal = defineSignal<[RegionProgress]>('regionProgress');
+/** A tallied rollout's regions end with this signal, after their last progress report. */
+export const regionEndSignal = defineSignal<[RegionEnd]>('regionEnd');
 export const regionStatusQuery = defineQuery<{
   round: number;
   step: number;
@@ -107,6 +127,7 @@ const CHILDREN_PER_RUN = 500;
  * keep their original step, so a retry never runs beside another zone or update domain.
  */
 export async function regionWorkflow(input: RegionInput): Promise<MachineAttemptResult[]> {
+  if (input.sliced && input.talliedRollout) return signallingEnd(input, input.sliced);
   if (input.sliced) return slicedRegion(input, input.sliced);
   const { spec, settings } = input;
   const byName = new Map(spec.machines.map((m) => [m.name, m]));
@@ -214,6 +235,22 @@ export async function regionWorkflow(input: RegionInput): Promise<MachineAttempt
   return results;
 }
 
+/** A sliced region of a tallied rollout: tells the rollout it ended, or why it failed, then returns. */
+async function signallingEnd(input: RegionInput, sliced: NonNullable<RegionInput['sliced']>): Promise<[]> {
+  const rollout = getExternalWorkflowHandle(input.parentWorkflowId);
+  const region = input.spec.region;
+  try {
+    await slicedRegion(input, sliced);
+  } catch (err) {
+    // Continue-as-new unwinds as an error too: only real failures are announced.
+    if (!(err instanceof TemporalFailure)) throw err;
+    await rollout.signal(regionEndSignal, { region, failure: rootCause(err) });
+    throw err;
+  }
+  await rollout.signal(regionEndSignal, { region });
+  return [];
+}
+
 /**
  * A sliced region: the same rounds and steps, read one slice at a time (`loadSpecSlice`), with only
  * cursors and retry marks carried across continue-as-new. New with slicing: no run started before it
@@ -234,6 +271,7 @@ async function slicedRegion(input: RegionInput, sliced: NonNullable<RegionInput[
     done: 0,
     due: emptyMarks(),
     next: emptyMarks(),
+    ...(input.talliedRollout ? { erred: emptyMarks() } : {}),
   };
   const perRun = sliced.childrenPerRun ?? CHILDREN_PER_RUN;
   let childrenThisRun = 0;
@@ -335,17 +373,23 @@ async function slicedRegion(input: RegionInput, sliced: NonNullable<RegionInput[
           handles.map((h, i) => h.result().catch((err: unknown) => erroredResult(names[i], round, err))),
         );
         if (round === 1) cursor.done += results.length;
-        for (const r of results)
-          if (RETRYABLE_OUTCOMES.has(r.outcome))
-            mark(cursor.next, cursor.slice, slice.machines.length, position.get(r.name)!, r.windowEnd);
-        await report(
-          label,
-          // Compact: the patch lists stay in the machine attempts' own results (compliance reads them there).
-          results.map(({ patches: _patches, windowEnd: _windowEnd, ...rest }) => ({
-            ...rest,
-            ...where(rest.name),
-          })),
-        );
+        const erred = cursor.erred;
+        const erredBefore = (name: string) =>
+          erred && round > 1 && marked(erred, cursor.slice, position.get(name)!) ? { erredBefore: true } : {};
+        // Compact: the patch lists stay in the machine attempts' own results (compliance reads them there).
+        const compact = results.map(({ patches: _patches, windowEnd: _windowEnd, ...rest }) => ({
+          ...rest,
+          ...where(rest.name),
+          ...erredBefore(rest.name),
+        }));
+        for (const r of results) {
+          if (!RETRYABLE_OUTCOMES.has(r.outcome)) continue;
+          const at = position.get(r.name)!;
+          mark(cursor.next, cursor.slice, slice.machines.length, at, r.windowEnd);
+          if (erred && countsAsError(r.outcome, r.attempt >= settings.maxAttempts))
+            mark(erred, cursor.slice, slice.machines.length, at);
+        }
+        await report(label, compact);
       }
     }
     cursor.slice = 0;
@@ -382,11 +426,15 @@ function startMachineAttempt(
 }
 
 function erroredResult(name: string, attempt: number, err: unknown): MachineAttemptResult {
-  // The root cause (say, the driver's message) is what an operator needs, not "Activity task failed".
+  const detail = rootCause(err);
+  return { name, attempt, outcome: 'Errored', detail, counts: zeroCounts(), patches: [], rebooted: false };
+}
+
+/** The root cause (say, the driver's message) is what an operator needs, not "Activity task failed". */
+function rootCause(err: unknown): string {
   let cause: unknown = err;
   while (cause instanceof TemporalFailure && cause.cause) cause = cause.cause;
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return { name, attempt, outcome: 'Errored', detail, counts: zeroCounts(), patches: [], rebooted: false };
+  return cause instanceof Error ? cause.message : String(cause);
 }
 
 function zeroCounts() {

@@ -2,9 +2,10 @@ import { errorBudgetExceeded, evaluatePhaseGate, type GateVerdict } from '../dom
 import { countsAsError, type AttemptOutcome } from '../domain/outcomes';
 import type { PatchCounts } from '../domain/patches';
 import type { RolloutInput } from '../domain/rollout-spec';
-import { machineCountOf, regionSummaries } from '../domain/spec-slices';
+import { machineCountOf, regionSummaries, type SpecSliceRef } from '../domain/spec-slices';
 import type { MachineAttemptResult } from './machine';
 import type { ProgressResult } from './region';
+import { emptyTally, foldResult, type RegionTally } from './rollout-tally';
 
 export type RolloutStatus =
   'Running' | 'WaitingForApproval' | 'Paused' | 'Halted' | 'Completed' | 'Rejected' | 'Aborted';
@@ -73,7 +74,21 @@ export interface RolloutReport {
     /** Planned machines. */
     planned: number;
     succeeded: number;
-    regions: Array<{ region: string; phase: number; total: number; done: number; notSucceeded: number }>;
+    regions: Array<{
+      region: string;
+      phase: number;
+      total: number;
+      done: number;
+      notSucceeded: number;
+      /**
+       * The region's slices in the spec store. Set by rollouts that keep tallies only (they continue as
+       * new): `offpeak rollout report` reads the planned machines from these and each attempt from its
+       * machine workflow (visibility memo). Absent: the machines are read with the `machines` query.
+       */
+      slices?: SpecSliceRef[];
+    }>;
+    /** Tallied rollouts: the machines the plan left out (the report lists them first). */
+    excluded?: RolloutInput['excluded'];
   };
 }
 
@@ -112,9 +127,39 @@ function newMachineReport(fields: Placement & Partial<MachineReport>): MachineRe
   };
 }
 
+/** What a rollout that continues as new carries of its state: no record per machine (docs/scale.md). */
+export interface RolloutCarry {
+  status: RolloutStatus;
+  reason?: string;
+  waitingFor?: string;
+  paused?: string;
+  aborted: boolean;
+  forgivenErrors: number;
+  gates: GateRecord[];
+  phases: RolloutReport['phases'];
+  tallies: RegionTally[];
+}
+
+type PhaseCounts = { total: number; succeeded: number; errors: number };
+type Paged = NonNullable<RolloutReport['paged']>;
+
+/** How a rollout keeps its machines: a record per machine, or counts per region. */
+interface MachineBook {
+  record(results: ProgressResult[]): void;
+  /** Machines that counted as an error. */
+  errorCount(): number;
+  phaseCounts(regions: ReadonlySet<string>): PhaseCounts;
+  /** The report's `machines` and `paged`. */
+  listing(): { machines: MachineReport[]; paged?: Paged };
+  page(offset: number, limit: number): MachineReport[];
+}
+
 /**
  * The rollout's state machine, kept apart from the workflow's wiring: signals change it, the query reads
  * it, the workflow asks it what to do. Deterministic: time comes in as arguments.
+ *
+ * A tallied rollout (a large one that continues as new) keeps counts per region only, and takes them,
+ * with its phases, gates and status, from `carry` when it was continued.
  */
 export class RolloutState {
   status: RolloutStatus = 'Running';
@@ -127,9 +172,119 @@ export class RolloutState {
   private forgivenErrors = 0;
   readonly gates: GateRecord[] = [];
   readonly phases: RolloutReport['phases'];
+  private readonly planned: number;
+  private readonly book: MachineBook;
+
+  constructor(
+    private readonly input: RolloutInput,
+    options: { tallied?: boolean; carry?: RolloutCarry } = {},
+  ) {
+    this.planned = machineCountOf(input);
+    this.phases = input.phases.map((p) => ({
+      index: p.index,
+      regions: p.regions,
+      status: 'Pending' as PhaseStatus,
+    }));
+    const { carry } = options;
+    if (carry) {
+      this.status = carry.status;
+      this.reason = carry.reason;
+      this.waitingFor = carry.waitingFor;
+      this.paused = carry.paused;
+      this.aborted = carry.aborted;
+      this.forgivenErrors = carry.forgivenErrors;
+      this.gates.push(...carry.gates);
+      this.phases = carry.phases;
+    }
+    this.book =
+      options.tallied || carry ? new RegionTallies(input, carry?.tallies) : new MachineRecords(input);
+  }
+
+  /** What continue-as-new carries (tallied rollouts). */
+  carry(): RolloutCarry {
+    if (!(this.book instanceof RegionTallies)) throw new Error('only a tallied rollout continues as new');
+    return {
+      status: this.status,
+      reason: this.reason,
+      waitingFor: this.waitingFor,
+      paused: this.paused,
+      aborted: this.aborted,
+      forgivenErrors: this.forgivenErrors,
+      gates: this.gates,
+      phases: this.phases,
+      tallies: this.book.tallies,
+    };
+  }
+
+  record(results: ProgressResult[]): void {
+    this.book.record(results);
+  }
+
+  errorTally(): { count: number; allowed: number; exceeded: boolean } {
+    const count = this.book.errorCount();
+    const { exceeded, allowed } = errorBudgetExceeded(
+      { planned: this.planned, errors: count - this.forgivenErrors },
+      this.input.settings.errorBudget,
+    );
+    return { count, allowed, exceeded };
+  }
+
+  phaseVerdict(index: number): GateVerdict {
+    const { total, succeeded, errors } = this.book.phaseCounts(new Set(this.phases[index].regions));
+    // Machines not reported yet (a sliced rollout does not list them) are unresolved, as NotStarted ones are.
+    const unresolved = total - succeeded - errors;
+    const tally = this.errorTally();
+    return evaluatePhaseGate(
+      { total, succeeded, errors, unresolved },
+      { exceeded: tally.exceeded, allowed: tally.allowed },
+    );
+  }
+
+  /** An operator resumed past a halt: the errors so far are forgiven, new ones count against a fresh budget. */
+  override(): void {
+    this.forgivenErrors = this.errorTally().count;
+  }
+
+  /** Why regions must not start another step right now, or null. */
+  hold(): string | null {
+    if (this.aborted) return 'aborted';
+    if (this.status === 'Halted') return `halted: ${this.reason}`;
+    if (this.paused) return `paused: ${this.paused}`;
+    return null;
+  }
+
+  report(): RolloutReport {
+    const tally = this.errorTally();
+    return {
+      rolloutId: this.input.rolloutId,
+      status: this.status,
+      reason: this.reason,
+      waitingFor: this.waitingFor,
+      openGate: this.openGate,
+      startedBy: this.input.startedBy,
+      month: this.input.settings.month,
+      monthType: this.input.settings.monthType,
+      deadline: new Date(this.input.settings.deadline).toISOString(),
+      errors: { count: tally.count, allowed: tally.allowed },
+      phases: this.phases,
+      gates: this.gates,
+      ...this.book.listing(),
+    };
+  }
+
+  /** A page of the machines, in a stable order (excluded first, then as they reported). */
+  machinePage(offset: number, limit: number): MachineReport[] {
+    return this.book.page(offset, limit);
+  }
+}
+
+/**
+ * A record per machine: inline rollouts (their report lists every machine), and sliced rollouts started
+ * before tallies, which learn their machines from their reports and page them.
+ */
+class MachineRecords implements MachineBook {
   private readonly machines = new Map<string, MachineReport>();
   private readonly phaseOfRegion = new Map<string, number>();
-  private readonly planned: number;
   private readonly regionTotals = new Map<string, number>();
   private readonly sliced: boolean;
 
@@ -139,17 +294,9 @@ export class RolloutState {
       this.regionTotals.set(r.region, r.machineCount);
       this.phaseOfRegion.set(r.region, r.phase);
     }
-    this.phases = input.phases.map((p) => ({
-      index: p.index,
-      regions: p.regions,
-      status: 'Pending' as PhaseStatus,
-    }));
-    for (const r of input.regions) {
-      this.phaseOfRegion.set(r.region, r.phase);
+    for (const r of input.regions)
       for (const m of r.machines)
         this.machines.set(m.name, newMachineReport({ ...placementOf(m), phase: r.phase }));
-    }
-    this.planned = machineCountOf(input);
     for (const e of input.excluded)
       this.machines.set(
         e.name,
@@ -192,18 +339,13 @@ export class RolloutState {
     return m.attempts.some((a, i) => countsAsError(a.outcome, final && i === m.attempts.length - 1));
   }
 
-  errorTally(): { count: number; allowed: number; exceeded: boolean } {
+  errorCount(): number {
     let count = 0;
     for (const m of this.machines.values()) if (this.isError(m)) count++;
-    const { exceeded, allowed } = errorBudgetExceeded(
-      { planned: this.planned, errors: count - this.forgivenErrors },
-      this.input.settings.errorBudget,
-    );
-    return { count, allowed, exceeded };
+    return count;
   }
 
-  phaseVerdict(index: number): GateVerdict {
-    const regions = new Set(this.phases[index].regions);
+  phaseCounts(regions: ReadonlySet<string>): PhaseCounts {
     let total = 0,
       succeeded = 0,
       errors = 0;
@@ -213,50 +355,14 @@ export class RolloutState {
       if (m.outcome === 'Succeeded') succeeded++;
       else if (this.isError(m)) errors++;
     }
-    // Machines not reported yet (a sliced rollout does not list them) are unresolved, as NotStarted ones are.
-    const unresolved = total - succeeded - errors;
-    const tally = this.errorTally();
-    return evaluatePhaseGate(
-      { total, succeeded, errors, unresolved },
-      { exceeded: tally.exceeded, allowed: tally.allowed },
-    );
+    return { total, succeeded, errors };
   }
 
-  /** An operator resumed past a halt: the errors so far are forgiven, new ones count against a fresh budget. */
-  override(): void {
-    this.forgivenErrors = this.errorTally().count;
+  listing(): { machines: MachineReport[]; paged?: Paged } {
+    return this.sliced ? { machines: [], paged: this.tally() } : { machines: [...this.machines.values()] };
   }
 
-  /** Why regions must not start another step right now, or null. */
-  hold(): string | null {
-    if (this.aborted) return 'aborted';
-    if (this.status === 'Halted') return `halted: ${this.reason}`;
-    if (this.paused) return `paused: ${this.paused}`;
-    return null;
-  }
-
-  report(): RolloutReport {
-    const tally = this.errorTally();
-    return {
-      rolloutId: this.input.rolloutId,
-      status: this.status,
-      reason: this.reason,
-      waitingFor: this.waitingFor,
-      openGate: this.openGate,
-      startedBy: this.input.startedBy,
-      month: this.input.settings.month,
-      monthType: this.input.settings.monthType,
-      deadline: new Date(this.input.settings.deadline).toISOString(),
-      errors: { count: tally.count, allowed: tally.allowed },
-      phases: this.phases,
-      gates: this.gates,
-      machines: this.sliced ? [] : [...this.machines.values()],
-      ...(this.sliced ? { paged: this.tally() } : {}),
-    };
-  }
-
-  /** A page of the machines, in a stable order (excluded first, then as they reported). */
-  machinePage(offset: number, limit: number): MachineReport[] {
+  page(offset: number, limit: number): MachineReport[] {
     const start = Math.max(0, Math.floor(offset));
     const size = Math.min(MACHINE_PAGE_LIMIT, Math.max(0, Math.floor(limit)));
     const page: MachineReport[] = [];
@@ -269,7 +375,7 @@ export class RolloutState {
     return page;
   }
 
-  private tally(): NonNullable<RolloutReport['paged']> {
+  private tally(): Paged {
     const regions = new Map(
       regionSummaries(this.input).map((r) => [
         r.region,
@@ -284,6 +390,75 @@ export class RolloutState {
       r.done++;
       if (m.outcome !== 'Succeeded') r.notSucceeded++;
     }
-    return { recorded: this.machines.size, planned: this.planned, succeeded, regions: [...regions.values()] };
+    return {
+      recorded: this.machines.size,
+      planned: machineCountOf(this.input),
+      succeeded,
+      regions: [...regions.values()],
+    };
+  }
+}
+
+/** Counts per region (`rollout-tally.ts`): large rollouts that continue as new. */
+class RegionTallies implements MachineBook {
+  readonly tallies: RegionTally[];
+  private readonly byRegion: Map<string, RegionTally>;
+
+  constructor(
+    private readonly input: RolloutInput,
+    carried?: RegionTally[],
+  ) {
+    this.tallies =
+      carried ?? regionSummaries(input).map((r) => emptyTally(r.region, r.phase, r.machineCount));
+    this.byRegion = new Map(this.tallies.map((t) => [t.region, t]));
+  }
+
+  record(results: ProgressResult[]): void {
+    for (const r of results) {
+      const tally = this.byRegion.get(r.region ?? '');
+      if (tally) foldResult(tally, r, this.input.settings.maxAttempts);
+    }
+  }
+
+  errorCount(): number {
+    return this.tallies.reduce((n, t) => n + t.errors, 0);
+  }
+
+  phaseCounts(regions: ReadonlySet<string>): PhaseCounts {
+    const counts = { total: 0, succeeded: 0, errors: 0 };
+    for (const t of this.tallies)
+      if (regions.has(t.region)) {
+        counts.total += t.total;
+        counts.succeeded += t.succeeded;
+        counts.errors += t.failing;
+      }
+    return counts;
+  }
+
+  listing(): { machines: MachineReport[]; paged: Paged } {
+    const slices = new Map((this.input.slicedRegions ?? []).map((r) => [r.region, r.slices]));
+    const done = this.tallies.reduce((n, t) => n + t.done, 0);
+    return {
+      machines: [],
+      paged: {
+        recorded: this.input.excluded.length + done,
+        planned: machineCountOf(this.input),
+        succeeded: this.tallies.reduce((n, t) => n + t.succeeded, 0),
+        regions: this.tallies.map((t) => ({
+          region: t.region,
+          phase: t.phase,
+          total: t.total,
+          done: t.done,
+          notSucceeded: t.done - t.succeeded,
+          slices: slices.get(t.region) ?? [],
+        })),
+        excluded: this.input.excluded,
+      },
+    };
+  }
+
+  /** No records to page: `offpeak rollout report` assembles them from the machine attempts. */
+  page(): MachineReport[] {
+    return [];
   }
 }

@@ -1,5 +1,6 @@
 import {
   condition,
+  continueAsNew,
   defineQuery,
   defineSignal,
   getExternalWorkflowHandle,
@@ -18,8 +19,8 @@ import type { SlicedRegion } from '../domain/spec-slices';
 import { SA } from '../servers/search-attributes';
 import { setRolloutGauges } from './metrics';
 import { regionWorkflowId } from './ids';
-import { regionControlSignal, regionProgressSignal, regionWorkflow } from './region';
-import { RolloutState, type MachineReport, type RolloutReport } from './rollout-state';
+import { regionControlSignal, regionEndSignal, regionProgressSignal, regionWorkflow } from './region';
+import { RolloutState, type MachineReport, type RolloutCarry, type RolloutReport } from './rollout-state';
 
 export interface GateDecisionSignal {
   gate: string;
@@ -37,25 +38,49 @@ export const statusQuery = defineQuery<RolloutReport>('status');
 /** A page of the rollout's machines (`offset`, `limit` up to 1,000): how the CLI reads a sliced rollout's. */
 export const machinesQuery = defineQuery<MachineReport[], [number, number]>('machines');
 
+/** What a tallied rollout carries into its next run: its state and the phase whose regions are running. */
+export interface RolloutContinued {
+  state: RolloutCarry;
+  phase: number;
+  regions: Array<{ region: string; ended: boolean }>;
+  acked: Record<string, number>;
+  sent: Record<string, string>;
+}
+
+/** A rollout continues as new past this many history events (Temporal's guidance: well under 10,000). */
+const EVENTS_PER_RUN = 8000;
+
 /**
  * The monthly rollout: phases of regions one after another, each phase behind an optional approval gate
  * and promoted only when its health holds. Regions run as children; they report progress by signal.
+ *
+ * A large (sliced) rollout keeps counts per region instead of a record per machine and continues as new
+ * while its regions run (docs/scale.md): its regions are abandoned, not owned, by each run, and tell it
+ * they ended by signal. `offpeak rollout report` reads its machines from the machine attempts.
  */
-export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutReport> {
-  const state = new RolloutState(input);
+export async function rolloutWorkflow(
+  input: RolloutInput & { continued?: RolloutContinued },
+): Promise<RolloutReport> {
+  const { continued } = input;
+  // Versioned change: sliced rollouts started before it keep a record per machine and never continue.
+  const tallied =
+    continued !== undefined || ((input.slicedRegions ?? []).length > 0 && patched('rollout-continue-as-new'));
+  const state = new RolloutState(input, { tallied, carry: continued?.state });
   const { approvals } = input.settings;
   const now = () => new Date(Date.now()).toISOString();
   let openGate: { name: string; phase: number; decision?: 'approved' | 'rejected' } | undefined;
-  let controlVersion = 0;
+  // A continued run relays once at its start: an acknowledgement may not have gone out before it.
+  let controlVersion = continued ? 1 : 0;
   const running: Array<{
     region: string;
-    handle: ChildWorkflowHandle<typeof regionWorkflow>;
+    /** Absent in tallied rollouts, whose regions outlive the run that started them. */
+    handle?: ChildWorkflowHandle<typeof regionWorkflow>;
     done: boolean;
-  }> = [];
+  }> = continued ? continued.regions.map((r) => ({ region: r.region, done: r.ended })) : [];
   /** Per region, the last progress report recorded: relayed back as `RegionControl.ack`. */
-  const acked = new Map<string, number>();
+  const acked = new Map<string, number>(Object.entries(continued?.acked ?? {}));
   /** Per region, the last control relayed to it (JSON). */
-  const sent = new Map<string, string>();
+  const sent = new Map<string, string>(Object.entries(continued?.sent ?? {}));
   // Versioned changes (see patched()): regions wait for each step's acknowledgement, so a halt stops the
   // next step; the status shows a pause while regions run.
   const stepAcks = patched('region-step-acks');
@@ -81,6 +106,15 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
       setStatus('Halted', `an operator to resume with an override, or cancel (${state.reason})`);
       controlVersion++;
     } else if (stepAcks) controlVersion++; // the region waits for the acknowledgement
+  });
+  setHandler(regionEndSignal, ({ region, failure }) => {
+    const r = running.find((x) => x.region === region);
+    if (r) r.done = true;
+    if (failure && !state.aborted) {
+      state.reason = `region ${region} failed: ${failure}`;
+      setStatus('Halted', `an operator to resume with an override, or cancel (${state.reason})`);
+      controlVersion++;
+    }
   });
   setHandler(gateDecisionSignal, ({ gate, decision, by, comment }) => {
     const at = now();
@@ -150,14 +184,17 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
     { key: SA.kind, value: 'rollout' },
     { key: SA.rollout, value: input.rolloutId },
   ]);
-  setStatus('Running');
+  setStatus(continued ? state.status : 'Running', continued ? state.waitingFor : undefined);
 
   for (const phase of state.phases) {
     const i = phase.index;
-    if (!(await proceed())) break;
+    // A continued run resumes inside the phase it left: earlier phases are settled, its regions started.
+    if (continued && i < continued.phase) continue;
+    const resuming = continued !== undefined && i === continued.phase;
+    if (!resuming && !(await proceed())) break;
     upsertSearchAttributes([{ key: SA.phase, value: i }]);
 
-    if (approvals.beforePhases === 'all' || approvals.beforePhases.includes(i)) {
+    if (!resuming && (approvals.beforePhases === 'all' || approvals.beforePhases.includes(i))) {
       openGate = { name: `phase-${i}`, phase: i };
       state.openGate = openGate.name;
       phase.status = 'WaitingForApproval';
@@ -182,10 +219,12 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
       }
     }
 
-    phase.status = 'Running';
-    phase.startedAt = now();
-    setStatus('Running', `phase ${i}: ${phase.regions.join(', ')}`);
-    running.length = 0;
+    if (!resuming) {
+      phase.status = 'Running';
+      phase.startedAt = now();
+      setStatus('Running', `phase ${i}: ${phase.regions.join(', ')}`);
+      running.length = 0;
+    }
     // Inline regions carry their spec; sliced ones (docs/scale.md) only their slice references.
     const phaseRegions: Array<{
       region: string;
@@ -207,7 +246,7 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
           sliced: r,
         })),
     ];
-    for (const region of phaseRegions) {
+    for (const region of resuming ? [] : phaseRegions) {
       const args = {
         rolloutId: input.rolloutId,
         parentWorkflowId: workflowInfo().workflowId,
@@ -222,11 +261,13 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
               },
             }
           : {}),
+        ...(tallied ? { talliedRollout: true } : {}),
       };
       const handle = await startChild(regionWorkflow, {
         workflowId: regionWorkflowId(input.rolloutId, region.region),
         args: [stepAcks ? { ...args, stepAcks } : args],
-        parentClosePolicy: ParentClosePolicy.TERMINATE,
+        // A tallied rollout's runs end by continuing as new while their regions run on.
+        parentClosePolicy: tallied ? ParentClosePolicy.ABANDON : ParentClosePolicy.TERMINATE,
         staticSummary: `${region.region}: phase ${i}, ${region.machines} machine(s) in ${region.steps} step(s)`,
         typedSearchAttributes: [
           { key: SA.kind, value: 'region' },
@@ -235,26 +276,34 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
           { key: SA.phase, value: i },
         ],
       });
-      running.push({ region: region.region, handle, done: false });
+      running.push({ region: region.region, handle: tallied ? undefined : handle, done: false });
     }
 
-    // Relay holds (pause, halt, abort) to the running regions until they all finish.
+    // Relay holds (pause, halt, abort) to the running regions until they all finish: tallied regions
+    // say so by signal, the others return their results.
     let finished = false;
-    const results = Promise.all(
-      running.map((r) =>
-        r.handle.result().then((res) => {
-          r.done = true;
-          return res;
-        }),
-      ),
-    ).then((all) => {
-      finished = true;
-      return all;
-    });
+    const results = tallied
+      ? Promise.resolve([])
+      : Promise.all(
+          running.map((r) =>
+            r.handle!.result().then((res) => {
+              r.done = true;
+              return res;
+            }),
+          ),
+        ).then((all) => {
+          finished = true;
+          return all;
+        });
+    const ended = () => (tallied ? running.every((r) => r.done) : finished);
+    const historyFull = () =>
+      tallied &&
+      (workflowInfo().continueAsNewSuggested ||
+        workflowInfo().historyLength >= (input.eventsPerRun ?? EVENTS_PER_RUN));
     let relayed = 0;
-    while (!finished) {
-      await condition(() => finished || controlVersion !== relayed);
-      if (finished) break;
+    while (!ended()) {
+      await condition(() => ended() || controlVersion !== relayed || historyFull());
+      if (ended()) break;
       relayed = controlVersion;
       const control = { hold: state.hold(), stop: state.aborted };
       // Only regions still running (one that finishes meanwhile cannot be signalled, and needs nothing
@@ -269,11 +318,23 @@ export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutRepor
       });
       await Promise.all(
         changed.map((r) =>
-          getExternalWorkflowHandle(r.handle.workflowId)
+          getExternalWorkflowHandle(regionWorkflowId(input.rolloutId, r.region))
             .signal(regionControlSignal, { ...control, ack: acked.get(r.region) ?? 0 })
             .catch(() => undefined),
         ),
       );
+      // Everything is relayed: the next run starts from the state alone (its regions run on).
+      if (historyFull() && !ended())
+        await continueAsNew<typeof rolloutWorkflow>({
+          ...input,
+          continued: {
+            state: state.carry(),
+            phase: i,
+            regions: running.map((r) => ({ region: r.region, ended: r.done })),
+            acked: Object.fromEntries(acked),
+            sent: Object.fromEntries(sent),
+          },
+        });
     }
     for (const regionResults of await results) state.record(regionResults);
     phase.finishedAt = now();

@@ -1,10 +1,24 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { stageRolloutInput } from '../../activities/spec-store';
-import { rolloutReport } from '../../client/temporal';
-import { regionWorkflowId } from '../../workflows/ids';
+import type { RolloutInput } from '../../domain/rollout-spec';
+import { machineWorkflowId, regionWorkflowId } from '../../workflows/ids';
+import type { MachineAttemptResult } from '../../workflows/machine';
+import { cancelSignal, resumeSignal } from '../../workflows/rollout';
+import type { RolloutReport } from '../../workflows/rollout-state';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
-import { driversOf, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
+import {
+  driversOf,
+  regionStatus,
+  startRollout,
+  waitForStatus,
+  waitUntil,
+  withWorker,
+} from '../support/workflow-harness';
 
 jest.setTimeout(120_000);
 
@@ -22,86 +36,262 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+type History = temporal.api.history.v1.IHistory;
+const EventType = temporal.api.enums.v1.EventType;
 const utf8 = (data: Uint8Array | null | undefined) => Buffer.from(data ?? []).toString('utf8');
+const inputOf = (history: History) =>
+  JSON.parse(
+    utf8(history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data),
+  ) as Record<string, unknown>;
 
-test('a sliced rollout loads its regions slice by slice, continues as new and reports in pages', async () => {
+/** Every run of a workflow, first to last, following each run's `continuedExecutionRunId` back. */
+async function runsOf(handle: WorkflowHandle): Promise<History[]> {
+  const runs: History[] = [await handle.fetchHistory()];
+  for (;;) {
+    const previous = runs[0].events![0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId;
+    if (!previous) return runs;
+    runs.unshift(await env.client.workflow.getHandle(handle.workflowId, previous).fetchHistory());
+  }
+}
+
+/**
+ * The rollout's result once it closed. Waits by describing the latest run instead of a long poll on the
+ * result: the time-skipping test server sometimes never wakes a result poll that follows a chain of
+ * continued runs (seen here: status Completed, poll still waiting). These rollouts have no timers, so no
+ * time needs skipping meanwhile.
+ */
+async function closedResult(handle: WorkflowHandle): Promise<RolloutReport> {
+  const latest = env.client.workflow.getHandle(handle.workflowId);
+  await waitUntil(
+    () => latest.describe(),
+    (d) => d.status.name !== 'RUNNING',
+    'the rollout to close',
+    60_000,
+  );
+  return (await latest.result()) as RolloutReport;
+}
+
+function machineResult(rolloutId: string, region: string, name: string, attempt: number) {
+  return env.client.workflow
+    .getHandle(machineWorkflowId(rolloutId, region, name, attempt))
+    .result() as Promise<MachineAttemptResult>;
+}
+
+/** Plans the machines and stages the rollout as a large one: slices of `sliceMachines` in the store. */
+async function stagedRollout(
+  rolloutId: string,
+  machines: Array<Record<string, unknown>>,
+  policy: Record<string, unknown>,
+  knobs: Pick<RolloutInput, 'childrenPerRun' | 'eventsPerRun'> & { sliceMachines: number },
+): Promise<RolloutInput> {
+  const planned = rolloutInputOf({
+    rolloutId,
+    fleet: { machines },
+    policy: { windows: 'always', month: '2026-11', ...policy },
+    now: new Date(await env.currentTimeMs()),
+  });
+  const { sliceMachines, ...perRun } = knobs;
+  return { ...stageRolloutInput(planned, { dir: store, sliceMachines, inlineLimitBytes: 0 }), ...perRun };
+}
+
+const names = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => `${prefix}${String(i + 1).padStart(2, '0')}`);
+
+test('a sliced rollout keeps tallies, and it and its regions continue as new while the regions run', async () => {
   const pending = new Set(['e03', 'e11', 'w02']);
   const machines = [
-    ...Array.from({ length: 14 }, (_, i) => `e${String(i + 1).padStart(2, '0')}`).map((n) =>
-      vm(n, pending.has(n) ? { simulation: { pendingPatches: 1 } } : {}),
-    ),
-    ...Array.from({ length: 6 }, (_, i) => `w${String(i + 1).padStart(2, '0')}`).map((n) =>
+    ...names('e', 14).map((n) => vm(n, pending.has(n) ? { simulation: { pendingPatches: 1 } } : {})),
+    ...names('w', 6).map((n) =>
       vm(n, { region: 'westus', ...(pending.has(n) ? { simulation: { pendingPatches: 1 } } : {}) }),
     ),
   ];
-  const planned = rolloutInputOf({
-    rolloutId: 'sliced',
-    fleet: { machines },
-    policy: { windows: 'always', month: '2026-11' },
-    now: new Date(await env.currentTimeMs()),
-  });
-  const input = {
-    ...stageRolloutInput(planned, { dir: store, sliceMachines: 3, inlineLimitBytes: 0 }),
-    childrenPerRun: 4,
-  };
+  const eventsPerRun = 60;
+  const input = await stagedRollout(
+    'sliced',
+    machines,
+    {},
+    { sliceMachines: 3, childrenPerRun: 4, eventsPerRun },
+  );
   expect(input.regions).toEqual([]);
   const east = input.slicedRegions!.find((r) => r.region === 'eastus')!;
   expect(east.machineCount).toBe(14);
   expect(east.slices.length).toBeGreaterThanOrEqual(5);
 
-  const { result, report, regionHistory, rolloutHistory } = await withWorker(
+  const { result, rolloutRuns, regionHistory, retried } = await withWorker(
     env,
     driversOf({ stateDir: tempDir('sliced'), month: '2026-11' }),
     async () => {
       const handle = await startRollout(env, input);
-      const result = await rolloutResult(handle);
+      const result = await closedResult(handle);
       return {
         result,
-        // What `offpeak rollout report` does: the result's summary, the machines read page by page.
-        report: await rolloutReport(env.client, 'sliced', { machines: true }),
+        rolloutRuns: await runsOf(handle),
         regionHistory: await env.client.workflow
           .getHandle(regionWorkflowId('sliced', 'eastus'))
           .fetchHistory(),
-        rolloutHistory: await handle.fetchHistory(),
+        retried: await Promise.all(
+          [...pending].map((n) => machineResult('sliced', n.startsWith('e') ? 'eastus' : 'westus', n, 2)),
+        ),
       };
     },
   );
 
-  // The result and status carry tallies, not machines.
+  // The result carries tallies and where the machines are, not the machines.
   expect(result.status).toBe('Completed');
   expect(result.machines).toEqual([]);
-  expect(result.paged).toMatchObject({ planned: 20, succeeded: 20 });
+  expect(result.errors).toEqual({ count: 0, allowed: 0 });
+  expect(result.paged).toMatchObject({ planned: 20, recorded: 20, succeeded: 20, excluded: [] });
   expect(result.paged!.regions).toEqual(
-    expect.arrayContaining([
-      { region: 'eastus', phase: expect.any(Number), total: 14, done: 14, notSucceeded: 0 },
-      { region: 'westus', phase: expect.any(Number), total: 6, done: 6, notSucceeded: 0 },
+    expect.arrayContaining(
+      input.slicedRegions!.map((r) => ({
+        region: r.region,
+        phase: r.phase,
+        total: r.machineCount,
+        done: r.machineCount,
+        notSucceeded: 0,
+        slices: r.slices,
+      })),
+    ),
+  );
+  expect(result.phases.map((p) => p.status)).toEqual(['Succeeded', 'Succeeded']);
+  // The pending machines were patched by their retry, in their own machine workflows.
+  expect(retried.map((r) => [r.name, r.outcome])).toEqual([...pending].map((n) => [n, 'Succeeded']));
+
+  // The rollout continued as new while its regions ran: no run near the limit, none carrying a machine.
+  expect(rolloutRuns.length).toBeGreaterThanOrEqual(3);
+  for (const run of rolloutRuns.slice(0, -1)) {
+    expect(run.events!.length).toBeLessThan(eventsPerRun + 30);
+    expect(run.events!.at(-1)!.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW);
+  }
+  for (const run of rolloutRuns.slice(1)) {
+    const carried = inputOf(run);
+    expect(carried.continued).toMatchObject({ state: { tallies: expect.any(Array) } });
+    for (const name of machines.map((m) => String(m.name)))
+      expect(JSON.stringify(carried)).not.toContain(`"${name}"`);
+  }
+  // Its regions outlive the run that started them, and tell it when they end.
+  const starts = rolloutRuns
+    .flatMap((run) => run.events!)
+    .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
+    .filter((a) => a);
+  expect(starts.map((a) => [a!.workflowId, a!.parentClosePolicy]).sort()).toEqual(
+    ['eastus', 'westus'].map((r) => [
+      regionWorkflowId('sliced', r),
+      temporal.api.enums.v1.ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON,
     ]),
   );
+  const ends = rolloutRuns
+    .flatMap((run) => run.events!)
+    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'regionEnd');
+  expect(ends).toHaveLength(2);
 
-  // The assembled report has the documented shape, every machine once.
-  expect(report.paged).toBeUndefined();
-  expect(report.machines.map((m) => m.name).sort()).toEqual(machines.map((m) => String(m.name)).sort());
-  for (const m of report.machines) {
-    expect(m.outcome).toBe('Succeeded');
-    expect(m.attempts.map((a) => a.outcome)).toEqual(
-      pending.has(m.name) ? ['Pending', 'Succeeded'] : ['Succeeded'],
-    );
-    expect(m.region).toBe(m.name.startsWith('e') ? 'eastus' : 'westus');
-  }
-
-  // The region's last run was continued as new (14 machines, at most 4 children a run), carrying cursors.
+  // The region's last run was continued as new too (14 machines, at most 4 children a run), carrying cursors.
   const started = regionHistory.events![0].workflowExecutionStartedEventAttributes!;
   expect(started.continuedExecutionRunId).toBeTruthy();
-  const carried = JSON.parse(utf8(started.input!.payloads![0].data)) as Record<string, unknown>;
+  const carried = inputOf(regionHistory);
   expect(carried.cursor).toBeDefined();
   expect(carried.resume).toBeUndefined();
   expect(JSON.stringify(carried)).not.toContain('"patches"');
 
   // Progress reports are compact: no patch lists reach the rollout.
-  const signals = rolloutHistory.events!.filter((e) => e.workflowExecutionSignaledEventAttributes);
-  expect(signals.length).toBeGreaterThanOrEqual(20 / 3);
-  for (const s of signals) {
-    const payload = utf8(s.workflowExecutionSignaledEventAttributes!.input!.payloads![0].data);
-    expect(payload).not.toContain('"patches"');
-  }
+  const progress = rolloutRuns
+    .flatMap((run) => run.events!)
+    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'regionProgress');
+  expect(progress.length).toBeGreaterThanOrEqual(20 / 3);
+  for (const s of progress)
+    expect(utf8(s.workflowExecutionSignaledEventAttributes!.input!.payloads![0].data)).not.toContain(
+      '"patches"',
+    );
+});
+
+test('across continue-as-new, an exceeded budget halts with no new starts and an error retried to success counts once', async () => {
+  // One region, one machine a step: x02 fails its first install and is patched by its retry (an error
+  // once, never twice), x04 is unhealthy: the second error exceeds a budget of one.
+  const machines = names('x', 8).map((n) =>
+    vm(n, {
+      simulation: n === 'x02' ? { failInstall: 1 } : n === 'x04' ? { unhealthyAfterReboot: true } : {},
+    }),
+  );
+  const input = await stagedRollout(
+    'sliced-budget',
+    machines,
+    { errorBudget: 1, disruptionBudget: 1, approvals: { approvers: ['bob'] } },
+    { sliceMachines: 2, eventsPerRun: 40 },
+  );
+  const { halted, report, runs } = await withWorker(
+    env,
+    driversOf({ stateDir: tempDir('sliced-budget'), month: '2026-11' }),
+    async () => {
+      const handle = await startRollout(env, input);
+      const halted = await waitForStatus(handle, (r) => r.status === 'Halted', 'the rollout to halt');
+      await waitUntil(
+        () => regionStatus(env, 'sliced-budget', 'eastus'),
+        (s) => s.hold !== null,
+        'eastus to hold',
+      );
+      // Nothing new started after the step that exceeded the budget.
+      const notStarted = await machineAttemptsAfter('sliced-budget', 'x04');
+      await handle.signal(resumeSignal, { by: 'bob', override: true, comment: 'x04 is known' });
+      const report = await closedResult(handle);
+      return { halted: { ...halted, notStarted }, report, runs: await runsOf(handle) };
+    },
+  );
+
+  expect(halted.reason).toBe('error budget exceeded: 2 error(s), at most 1 allowed');
+  expect(halted.errors).toEqual({ count: 2, allowed: 1 });
+  expect(halted.notStarted).toEqual([]);
+  expect(report.status).toBe('Completed');
+  expect(report.gates.map((g) => [g.name, g.decision, g.by])).toEqual([['resume', 'overridden', 'bob']]);
+  // x02 (an error, then patched) and x04 (unhealthy): two errors, x02 counted once although reported twice.
+  expect(report.errors).toEqual({ count: 2, allowed: 1 });
+  expect(report.paged).toMatchObject({ planned: 8, succeeded: 7 });
+  expect(report.paged!.regions).toEqual([expect.objectContaining({ total: 8, done: 8, notSucceeded: 1 })]);
+  expect(runs.length).toBeGreaterThanOrEqual(2);
+});
+
+/** Machine attempts of x05..x08 (the steps after `after`) that were ever started. */
+async function machineAttemptsAfter(rolloutId: string, after: string): Promise<string[]> {
+  const later = names('x', 8).filter((n) => n > after);
+  const found: string[] = [];
+  for (const name of later)
+    try {
+      await env.client.workflow.getHandle(machineWorkflowId(rolloutId, 'eastus', name, 1)).describe();
+      found.push(name);
+    } catch {
+      // not started: what a halt promises
+    }
+  return found;
+}
+
+test('a region that fails tells the rollout, which halts for a person instead of waiting forever', async () => {
+  const machines = [
+    ...names('e', 2).map((n) => vm(n)),
+    ...names('c', 2).map((n) => vm(n, { region: 'centralus' })),
+  ];
+  const input = await stagedRollout(
+    'sliced-broken',
+    machines,
+    { phases: [['eastus', 'centralus']] },
+    { sliceMachines: 1 },
+  );
+  // A slice whose content no longer matches its sha256: the region's loadSpecSlice fails without retry.
+  const central = input.slicedRegions!.find((r) => r.region === 'centralus')!;
+  writeFileSync(join(store, central.slices[1].ref), '{"region":"centralus","steps":[],"machines":[]}');
+
+  const { halted, report } = await withWorker(
+    env,
+    driversOf({ stateDir: tempDir('sliced-broken') }),
+    async () => {
+      const handle = await startRollout(env, input);
+      const halted = await waitForStatus(handle, (r) => r.status === 'Halted', 'the rollout to halt');
+      await handle.signal(cancelSignal, { by: 'bob', reason: 'fix the spec store' });
+      return { halted, report: await closedResult(handle) };
+    },
+  );
+
+  expect(halted.reason).toMatch(/^region centralus failed: slice .* does not match its sha256$/);
+  expect(report.status).toBe('Aborted');
+  expect(report.reason).toBe('cancelled by bob: fix the spec store');
+  const centralTally = report.paged!.regions.find((r) => r.region === 'centralus')!;
+  expect(centralTally.done).toBe(1); // its first slice ran; the broken one never did
 });
