@@ -7,7 +7,8 @@ import { OperationError, UsageError } from '../errors';
 import { loadFleet } from '../input';
 import { note } from '../output';
 import { connectClient } from '../temporal';
-import { dataOutputOption, mapLimit, printData } from './compliance';
+import { mapLimit } from '../visibility';
+import { dataOutputOption, printData } from './compliance';
 import { whoAmI } from './options';
 
 /** `--fleet`, else `$OFFPEAK_FLEET`: on-demand commands need the fleet to know how to reach a machine. */

@@ -17,6 +17,7 @@ import { UsageError } from '../errors';
 import { loadFleet } from '../input';
 import { printJson, table } from '../output';
 import { connectClient, ROLLOUT_ID_PATTERN } from '../temporal';
+import { listWorkflows, mapLimit } from '../visibility';
 
 export type DataFormat = 'table' | 'json' | 'csv';
 
@@ -44,30 +45,6 @@ export function printData(
 
 /** Machine names and rollout IDs go into visibility queries: only the characters their schemas allow. */
 export const MACHINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-
-export async function listWorkflows(client: Client, query: string): Promise<WorkflowExecutionInfo[]> {
-  const out: WorkflowExecutionInfo[] = [];
-  for await (const w of client.workflow.list({ query })) out.push(w);
-  return out;
-}
-
-/** Runs `fn` over `items`, at most `limit` at once. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 const sa = (w: WorkflowExecutionInfo, key: { name: string }) => {
   const v = w.typedSearchAttributes.get(key as typeof SA.machine);
