@@ -87,7 +87,12 @@ export interface RolloutReport {
        */
       slices?: SpecSliceRef[];
     }>;
-    /** Tallied rollouts: the machines the plan left out (the report lists them first). */
+    /** Tallied rollouts: attempts that ran, each a machine workflow (how a report knows it read them all). */
+    attempts?: number;
+    /**
+     * Tallied rollouts, in their result only: the machines the plan left out (the report lists them
+     * first). A running rollout pages them with the `machines` query, keeping its status small.
+     */
     excluded?: RolloutInput['excluded'];
   };
 }
@@ -150,7 +155,7 @@ interface MachineBook {
   errorCount(): number;
   phaseCounts(regions: ReadonlySet<string>): PhaseCounts;
   /** The report's `machines` and `paged`. */
-  listing(): { machines: MachineReport[]; paged?: Paged };
+  listing(final: boolean): { machines: MachineReport[]; paged?: Paged };
   page(offset: number, limit: number): MachineReport[];
 }
 
@@ -253,7 +258,8 @@ export class RolloutState {
     return null;
   }
 
-  report(): RolloutReport {
+  /** The status; `final` for the rollout's result, which may carry more (a tallied rollout's exclusions). */
+  report(final = false): RolloutReport {
     const tally = this.errorTally();
     return {
       rolloutId: this.input.rolloutId,
@@ -268,11 +274,14 @@ export class RolloutState {
       errors: { count: tally.count, allowed: tally.allowed },
       phases: this.phases,
       gates: this.gates,
-      ...this.book.listing(),
+      ...this.book.listing(final),
     };
   }
 
-  /** A page of the machines, in a stable order (excluded first, then as they reported). */
+  /**
+   * A page of the machines the rollout keeps a record of, in a stable order: excluded first, then as they
+   * reported. A tallied rollout keeps records of its excluded machines only.
+   */
   machinePage(offset: number, limit: number): MachineReport[] {
     return this.book.page(offset, limit);
   }
@@ -435,7 +444,7 @@ class RegionTallies implements MachineBook {
     return counts;
   }
 
-  listing(): { machines: MachineReport[]; paged: Paged } {
+  listing(final: boolean): { machines: MachineReport[]; paged: Paged } {
     const slices = new Map((this.input.slicedRegions ?? []).map((r) => [r.region, r.slices]));
     const done = this.tallies.reduce((n, t) => n + t.done, 0);
     return {
@@ -452,13 +461,20 @@ class RegionTallies implements MachineBook {
           notSucceeded: t.done - t.succeeded,
           slices: slices.get(t.region) ?? [],
         })),
-        excluded: this.input.excluded,
+        attempts: this.tallies.reduce((n, t) => n + t.attempts, 0),
+        ...(final ? { excluded: this.input.excluded } : {}),
       },
     };
   }
 
-  /** No records to page: `offpeak rollout report` assembles them from the machine attempts. */
-  page(): MachineReport[] {
-    return [];
+  /** Only the excluded machines: `offpeak rollout report` assembles the others from their attempts. */
+  page(offset: number, limit: number): MachineReport[] {
+    const start = Math.max(0, Math.floor(offset));
+    const size = Math.min(MACHINE_PAGE_LIMIT, Math.max(0, Math.floor(limit)));
+    return this.input.excluded
+      .slice(start, start + size)
+      .map((e) =>
+        newMachineReport({ name: e.name, region: e.region, outcome: 'Excluded', detail: e.reason }),
+      );
   }
 }

@@ -16,6 +16,8 @@ export interface RegionTally {
   total: number;
   /** Machines reported at least once (Skipped included). */
   done: number;
+  /** Attempts that ran (every result but Skipped): each is a machine workflow `rollout report` reads. */
+  attempts: number;
   /** Machines whose latest attempt succeeded. */
   succeeded: number;
   /** Machines that ever counted as an error: what the error budget counts. */
@@ -25,12 +27,13 @@ export interface RegionTally {
 }
 
 export function emptyTally(region: string, phase: number, total: number): RegionTally {
-  return { region, phase, total, done: 0, succeeded: 0, errors: 0, failing: 0 };
+  return { region, phase, total, done: 0, attempts: 0, succeeded: 0, errors: 0, failing: 0 };
 }
 
 /** Folds one attempt's result into its region's tally (each attempt is reported exactly once). */
 export function foldResult(tally: RegionTally, result: ProgressResult, maxAttempts: number): void {
   if (result.attempt === 1) tally.done++;
+  if (result.outcome !== 'Skipped') tally.attempts++;
   if (result.outcome === 'Succeeded') {
     tally.succeeded++;
     if (result.erredBefore) tally.failing--;

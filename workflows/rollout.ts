@@ -363,5 +363,5 @@ export async function rolloutWorkflow(
   for (const p of state.phases) if (p.status === 'Pending') p.status = 'Skipped';
   if (state.aborted) setStatus('Aborted');
   else if (state.status !== 'Rejected') setStatus('Completed');
-  return state.report();
+  return state.report(true);
 }

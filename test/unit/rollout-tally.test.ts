@@ -31,27 +31,35 @@ const result = (name: string, region: string, attempt: number, outcome: AttemptO
 
 describe('a region tally', () => {
   it.each<
-    [string, Array<[AttemptOutcome, boolean?]>, { succeeded: number; errors: number; failing: number }]
+    [
+      string,
+      Array<[AttemptOutcome, boolean?]>,
+      { attempts: number; succeeded: number; errors: number; failing: number },
+    ]
   >([
-    ['a success', [['Succeeded']], { succeeded: 1, errors: 0, failing: 0 }],
-    ['pending, then patched', [['Pending'], ['Succeeded']], { succeeded: 1, errors: 0, failing: 0 }],
+    ['a success', [['Succeeded']], { attempts: 1, succeeded: 1, errors: 0, failing: 0 }],
+    [
+      'pending, then patched',
+      [['Pending'], ['Succeeded']],
+      { attempts: 2, succeeded: 1, errors: 0, failing: 0 },
+    ],
     [
       'pending on the last attempt',
       [['Pending'], ['Pending'], ['Pending']],
-      { succeeded: 0, errors: 1, failing: 1 },
+      { attempts: 3, succeeded: 0, errors: 1, failing: 1 },
     ],
     [
       'an install failure patched by its retry',
       [['InstallFailed'], ['Succeeded', true]],
-      { succeeded: 1, errors: 1, failing: 0 },
+      { attempts: 2, succeeded: 1, errors: 1, failing: 0 },
     ],
     [
       'an install failure, then pending',
       [['InstallFailed'], ['Pending', true], ['Pending', true]],
-      { succeeded: 0, errors: 1, failing: 1 },
+      { attempts: 3, succeeded: 0, errors: 1, failing: 1 },
     ],
-    ['unhealthy', [['Unhealthy']], { succeeded: 0, errors: 1, failing: 1 }],
-    ['skipped', [['Skipped']], { succeeded: 0, errors: 0, failing: 0 }],
+    ['unhealthy', [['Unhealthy']], { attempts: 1, succeeded: 0, errors: 1, failing: 1 }],
+    ['skipped', [['Skipped']], { attempts: 0, succeeded: 0, errors: 0, failing: 0 }],
   ])('%s', (_, attempts, expected) => {
     const tally = emptyTally('eastus', 0, 1);
     attempts.forEach(([outcome, erredBefore], i) =>
@@ -145,6 +153,17 @@ describe('tallies against a record per machine', () => {
     next.record([result('e2', 'eastus', 1, 'Unhealthy')]);
     expect(next.errorTally()).toEqual({ count: 2, allowed: 2, exceeded: false });
     expect(JSON.stringify(carried)).not.toContain('"e1"');
+  });
+
+  it('keep exclusions out of the status: the result lists them, a running rollout pages them', () => {
+    const withExcluded = { ...staged, excluded: [{ name: 'x1', region: 'eastus', reason: 'Manual mode' }] };
+    const state = new RolloutState(withExcluded, { tallied: true });
+    expect(state.report().paged!.excluded).toBeUndefined();
+    expect(state.report(true).paged!.excluded).toEqual(withExcluded.excluded);
+    expect(state.machinePage(0, 10)).toEqual([
+      expect.objectContaining({ name: 'x1', region: 'eastus', outcome: 'Excluded', detail: 'Manual mode' }),
+    ]);
+    expect(state.machinePage(1, 10)).toEqual([]);
   });
 
   it('are refused to a rollout that keeps records', () => {
