@@ -16,6 +16,7 @@ import { machineCountOf } from '../domain/spec-slices';
 import { MACHINE_PAGE_LIMIT, type MachineReport, type RolloutReport } from '../workflows/rollout-state';
 import { OperationError, UsageError } from './errors';
 import { planOrThrow } from './commands/plan';
+import { machinesFromAttempts } from './machine-attempts';
 
 export async function connectClient(
   target?: TemporalTarget,
@@ -82,15 +83,19 @@ export async function startRollout(
   }
 }
 
+/** A report, with what could not be read when its machines were assembled from their attempts. */
+export type AssembledReport = RolloutReport & { notes?: string[] };
+
 /**
  * The rollout's report. A sliced rollout's status and result leave the machines out (`paged`): with
- * `machines: true` they are read page by page and the report is assembled in its documented shape.
+ * `machines: true` they are read and the report is assembled in its documented shape, from the attempts'
+ * workflows when the rollout keeps tallies only (`paged.regions[].slices`), else page by page.
  */
 export async function rolloutReport(
   client: Client,
   rolloutId: string,
   options: { machines?: boolean } = {},
-): Promise<RolloutReport> {
+): Promise<AssembledReport> {
   const handle = client.workflow.getHandle(rolloutWorkflowId(rolloutId));
   try {
     const described = await handle.describe();
@@ -100,14 +105,25 @@ export async function rolloutReport(
         ? ((await handle.result()) as RolloutReport)
         : await handle.query(statusQuery);
     if (!report.paged || !options.machines) return report;
-    const machines: MachineReport[] = [];
-    for (;;) {
-      const page = await handle.query(machinesQuery, machines.length, MACHINE_PAGE_LIMIT);
-      machines.push(...page);
-      if (page.length < MACHINE_PAGE_LIMIT) break;
+    const { paged, ...rest } = report;
+    const pages = async () => {
+      const machines: MachineReport[] = [];
+      for (;;) {
+        const page = await handle.query(machinesQuery, machines.length, MACHINE_PAGE_LIMIT);
+        machines.push(...page);
+        if (page.length < MACHINE_PAGE_LIMIT) return machines;
+      }
+    };
+    if (paged.regions.some((r) => r.slices)) {
+      // A running tallied rollout keeps its exclusions out of its status: its `machines` pages hold them.
+      const excluded =
+        paged.excluded ??
+        (await pages()).map((m) => ({ name: m.name, region: m.region, reason: m.detail ?? '' }));
+      const summary = { ...report, paged: { ...paged, excluded } };
+      const { machines, notes } = await machinesFromAttempts(client, summary, described);
+      return { ...rest, machines, ...(notes.length ? { notes } : {}) };
     }
-    const { paged: _paged, ...rest } = report;
-    return { ...rest, machines };
+    return { ...rest, machines: await pages() };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message))
       throw UsageError.of(

@@ -2,9 +2,11 @@ import {
   ActivityFailure,
   ApplicationFailure,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
@@ -42,6 +44,19 @@ export interface MachineAttemptResult {
   windowEnd?: number;
 }
 
+/**
+ * What an attempt leaves in its memo (key `offpeak`), visible in listings: how `offpeak rollout report`
+ * assembles a rollout that keeps tallies only (docs/scale.md) without reading every attempt's result.
+ * No patch lists: compliance reads those from the results.
+ */
+export type MachineAttemptMemo = Pick<
+  MachineAttemptResult,
+  'attempt' | 'outcome' | 'startedAt' | 'finishedAt' | 'detail' | 'counts' | 'rebooted' | 'assessedAt'
+> &
+  Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
+
+export const ATTEMPT_MEMO_KEY = 'offpeak';
+
 type Window = { start: number; end: number };
 
 const ALWAYS_OPEN = (now: number): Window => ({ start: now, end: Number.MAX_SAFE_INTEGER });
@@ -50,6 +65,25 @@ function failureType(err: unknown): string | undefined {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
     return err.cause.type ?? undefined;
   return undefined;
+}
+
+function memoOf(r: MachineAttemptResult, m: MachineSpec): MachineAttemptMemo {
+  const { attempt, outcome, startedAt, finishedAt, detail, counts, rebooted, assessedAt } = r;
+  const { region, zone, availabilitySet, updateDomain } = m;
+  return {
+    attempt,
+    outcome,
+    startedAt,
+    finishedAt,
+    detail,
+    counts,
+    rebooted,
+    assessedAt,
+    region,
+    zone,
+    availabilitySet,
+    updateDomain,
+  };
 }
 
 /** One attempt on one machine, inside its window: assess, select, pre-script, install, reboot, post-script, health. */
@@ -88,6 +122,8 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     upsertSearchAttributes([{ key: SA.outcome, value: outcome }]);
     countMachineAttempt(input.rolloutId, machine.region, outcome);
     setCurrentDetails(`**${outcome}**${detail ? `: ${detail}` : ''}`);
+    // Versioned: saved histories end without this command.
+    if (patched('attempt-memo')) upsertMemo({ [ATTEMPT_MEMO_KEY]: memoOf(result, machine) });
     return result;
   };
 

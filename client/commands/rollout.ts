@@ -57,6 +57,7 @@ export function registerRollout(program: Command): void {
       if (opts.wait) {
         await client.workflow.getHandle(started.workflowId).result();
         const report = await rolloutReport(client, input.rolloutId, { machines: true });
+        for (const line of report.notes ?? []) note(`Note: ${line}`);
         note(summaryTable(report));
         if (report.status !== 'Completed')
           throw new OperationError(`rollout ended ${report.status}: ${report.reason ?? ''}`);
@@ -170,6 +171,8 @@ export function registerRollout(program: Command): void {
     .action(async (id: string, opts: { output: string; html?: string }) => {
       const { client } = await connectClient();
       const report = await rolloutReport(client, id, { machines: true });
+      // What could not be read (a slice missing from this machine's spec store, lagging visibility).
+      for (const line of report.notes ?? []) note(`Note: ${line}`);
       if (opts.html) {
         try {
           writeFileSync(opts.html, renderRolloutHtml(report));

@@ -1,0 +1,251 @@
+import { rmSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import { stageRolloutInput } from '../../activities/spec-store';
+import { rolloutReport, startRollout, type AssembledReport } from '../../client/temporal';
+import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
+import type { DevServer } from '../../servers/dev-server';
+import { simulatedDrivers } from '../../worker/worker';
+import { machineWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
+import { ATTEMPT_MEMO_KEY } from '../../workflows/machine';
+import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
+import { testDevServer, testWorkflowBundle } from '../support/servers';
+
+// The Java time-skipping server cannot list workflows: reports assembled from visibility need a dev server.
+jest.setTimeout(240_000);
+
+const store = tempDir('e2e-spec-store');
+const previousStore = process.env.OFFPEAK_SPEC_STORE;
+let server: DevServer;
+let client: Client;
+let connection: Connection;
+let nativeConnection: NativeConnection;
+
+beforeAll(async () => {
+  process.env.OFFPEAK_SPEC_STORE = store; // the worker's loadSpecSlice and the report read from here
+  server = await testDevServer();
+  nativeConnection = await NativeConnection.connect({ address: server.address });
+  connection = await Connection.connect({ address: server.address });
+  client = new Client({ connection, namespace: server.namespace });
+});
+afterAll(async () => {
+  if (previousStore === undefined) delete process.env.OFFPEAK_SPEC_STORE;
+  else process.env.OFFPEAK_SPEC_STORE = previousStore;
+  await connection?.close();
+  await nativeConnection?.close();
+  await server?.stop();
+});
+
+/** Runs a rollout to its end with a worker of simulated machines (their own state), and returns its result. */
+async function runRollout(input: RolloutInput): Promise<RolloutReport> {
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: server.namespace,
+    taskQueue: DEFAULT_TASK_QUEUE,
+    workflowBundle: testWorkflowBundle(),
+    activities: createActivities(simulatedDrivers(tempDir('e2e-sliced-report'), 0)),
+  });
+  return worker.runUntil(async () => {
+    await startRollout(client, input);
+    return (await client.workflow.getHandle(rolloutWorkflowId(input.rolloutId)).result()) as RolloutReport;
+  });
+}
+
+const pending = new Set(['e-z1-b', 'e-db-2', 'w-04']);
+const fleet = {
+  machines: [
+    ...['e-z1-a', 'e-z1-b', 'e-z1-c'].map((n) => vm(n, { zone: '1' })),
+    ...['e-z2-a', 'e-z2-b'].map((n) => vm(n, { zone: '2' })),
+    ...[0, 1, 2].map((ud) => vm(`e-db-${ud}`, { availabilitySet: 'e-db', updateDomain: ud })),
+    ...[1, 2, 3, 4].map((i) => vm(`w-0${i}`, { region: 'westus' })),
+    vm('e-manual', { patchMode: 'Manual' }),
+    vm('w-by-os', { region: 'westus', os: 'Windows', patchMode: 'AutomaticByOS' }),
+  ].map((m) => (pending.has(String(m.name)) ? { ...m, simulation: { pendingPatches: 1 } } : m)),
+};
+const planFor = (rolloutId: string) =>
+  rolloutInputOf({ rolloutId, fleet, policy: { windows: 'always' }, now: new Date() });
+
+/** What an inline rollout and an assembled report must agree on: everything but times and patch lists. */
+const comparable = (m: MachineReport) => ({
+  ...m,
+  patches: undefined,
+  lastAssessedAt: undefined,
+  attempts: m.attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome, detail: a.detail })),
+});
+
+describe('the report of a rollout that keeps tallies only', () => {
+  let planned: RolloutInput;
+  let staged: RolloutInput;
+  let result: RolloutReport;
+  let report: AssembledReport;
+
+  beforeAll(async () => {
+    planned = planFor('e2e-sliced-report');
+    // Slices of 3 machines, regions continuing as new every 4 children, the rollout every 60 events.
+    staged = {
+      ...stageRolloutInput(planned, { dir: store, sliceMachines: 3, inlineLimitBytes: 0 }),
+      childrenPerRun: 4,
+      eventsPerRun: 60,
+    };
+    result = await runRollout(staged);
+    report = await rolloutReport(client, planned.rolloutId, { machines: true });
+  });
+
+  test('the rollout itself carries tallies and slice references, no machines', () => {
+    expect(result.status).toBe('Completed');
+    expect(result.machines).toEqual([]);
+    expect(result.paged!.regions).toEqual(
+      staged.slicedRegions!.map((r) =>
+        expect.objectContaining({
+          region: r.region,
+          total: r.machineCount,
+          done: r.machineCount,
+          slices: r.slices,
+        }),
+      ),
+    );
+    expect(result.paged!.regions.map((r) => r.total)).toEqual([4, 8]); // westus, the smaller, is the canary
+    expect(result.paged!.regions.flatMap((r) => r.slices!)).toHaveLength(6);
+  });
+
+  test('the rollout continued as new: attempts are read from its first run on', async () => {
+    const described = await client.workflow.getHandle(rolloutWorkflowId(planned.rolloutId)).describe();
+    expect(described.raw.workflowExecutionInfo?.firstRunId).toBeTruthy();
+    expect(described.raw.workflowExecutionInfo?.firstRunId).not.toBe(described.runId);
+  });
+
+  test('lists every machine once: excluded first, then the plan in slice order, with placement and phase', () => {
+    expect(report.paged).toBeUndefined();
+    expect(report.notes).toBeUndefined();
+    const planOrder = planned.regions.flatMap((r) => r.steps.flatMap((s) => s.machines));
+    expect(report.machines.map((m) => m.name)).toEqual([
+      ...planned.excluded.map((e) => e.name),
+      ...planOrder,
+    ]);
+    expect(planned.excluded).toHaveLength(2);
+    expect(report.machines.slice(0, 2)).toEqual(
+      planned.excluded.map((e) =>
+        expect.objectContaining({ name: e.name, region: e.region, outcome: 'Excluded', detail: e.reason }),
+      ),
+    );
+    const spec = new Map(
+      planned.regions.flatMap((r) => r.machines.map((m) => [m.name, { ...m, phase: r.phase }])),
+    );
+    for (const m of report.machines.slice(2)) {
+      const s = spec.get(m.name)!;
+      expect([m.region, m.zone, m.availabilitySet, m.updateDomain, m.phase]).toEqual([
+        s.region,
+        s.zone,
+        s.availabilitySet,
+        s.updateDomain,
+        s.phase,
+      ]);
+    }
+  });
+
+  test('each machine has its attempts in order, and the outcome of its last one', () => {
+    const attempts = Object.fromEntries(
+      report.machines.map((m) => [m.name, m.attempts.map((a) => `${a.attempt}:${a.outcome}`)]),
+    );
+    const expected = Object.fromEntries(
+      report.machines.map((m) => [
+        m.name,
+        m.outcome === 'Excluded' ? [] : pending.has(m.name) ? ['1:Pending', '2:Succeeded'] : ['1:Succeeded'],
+      ]),
+    );
+    expect(attempts).toEqual(expected);
+    for (const m of report.machines.filter((x) => x.outcome !== 'Excluded')) {
+      expect(m.outcome).toBe('Succeeded');
+      expect(m.installed).toBeGreaterThan(0);
+      for (const a of m.attempts)
+        expect(Date.parse(a.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(a.startedAt!));
+    }
+  });
+
+  test('each attempt leaves a compact memo: outcome, counts and placement, no patch list', async () => {
+    const described = await client.workflow
+      .getHandle(machineWorkflowId('e2e-sliced-report', 'eastus', 'e-db-2', 1))
+      .describe();
+    const memo = described.memo?.[ATTEMPT_MEMO_KEY];
+    expect(memo).toMatchObject({
+      attempt: 1,
+      outcome: 'Pending',
+      rebooted: false,
+      region: 'eastus',
+      availabilitySet: 'e-db',
+      updateDomain: 2,
+      counts: expect.objectContaining({ pending: expect.any(Number) }),
+    });
+    expect(JSON.stringify(memo)).not.toContain('patches');
+  });
+
+  test('agrees with the report an inline rollout of the same fleet keeps, times and patch lists aside', async () => {
+    const inlinePlan = planFor('e2e-inline-report');
+    const inline = await runRollout(inlinePlan);
+    expect(inline.paged).toBeUndefined();
+    const byName = (ms: MachineReport[]) =>
+      [...ms].sort((a, b) => a.name.localeCompare(b.name)).map(comparable);
+    expect(byName(report.machines)).toEqual(byName(inline.machines));
+  });
+
+  test('with the spec store unreadable, it says so and lists the machines known from their attempts', async () => {
+    const empty = tempDir('e2e-empty-store');
+    process.env.OFFPEAK_SPEC_STORE = empty;
+    try {
+      const degraded = await rolloutReport(client, planned.rolloutId, { machines: true });
+      const slices = staged.slicedRegions!.flatMap((r) =>
+        r.slices.map((ref) => ({ ...ref, region: r.region })),
+      );
+      expect(degraded.notes).toEqual(
+        slices.map((ref) =>
+          expect.stringMatching(
+            new RegExp(
+              `^${ref.region}: slice ${ref.ref} \\(${ref.machines} machine\\(s\\)\\) could not be read \\(.*ENOENT`,
+            ),
+          ),
+        ),
+      );
+      // Every planned machine was attempted, so every one is still there, ordered by region, then name.
+      expect(degraded.machines.map((m) => m.name)).toEqual([
+        ...planned.excluded.map((e) => e.name),
+        ...planned.regions.flatMap((r) => r.machines.map((m) => m.name).sort()),
+      ]);
+      const byName = (ms: MachineReport[]) => Object.fromEntries(ms.map((m) => [m.name, comparable(m)]));
+      expect(byName(degraded.machines)).toEqual(byName(report.machines));
+    } finally {
+      process.env.OFFPEAK_SPEC_STORE = store;
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a rollout ID used again', () => {
+  test('reports only the attempts of its latest rollout, not those of the earlier one', async () => {
+    // Runs after the rollout above ended: the same ID, westus only, no faults this time.
+    const again = rolloutInputOf({
+      rolloutId: 'e2e-sliced-report',
+      fleet: {
+        machines: fleet.machines
+          .filter((m) => m.region === 'westus')
+          .map((m) => ({ ...m, simulation: undefined })),
+      },
+      policy: { windows: 'always' },
+      now: new Date(),
+    });
+    const result = await runRollout(
+      stageRolloutInput(again, { dir: store, sliceMachines: 3, inlineLimitBytes: 0 }),
+    );
+    expect(result.status).toBe('Completed');
+    const report = await rolloutReport(client, 'e2e-sliced-report', { machines: true });
+    expect(report.notes).toBeUndefined();
+    expect(report.machines.map((m) => [m.name, m.attempts.map((a) => `${a.attempt}:${a.outcome}`)])).toEqual([
+      ['w-by-os', []],
+      ['w-01', ['1:Succeeded']],
+      ['w-02', ['1:Succeeded']],
+      ['w-03', ['1:Succeeded']],
+      ['w-04', ['1:Succeeded']],
+    ]);
+  });
+});
