@@ -7,21 +7,26 @@
  * `patched()`), and keep the old sets: they are the rollouts still in flight that the new code must go
  * on replaying. A replay test that fails is that warning, never a reason to overwrite a history.
  *
- *   npm run build && node dist/scripts/setup-servers.js && node dist/scripts/record-histories.js [--prefix P]
+ *   npm run build && node dist/scripts/setup-servers.js && node dist/scripts/record-histories.js \
+ *     [--prefix P] [--only SCENARIO]
  *
  * Writes `test/histories/[P.]<scenario>.<workflow>.json` (proto3 JSON, the format of `temporal workflow
  * show --output json`; see test/support/histories.ts) and merges their entries into
  * `test/histories/manifest.json`, which names each file's workflow ID; entries of other files are kept.
  * The `d2b96b7.*` set was recorded this way from a checkout of commit d2b96b7 (`git archive d2b96b7`),
- * before the `region-step-acks` patch: the current code must still replay rollouts started then.
+ * before the `region-step-acks` patch: the current code must still replay rollouts started then. The
+ * `544d77c.sliced.*` set comes from commit 544d77c (`--only sliced`, with this script copied in), before
+ * sliced rollouts kept tallies and continued as new.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as pause } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { stageRolloutInput } from '../activities/spec-store';
 import { prepareRollout } from '../client/temporal';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
@@ -75,10 +80,48 @@ async function waitFor(
   while (!ready(await handle.query(statusQuery))) await new Promise((r) => setTimeout(r, 100));
 }
 
+/**
+ * Waits until the workflow's latest run closed, by describing it: the time-skipping server sometimes never
+ * wakes a result poll that follows continued runs (see test/workflows/scale.test.ts).
+ */
+async function closed(handle: WorkflowHandle): Promise<void> {
+  while ((await handle.describe()).status.name === 'RUNNING') await pause(100);
+}
+
+/** The run IDs of a workflow, first to last, following each run's `continuedExecutionRunId` back. */
+async function runIds(client: Client, workflowId: string): Promise<string[]> {
+  const latest = client.workflow.getHandle(workflowId);
+  await closed(latest);
+  const ids = [(await latest.describe()).runId];
+  for (;;) {
+    const history = await client.workflow.getHandle(workflowId, ids[0]).fetchHistory();
+    const previous = history.events![0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId;
+    if (!previous) return ids;
+    ids.unshift(previous);
+  }
+}
+
+type Part = Omit<HistoryRecord, 'scenario' | 'file' | 'note'> & { part: string; runId?: string };
+
+/** The first and the last run of a workflow that continued as new, as two parts. */
+async function firstAndLastRuns(
+  client: Client,
+  part: string,
+  workflowType: HistoryRecord['workflowType'],
+  workflowId: string,
+): Promise<Part[]> {
+  const ids = await runIds(client, workflowId);
+  if (ids.length < 2) throw new Error(`${workflowId} did not continue as new`);
+  return [
+    { part: `${part}-run-1`, workflowType, workflowId, runId: ids[0] },
+    { part: `${part}-run-last`, workflowType, workflowId, runId: ids.at(-1) },
+  ];
+}
+
 /** Each scenario runs one rollout to its end and names the histories to keep. */
 const scenarios: Array<{
   name: string;
-  run(client: Client): Promise<Array<Omit<HistoryRecord, 'scenario' | 'file' | 'note'> & { part: string }>>;
+  run(client: Client): Promise<Part[]>;
 }> = [
   {
     name: 'happy-path',
@@ -177,6 +220,61 @@ const scenarios: Array<{
   },
 ];
 
+scenarios.push({
+  name: 'sliced',
+  async run(client) {
+    // A large rollout's shape at small size: slices of two machines in the spec store, regions and (since
+    // tallies) the rollout continuing as new. e2 is retried in the next round; e4's first install fails
+    // (an error, within the budget) and its retry patches it.
+    const fleet = {
+      machines: [
+        ...['e1', 'e2', 'e3', 'e4', 'e5', 'e6'].map((n) =>
+          vm(n, 'eastus', {
+            simulation: n === 'e2' ? { pendingPatches: 1 } : n === 'e4' ? { failInstall: 1 } : {},
+          }),
+        ),
+        ...['w1', 'w2', 'w3'].map((n) => vm(n, 'westus')),
+      ],
+    };
+    const planned = inputOf('replay-sliced', fleet, { windows: 'always', errorBudget: 2 });
+    const input = {
+      ...stageRolloutInput(planned, { dir: specStore(), sliceMachines: 2, inlineLimitBytes: 0 }),
+      childrenPerRun: 3,
+      eventsPerRun: 40,
+    };
+    await start(client, input);
+    await closed(client.workflow.getHandle(rolloutWorkflowId(input.rolloutId)));
+    const rollout = await runIds(client, rolloutWorkflowId(input.rolloutId));
+    return [
+      ...(rollout.length > 1
+        ? await firstAndLastRuns(client, 'rollout', 'rolloutWorkflow', rolloutWorkflowId(input.rolloutId))
+        : [
+            {
+              part: 'rollout',
+              workflowType: 'rolloutWorkflow' as const,
+              workflowId: rolloutWorkflowId(input.rolloutId),
+            },
+          ]),
+      ...(await firstAndLastRuns(
+        client,
+        'region-eastus',
+        'regionWorkflow',
+        regionWorkflowId(input.rolloutId, 'eastus'),
+      )),
+      {
+        part: 'machine-e4-attempt-2',
+        workflowType: 'machineAttemptWorkflow',
+        workflowId: machineWorkflowId(input.rolloutId, 'eastus', 'e4', 2),
+      },
+    ];
+  },
+});
+
+/** The spec store the recording worker reads slices from (set before the worker starts). */
+function specStore(): string {
+  return process.env.OFFPEAK_SPEC_STORE!;
+}
+
 /** A fresh time-skipping server per scenario: a skipped clock must not carry over into the next run. */
 async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const found = findServerBinary('testServer', { install: false });
@@ -192,9 +290,13 @@ async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
 async function main(argv: string[]): Promise<void> {
   const at = argv.indexOf('--prefix');
   const prefix = at >= 0 ? `${argv[at + 1]}.` : '';
+  const only = argv.indexOf('--only');
+  const chosen = only >= 0 ? scenarios.filter((s) => s.name === argv[only + 1]) : scenarios;
+  if (chosen.length === 0) throw new Error(`no scenario named ${argv[only + 1]}`);
   const records: HistoryRecord[] = [];
   const stateDir = mkdtempSync(join(tmpdir(), 'offpeak-record-'));
-  for (const scenario of scenarios) {
+  process.env.OFFPEAK_SPEC_STORE = mkdtempSync(join(tmpdir(), 'offpeak-record-specs-'));
+  for (const scenario of chosen) {
     const env = await timeSkippingEnv();
     try {
       const worker = await Worker.create({
@@ -204,12 +306,17 @@ async function main(argv: string[]): Promise<void> {
         activities: createActivities(simulatedDrivers(stateDir, 0)),
       });
       await worker.runUntil(async () => {
-        for (const { part, workflowType, workflowId } of await scenario.run(env.client)) {
-          const handle = env.client.workflow.getHandle(workflowId);
+        for (const { part, workflowType, workflowId, runId } of await scenario.run(env.client)) {
+          const handle = env.client.workflow.getHandle(workflowId, runId);
           const file = `${prefix}${scenario.name}.${part}.json`;
-          const result = await handle.result();
+          await closed(env.client.workflow.getHandle(workflowId));
+          const ended = await handle.describe();
           const note =
-            workflowType === 'rolloutWorkflow' ? `ended ${(result as RolloutReport).status}` : 'completed';
+            ended.status.name === 'CONTINUED_AS_NEW'
+              ? 'continued as new'
+              : workflowType === 'rolloutWorkflow'
+                ? `ended ${((await handle.result()) as RolloutReport).status}`
+                : 'completed';
           mkdirSync(OUT, { recursive: true });
           writeFileSync(join(OUT, file), historyToJson(await handle.fetchHistory()));
           records.push({ file, scenario: scenario.name, workflowType, workflowId, note });
