@@ -141,19 +141,22 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
       break;
     }
     const next = await quick.findWindow(machine.schedule, now);
+    // The answer can arrive late (workers down, retries): judge it by the clock now, not when asked.
+    // Versioned: attempts started before judged it by the time they asked.
+    const at = patched('window-after-find') ? Date.now() : now;
     if (!next || next.start > settings.deadline)
       return finish('WindowMissed', 'no window opens before the rollout deadline');
-    if (next.start > now) {
+    if (next.start > at) {
       setCurrentDetails(`Waiting for the maintenance window opening ${new Date(next.start).toISOString()}`);
-      await sleep(next.start - now);
+      await sleep(next.start - at);
       continue;
     }
-    if (canStartInstall(next, now)) {
+    if (canStartInstall(next, at)) {
       window = next;
       break;
     }
-    // Too little of this window is left to start: wait for the next one.
-    await sleep(next.end - now + 1000);
+    // Too little of this window is left to start (or it passed while we asked): wait for the next one.
+    if (next.end - at + 1000 > 0) await sleep(next.end - at + 1000);
   }
   if (window.end !== Number.MAX_SAFE_INTEGER) result.windowEnd = window.end;
   setCurrentDetails(
