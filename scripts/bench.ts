@@ -21,20 +21,11 @@ import { buildRolloutInput, DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 import { startDevServer } from '../servers/dev-server';
 import { simulatedDrivers } from '../worker/worker';
 import { rolloutWorkflowId } from '../workflows/ids';
-import { createServer } from 'node:net';
+import { freePort } from './bench-support';
 import { payloadSizes } from './scale-sizes';
 
 const MACHINES = Number(process.env.OFFPEAK_BENCH_MACHINES ?? 400);
 const REGIONS = ['eastus', 'westus', 'northeurope', 'westeurope'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function benchFleet(n: number): Fleet {
   const machines = Array.from({ length: n }, (_, i) => {

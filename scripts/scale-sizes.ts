@@ -1,7 +1,7 @@
 /**
  * Serialized sizes of every payload of a large rollout (docs/scale.md): the inline input it would have
  * been, the staged input, the largest slice, a region's input, its continue-as-new input in the worst
- * case, the largest progress signal, the status and a page of machines. Used by the unit test
+ * case, the largest progress signal, the status, and the rollout's own continue-as-new input. Used by the unit test
  * (test/unit/scale.test.ts) and by `npm run bench`.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +15,8 @@ import { planRollout } from '../domain/planner';
 import { buildRolloutInput, type RegionSpec, type RolloutInput } from '../domain/rollout-spec';
 import type { ProgressResult, RegionInput } from '../workflows/region';
 import { emptyMarks, mark } from '../workflows/region-marks';
-import { RolloutState, MACHINE_PAGE_LIMIT } from '../workflows/rollout-state';
+import type { RolloutContinued } from '../workflows/rollout';
+import { RolloutState } from '../workflows/rollout-state';
 import { projectRoot } from '../servers/binaries';
 
 const EXAMPLES = join(projectRoot(), 'examples');
@@ -60,7 +61,7 @@ export interface PayloadSizes {
   regionContinueAsNew: number;
   largestProgress: number;
   status: number;
-  machinePage: number;
+  rolloutContinueAsNew: number;
 }
 
 /** Stages a synthetic rollout of `machines` into a temporary spec store and measures every payload. */
@@ -74,7 +75,7 @@ export function payloadSizes(machines: number): PayloadSizes {
     let largestProgress = 0;
     let regionInput = 0;
     let regionContinueAsNew = 0;
-    const state = new RolloutState(staged);
+    const state = new RolloutState(staged, { tallied: true });
     const detail = 'installed, but too little of the window is left to reboot';
     for (const region of sliced) {
       const args: RegionInput = {
@@ -86,15 +87,18 @@ export function payloadSizes(machines: number): PayloadSizes {
         sliced: { slices: region.slices, machineCount: region.machineCount },
       };
       regionInput = Math.max(regionInput, bytes(args));
-      // Worst case across continue-as-new: every machine retried, each with its own window end.
+      // Worst case across continue-as-new: every machine retried, each with its own window end, and
+      // every one already counted as an error.
       const due = emptyMarks();
       const next = emptyMarks();
+      const erred = emptyMarks();
       region.slices.forEach((ref, s) => {
         const slice = readSlice(dir, ref);
         largestSlice = Math.max(largestSlice, bytes(slice));
         slice.machines.forEach((m, i) => {
           mark(due, s, slice.machines.length, i, Date.UTC(2026, 10, 10) + i * 60_000);
           mark(next, s, slice.machines.length, i, Date.UTC(2026, 10, 11) + i * 60_000);
+          mark(erred, s, slice.machines.length, i);
         });
         for (const step of slice.steps) {
           const results: ProgressResult[] = step.machines.map((name) => {
@@ -129,9 +133,19 @@ export function payloadSizes(machines: number): PayloadSizes {
         done: region.machineCount,
         due,
         next,
+        erred,
       };
       regionContinueAsNew = Math.max(regionContinueAsNew, bytes({ ...args, cursor }));
     }
+    // The rollout continued while every region runs, each with a control relayed and acknowledged.
+    const control = JSON.stringify({ hold: 'paused: someone', stop: false, ack: 99_999 });
+    const continued: RolloutContinued = {
+      state: state.carry(),
+      phase: 0,
+      regions: sliced.map((r) => ({ region: r.region, ended: false })),
+      acked: Object.fromEntries(sliced.map((r) => [r.region, 99_999])),
+      sent: Object.fromEntries(sliced.map((r) => [r.region, control])),
+    };
     return {
       machines: sliced.reduce((n, r) => n + r.machineCount, 0),
       inlineInput: bytes(input),
@@ -142,7 +156,7 @@ export function payloadSizes(machines: number): PayloadSizes {
       regionContinueAsNew,
       largestProgress,
       status: bytes(state.report()),
-      machinePage: bytes(state.machinePage(0, MACHINE_PAGE_LIMIT)),
+      rolloutContinueAsNew: bytes({ ...staged, continued }),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

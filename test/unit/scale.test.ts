@@ -115,7 +115,7 @@ describe('retry marks', () => {
   });
 });
 
-describe('a sliced rollout state', () => {
+describe('a sliced rollout started before tallies (a record per machine)', () => {
   const dir = tempDir('store');
   const staged = stageRolloutInput(syntheticRollout(1_000), { dir, inlineLimitBytes: 0 });
   const state = new RolloutState(staged);

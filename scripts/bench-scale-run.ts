@@ -1,0 +1,151 @@
+/**
+ * `npm run bench:scale`: a real large rollout, end to end, with the production limits (docs/scale.md).
+ *
+ * OFFPEAK_SCALE_MACHINES machines (default 2,000) in four regions that share one phase, one machine a
+ * step, staged in a spec store and run by one worker on a fresh dev server with the simulated driver.
+ * One machine a step is the worst case for the rollout's history: a progress report and its
+ * acknowledgement for every machine. Reports the largest history of every workflow kind (the limit is
+ * 10,000 events), how many runs the rollout and its regions took, the largest payload in any history,
+ * and the time to assemble the report of every machine from visibility.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { temporal } from '@temporalio/proto';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import { stageRolloutInput } from '../activities/spec-store';
+import { rolloutReport } from '../client/temporal';
+import { parseFleet } from '../domain/fleet';
+import { parsePolicy } from '../domain/policy';
+import { planRollout } from '../domain/planner';
+import { buildRolloutInput, DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
+import { startDevServer } from '../servers/dev-server';
+import { simulatedDrivers } from '../worker/worker';
+import { regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
+import { freePort } from './bench-support';
+
+const MACHINES = Number(process.env.OFFPEAK_SCALE_MACHINES ?? 2000);
+/** Not geo-paired with one another, so they share a phase and run at once. */
+const REGIONS = ['eastus', 'northeurope', 'centralus', 'southeastasia'];
+
+type History = temporal.api.history.v1.IHistory;
+
+/** Events and the largest payload (bytes) of every run of a workflow, following continue-as-new back. */
+async function runsOf(
+  client: Client,
+  handle: WorkflowHandle,
+): Promise<Array<{ events: number; largest: number }>> {
+  const runs: History[] = [await handle.fetchHistory()];
+  for (;;) {
+    const previous = runs[0].events![0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId;
+    if (!previous) break;
+    runs.unshift(await client.workflow.getHandle(handle.workflowId, previous).fetchHistory());
+  }
+  return runs.map((run) => ({
+    events: run.events!.length,
+    largest: Math.max(...run.events!.map((e) => largestPayload(e))),
+  }));
+}
+
+/** The largest payload an event carries (inputs, results, signal arguments). */
+function largestPayload(event: temporal.api.history.v1.IHistoryEvent): number {
+  let largest = 0;
+  const visit = (value: unknown): void => {
+    if (!value || typeof value !== 'object') return;
+    if (value instanceof Uint8Array) return;
+    const payload = value as { data?: Uint8Array; metadata?: unknown };
+    if (payload.data instanceof Uint8Array && payload.metadata)
+      largest = Math.max(largest, payload.data.length);
+    for (const v of Object.values(value)) visit(v);
+  };
+  visit(event);
+  return largest;
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const machines = Array.from({ length: MACHINES }, (_, i) => ({
+    name: `s${String(i).padStart(6, '0')}`,
+    region: REGIONS[i % REGIONS.length],
+    os: 'Linux',
+    patchMode: 'AutomaticByPlatform',
+    simulation: { installSeconds: 0, rebootSeconds: 0 },
+  }));
+  const fleet = parseFleet({ machines });
+  const policy = parsePolicy({ windows: 'always', disruptionBudget: 1, phases: [REGIONS] });
+  if (!fleet.ok || !policy.ok) throw new Error('bad benchmark fleet or policy');
+  const plan = planRollout(fleet.value, policy.value);
+  if (!plan.ok) throw new Error(JSON.stringify(plan.problems));
+  const rolloutId = 'scale-run';
+  const store = mkdtempSync(join(tmpdir(), 'offpeak-scale-store-'));
+  process.env.OFFPEAK_SPEC_STORE = store; // the worker's loadSpecSlice and the report read it
+  const input = stageRolloutInput(
+    buildRolloutInput({
+      rolloutId,
+      startedBy: 'bench',
+      fleet: fleet.value,
+      policy: policy.value,
+      plan: plan.value,
+      now: new Date(),
+    }),
+    { dir: store, inlineLimitBytes: 0 },
+  );
+
+  process.stdout.write(`== A sliced rollout of ${MACHINES} machines, one a step, 4 regions at once ==\n`);
+  const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  try {
+    const connection = await NativeConnection.connect({ address: server.address });
+    const worker = await Worker.create({
+      connection,
+      taskQueue: DEFAULT_TASK_QUEUE,
+      workflowsPath: require.resolve('../workflows'),
+      activities: createActivities(simulatedDrivers(mkdtempSync(join(tmpdir(), 'offpeak-scale-')), 0)),
+      maxConcurrentActivityTaskExecutions: 200,
+      maxConcurrentWorkflowTaskExecutions: 100,
+    });
+    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    const t0 = performance.now();
+    const { rollout, regions, status } = await worker.runUntil(async () => {
+      const handle = await client.workflow.start('rolloutWorkflow', {
+        taskQueue: DEFAULT_TASK_QUEUE,
+        workflowId: rolloutWorkflowId(rolloutId),
+        args: [input],
+      });
+      const result = (await handle.result()) as { status: string };
+      return {
+        status: result.status,
+        rollout: await runsOf(client, client.workflow.getHandle(handle.workflowId)),
+        regions: await Promise.all(
+          REGIONS.map((r) => runsOf(client, client.workflow.getHandle(regionWorkflowId(rolloutId, r)))),
+        ),
+      };
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    await connection.close();
+
+    const t1 = performance.now();
+    const report = await rolloutReport(client, rolloutId, { machines: true });
+    const reportSeconds = (performance.now() - t1) / 1000;
+    const regionRuns = regions.flat();
+    const max = (runs: Array<{ events: number; largest: number }>, key: 'events' | 'largest') =>
+      Math.max(...runs.map((r) => r[key]));
+    process.stdout.write(
+      [
+        `status ${status}, ${seconds.toFixed(0)} s (${(MACHINES / seconds).toFixed(1)} machines/s)`,
+        `rollout: ${rollout.length} run(s), largest history ${max(rollout, 'events')} events, largest payload ${max(rollout, 'largest')} bytes`,
+        `regions: ${regionRuns.length} run(s), largest history ${max(regionRuns, 'events')} events, largest payload ${max(regionRuns, 'largest')} bytes`,
+        `report: ${report.machines.length} machines (${report.machines.filter((m) => m.outcome === 'Succeeded').length} Succeeded) assembled in ${reportSeconds.toFixed(1)} s`,
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
