@@ -1,12 +1,9 @@
 import { isGrpcServiceError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import { readLedger } from '../../activities/drivers/simulated';
-import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import { nextWindow } from '../../domain/windows';
 import { machineWorkflowId } from '../../workflows/ids';
-import { testWorkflowBundle, timeSkippingEnv } from '../support/servers';
+import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -171,52 +168,4 @@ test('a window timer that fires while no worker runs does not patch after the wi
   expect(begin).toBeGreaterThanOrEqual(missed.end);
   expect(inOffPeak(NY, begin)).toBe(true);
   expect(offPeakNight(NY, begin)).toBe(dayAfter(offPeakNight(NY, missed.start)));
-});
-
-test('a window answer that arrives after the window closed makes the machine wait for the next one', async () => {
-  const stateDir = tempDir('late-answer');
-  const startedAt = await skipToLocalNoon(env, NY);
-  const input = rolloutInputOf({
-    rolloutId: 'late-answer',
-    fleet: { machines: [vm('ny4', { timeZone: NY })] },
-    policy: { windows: 'offPeak' },
-    now: new Date(startedAt),
-  });
-  const tonight = nextWindow(input.regions[0].machines[0].schedule!, startedAt)!;
-
-  // The first findWindow asked inside tonight's window is held until the clock has passed the window's
-  // end: its answer (tonight's window, open when asked) arrives when that window is over.
-  let asked!: () => void;
-  const askedInWindow = new Promise<void>((resolve) => (asked = resolve));
-  let answer!: () => void;
-  const answered = new Promise<void>((resolve) => (answer = resolve));
-  const activities = createActivities(driversOf({ stateDir }));
-  const findWindow: typeof activities.findWindow = async (schedule, now) => {
-    const found = await activities.findWindow(schedule, now);
-    if (now >= tonight.start && now < tonight.end) {
-      asked();
-      await answered;
-    }
-    return found;
-  };
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: DEFAULT_TASK_QUEUE,
-    workflowBundle: testWorkflowBundle(),
-    activities: { ...activities, findWindow },
-  });
-  const report = await worker.runUntil(async () => {
-    const result = rolloutResult(await startRollout(env, input)); // lets the clock skip to tonight
-    await askedInWindow;
-    await env.sleep(tonight.end + 2 * HOUR - (await env.currentTimeMs()));
-    answer();
-    return result;
-  });
-
-  const [attempt] = machineOf(report, 'ny4').attempts;
-  expect(attempt.outcome).toBe('Succeeded');
-  const begin = ms(attempt.startedAt);
-  expect(begin).toBeGreaterThan(tonight.end);
-  expect(inOffPeak(NY, begin)).toBe(true);
-  expect(offPeakNight(NY, begin)).toBe(dayAfter(offPeakNight(NY, tonight.start)));
 });
