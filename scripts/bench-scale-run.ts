@@ -17,6 +17,7 @@ import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { stageRolloutInput } from '../activities/spec-store';
+import { runsOf } from '../client/runs';
 import { rolloutReport } from '../client/temporal';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
@@ -31,20 +32,12 @@ const MACHINES = Number(process.env.OFFPEAK_SCALE_MACHINES ?? 2000);
 /** Not geo-paired with one another, so they share a phase and run at once. */
 const REGIONS = ['eastus', 'northeurope', 'centralus', 'southeastasia'];
 
-type History = temporal.api.history.v1.IHistory;
-
 /** Events and the largest payload (bytes) of every run of a workflow, following continue-as-new back. */
-async function runsOf(
+async function runSizes(
   client: Client,
   handle: WorkflowHandle,
 ): Promise<Array<{ events: number; largest: number }>> {
-  const runs: History[] = [await handle.fetchHistory()];
-  for (;;) {
-    const previous = runs[0].events![0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId;
-    if (!previous) break;
-    runs.unshift(await client.workflow.getHandle(handle.workflowId, previous).fetchHistory());
-  }
-  return runs.map((run) => ({
+  return (await runsOf(client, handle.workflowId)).map(({ history: run }) => ({
     events: run.events!.length,
     largest: Math.max(...run.events!.map((e) => largestPayload(e))),
   }));
@@ -117,9 +110,9 @@ async function main(): Promise<void> {
       const result = (await handle.result()) as { status: string };
       return {
         status: result.status,
-        rollout: await runsOf(client, client.workflow.getHandle(handle.workflowId)),
+        rollout: await runSizes(client, client.workflow.getHandle(handle.workflowId)),
         regions: await Promise.all(
-          REGIONS.map((r) => runsOf(client, client.workflow.getHandle(regionWorkflowId(rolloutId, r)))),
+          REGIONS.map((r) => runSizes(client, client.workflow.getHandle(regionWorkflowId(rolloutId, r)))),
         ),
       };
     });

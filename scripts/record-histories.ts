@@ -27,6 +27,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { stageRolloutInput } from '../activities/spec-store';
+import { runsOf } from '../client/runs';
 import { prepareRollout } from '../client/temporal';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
@@ -88,17 +89,10 @@ async function closed(handle: WorkflowHandle): Promise<void> {
   while ((await handle.describe()).status.name === 'RUNNING') await pause(100);
 }
 
-/** The run IDs of a workflow, first to last, following each run's `continuedExecutionRunId` back. */
+/** The run IDs of a workflow once it closed, first to last. */
 async function runIds(client: Client, workflowId: string): Promise<string[]> {
-  const latest = client.workflow.getHandle(workflowId);
-  await closed(latest);
-  const ids = [(await latest.describe()).runId];
-  for (;;) {
-    const history = await client.workflow.getHandle(workflowId, ids[0]).fetchHistory();
-    const previous = history.events![0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId;
-    if (!previous) return ids;
-    ids.unshift(previous);
-  }
+  await closed(client.workflow.getHandle(workflowId));
+  return (await runsOf(client, workflowId)).map((r) => r.runId);
 }
 
 type Part = Omit<HistoryRecord, 'scenario' | 'file' | 'note'> & { part: string; runId?: string };

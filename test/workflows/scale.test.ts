@@ -4,6 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { stageRolloutInput } from '../../activities/spec-store';
+import { runsOf } from '../../client/runs';
 import type { RolloutInput } from '../../domain/rollout-spec';
 import { machineWorkflowId, regionWorkflowId } from '../../workflows/ids';
 import type { MachineAttemptResult } from '../../workflows/machine';
@@ -44,14 +45,9 @@ const inputOf = (history: History) =>
     utf8(history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0].data),
   ) as Record<string, unknown>;
 
-/** Every run of a workflow, first to last, following each run's `continuedExecutionRunId` back. */
-async function runsOf(handle: WorkflowHandle): Promise<History[]> {
-  const runs: History[] = [await handle.fetchHistory()];
-  for (;;) {
-    const previous = runs[0].events![0].workflowExecutionStartedEventAttributes!.continuedExecutionRunId;
-    if (!previous) return runs;
-    runs.unshift(await env.client.workflow.getHandle(handle.workflowId, previous).fetchHistory());
-  }
+/** Every run's history, first to last. */
+async function historiesOf(handle: WorkflowHandle): Promise<History[]> {
+  return (await runsOf(env.client, handle.workflowId)).map((r) => r.history);
 }
 
 /**
@@ -125,7 +121,7 @@ test('a sliced rollout keeps tallies, and it and its regions continue as new whi
       const result = await closedResult(handle);
       return {
         result,
-        rolloutRuns: await runsOf(handle),
+        rolloutRuns: await historiesOf(handle),
         regionHistory: await env.client.workflow
           .getHandle(regionWorkflowId('sliced', 'eastus'))
           .fetchHistory(),
@@ -233,7 +229,7 @@ test('across continue-as-new, an exceeded budget halts with no new starts and an
       const notStarted = await machineAttemptsAfter('sliced-budget', 'x04');
       await handle.signal(resumeSignal, { by: 'bob', override: true, comment: 'x04 is known' });
       const report = await closedResult(handle);
-      return { halted: { ...halted, notStarted }, report, runs: await runsOf(handle) };
+      return { halted: { ...halted, notStarted }, report, runs: await historiesOf(handle) };
     },
   );
 
