@@ -1,5 +1,6 @@
-import { formatDate, parseDate } from './windows/civil-date';
+import { DAY_MS, formatDate, parseDate } from './windows/civil-date';
 import { nthWeekdayOfMonth } from './windows/occurrence-days';
+import { instantToLocalMs } from './windows/zoned-time';
 
 /** Microsoft's release calendar: Patch Tuesday, rollout deadlines and the hotpatch baseline cycle. */
 
@@ -63,21 +64,26 @@ export function monthType(
 }
 
 /**
- * A release month's settings for a rollout started at `now` (epoch ms): the release date, the month
- * type, and the deadline. The deadline counts `deadlineDays` from the release (end of that UTC day),
- * but a rollout started late still gets its full `deadlineDays` from its start.
+ * The release a rollout started at `at` (epoch ms) belongs to when its policy names no month: the latest
+ * Patch Tuesday on or before its date in `timeZone` (UTC for rollouts, the schedule's zone for schedules).
+ * On December 1 that is November's release, not December's, which has not happened yet.
+ */
+export function releaseMonthAt(at: number, timeZone = 'UTC'): string {
+  return releaseMonthOf(formatDate(Math.floor(instantToLocalMs(timeZone, at) / DAY_MS)));
+}
+
+/**
+ * A release month's settings: the release date, the month type, and the deadline, the end of the UTC
+ * day `deadlineDays` after the release. The deadline belongs to the release, not to the rollout: a
+ * rollout started late (or an old month started now) keeps it, even when it has already passed.
  */
 export function releaseSettings(
   month: string,
-  now: number,
   deadlineDays: number,
   unplannedBaselineMonths: readonly string[] = [],
 ): { month: string; monthType: 'baseline' | 'hotpatch'; releaseDate: string; deadline: number } {
   const [year, mon] = month.split('-').map(Number);
   const releaseDate = patchTuesday(year, mon);
-  const deadline = Math.max(
-    Date.parse(`${rolloutDeadline(releaseDate, deadlineDays)}T23:59:59Z`),
-    now + deadlineDays * 86_400_000,
-  );
+  const deadline = Date.parse(`${rolloutDeadline(releaseDate, deadlineDays)}T23:59:59Z`);
   return { month, monthType: monthType(month, [...unplannedBaselineMonths]), releaseDate, deadline };
 }

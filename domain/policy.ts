@@ -49,7 +49,7 @@ export const policySchema = z
     maxAttempts: z.number().int().min(1).max(20).default(3),
     /** Days from the monthly release until the rollout's deadline. */
     deadlineDays: z.number().int().min(1).max(60).default(30),
-    /** The release month, `YYYY-MM`; defaults to the month the rollout starts in. */
+    /** The release month, `YYYY-MM`; defaults to the latest release (Patch Tuesday) on or before the start. */
     month: z
       .string()
       .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')

@@ -4,7 +4,7 @@ import type { Policy, RebootSetting } from './policy';
 import type { MaintenanceSchedule } from './windows';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
-import { releaseSettings } from './calendar';
+import { releaseMonthAt, releaseSettings } from './calendar';
 import type { SelectionCriteria } from './patch-selection';
 import type { SlicedRegion } from './spec-slices';
 
@@ -81,7 +81,8 @@ export function siteTaskQueue(site: string | undefined): string {
   return site ? `${DEFAULT_TASK_QUEUE}-site-${site}` : DEFAULT_TASK_QUEUE;
 }
 
-function scheduleFor(
+/** A machine's window (null: always open) and scripts, as the rollout gives them to its workflows. */
+export function scheduleFor(
   machine: Machine,
   fleet: Fleet,
   policy: Policy,
@@ -129,8 +130,8 @@ export function buildRolloutInput(args: {
   now: Date;
 }): RolloutInput {
   const { fleet, policy, plan, now } = args;
-  const month = policy.month ?? `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
-  const release = releaseSettings(month, now.getTime(), policy.deadlineDays, policy.unplannedBaselineMonths);
+  const month = policy.month ?? releaseMonthAt(now.getTime());
+  const release = releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);
   const byName = new Map(fleet.machines.map((m) => [m.name, m]));
 
   const regions: RegionSpec[] = plan.regions.map((r) => ({

@@ -10,10 +10,8 @@ import {
   SearchAttributeType,
   WorkflowExecutionAlreadyStartedError,
 } from '@temporalio/common';
-import { releaseSettings } from '../domain/calendar';
+import { releaseMonthAt, releaseSettings } from '../domain/calendar';
 import type { RolloutInput } from '../domain/rollout-spec';
-import { DAY_MS, formatDate } from '../domain/windows/civil-date';
-import { instantToLocalMs } from '../domain/windows';
 import { SA } from '../servers/search-attributes';
 import { rolloutWorkflowId } from './ids';
 import { rolloutWorkflow } from './rollout';
@@ -27,7 +25,7 @@ import type { RolloutReport } from './rollout-state';
 export interface ScheduledRolloutInput {
   version: 1;
   scheduleId: string;
-  /** The schedule's `Offset±k`: the release month is the month of (local run date − offset). */
+  /** The schedule's `Offset±k` (the release month no longer depends on it: see `releaseMonthOfRun`). */
   offsetDays: number;
   timeZone: string;
   deadlineDays: number;
@@ -47,20 +45,20 @@ export interface ScheduledRolloutResult {
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
 /** The month's rollout input (pure): the same release settings as `buildRolloutInput`. */
-export function rolloutForMonth(input: ScheduledRolloutInput, month: string, now: number): RolloutInput {
+export function rolloutForMonth(input: ScheduledRolloutInput, month: string): RolloutInput {
   return {
     ...input.template,
     rolloutId: `${input.scheduleId}-${month}`,
     settings: {
       ...input.template.settings,
-      ...releaseSettings(month, now, input.deadlineDays, input.unplannedBaselineMonths),
+      ...releaseSettings(month, input.deadlineDays, input.unplannedBaselineMonths),
     },
   };
 }
 
-/** The release month a run belongs to: the month of its local date less the offset. */
-export function releaseMonthOfRun(scheduledAt: number, timeZone: string, offsetDays: number): string {
-  return formatDate(Math.floor(instantToLocalMs(timeZone, scheduledAt) / DAY_MS) - offsetDays).slice(0, 7);
+/** The release month a run belongs to: the latest release on or before its local date (as for rollouts). */
+export function releaseMonthOfRun(scheduledAt: number, timeZone: string): string {
+  return releaseMonthAt(scheduledAt, timeZone);
 }
 
 /** Runs the month's rollout as a child and waits for it, so the schedule's overlap policy (SKIP) sees it running. */
@@ -70,8 +68,8 @@ export async function scheduledRolloutWorkflow(
   const info = workflowInfo();
   const scheduledAt =
     info.typedSearchAttributes.get(SCHEDULED_START)?.getTime() ?? info.runStartTime.getTime();
-  const month = releaseMonthOfRun(scheduledAt, input.timeZone, input.offsetDays);
-  const rollout = rolloutForMonth(input, month, Date.now());
+  const month = releaseMonthOfRun(scheduledAt, input.timeZone);
+  const rollout = rolloutForMonth(input, month);
   setCurrentDetails(`Rollout **${rollout.rolloutId}** (${month}, ${rollout.settings.monthType})`);
   try {
     const report = await executeChild(rolloutWorkflow, {

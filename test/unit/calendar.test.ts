@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { monthType, patchTuesday, releaseMonthOf, rolloutDeadline } from '../../domain/calendar';
+import {
+  monthType,
+  patchTuesday,
+  releaseMonthAt,
+  releaseMonthOf,
+  releaseSettings,
+  rolloutDeadline,
+} from '../../domain/calendar';
 
 describe('patchTuesday', () => {
   it.each([
@@ -42,6 +49,58 @@ describe('releaseMonthOf', () => {
 
   it('rejects invalid dates', () => {
     expect(() => releaseMonthOf('2024-02-30')).toThrow(/invalid date/);
+  });
+});
+
+/** Every day from `from` to `to` (inclusive), as 'YYYY-MM-DD'. */
+function days(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86_400_000)
+    out.push(new Date(t).toISOString().slice(0, 10));
+  return out;
+}
+
+describe('releaseMonthAt: the default release of a rollout, on every day of the month', () => {
+  // Patch Tuesdays: 2026-11-10, 2026-12-08, 2027-01-12, 2027-02-09.
+  // [first day, last day, release month, deadline with 30 days]
+  const table: Array<[string, string, string, string]> = [
+    ['2026-11-01', '2026-11-09', '2026-10', '2026-11-12T23:59:59.000Z'], // October's release: 2026-10-13
+    ['2026-11-10', '2026-12-07', '2026-11', '2026-12-10T23:59:59.000Z'],
+    ['2026-12-08', '2027-01-11', '2026-12', '2027-01-07T23:59:59.000Z'], // across the year end
+    ['2027-01-12', '2027-02-08', '2027-01', '2027-02-11T23:59:59.000Z'],
+    ['2027-02-09', '2027-02-28', '2027-02', '2027-03-11T23:59:59.000Z'],
+  ];
+  it.each(table)('%s to %s belong to %s (deadline %s)', (from, to, month, deadline) => {
+    for (const day of days(from, to))
+      for (const time of ['00:00:00', '12:00:00', '23:59:59']) {
+        const at = Date.parse(`${day}T${time}Z`);
+        expect([day, time, releaseMonthAt(at)]).toEqual([day, time, month]);
+        expect(new Date(releaseSettings(releaseMonthAt(at), 30).deadline).toISOString()).toBe(deadline);
+      }
+  });
+
+  it('a rollout started late keeps its release deadline, even one already passed', () => {
+    const november = releaseSettings('2026-11', 30);
+    expect(november).toEqual({
+      month: '2026-11',
+      monthType: 'hotpatch',
+      releaseDate: '2026-11-10',
+      deadline: Date.parse('2026-12-10T23:59:59Z'),
+    });
+    // Started on the day of the deadline or weeks after it: the same deadline.
+    expect(releaseSettings(releaseMonthAt(Date.parse('2026-12-07T23:00:00Z')), 30).deadline).toBe(
+      november.deadline,
+    );
+    expect(releaseSettings('2026-11', 7).deadline).toBe(Date.parse('2026-11-17T23:59:59Z'));
+  });
+
+  it("counts the date in the given time zone (a schedule's own zone)", () => {
+    // 2026-12-07T12:00Z is already December 8, Patch Tuesday, in Auckland, and still December 7 in UTC.
+    const at = Date.parse('2026-12-07T12:00:00Z');
+    expect(releaseMonthAt(at)).toBe('2026-11');
+    expect(releaseMonthAt(at, 'Pacific/Auckland')).toBe('2026-12');
+    // 2027-01-12T03:00Z is still January 11 in Los Angeles: December's release.
+    expect(releaseMonthAt(Date.parse('2027-01-12T03:00:00Z'), 'America/Los_Angeles')).toBe('2026-12');
   });
 });
 

@@ -4,7 +4,7 @@ import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { scheduleOptions } from '../../client/commands/schedule';
-import { patchTuesday } from '../../domain/calendar';
+import { patchTuesday, releaseMonthAt } from '../../domain/calendar';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import { instantToLocalMs } from '../../domain/windows';
 import { DAY_MS, formatDate, parseDate } from '../../domain/windows/civil-date';
@@ -143,7 +143,8 @@ test('a triggered run starts <id>-<month> from the snapshot and completes; a sec
   });
   await handle.delete();
   await nativeConnection.close();
-  const month = new Date().toISOString().slice(0, 7);
+  // The latest release on or before the run (the schedule's zone is UTC): before Patch Tuesday, last month's.
+  const month = releaseMonthAt(Date.now());
   expect(results[0]).toMatchObject({ rolloutId: `snap-${month}`, month, alreadyStarted: false });
   expect(results[0].report?.status).toBe('Completed');
   expect(results[0].report?.month).toBe(month);
