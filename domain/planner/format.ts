@@ -24,7 +24,7 @@ export function formatPlanTable(plan: Plan, options: FormatOptions = {}): string
   const lines: string[] = [
     `Rollout plan: ${count(plan.phases.length, 'phase')}, ${count(plan.regions.length, 'region')}, ` +
       `${count(planned, 'machine')} to patch, ${digits(excludedTotal)} excluded`,
-    `Estimate ${minutes(plan.estimateMinutes)} (lower bound ${minutes(plan.lowerBoundMinutes)})`,
+    `Patching time only: ${minutes(plan.estimateMinutes)} (lower bound ${minutes(plan.lowerBoundMinutes)}); no windows, approvals or retries`,
   ];
   for (const phase of plan.phases) {
     // An explicit phase may be left with no machines to patch; it keeps its place (and its index).

@@ -566,7 +566,7 @@ describe('formatPlanTable', () => {
     expect(formatPlanTable(p)).toBe(
       [
         'Rollout plan: 2 phases, 2 regions, 4 machines to patch, 3 excluded',
-        'Estimate 1h 00m (lower bound 1h 00m)',
+        'Patching time only: 1h 00m (lower bound 1h 00m); no windows, approvals or retries',
         '',
         'Phase 0: northeurope (estimate 40m)',
         '  northeurope: 1 machine in 1 step, estimate 40m',

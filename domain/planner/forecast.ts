@@ -1,0 +1,262 @@
+import type { Fleet } from '../fleet';
+import type { Plan } from '../plan';
+import type { Policy } from '../policy';
+import { scheduleFor } from '../rollout-spec';
+import { forecastAttempt, type ModelArrays } from './attempt-model';
+import { DEFAULT_MINUTES } from './eligibility';
+import { windowAwareBound } from './window-bound';
+import { WindowTrack } from './window-track';
+
+/** What the operator assumes about what the plan cannot know. */
+export interface ForecastAssumptions {
+  /** Epoch ms: when the rollout starts. */
+  startAt: number;
+  /** Epoch ms: the release's deadline (`releaseSettings`). */
+  deadline: number;
+  /** How long each approval gate waits for its decision. */
+  approvalMinutes: number;
+}
+
+/** The forecast's JSON contract (README "Plan JSON"): instants are ISO-8601 UTC. */
+export interface Forecast {
+  startAt: string;
+  finishAt: string;
+  lowerBoundFinishAt: string;
+  deadline: string;
+  phases: Array<{ index: number; startAt: string; finishAt: string }>;
+  regions: Array<{ region: string; startAt: string; finishAt: string }>;
+  late: Array<{ name: string; reason: string }>;
+}
+
+export interface Span {
+  startAt: number;
+  finishAt: number;
+}
+
+/** The forecast, and the first round's step spans per region (for the table; not in the JSON). */
+export interface ForecastDetail {
+  forecast: Forecast;
+  steps: Map<string, Span[]>;
+}
+
+const MINUTE_MS = 60_000;
+
+/** A policy field other work may add (bake time between phases); absent means no bake. */
+function bakeMinutesOf(policy: Policy): number {
+  const bake = (policy as { bakeMinutes?: unknown }).bakeMinutes;
+  return typeof bake === 'number' && bake > 0 ? bake : 0;
+}
+
+/**
+ * Simulates how the workflows execute `plan` against each machine's windows (docs/planner.md,
+ * "Forecast"): phases one after another, each behind its approval gate (assumed decided after
+ * `approvalMinutes`) and the policy's bake time; the regions of a phase side by side; the steps of a
+ * region one after another, each until its last machine is done; each machine as
+ * workflows/machine.ts runs an attempt; machines cut by their window retried in later rounds, up to
+ * `maxAttempts`. Pure: no clock, no I/O.
+ */
+export function forecastRollout(
+  fleet: Fleet,
+  policy: Policy,
+  plan: Plan,
+  assumptions: ForecastAssumptions,
+): ForecastDetail {
+  const { startAt, deadline } = assumptions;
+  const machines = fleet.machines;
+  const model = modelMachines(fleet, policy, plan, startAt);
+  const regionIndex = new Map(plan.regions.map((r, k) => [r.region, k]));
+  // Machines per region and step, in fleet order (which is each step's order).
+  const stepItems: number[][][] = plan.regions.map((r) => r.steps.map(() => []));
+  plan.machines.forEach((pm, i) => {
+    if (pm.phase !== undefined) stepItems[regionIndex.get(pm.region)!][pm.step!].push(i);
+  });
+
+  const late: Array<{ name: string; reason: string }> = [];
+  const lateReason: (string | undefined)[] = new Array<string | undefined>(machines.length);
+  const phases: Forecast['phases'] = [];
+  const regionSpans: Span[] = plan.regions.map(() => ({ startAt, finishAt: startAt }));
+  const steps = new Map<string, Span[]>();
+  const gates = policy.approvals;
+  const bakeMs = bakeMinutesOf(policy) * MINUTE_MS;
+  const gateMs = assumptions.approvalMinutes * MINUTE_MS;
+  const gated = (p: number) => gates.beforePhases === 'all' || gates.beforePhases.includes(p);
+  const expires =
+    gates.expireAfterMinutes !== undefined && assumptions.approvalMinutes > gates.expireAfterMinutes;
+
+  let t = startAt;
+  let halted: string | undefined;
+  for (const phase of plan.phases) {
+    const p = phase.index;
+    if (p > 0) t += bakeMs;
+    if (gated(p) && !halted) {
+      if (expires)
+        halted = `gate "phase-${p}" expires after ${gates.expireAfterMinutes}m, before the assumed approval`;
+      else t += gateMs;
+    }
+    let finish = t;
+    for (const region of plan.regions) {
+      if (region.phase !== p) continue;
+      const r = regionIndex.get(region.region)!;
+      if (halted) {
+        for (const items of stepItems[r]) for (const i of items) lateReason[i] = halted;
+        regionSpans[r] = { startAt: t, finishAt: t };
+        continue;
+      }
+      const run = runRegion(
+        stepItems[r],
+        region.steps.map((s) => s.label),
+        t,
+        model,
+        deadline,
+        policy.maxAttempts,
+        lateReason,
+      );
+      regionSpans[r] = { startAt: t, finishAt: run.finishAt };
+      steps.set(region.region, run.steps);
+      if (run.finishAt > finish) finish = run.finishAt;
+    }
+    phases.push({ index: p, startAt: iso(t), finishAt: iso(finish) });
+    t = finish;
+  }
+  for (let i = 0; i < machines.length; i++) {
+    const reason = lateReason[i];
+    if (reason !== undefined) late.push({ name: machines[i].name, reason });
+  }
+
+  const bound = windowAwareBound(fleet, policy, plan, stepItems, model, {
+    startAt,
+    phaseGapMs: (p) => (p > 0 ? bakeMs : 0) + (gated(p) ? gateMs : 0),
+  });
+  return {
+    forecast: {
+      startAt: iso(startAt),
+      finishAt: iso(t),
+      lowerBoundFinishAt: iso(Math.min(bound, t)),
+      deadline: iso(deadline),
+      phases,
+      regions: plan.regions.map((r, k) => ({
+        region: r.region,
+        startAt: iso(regionSpans[k].startAt),
+        finishAt: iso(regionSpans[k].finishAt),
+      })),
+      late,
+    },
+    steps,
+  };
+}
+
+/**
+ * One region as workflows/region.ts runs it: round 1 walks every step; each later round walks, in step
+ * order, the machines whose install a window cut. A step starts when the one before is done; one
+ * reached after the deadline does not start (its machines are late).
+ */
+function runRegion(
+  stepItems: readonly number[][],
+  labels: readonly string[],
+  startAt: number,
+  model: ModelArrays,
+  deadline: number,
+  maxAttempts: number,
+  lateReason: (string | undefined)[],
+): { finishAt: number; steps: Span[] } {
+  let t = startAt;
+  const spans: Span[] = [];
+  let due: number[][] = stepItems.map((items) => [...items]);
+  for (let round = 1; round <= maxAttempts; round++) {
+    const next: number[][] = stepItems.map(() => []);
+    let any = false;
+    for (let s = 0; s < due.length; s++) {
+      const items = due[s];
+      if (items.length === 0) continue;
+      const stepStart = t;
+      if (t > deadline) {
+        for (const i of items)
+          lateReason[i] ??=
+            round === 1
+              ? `the region reaches its step "${labels[s]}" after the deadline`
+              : `the deadline passes before its retry (attempt ${round}) can start`;
+        if (round === 1) spans.push({ startAt: t, finishAt: t });
+        continue;
+      }
+      let finish = t;
+      for (const i of items) {
+        const m = model.machine(i);
+        const a = forecastAttempt(
+          m,
+          t,
+          model.leftMs[i],
+          deadline,
+          round > 1 ? model.windowEnd[i] : undefined,
+        );
+        if (a.kind === 'missed') {
+          lateReason[i] = round === 1 ? a.reason : `${a.reason} (attempt ${round})`;
+          model.leftMs[i] = 0;
+          continue;
+        }
+        if (a.finishAt > finish) finish = a.finishAt;
+        model.leftMs[i] = a.leftMs;
+        model.windowEnd[i] = a.windowEnd;
+        if (a.leftMs === 0) continue;
+        if (a.cutByDeadline) {
+          lateReason[i] = 'the deadline passes during its install';
+          model.leftMs[i] = 0;
+        } else if (round === maxAttempts)
+          lateReason[i] =
+            `its install (${minutesText(m.installMs)}) does not fit into ${maxAttempts} window(s): ` +
+            `${minutesText(a.leftMs)} left after the last attempt`;
+        else {
+          next[s].push(i);
+          any = true;
+        }
+      }
+      if (round === 1) spans.push({ startAt: stepStart, finishAt: finish });
+      t = finish;
+    }
+    if (!any) break;
+    due = next;
+  }
+  return { finishAt: t, steps: spans };
+}
+
+function modelMachines(fleet: Fleet, policy: Policy, plan: Plan, startAt: number): ModelArrays {
+  const n = fleet.machines.length;
+  const tracks = new Map<string, WindowTrack>();
+  const trackOf: WindowTrack[] = new Array<WindowTrack>(n);
+  const leftMs = new Float64Array(n);
+  const rebootMs = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    if (plan.machines[i].phase === undefined) continue;
+    const m = fleet.machines[i];
+    // Machines share the schedule of their configuration, or of their zone's off-peak hours.
+    const key =
+      m.maintenanceConfiguration !== undefined
+        ? `config:${m.maintenanceConfiguration}`
+        : `zone:${m.timeZone}`;
+    let track = tracks.get(key);
+    if (!track) tracks.set(key, (track = new WindowTrack(scheduleFor(m, fleet, policy).schedule, startAt)));
+    trackOf[i] = track;
+    const d = m.durations ?? DEFAULT_MINUTES[m.os];
+    leftMs[i] = d.installMinutes * MINUTE_MS;
+    rebootMs[i] = d.rebootMinutes * MINUTE_MS;
+  }
+  const installMs = leftMs.slice();
+  return {
+    machine: (i) => ({
+      track: trackOf[i],
+      os: fleet.machines[i].os,
+      installMs: installMs[i],
+      rebootMs: rebootMs[i],
+    }),
+    leftMs,
+    windowEnd: new Float64Array(n),
+  };
+}
+
+export function iso(t: number): string {
+  return new Date(t).toISOString();
+}
+
+function minutesText(ms: number): string {
+  const total = Math.round(ms / MINUTE_MS);
+  return total < 60 ? `${total}m` : `${Math.floor(total / 60)}h ${String(total % 60).padStart(2, '0')}m`;
+}
