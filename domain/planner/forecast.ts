@@ -131,7 +131,7 @@ export function forecastRollout(
     forecast: {
       startAt: iso(startAt),
       finishAt: iso(t),
-      lowerBoundFinishAt: iso(Math.min(bound, t)),
+      lowerBoundFinishAt: iso(bound),
       deadline: iso(deadline),
       phases,
       regions: plan.regions.map((r, k) => ({

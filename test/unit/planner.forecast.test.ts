@@ -1,0 +1,289 @@
+import fc from 'fast-check';
+import type { Fleet, Machine } from '../../domain/fleet';
+import { type Policy, policySchema } from '../../domain/policy';
+import { forecastRollout, formatForecastTable, planRollout, type Forecast } from '../../domain/planner';
+import { fleetArb, policyArb } from '../support/fleet-arbitraries';
+
+type Extra = Partial<Omit<Machine, 'name' | 'region'>>;
+
+function vm(name: string, region: string, extra: Extra = {}): Machine {
+  return {
+    name,
+    region,
+    os: 'Linux',
+    patchMode: 'AutomaticByPlatform',
+    timeZone: 'UTC',
+    driver: 'simulated',
+    tags: {},
+    durations: { installMinutes: 30, rebootMinutes: 10 },
+    ...extra,
+  };
+}
+
+const DAILY_02_UTC = {
+  startDateTime: '2026-01-01 02:00',
+  duration: '01:30',
+  timeZone: 'UTC',
+  recurEvery: '1Day',
+};
+
+function forecast(
+  machines: Machine[],
+  policyInput: Record<string, unknown>,
+  start: string,
+  options: { deadline?: string; approvalMinutes?: number; configs?: Fleet['maintenanceConfigurations'] } = {},
+): Forecast {
+  const fleet: Fleet = { machines, regionPairs: {}, maintenanceConfigurations: options.configs ?? {} };
+  const policy: Policy = policySchema.parse(policyInput);
+  const planned = planRollout(fleet, policy);
+  if (!planned.ok) throw new Error(planned.problems.map((p) => p.message).join('\n'));
+  return forecastRollout(fleet, policy, planned.value, {
+    startAt: Date.parse(start),
+    deadline: Date.parse(options.deadline ?? '2026-12-31T23:59:59Z'),
+    approvalMinutes: options.approvalMinutes ?? 0,
+  }).forecast;
+}
+
+describe('forecastRollout', () => {
+  it('waits for the off-peak window in the machine’s own time zone, then installs and reboots', () => {
+    // 22:00 in New York in December is 03:00 UTC the next day.
+    const f = forecast([vm('a', 'eastus', { timeZone: 'America/New_York' })], {}, '2026-12-08T12:00:00Z');
+    expect(f).toEqual({
+      startAt: '2026-12-08T12:00:00.000Z',
+      finishAt: '2026-12-09T03:40:00.000Z',
+      lowerBoundFinishAt: '2026-12-09T03:40:00.000Z',
+      deadline: '2026-12-31T23:59:59.000Z',
+      phases: [{ index: 0, startAt: '2026-12-08T12:00:00.000Z', finishAt: '2026-12-09T03:40:00.000Z' }],
+      regions: [
+        { region: 'eastus', startAt: '2026-12-08T12:00:00.000Z', finishAt: '2026-12-09T03:40:00.000Z' },
+      ],
+      late: [],
+    });
+  });
+
+  it('is DST-correct: the same local window is an hour earlier in UTC in summer', () => {
+    const f = forecast([vm('a', 'eastus', { timeZone: 'America/New_York' })], {}, '2026-07-08T12:00:00Z');
+    expect(f.finishAt).toBe('2026-07-09T02:40:00.000Z');
+  });
+
+  it('runs the steps of a region one after another, and the regions of a phase side by side', () => {
+    const machines = [
+      vm('a1', 'eastus', { zone: '1' }),
+      vm('a2', 'eastus', { zone: '1', durations: { installMinutes: 50, rebootMinutes: 10 } }),
+      vm('b1', 'northeurope'),
+      vm('c1', 'swedencentral'),
+    ];
+    const f = forecast(
+      machines,
+      { disruptionBudget: 1, phases: [['northeurope'], ['eastus', 'swedencentral']] },
+      '2026-12-08T21:00:00Z',
+    );
+    expect(f.phases).toEqual([
+      { index: 0, startAt: '2026-12-08T21:00:00.000Z', finishAt: '2026-12-08T22:40:00.000Z' },
+      { index: 1, startAt: '2026-12-08T22:40:00.000Z', finishAt: '2026-12-09T00:20:00.000Z' },
+    ]);
+    // In plan order (phase by phase). eastus: a2 (the slower) from 22:40 to 23:40, then a1 until 00:20.
+    expect(f.regions).toEqual([
+      { region: 'northeurope', startAt: '2026-12-08T21:00:00.000Z', finishAt: '2026-12-08T22:40:00.000Z' },
+      { region: 'eastus', startAt: '2026-12-08T22:40:00.000Z', finishAt: '2026-12-09T00:20:00.000Z' },
+      { region: 'swedencentral', startAt: '2026-12-08T22:40:00.000Z', finishAt: '2026-12-08T23:20:00.000Z' },
+    ]);
+  });
+
+  it('adds the assumed approval before a gated phase', () => {
+    const machines = [vm('a', 'northeurope'), vm('b', 'eastus')];
+    const policy = {
+      windows: 'always',
+      phases: [['northeurope'], ['eastus']],
+      approvals: { beforePhases: [1] },
+    };
+    const f = forecast(machines, policy, '2026-12-08T12:00:00Z', { approvalMinutes: 240 });
+    expect(f.phases).toEqual([
+      { index: 0, startAt: '2026-12-08T12:00:00.000Z', finishAt: '2026-12-08T12:40:00.000Z' },
+      { index: 1, startAt: '2026-12-08T16:40:00.000Z', finishAt: '2026-12-08T17:20:00.000Z' },
+    ]);
+  });
+
+  it('an install cut by its window (at the end less the reboot reserve) is finished in a retry, after the other steps', () => {
+    const machines = [
+      vm('long', 'eastus', {
+        zone: '1',
+        maintenanceConfiguration: 'nightly',
+        durations: { installMinutes: 100, rebootMinutes: 5 },
+      }),
+      vm('short', 'eastus', {
+        zone: '2',
+        maintenanceConfiguration: 'nightly',
+        durations: { installMinutes: 10, rebootMinutes: 5 },
+      }),
+      vm('short2', 'eastus', {
+        zone: '2',
+        maintenanceConfiguration: 'nightly',
+        durations: { installMinutes: 10, rebootMinutes: 5 },
+      }),
+    ];
+    const f = forecast(machines, { disruptionBudget: 1 }, '2026-12-08T00:00:00Z', {
+      configs: { nightly: DAILY_02_UTC },
+    });
+    // Zone 1 (fewest machines) first: "long" from 02:00, cut at 03:15 (75 of 100 minutes), reboots until
+    // 03:20. Zone 2: "short" cannot start with 10 minutes of the window left, so it waits for the next
+    // night: 02:00-02:15, then short2 02:15-02:30. The retry of "long" (25 minutes left) follows:
+    // 02:30 + 25 + 5 = 03:00.
+    expect(f.finishAt).toBe('2026-12-09T03:00:00.000Z');
+    expect(f.late).toEqual([]);
+  });
+
+  it('names every machine that cannot make the deadline, and why', () => {
+    const machines = [
+      vm('weekly', 'eastus', { maintenanceConfiguration: 'sundays' }),
+      vm('huge', 'eastus', {
+        maintenanceConfiguration: 'nightly',
+        durations: { installMinutes: 400, rebootMinutes: 5 },
+      }),
+      vm('fine', 'eastus', { maintenanceConfiguration: 'nightly' }),
+    ];
+    const f = forecast(machines, { disruptionBudget: 3 }, '2026-12-08T00:00:00Z', {
+      deadline: '2026-12-12T23:59:59Z',
+      configs: {
+        nightly: DAILY_02_UTC,
+        sundays: { ...DAILY_02_UTC, startDateTime: '2026-01-04 02:00', recurEvery: '1Week Sunday' },
+      },
+    });
+    expect(f.late).toEqual([
+      { name: 'weekly', reason: 'no window opens before the deadline' },
+      {
+        name: 'huge',
+        reason: 'its install (6h 40m) does not fit into 3 window(s): 2h 55m left after the last attempt',
+      },
+    ]);
+  });
+
+  it('machines of a step reached after the deadline are late', () => {
+    const machines = [vm('a', 'eastus', { zone: '1' }), vm('b', 'eastus', { zone: '1' })];
+    const f = forecast(machines, { disruptionBudget: 1 }, '2026-12-08T23:00:00Z', {
+      deadline: '2026-12-08T23:30:00Z',
+    });
+    expect(f.late).toEqual([
+      { name: 'b', reason: 'the region reaches its step "zone 1 batch 2/2" after the deadline' },
+    ]);
+  });
+
+  it('prints phases, regions, steps and late machines', () => {
+    const fleet: Fleet = { machines: [vm('a', 'eastus')], regionPairs: {}, maintenanceConfigurations: {} };
+    const policy = policySchema.parse({});
+    const planned = planRollout(fleet, policy);
+    if (!planned.ok) throw new Error('unexpected');
+    const detail = forecastRollout(fleet, policy, planned.value, {
+      startAt: Date.parse('2026-12-08T12:00:00Z'),
+      deadline: Date.parse('2026-12-08T20:00:00Z'),
+      approvalMinutes: 0,
+    });
+    expect(formatForecastTable(planned.value, detail, { assumptions: 'test' })).toBe(
+      [
+        'Forecast from 2026-12-08 12:00 UTC (test)',
+        'Finishes 2026-12-08 12:00 UTC, lower bound 2026-12-08 22:40 UTC, deadline 2026-12-08 20:00 UTC',
+        '',
+        'Phase 0: 2026-12-08 12:00 UTC -> 2026-12-08 12:00 UTC',
+        '  eastus: 2026-12-08 12:00 UTC -> 2026-12-08 12:00 UTC',
+        '       0  2026-12-08 12:00 UTC -> 2026-12-08 12:00 UTC  standalone',
+        '',
+        'Late: 1 machine(s) cannot be patched before the deadline',
+        '  a: no window opens before the deadline',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('forecast and window-aware bound, on random fleets with real windows', () => {
+  const ZONES = ['UTC', 'America/New_York', 'Europe/Berlin', 'Asia/Tokyo', 'Australia/Sydney'] as const;
+  const CONFIGS: Fleet['maintenanceConfigurations'] = {
+    nightly: DAILY_02_UTC,
+    tokyo: {
+      startDateTime: '2026-01-01 01:00',
+      duration: '03:55',
+      timeZone: 'Asia/Tokyo',
+      recurEvery: '1Day',
+    },
+    weekends: {
+      startDateTime: '2026-01-03 20:00',
+      duration: '03:00',
+      timeZone: 'America/New_York',
+      recurEvery: '1Week Saturday,Sunday',
+    },
+  };
+  const windowsArb = fc.array(
+    fc.record({
+      zone: fc.constantFrom(...ZONES),
+      config: fc.option(fc.constantFrom('nightly', 'tokyo', 'weekends'), { nil: undefined, freq: 3 }),
+    }),
+    { minLength: 1, maxLength: 8 },
+  );
+  const offPeakArb = fc.constantFrom(
+    { start: '22:00', end: '06:00' },
+    { start: '01:00', end: '04:00' },
+    { start: '20:00', end: '23:30' },
+  );
+
+  it('the forecast never beats its bound; phases, regions and steps nest in time', () => {
+    fc.assert(
+      fc.property(
+        fleetArb,
+        policyArb,
+        windowsArb,
+        offPeakArb,
+        fc.integer({ min: 0, max: 364 * 24 }),
+        fc.integer({ min: 0, max: 600 }),
+        (base, basePolicy, windows, offPeak, startHour, approvalMinutes) => {
+          const fleet: Fleet = {
+            ...base,
+            maintenanceConfigurations: CONFIGS,
+            machines: base.machines.map((m, i) => {
+              const w = windows[i % windows.length];
+              return { ...m, timeZone: w.zone, ...(w.config ? { maintenanceConfiguration: w.config } : {}) };
+            }),
+          };
+          const policy: Policy = {
+            ...basePolicy,
+            offPeak,
+            approvals: { ...basePolicy.approvals, beforePhases: [1, 3] },
+          };
+          const planned = planRollout(fleet, policy);
+          if (!planned.ok) return;
+          const startAt = Date.parse('2026-01-01T00:00:00Z') + startHour * 3_600_000;
+          const detail = forecastRollout(fleet, policy, planned.value, {
+            startAt,
+            deadline: startAt + 30 * 86_400_000,
+            approvalMinutes,
+          });
+          const f = detail.forecast;
+          const ms = Date.parse;
+          if (f.late.length === 0) expect(ms(f.finishAt)).toBeGreaterThanOrEqual(ms(f.lowerBoundFinishAt));
+          expect(ms(f.lowerBoundFinishAt)).toBeGreaterThanOrEqual(startAt);
+          let previous = startAt;
+          for (const phase of f.phases) {
+            expect(ms(phase.startAt)).toBeGreaterThanOrEqual(previous);
+            previous = ms(phase.finishAt);
+          }
+          expect(ms(f.finishAt)).toBe(previous);
+          planned.value.regions.forEach((region, k) => {
+            const span = f.regions[k];
+            const phase = f.phases[region.phase];
+            expect(span.startAt).toBe(phase.startAt);
+            expect(ms(span.finishAt)).toBeLessThanOrEqual(ms(phase.finishAt));
+            let t = ms(span.startAt);
+            for (const step of detail.steps.get(region.region) ?? []) {
+              expect(step.startAt).toBe(t);
+              expect(step.finishAt).toBeGreaterThanOrEqual(step.startAt);
+              t = step.finishAt;
+            }
+            expect(t).toBeLessThanOrEqual(ms(span.finishAt));
+          });
+          const planned1 = new Set(planned.value.machines.filter((m) => !m.excluded).map((m) => m.name));
+          for (const m of f.late) expect(planned1.has(m.name)).toBe(true);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
