@@ -2,7 +2,7 @@ import type { OsType } from '../fleet';
 import { canStartInstall, latestInstallEnd } from '../windows';
 import type { WindowTrack } from './window-track';
 
-/** A machine as the forecast sees it: its windows and its expected durations. */
+/** A machine as the forecast sees it: its windows and its expected durations (shared by like machines). */
 export interface ModelMachine {
   track: WindowTrack;
   os: OsType;
@@ -10,8 +10,9 @@ export interface ModelMachine {
   rebootMs: number;
 }
 
-/** Per fleet machine, what the model needs, in flat arrays (a million machines share a few tracks). */
+/** Per fleet machine, what the model needs, in flat arrays (a million machines share a few profiles). */
 export interface ModelArrays {
+  /** The machine's profile: one object per track, OS and durations, so looking it up allocates nothing. */
   machine(i: number): ModelMachine;
   /** Install work left (ms); starts at the expected install time. */
   leftMs: Float64Array;

@@ -2,7 +2,7 @@ import type { Fleet } from '../fleet';
 import type { Plan } from '../plan';
 import type { Policy } from '../policy';
 import { scheduleFor } from '../rollout-spec';
-import { forecastAttempt, type ModelArrays } from './attempt-model';
+import { forecastAttempt, type ModelArrays, type ModelMachine } from './attempt-model';
 import { DEFAULT_MINUTES } from './eligibility';
 import { windowAwareBound } from './window-bound';
 import { WindowTrack } from './window-track';
@@ -161,7 +161,7 @@ function runRegion(
 ): { finishAt: number; steps: Span[] } {
   let t = startAt;
   const spans: Span[] = [];
-  let due: number[][] = stepItems.map((items) => [...items]);
+  let due: readonly number[][] = stepItems;
   for (let round = 1; round <= maxAttempts; round++) {
     const next: number[][] = stepItems.map(() => []);
     let any = false;
@@ -220,36 +220,53 @@ function runRegion(
 
 function modelMachines(fleet: Fleet, policy: Policy, plan: Plan, startAt: number): ModelArrays {
   const n = fleet.machines.length;
-  const tracks = new Map<string, WindowTrack>();
-  const trackOf: WindowTrack[] = new Array<WindowTrack>(n);
+  // Machines share the schedule of their configuration, or of their zone's off-peak hours.
+  const byConfig = new Map<string, Profiles>();
+  const byZone = new Map<string, Profiles>();
+  const profileOf: ModelMachine[] = new Array<ModelMachine>(n);
   const leftMs = new Float64Array(n);
-  const rebootMs = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     if (plan.machines[i].phase === undefined) continue;
     const m = fleet.machines[i];
-    // Machines share the schedule of their configuration, or of their zone's off-peak hours.
-    const key =
-      m.maintenanceConfiguration !== undefined
-        ? `config:${m.maintenanceConfiguration}`
-        : `zone:${m.timeZone}`;
-    let track = tracks.get(key);
-    if (!track) tracks.set(key, (track = new WindowTrack(scheduleFor(m, fleet, policy).schedule, startAt)));
-    trackOf[i] = track;
-    const d = m.durations ?? DEFAULT_MINUTES[m.os];
-    leftMs[i] = d.installMinutes * MINUTE_MS;
-    rebootMs[i] = d.rebootMinutes * MINUTE_MS;
+    const map = m.maintenanceConfiguration !== undefined ? byConfig : byZone;
+    const key = m.maintenanceConfiguration ?? m.timeZone;
+    let profiles = map.get(key);
+    if (!profiles)
+      map.set(
+        key,
+        (profiles = new Profiles(new WindowTrack(scheduleFor(m, fleet, policy).schedule, startAt))),
+      );
+    const profile = profiles.of(m.os, m.durations ?? DEFAULT_MINUTES[m.os]);
+    profileOf[i] = profile;
+    leftMs[i] = profile.installMs;
   }
-  const installMs = leftMs.slice();
-  return {
-    machine: (i) => ({
-      track: trackOf[i],
-      os: fleet.machines[i].os,
-      installMs: installMs[i],
-      rebootMs: rebootMs[i],
-    }),
-    leftMs,
-    windowEnd: new Float64Array(n),
+  return { machine: (i) => profileOf[i], leftMs, windowEnd: new Float64Array(n) };
+}
+
+/** One track's profiles by OS, install and reboot minutes: looked up without building a key. */
+class Profiles {
+  private readonly byOs = {
+    Linux: new Map<number, Map<number, ModelMachine>>(),
+    Windows: new Map<number, Map<number, ModelMachine>>(),
   };
+
+  constructor(private readonly track: WindowTrack) {}
+
+  of(os: ModelMachine['os'], d: { installMinutes: number; rebootMinutes: number }): ModelMachine {
+    let byReboot = this.byOs[os].get(d.installMinutes);
+    if (!byReboot) this.byOs[os].set(d.installMinutes, (byReboot = new Map()));
+    let profile = byReboot.get(d.rebootMinutes);
+    if (!profile) {
+      profile = {
+        track: this.track,
+        os,
+        installMs: d.installMinutes * MINUTE_MS,
+        rebootMs: d.rebootMinutes * MINUTE_MS,
+      };
+      byReboot.set(d.rebootMinutes, profile);
+    }
+    return profile;
+  }
 }
 
 export function iso(t: number): string {

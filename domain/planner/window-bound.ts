@@ -3,7 +3,7 @@ import type { Fleet } from '../fleet';
 import type { Plan } from '../plan';
 import type { Policy } from '../policy';
 import { REBOOT_MIN_REMAINING_MS } from '../windows';
-import { earliestFinish, type ModelArrays } from './attempt-model';
+import { earliestFinish, type ModelArrays, type ModelMachine } from './attempt-model';
 import { serviceAllowance } from './capacity';
 import { availabilitySetCap } from './steps';
 import { placeInUnion, type WindowTrack } from './window-track';
@@ -18,12 +18,15 @@ class WindowChain {
   downMs = 0;
   minRebootMs = Infinity;
   readonly parts = new Map<WindowTrack, Map<number, { track: WindowTrack; endReserveMs: number }>>();
+  private last: ModelMachine | undefined;
 
   add(model: ModelArrays, i: number, cap: number): void {
     const m = model.machine(i);
     this.installMs += m.installMs / cap;
     this.downMs += (m.installMs + m.rebootMs) / cap;
     if (m.rebootMs < this.minRebootMs) this.minRebootMs = m.rebootMs;
+    if (this.last !== undefined && this.last.track === m.track && this.last.os === m.os) return;
+    this.last = m;
     const reserve = REBOOT_MIN_REMAINING_MS[m.os];
     let byReserve = this.parts.get(m.track);
     if (!byReserve) this.parts.set(m.track, (byReserve = new Map()));
@@ -57,49 +60,62 @@ export function windowAwareBound(
 ): number {
   const machines = fleet.machines;
   const capacity = policy.serviceCapacity;
-  const serviceTotals = new Map<string, number>();
-  if (capacity)
-    plan.machines.forEach((pm, i) => {
-      const s = pm.phase === undefined ? undefined : machines[i].tags[capacity.tag];
-      if (s !== undefined && Object.hasOwn(machines[i].tags, capacity.tag))
-        serviceTotals.set(s, (serviceTotals.get(s) ?? 0) + 1);
-    });
+  // Each service's allowance, over its machines in the rollout (capacity.ts).
+  const serviceOf: (string | undefined)[] = new Array<string | undefined>(machines.length);
+  const allowance = new Map<string, number>();
+  if (capacity) {
+    for (let i = 0; i < machines.length; i++) {
+      const tags = machines[i].tags;
+      if (plan.machines[i].phase === undefined || !Object.hasOwn(tags, capacity.tag)) continue;
+      const s = tags[capacity.tag];
+      serviceOf[i] = s;
+      allowance.set(s, (allowance.get(s) ?? 0) + 1);
+    }
+    for (const [s, total] of allowance) allowance.set(s, serviceAllowance(capacity.minAvailable, total));
+  }
 
   let t = options.startAt;
   for (const phase of plan.phases) {
     const from = t + options.phaseGapMs(phase.index);
     let bound = from;
     const services = new Map<string, WindowChain>();
+    // Machines of one profile (track, OS, durations) have the same earliest finish.
+    const alone = new Set<ModelMachine>();
     plan.regions.forEach((region, r) => {
       if (region.phase !== phase.index) return;
-      const items = stepItems[r].flat();
       const zonal: number[] = [];
       const standalone: number[] = [];
       const sets = new Map<string, number[]>();
-      for (const i of items) {
-        const m = machines[i];
-        if (m.zone !== undefined) zonal.push(i);
-        else if (m.availabilitySet !== undefined) {
-          const list = sets.get(m.availabilitySet);
-          if (list) list.push(i);
-          else sets.set(m.availabilitySet, [i]);
-        } else standalone.push(i);
-        const e = earliestFinish(model.machine(i), from, policy.maxAttempts);
-        if (Number.isFinite(e) && e > bound) bound = e;
-        if (capacity && Object.hasOwn(m.tags, capacity.tag)) {
-          const s = m.tags[capacity.tag];
-          let chain = services.get(s);
-          if (!chain) services.set(s, (chain = new WindowChain()));
-          chain.add(model, i, serviceAllowance(capacity.minAvailable, serviceTotals.get(s)!));
+      for (const step of stepItems[r])
+        for (const i of step) {
+          const m = machines[i];
+          if (m.zone !== undefined) zonal.push(i);
+          else if (m.availabilitySet !== undefined) {
+            const list = sets.get(m.availabilitySet);
+            if (list) list.push(i);
+            else sets.set(m.availabilitySet, [i]);
+          } else standalone.push(i);
+          const profile = model.machine(i);
+          if (!alone.has(profile)) {
+            alone.add(profile);
+            bound = maxFinite(bound, earliestFinish(profile, from, policy.maxAttempts));
+          }
+          const s = serviceOf[i];
+          if (s !== undefined) {
+            let chain = services.get(s);
+            if (!chain) services.set(s, (chain = new WindowChain()));
+            chain.add(model, i, allowance.get(s)!);
+          }
         }
-      }
       const chains: WindowChain[] = [];
       // Zones: one at a time, each under its own budget.
       const zones = new Map<string, number>();
       for (const i of zonal) zones.set(machines[i].zone!, (zones.get(machines[i].zone!) ?? 0) + 1);
+      const zoneCaps = new Map(
+        [...zones].map(([zone, count]) => [zone, resolveBudget(policy.disruptionBudget, count, true)]),
+      );
       const zoneChain = new WindowChain();
-      for (const i of zonal)
-        zoneChain.add(model, i, resolveBudget(policy.disruptionBudget, zones.get(machines[i].zone!)!, true));
+      for (const i of zonal) zoneChain.add(model, i, zoneCaps.get(machines[i].zone!)!);
       chains.push(zoneChain);
       // A set: one update domain at a time under its 20% rule; machines without one, one at a time.
       for (const list of sets.values()) {
