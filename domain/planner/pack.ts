@@ -66,8 +66,12 @@ export function pack(input: PackInput): number[][] {
       cells.push(cell);
     }
     cell.items.push(items[i]);
-    if (service >= 0) serviceTotals.set(service, (serviceTotals.get(service) ?? 0) + 1);
-    if (group >= 0) groupTotals.set(group, (groupTotals.get(group) ?? 0) + 1);
+  }
+  // Totals per service and group, counted per cell (far fewer than machines).
+  for (const cell of cells) {
+    const size = cell.items.length;
+    if (cell.service >= 0) serviceTotals.set(cell.service, (serviceTotals.get(cell.service) ?? 0) + size);
+    if (cell.group >= 0) groupTotals.set(cell.group, (groupTotals.get(cell.group) ?? 0) + size);
   }
   for (const cell of cells) if (cell.items.length > 1) cell.items.sort(slowestFirst);
   const caps = new Map<number, number>();
