@@ -43,9 +43,8 @@ interface Cell {
 export function pack(input: PackInput): number[][] {
   const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap, minutes } = input;
   if (items.length === 0) return [];
-  const slowestFirst = (a: number, b: number): number => minutes[b] - minutes[a] || a - b;
   if (!groups && !serviceOf) {
-    const sorted = [...items].sort(slowestFirst);
+    const sorted = slowestFirst(items, minutes);
     const out: number[][] = [];
     for (let i = 0; i < sorted.length; i += sizeCap) out.push(inFleetOrder(sorted.slice(i, i + sizeCap)));
     return out;
@@ -73,7 +72,7 @@ export function pack(input: PackInput): number[][] {
     if (cell.service >= 0) serviceTotals.set(cell.service, (serviceTotals.get(cell.service) ?? 0) + size);
     if (cell.group >= 0) groupTotals.set(cell.group, (groupTotals.get(cell.group) ?? 0) + size);
   }
-  for (const cell of cells) if (cell.items.length > 1) cell.items.sort(slowestFirst);
+  for (const cell of cells) if (cell.items.length > 1) cell.items = slowestFirst(cell.items, minutes);
   const caps = new Map<number, number>();
   for (const s of serviceTotals.keys()) caps.set(s, serviceCap(s));
   for (const cell of cells) {
@@ -111,6 +110,31 @@ export function pack(input: PackInput): number[][] {
     active = active.filter((cell) => cell.taken < cell.items.length);
     out.push(inFleetOrder(batch));
   }
+  return out;
+}
+
+/** Index bits of a sort key: fleets stay far below 2^32 machines. */
+const INDEX_SPAN = 2 ** 32;
+/** Durations in hundredths of a minute below this fit the key's upper bits exactly (2^52 overall). */
+const UNITS_SPAN = 2 ** 20;
+
+/**
+ * Machines by expected duration, slowest first, ties in fleet order. When every duration is a whole
+ * number of hundredths of a minute (as fleets write them), each machine becomes one exact number that a
+ * typed array sorts natively; otherwise a comparator does the same.
+ */
+function slowestFirst(list: readonly number[], minutes: Float64Array): number[] {
+  const keys = new Float64Array(list.length);
+  for (let k = 0; k < list.length; k++) {
+    const i = list[k];
+    const units = Math.round(minutes[i] * 100);
+    if (units < 0 || units >= UNITS_SPAN || Math.abs(minutes[i] * 100 - units) > 1e-6 || i >= INDEX_SPAN)
+      return [...list].sort((a, b) => minutes[b] - minutes[a] || a - b);
+    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + i;
+  }
+  keys.sort();
+  const out = new Array<number>(list.length);
+  for (let k = 0; k < keys.length; k++) out[k] = keys[k] % INDEX_SPAN;
   return out;
 }
 
