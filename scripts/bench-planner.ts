@@ -220,6 +220,8 @@ const POLICY: Policy = policySchema.parse({
 interface Measure {
   size: number;
   planMs: number;
+  /** The fastest of three plans of the same fleet (the first included): the machine's noise removed. */
+  bestPlanMs: number;
   /** Peak RSS after generating the fleet and planning it, before the forecast. */
   peakRssMb: number;
   forecastMs: number;
@@ -246,12 +248,20 @@ function child(size: number): void {
   const forecastStarted = performance.now();
   const forecast = forecastMinutes(fleet, POLICY, plan);
   const forecastMs = performance.now() - forecastStarted;
+  const forecastPeakRssMb = process.resourceUsage().maxRSS / 1024;
+  let bestPlanMs = planMs;
+  for (let run = 0; run < 2; run++) {
+    const again = performance.now();
+    planRollout(fleet, POLICY);
+    bestPlanMs = Math.min(bestPlanMs, performance.now() - again);
+  }
   const measure: Measure = {
     size,
     planMs,
+    bestPlanMs,
     peakRssMb,
     forecastMs,
-    forecastPeakRssMb: process.resourceUsage().maxRSS / 1024,
+    forecastPeakRssMb,
     forecastMinutes: forecast.finish,
     forecastBoundMinutes: forecast.bound,
     late: forecast.late,
@@ -292,12 +302,13 @@ async function main(): Promise<void> {
   console.log(
     `Planner benchmark (node ${process.version}); policy: disruptionBudget 20%, service minAvailable 75%\n`,
   );
-  const widths = [12, 9, 12, 9, 14, 7, 8, 10, 12, 12, 14];
+  const widths = [12, 9, 8, 12, 9, 14, 7, 8, 10, 12, 12, 14];
   console.log(
     row(
       [
         'machines',
         'plan ms',
+        'best',
         'peak RSS MB',
         'heap MB',
         'ns/(n·log2 n)',
@@ -319,6 +330,7 @@ async function main(): Promise<void> {
         [
           size.toLocaleString('en-US'),
           m.planMs.toFixed(0),
+          m.bestPlanMs.toFixed(0),
           m.peakRssMb.toFixed(0),
           m.heapAfterMb.toFixed(0),
           perNLogN.toFixed(1),
@@ -334,7 +346,8 @@ async function main(): Promise<void> {
     );
   }
   console.log(
-    '\n(peak RSS covers generating the fleet and planning it; heap MB is what stays live after planning;\n' +
+    '\n(plan ms: the first plan; best: the fastest of three; peak RSS covers generating the fleet and planning\n' +
+      ' it once; heap MB is what stays live after planning;\n' +
       ' forecast ms and "with RSS MB" add the calendar forecast from 2026-11-10 00:00 UTC, off-peak 22:00-06:00\n' +
       " in each region's time zone; forecast/bound compares both as durations from the start)\n",
   );
