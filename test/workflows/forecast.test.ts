@@ -1,0 +1,87 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { forecastRollout, planRollout } from '../../domain/planner';
+import { timeSkippingEnv } from '../support/servers';
+import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
+import { driversOf, ms, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
+
+jest.setTimeout(120_000);
+
+let env: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  env = await timeSkippingEnv();
+});
+afterAll(async () => {
+  await env?.teardown();
+});
+
+/**
+ * Real windows in four time zones and three kinds of schedule, steps whose machines wait for different
+ * windows, two phases: the workflows run it on the time-skipping server with instant installs (the
+ * simulated driver at time scale 0), and the forecast, given one-minute installs, must say when.
+ */
+const FLEET = {
+  maintenanceConfigurations: {
+    tokyo: {
+      startDateTime: '2026-01-01 01:00',
+      duration: '02:00',
+      timeZone: 'Asia/Tokyo',
+      recurEvery: '1Day',
+    },
+    saturdays: {
+      startDateTime: '2026-01-03 20:00',
+      duration: '03:00',
+      timeZone: 'America/New_York',
+      recurEvery: '1Week Saturday',
+    },
+  },
+  machines: [
+    vm('neu1', { region: 'northeurope', timeZone: 'Europe/Dublin' }),
+    vm('eus1', { zone: 1, timeZone: 'America/New_York' }),
+    vm('eus2', { zone: 2, maintenanceConfiguration: 'tokyo' }),
+    vm('eus3', { zone: 2, maintenanceConfiguration: 'tokyo' }),
+    vm('eus4', { zone: 3, timeZone: 'Australia/Sydney' }),
+    vm('jpe1', { region: 'japaneast', maintenanceConfiguration: 'saturdays' }),
+    vm('jpe2', { region: 'japaneast', timeZone: 'Asia/Tokyo' }),
+  ].map((m) => ({ ...m, durations: { installMinutes: 1, rebootMinutes: 0 } })),
+};
+const POLICY = { windows: 'offPeak', disruptionBudget: 1 };
+
+test('a rollout with real windows finishes within 5% of its forecast, phase by phase', async () => {
+  const startedAt = await env.currentTimeMs();
+  const input = rolloutInputOf({
+    rolloutId: 'forecast',
+    fleet: FLEET,
+    policy: POLICY,
+    now: new Date(startedAt),
+  });
+  const fleet = fleetOf(FLEET);
+  const policy = policyOf(POLICY);
+  const planned = planRollout(fleet, policy);
+  if (!planned.ok) throw new Error('the plan was rejected');
+  const { forecast } = forecastRollout(fleet, policy, planned.value, {
+    startAt: startedAt,
+    deadline: input.settings.deadline,
+    approvalMinutes: 0,
+  });
+  expect(forecast.late).toEqual([]);
+
+  const report = await withWorker(env, driversOf({ stateDir: tempDir('forecast') }), async () =>
+    rolloutResult(await startRollout(env, input)),
+  );
+  expect(report.status).toBe('Completed');
+  expect(report.machines.every((m) => m.outcome === 'Succeeded')).toBe(true);
+
+  // Elapsed times from the start: the run's against the forecast's, phase by phase.
+  const elapsed = (iso: string | undefined) => ms(iso) - startedAt;
+  expect(report.phases.length).toBe(forecast.phases.length);
+  const forecastTotal = elapsed(forecast.finishAt);
+  // The fleet is built so that windows, not installs, set the pace: days, not minutes.
+  expect(forecastTotal).toBeGreaterThan(24 * 3_600_000);
+  report.phases.forEach((phase, p) => {
+    const predicted = elapsed(forecast.phases[p].finishAt);
+    expect(Math.abs(elapsed(phase.finishedAt) - predicted)).toBeLessThanOrEqual(0.05 * predicted);
+  });
+  const lastFinish = Math.max(...report.machines.flatMap((m) => m.attempts.map((a) => ms(a.finishedAt))));
+  expect(Math.abs(lastFinish - startedAt - forecastTotal)).toBeLessThanOrEqual(0.05 * forecastTotal);
+});
