@@ -127,7 +127,7 @@ export function installInput(
     regions: regions.map((r) => ({ ...r, phase: phaseIndex.get(r.phase)! })),
     machines: full.machines.filter((m) => wanted.has(m.name)),
   };
-  return buildRolloutInput({
+  const input = buildRolloutInput({
     rolloutId: request.rolloutId,
     startedBy: request.by,
     fleet: planningFleet,
@@ -135,6 +135,10 @@ export function installInput(
     plan,
     now,
   });
+  // An on-demand run is not a month's rollout that started late: it gets `deadlineDays` from now, even
+  // when its release's deadline has passed.
+  const deadline = Math.max(input.settings.deadline, now.getTime() + policy.deadlineDays * 86_400_000);
+  return { ...input, settings: { ...input.settings, deadline } };
 }
 
 const FINAL = new Set(['Completed', 'Rejected', 'Aborted', 'Halted']);

@@ -1,0 +1,54 @@
+import { installInput } from '../../client/commands/install';
+import { buildRolloutInput } from '../../domain/rollout-spec';
+import { planRollout } from '../../domain/planner';
+import { fleetOf, policyOf } from '../support/rollouts';
+
+const DAY = 86_400_000;
+const fleet = fleetOf({
+  machines: [{ name: 'a', region: 'eastus', os: 'Linux', patchMode: 'AutomaticByPlatform' }],
+});
+
+describe('deadlines of rollouts and on-demand installs', () => {
+  // 2026-12-14: November's release (2026-11-10) has its deadline on 2026-12-10, already passed.
+  const now = new Date('2026-12-07T12:00:00Z');
+  const late = new Date('2026-12-14T12:00:00Z');
+
+  it("a rollout keeps its release's deadline, however late it starts", () => {
+    const policy = policyOf({ month: '2026-11' });
+    const plan = planRollout(fleet, policy);
+    if (!plan.ok) throw new Error('unexpected');
+    for (const at of [now, late]) {
+      const input = buildRolloutInput({
+        rolloutId: 'r',
+        startedBy: 't',
+        fleet,
+        policy,
+        plan: plan.value,
+        now: at,
+      });
+      expect(new Date(input.settings.deadline).toISOString()).toBe('2026-12-10T23:59:59.000Z');
+    }
+  });
+
+  it('by default a rollout belongs to the latest release on or before its start', () => {
+    const policy = policyOf({});
+    const plan = planRollout(fleet, policy);
+    if (!plan.ok) throw new Error('unexpected');
+    const input = buildRolloutInput({ rolloutId: 'r', startedBy: 't', fleet, policy, plan: plan.value, now });
+    expect(input.settings).toMatchObject({ month: '2026-11', releaseDate: '2026-11-10' });
+  });
+
+  it('an on-demand install is not late for a release: it gets deadlineDays from now', () => {
+    const request = { rolloutId: 'i', by: 't', machines: ['a'], unsafe: false };
+    const input = installInput(fleet, policyOf({ month: '2026-11' }), request, late);
+    expect(input.settings.deadline).toBe(late.getTime() + 30 * DAY);
+    // Within the release's deadline it keeps that one (the later of the two).
+    const early = installInput(
+      fleet,
+      policyOf({ month: '2026-11' }),
+      request,
+      new Date('2026-11-10T12:00:00Z'),
+    );
+    expect(new Date(early.settings.deadline).toISOString()).toBe('2026-12-10T23:59:59.000Z');
+  });
+});
