@@ -286,6 +286,17 @@ function inChild(size: number): Promise<Measure> {
   });
 }
 
+/** One fleet's estimate and bound, their ratio, and the forecast's ratio to its bound. */
+function ratioRow(name: string, fleet: Fleet, policy: Policy, widths: number[]): string {
+  const result = planRollout(fleet, policy);
+  if (!result.ok) return row([name, 'rejected', result.problems[0].message, ''], widths);
+  const { estimateMinutes: e, lowerBoundMinutes: b } = result.value;
+  return row(
+    [name, e.toFixed(0), b.toFixed(0), (e / b).toFixed(3), forecastRatio(fleet, policy, result.value)],
+    widths,
+  );
+}
+
 /** The forecast's duration over its bound's, with the late machines when there are any. */
 function forecastRatio(fleet: Fleet, policy: Policy, plan: Plan): string {
   const f = forecastMinutes(fleet, policy, plan);
@@ -376,49 +387,18 @@ async function main(): Promise<void> {
     row(['examples/fleet.yaml', 'estimate min', 'bound min', 'ratio', 'forecast/bound'], shapeWidths),
   );
   for (const policy of [undefined, 'policy-demo.yaml']) {
-    const exampleFleet = loadFleet(join(examples, 'fleet.yaml'));
-    const examplePolicy = loadPolicy(policy && join(examples, policy));
-    const result = planRollout(exampleFleet, examplePolicy);
-    if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message}`).join('\n'));
-    const { estimateMinutes: e, lowerBoundMinutes: b } = result.value;
     const name = policy ? `with ${policy}` : 'with the default policy';
-    console.log(
-      row(
-        [
-          name,
-          e.toFixed(0),
-          b.toFixed(0),
-          (e / b).toFixed(3),
-          forecastRatio(exampleFleet, examplePolicy, result.value),
-        ],
-        shapeWidths,
-      ),
-    );
+    const fleet = loadFleet(join(examples, 'fleet.yaml'));
+    console.log(ratioRow(name, fleet, loadPolicy(policy && join(examples, policy)), shapeWidths));
   }
   console.log('');
   console.log(
     row(['shape (20,000 machines)', 'estimate min', 'bound min', 'ratio', 'forecast/bound'], shapeWidths),
   );
   for (const [name, shape, policy] of shapes) {
-    const shapeFleet = syntheticFleet(20_000, shape, 7);
-    const shapePolicy = policySchema.parse({ disruptionBudget: '20%', ...policy });
-    const result = planRollout(shapeFleet, shapePolicy);
-    if (!result.ok) {
-      console.log(row([name, 'rejected', result.problems[0].message, ''], shapeWidths));
-      continue;
-    }
-    const { estimateMinutes: e, lowerBoundMinutes: b } = result.value;
+    const fleet = syntheticFleet(20_000, shape, 7);
     console.log(
-      row(
-        [
-          name,
-          e.toFixed(0),
-          b.toFixed(0),
-          (e / b).toFixed(3),
-          forecastRatio(shapeFleet, shapePolicy, result.value),
-        ],
-        shapeWidths,
-      ),
+      ratioRow(name, fleet, policySchema.parse({ disruptionBudget: '20%', ...policy }), shapeWidths),
     );
   }
 }

@@ -3,21 +3,11 @@ import type { Fleet, Machine } from '../../domain/fleet';
 import { type Policy, policySchema } from '../../domain/policy';
 import { forecastRollout, formatForecastTable, planRollout, type Forecast } from '../../domain/planner';
 import { fleetArb, policyArb } from '../support/fleet-arbitraries';
+import { machine, type MachineExtra } from '../support/machines';
 
-type Extra = Partial<Omit<Machine, 'name' | 'region'>>;
-
-function vm(name: string, region: string, extra: Extra = {}): Machine {
-  return {
-    name,
-    region,
-    os: 'Linux',
-    patchMode: 'AutomaticByPlatform',
-    timeZone: 'UTC',
-    driver: 'simulated',
-    tags: {},
-    durations: { installMinutes: 30, rebootMinutes: 10 },
-    ...extra,
-  };
+/** A machine with deterministic durations: 30 minutes of install, 10 of reboot. */
+function vm(name: string, region: string, extra: MachineExtra = {}): Machine {
+  return machine(name, region, { durations: { installMinutes: 30, rebootMinutes: 10 }, ...extra });
 }
 
 const DAILY_02_UTC = {

@@ -3,21 +3,10 @@ import type { Fleet, Machine } from '../../domain/fleet';
 import type { Plan } from '../../domain/plan';
 import { type Policy, policySchema } from '../../domain/policy';
 import { formatPlanTable, planRollout } from '../../domain/planner';
+import { machine, type MachineExtra } from '../support/machines';
 
-type Extra = Partial<Omit<Machine, 'name' | 'region'>>;
-
-function vm(name: string, region: string, extra: Extra = {}): Machine {
-  return {
-    name,
-    region,
-    os: 'Linux',
-    patchMode: 'AutomaticByPlatform',
-    timeZone: 'UTC',
-    driver: 'simulated',
-    tags: {},
-    ...extra,
-  };
-}
+type Extra = MachineExtra;
+const vm = machine;
 
 function fleetOf(machines: Machine[], regionPairs: Fleet['regionPairs'] = {}): Fleet {
   return { machines, regionPairs, maintenanceConfigurations: {} };
