@@ -75,6 +75,7 @@ export function registerPlan(program: Command): void {
           startAt,
           deadline: release.deadline,
           approvalMinutes,
+          monthType: release.monthType,
         });
         if (opts.output === 'json') printJson({ ...plan, forecast: detail.forecast });
         else

@@ -1,4 +1,6 @@
-import type { Fleet } from '../fleet';
+import type { Fleet, Machine } from '../fleet';
+import { isHotpatchCapable } from '../patch-selection';
+import { shouldReboot } from '../reboot';
 import type { Plan } from '../plan';
 import type { Policy } from '../policy';
 import { scheduleFor } from '../rollout-spec';
@@ -15,6 +17,8 @@ export interface ForecastAssumptions {
   deadline: number;
   /** How long each approval gate waits for its decision. */
   approvalMinutes: number;
+  /** The release's month type: in a hotpatch month, hotpatch-capable machines do not reboot. Default baseline. */
+  monthType?: 'baseline' | 'hotpatch';
 }
 
 /** The forecast's JSON contract (README "Plan JSON"): instants are ISO-8601 UTC. */
@@ -63,7 +67,7 @@ export function forecastRollout(
 ): ForecastDetail {
   const { startAt, deadline } = assumptions;
   const machines = fleet.machines;
-  const model = modelMachines(fleet, policy, plan, startAt);
+  const model = modelMachines(fleet, policy, plan, startAt, assumptions.monthType === 'hotpatch');
   const regionIndex = new Map(plan.regions.map((r, k) => [r.region, k]));
   // Machines per region and step, in fleet order (which is each step's order).
   const stepItems: number[][][] = plan.regions.map((r) => r.steps.map(() => []));
@@ -218,7 +222,22 @@ function runRegion(
   return { finishAt: t, steps: spans };
 }
 
-function modelMachines(fleet: Fleet, policy: Policy, plan: Plan, startAt: number): ModelArrays {
+/**
+ * A machine reboots after its install as workflows/machine.ts decides (`shouldReboot`), with the host
+ * assumed to ask for a reboot unless the month is a hotpatch month on a hotpatch-capable image.
+ */
+function rebootMinutes(policy: Policy, m: Machine, minutes: number, hotpatchMonth: boolean): number {
+  const hotpatchOnly = hotpatchMonth && isHotpatchCapable(m.image);
+  return shouldReboot(policy.rebootSetting, !hotpatchOnly, hotpatchOnly) ? minutes : 0;
+}
+
+function modelMachines(
+  fleet: Fleet,
+  policy: Policy,
+  plan: Plan,
+  startAt: number,
+  hotpatchMonth: boolean,
+): ModelArrays {
   const n = fleet.machines.length;
   // Machines share the schedule of their configuration, or of their zone's off-peak hours.
   const byConfig = new Map<string, Profiles>();
@@ -236,7 +255,12 @@ function modelMachines(fleet: Fleet, policy: Policy, plan: Plan, startAt: number
         key,
         (profiles = new Profiles(new WindowTrack(scheduleFor(m, fleet, policy).schedule, startAt))),
       );
-    const profile = profiles.of(m.os, m.durations ?? DEFAULT_MINUTES[m.os]);
+    const d = m.durations ?? DEFAULT_MINUTES[m.os];
+    const profile = profiles.of(
+      m.os,
+      d.installMinutes,
+      rebootMinutes(policy, m, d.rebootMinutes, hotpatchMonth),
+    );
     profileOf[i] = profile;
     leftMs[i] = profile.installMs;
   }
@@ -252,18 +276,18 @@ class Profiles {
 
   constructor(private readonly track: WindowTrack) {}
 
-  of(os: ModelMachine['os'], d: { installMinutes: number; rebootMinutes: number }): ModelMachine {
-    let byReboot = this.byOs[os].get(d.installMinutes);
-    if (!byReboot) this.byOs[os].set(d.installMinutes, (byReboot = new Map()));
-    let profile = byReboot.get(d.rebootMinutes);
+  of(os: ModelMachine['os'], installMinutes: number, rebootMinutes: number): ModelMachine {
+    let byReboot = this.byOs[os].get(installMinutes);
+    if (!byReboot) this.byOs[os].set(installMinutes, (byReboot = new Map()));
+    let profile = byReboot.get(rebootMinutes);
     if (!profile) {
       profile = {
         track: this.track,
         os,
-        installMs: d.installMinutes * MINUTE_MS,
-        rebootMs: d.rebootMinutes * MINUTE_MS,
+        installMs: installMinutes * MINUTE_MS,
+        rebootMs: rebootMinutes * MINUTE_MS,
       };
-      byReboot.set(d.rebootMinutes, profile);
+      byReboot.set(rebootMinutes, profile);
     }
     return profile;
   }

@@ -123,6 +123,40 @@ describe('forecastRollout', () => {
     expect(f.late).toEqual([]);
   });
 
+  it('reboots as the workflows decide: never under rebootSetting Never, nor on hotpatch months for hotpatch images', () => {
+    const hotpatch = {
+      os: 'Windows' as const,
+      image: {
+        publisher: 'MicrosoftWindowsServer',
+        offer: 'WindowsServer',
+        sku: '2022-datacenter-azure-edition-core',
+      },
+    };
+    const at = '2026-12-08T22:00:00Z';
+    const finish = (policy: Record<string, unknown>, monthType: 'baseline' | 'hotpatch', extra = {}) => {
+      const fleet: Fleet = {
+        machines: [vm('a', 'eastus', extra)],
+        regionPairs: {},
+        maintenanceConfigurations: {},
+      };
+      const parsed = policySchema.parse(policy);
+      const planned = planRollout(fleet, parsed);
+      if (!planned.ok) throw new Error('unexpected');
+      return forecastRollout(fleet, parsed, planned.value, {
+        startAt: Date.parse(at),
+        deadline: Date.parse('2026-12-31T00:00:00Z'),
+        approvalMinutes: 0,
+        monthType,
+      }).forecast.finishAt;
+    };
+    expect(finish({}, 'baseline')).toBe('2026-12-08T22:40:00.000Z');
+    expect(finish({ rebootSetting: 'Never' }, 'baseline')).toBe('2026-12-08T22:30:00.000Z');
+    expect(finish({}, 'hotpatch', hotpatch)).toBe('2026-12-08T22:30:00.000Z');
+    expect(finish({ rebootSetting: 'Always' }, 'hotpatch', hotpatch)).toBe('2026-12-08T22:30:00.000Z');
+    expect(finish({}, 'baseline', hotpatch)).toBe('2026-12-08T22:40:00.000Z');
+    expect(finish({}, 'hotpatch')).toBe('2026-12-08T22:40:00.000Z');
+  });
+
   it('names every machine that cannot make the deadline, and why', () => {
     const machines = [
       vm('weekly', 'eastus', { maintenanceConfiguration: 'sundays' }),
