@@ -8,37 +8,60 @@ import { serviceAllowance } from './capacity';
 import { availabilitySetCap } from './steps';
 import { placeInUnion, type WindowTrack } from './window-track';
 
+/** A chain's machines of one track and OS: where their installs and their downtime may lie. */
+interface ChainPart {
+  track: WindowTrack;
+  /** The OS's reboot reserve: an install ends by the window's end less it. */
+  reserveMs: number;
+  /** The longest reboot of these machines: downtime ends by the window's end less the reserve plus it. */
+  maxRebootMs: number;
+}
+
 /**
- * A chain (bounds.ts): machines of which at most `cap` may be down at once. Here each machine counts
- * with its share of the chain's time: `installMs / cap` must lie inside the machines' usable windows,
- * `(installMs + rebootMs) / cap` anywhere.
+ * A chain (bounds.ts): machines of which at most `cap` may be down at once. Each machine counts with its
+ * share of the chain's time: `installMs / cap` inside its usable windows (an install ends by the
+ * window's end less the reboot reserve), `(installMs + rebootMs) / cap` inside its windows stretched
+ * by how far a reboot started at the last moment runs past the reserve, and the same anywhere.
  */
 class WindowChain {
   installMs = 0;
   downMs = 0;
   minRebootMs = Infinity;
-  readonly parts = new Map<WindowTrack, Map<number, { track: WindowTrack; endReserveMs: number }>>();
-  private last: ModelMachine | undefined;
+  private readonly parts = new Map<WindowTrack, Map<number, ChainPart>>();
+  private last: { profile: ModelMachine; part: ChainPart } | undefined;
 
   add(model: ModelArrays, i: number, cap: number): void {
     const m = model.machine(i);
     this.installMs += m.installMs / cap;
     this.downMs += (m.installMs + m.rebootMs) / cap;
     if (m.rebootMs < this.minRebootMs) this.minRebootMs = m.rebootMs;
-    if (this.last !== undefined && this.last.track === m.track && this.last.os === m.os) return;
-    this.last = m;
-    const reserve = REBOOT_MIN_REMAINING_MS[m.os];
+    const part = this.partOf(m);
+    if (m.rebootMs > part.maxRebootMs) part.maxRebootMs = m.rebootMs;
+  }
+
+  private partOf(m: ModelMachine): ChainPart {
+    const last = this.last;
+    if (last && last.profile.track === m.track && last.profile.os === m.os) return last.part;
+    const reserveMs = REBOOT_MIN_REMAINING_MS[m.os];
     let byReserve = this.parts.get(m.track);
     if (!byReserve) this.parts.set(m.track, (byReserve = new Map()));
-    if (!byReserve.has(reserve)) byReserve.set(reserve, { track: m.track, endReserveMs: reserve });
+    let part = byReserve.get(reserveMs);
+    if (!part) byReserve.set(reserveMs, (part = { track: m.track, reserveMs, maxRebootMs: 0 }));
+    this.last = { profile: m, part };
+    return part;
   }
 
   /** No schedule finishes the chain earlier, starting at `from` (Infinity: its windows run out). */
   finish(from: number): number {
     if (this.downMs === 0) return from;
     const parts = [...this.parts.values()].flatMap((byReserve) => [...byReserve.values()]);
-    const windowed = placeInUnion(parts, from, this.installMs) + this.minRebootMs;
-    return Math.max(from + this.downMs, windowed);
+    const installs = parts.map((p) => ({ track: p.track, endReserveMs: p.reserveMs }));
+    const downtime = parts.map((p) => ({ track: p.track, endReserveMs: p.reserveMs - p.maxRebootMs }));
+    return Math.max(
+      from + this.downMs,
+      placeInUnion(installs, from, this.installMs) + this.minRebootMs,
+      placeInUnion(downtime, from, this.downMs),
+    );
   }
 }
 

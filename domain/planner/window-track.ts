@@ -50,7 +50,7 @@ export class WindowTrack {
 /**
  * Earliest instant by which `amountMs` of time inside the union of `parts` has passed since `from`.
  * Each part is a track's windows shortened at their end by `endReserveMs` (the share of a window an
- * install may use). Infinity when the windows run out first.
+ * install may use), or stretched past it when negative. Infinity when the windows run out first.
  */
 export function placeInUnion(
   parts: ReadonlyArray<{ track: WindowTrack; endReserveMs: number }>,
@@ -59,7 +59,8 @@ export function placeInUnion(
 ): number {
   if (amountMs <= 0) return from;
   if (parts.some((p) => p.track.alwaysOpen)) return from + amountMs;
-  const next = parts.map((p) => p.track.firstEndingAfter(from));
+  // A window stretched past its end (a negative reserve) may still be usable after it has ended.
+  const next = parts.map((p) => p.track.firstEndingAfter(from + Math.min(0, p.endReserveMs)));
   let cursor = from;
   let left = amountMs;
   for (;;) {

@@ -29,7 +29,7 @@ describe('offpeak plan: the calendar forecast', () => {
     expect(forecast).toEqual({
       startAt: '2026-12-08T12:00:00.000Z',
       finishAt: '2026-12-09T00:00:00.000Z',
-      lowerBoundFinishAt: '2026-12-08T23:55:00.000Z',
+      lowerBoundFinishAt: '2026-12-09T00:00:00.000Z',
       // Started on Patch Tuesday: December's release, 30 days.
       deadline: '2027-01-07T23:59:59.000Z',
       phases: [
@@ -56,7 +56,7 @@ describe('offpeak plan: the calendar forecast', () => {
       'Patching time only: 2h 00m (lower bound 2h 00m); no windows, approvals or retries',
     );
     expect(stdout).toContain(
-      'Finishes 2026-12-09 00:00 UTC, lower bound 2026-12-08 23:55 UTC, deadline 2027-01-07 23:59 UTC',
+      'Finishes 2026-12-09 00:00 UTC, lower bound 2026-12-09 00:00 UTC, deadline 2027-01-07 23:59 UTC',
     );
     expect(stdout).toContain('Late: none, every machine is patched before the deadline');
   });
