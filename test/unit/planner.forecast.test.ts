@@ -94,6 +94,22 @@ describe('forecastRollout', () => {
     ]);
   });
 
+  it('a gate that expires before the assumed approval halts there: its phase and later ones are late', () => {
+    const machines = [vm('a', 'northeurope'), vm('b', 'eastus'), vm('c', 'japaneast')];
+    const policy = {
+      windows: 'always',
+      phases: [['northeurope'], ['eastus'], ['japaneast']],
+      approvals: { beforePhases: [1], expireAfterMinutes: 60 },
+    };
+    const f = forecast(machines, policy, '2026-12-08T12:00:00Z', { approvalMinutes: 120 });
+    const why = 'gate "phase-1" expires after 60m, before the assumed approval';
+    expect(f.late).toEqual([
+      { name: 'b', reason: why },
+      { name: 'c', reason: why },
+    ]);
+    expect(f.finishAt).toBe('2026-12-08T12:40:00.000Z');
+  });
+
   it('an install cut by its window (at the end less the reboot reserve) is finished in a retry, after the other steps', () => {
     const machines = [
       vm('long', 'eastus', {
