@@ -53,7 +53,7 @@ function bakeMinutesOf(policy: Policy): number {
 
 /**
  * Simulates how the workflows execute `plan` against each machine's windows (docs/planner.md,
- * "Forecast"): phases one after another, each behind its approval gate (assumed decided after
+ * section 6): phases one after another, each behind its approval gate (assumed decided after
  * `approvalMinutes`) and the policy's bake time; the regions of a phase side by side; the steps of a
  * region one after another, each until its last machine is done; each machine as
  * workflows/machine.ts runs an attempt; machines cut by their window retried in later rounds, up to

@@ -66,7 +66,7 @@ class WindowChain {
 }
 
 /**
- * The window-aware lower bound (docs/planner.md, "The window-aware lower bound"): an instant before
+ * The window-aware lower bound (docs/planner.md, section 7): an instant before
  * which no schedule obeying the rules and the machines' windows can have patched every machine, under
  * the same assumptions as the forecast (gates and bake time between phases). Per phase, from the
  * earliest instant it can start: every chain (a region's zones, each availability set, a region's
