@@ -1,5 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
+import { monthType } from '../../domain/calendar';
 import type { MachineReport } from '../../workflows/rollout-state';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
@@ -29,14 +30,29 @@ const hotpatchImage = {
   sku: '2022-datacenter-azure-edition-hotpatch',
 };
 
-/** Patches one hotpatch-capable Windows machine in `month`, the simulated catalogue set to the same month. */
-async function patchHotpatchMachine(month: string) {
+/**
+ * The first month after `now`'s of the given type. Its release is still ahead, and so is its deadline: a
+ * month whose deadline had passed would patch nothing (the time-skipping clock may be years ahead).
+ */
+function upcomingMonth(now: number, type: 'baseline' | 'hotpatch'): string {
+  const at = new Date(now);
+  for (let k = 1; ; k++) {
+    const first = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + k, 1));
+    const month = first.toISOString().slice(0, 7);
+    if (monthType(month) === type) return month;
+  }
+}
+
+/** Patches one hotpatch-capable Windows machine in a month of `type`, the simulated catalogue set to it. */
+async function patchHotpatchMachine(type: 'baseline' | 'hotpatch') {
+  const now = await env.currentTimeMs();
+  const month = upcomingMonth(now, type);
   const stateDir = tempDir(`hotpatch-${month}`);
   const input = rolloutInputOf({
     rolloutId: `hotpatch-${month}`,
     fleet: { machines: [vm('hp1', { os: 'Windows', image: hotpatchImage })] },
     policy: { windows: 'always', month },
-    now: new Date(await env.currentTimeMs()),
+    now: new Date(now),
   });
   const report = await withWorker(env, driversOf({ stateDir, month }), async () =>
     rolloutResult(await startRollout(env, input)),
@@ -46,7 +62,7 @@ async function patchHotpatchMachine(month: string) {
 }
 
 test('a hotpatch-capable image is patched without a reboot in a hotpatch month', async () => {
-  const { report, machine, ledger } = await patchHotpatchMachine('2026-11');
+  const { report, machine, ledger } = await patchHotpatchMachine('hotpatch');
   expect(report.monthType).toBe('hotpatch');
   expect(machine.outcome).toBe('Succeeded');
   expect(machine.installed).toBeGreaterThan(0);
@@ -58,7 +74,7 @@ test('a hotpatch-capable image is patched without a reboot in a hotpatch month',
 });
 
 test('the same machine is rebooted in a baseline month', async () => {
-  const { report, machine, ledger } = await patchHotpatchMachine('2027-01');
+  const { report, machine, ledger } = await patchHotpatchMachine('baseline');
   expect(report.monthType).toBe('baseline');
   expect(machine.outcome).toBe('Succeeded');
   expect(machine.rebooted).toBe(true);
