@@ -16,7 +16,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { stageRolloutInput } from '../activities/spec-store';
+import { stageRolloutInput } from '../store/spec-store';
 import { runsOf } from '../client/runs';
 import { rolloutReport } from '../client/temporal';
 import { parseFleet } from '../domain/fleet';

@@ -26,9 +26,9 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { stageRolloutInput } from '../activities/spec-store';
+import { stageRolloutInput } from '../store/spec-store';
 import { runsOf } from '../client/runs';
-import { prepareRollout } from '../client/temporal';
+import { prepareRollout } from '../client/prepare';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
@@ -37,7 +37,7 @@ import { registerSearchAttributes } from '../servers/search-attributes';
 import { simulatedDrivers } from '../worker/worker';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
 import { gateDecisionSignal, resumeSignal, statusQuery } from '../workflows/rollout';
-import type { RolloutReport } from '../workflows/rollout-state';
+import type { RolloutReport } from '../workflows/messages';
 import { historyToJson, type HistoryRecord } from '../test/support/histories';
 
 /** The source tree's `test/histories/`, from `dist/scripts/`. */

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { readSlice, stageRolloutInput } from '../activities/spec-store';
+import { readSlice, stageRolloutInput } from '../store/spec-store';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';

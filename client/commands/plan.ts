@@ -1,19 +1,9 @@
 import type { Command } from 'commander';
-import { planRollout, formatPlanTable } from '../../domain/planner';
-import type { Plan } from '../../domain/plan';
-import type { Fleet } from '../../domain/fleet';
-import type { Policy } from '../../domain/policy';
-import { UsageError } from '../errors';
+import { formatPlanTable } from '../../domain/planner';
 import { loadFleet, loadPolicy } from '../input';
 import { printJson } from '../output';
+import { planOrThrow } from '../prepare';
 import { outputOption } from './options';
-
-export function planOrThrow(fleet: Fleet, policy: Policy): Plan {
-  const planned = planRollout(fleet, policy);
-  if (!planned.ok)
-    throw new UsageError(planned.problems.map((p) => ({ path: `policy: ${p.path}`, message: p.message })));
-  return planned.value;
-}
 
 export function registerPlan(program: Command): void {
   program

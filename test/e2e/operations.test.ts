@@ -9,7 +9,7 @@ import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import type { AssessmentResult } from '../../workflows/assess';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import type { RolloutReport } from '../../workflows/messages';
 import { tempDir } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 

@@ -2,14 +2,14 @@ import { rmSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { stageRolloutInput } from '../../activities/spec-store';
+import { stageRolloutInput } from '../../store/spec-store';
 import { rolloutReport, startRollout, type AssembledReport } from '../../client/temporal';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { machineWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import { ATTEMPT_MEMO_KEY } from '../../workflows/machine';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import type { MachineReport, RolloutReport } from '../../workflows/messages';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 

@@ -7,7 +7,7 @@ import { createActivities } from '../../activities';
 import { fleetDrivers, simulatedDrivers } from '../../worker/worker';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import type { RolloutReport } from '../../workflows/messages';
 import { testWorkflowBundle, timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import { startTestHosts, type TestHosts } from '../hosts/test-host';

@@ -1,5 +1,5 @@
 import type { LedgerEntry } from '../../activities/drivers/simulated';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import type { MachineReport, RolloutReport } from '../../workflows/messages';
 import { checkAvailability, checkLedger, maxConcurrent, type Rule } from '../support/availability-check';
 import { fleetOf, policyOf } from '../support/rollouts';
 

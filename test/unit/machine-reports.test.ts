@@ -11,7 +11,7 @@ import {
   type ListedAttempt,
   type SliceRead,
 } from '../../client/machine-reports';
-import type { PhaseStatus, RolloutStatus } from '../../workflows/rollout-state';
+import type { PhaseStatus, RolloutStatus } from '../../workflows/messages';
 
 const zero = { installed: 0, failed: 0, pending: 0, excluded: 0, notSelected: 0 };
 const ref = (name: string, machines: number) => ({ ref: `${name}.json`, sha256: name, machines });

@@ -1,5 +1,5 @@
 import { renderRolloutHtml } from '../../client/report-html';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import type { MachineReport, RolloutReport } from '../../workflows/messages';
 
 const at = (hours: number) => new Date(Date.UTC(2026, 10, 10, 22) + hours * 3_600_000).toISOString();
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { stageRolloutInput } from '../../activities/spec-store';
+import { stageRolloutInput } from '../../store/spec-store';
 import { countsAsError, RETRYABLE_OUTCOMES, type AttemptOutcome } from '../../domain/outcomes';
 import type { ProgressResult } from '../../workflows/region';
 import { RolloutState } from '../../workflows/rollout-state';

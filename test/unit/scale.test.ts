@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSlice, stageRolloutInput, writeSlice } from '../../activities/spec-store';
+import { readSlice, stageRolloutInput, writeSlice } from '../../store/spec-store';
 import { machineCountOf, sliceRegion } from '../../domain/spec-slices';
 import type { ProgressResult } from '../../workflows/region';
 import { anyMarked, emptyMarks, mark, marked } from '../../workflows/region-marks';

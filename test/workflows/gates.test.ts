@@ -50,7 +50,7 @@ test('an approval gate refuses the starter and outsiders, records every decision
       by: 'bob',
       comment: 'looks good',
     });
-    return rolloutResult(handle);
+    return rolloutResult(env, handle);
   });
   expect(report.status).toBe('Completed');
   expect(report.gates.map((g) => [g.name, g.decision, g.by])).toEqual([
@@ -82,7 +82,7 @@ test('a rejected gate ends the rollout Rejected and patches nothing', async () =
       by: 'bob',
       comment: 'not this week',
     });
-    return rolloutResult(handle);
+    return rolloutResult(env, handle);
   });
   expect(report.status).toBe('Rejected');
   expect(report.phases.every((p) => p.status === 'Skipped')).toBe(true);
@@ -107,7 +107,7 @@ test('a gate nobody decides expires and halts the rollout; cancel then aborts it
     expect(halted.status).toBe('Halted');
     expect(halted.reason).toBe('gate "phase-0" expired without a decision');
     await handle.signal(cancelSignal, { by: 'bob', reason: 'next month' });
-    return rolloutResult(handle);
+    return rolloutResult(env, handle);
   });
   expect(report.status).toBe('Aborted');
   expect(report.gates.map((g) => g.decision)).toEqual(['expired']);

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { stageRolloutInput } from '../../activities/spec-store';
+import { stageRolloutInput } from '../../store/spec-store';
 import { runsOf } from '../../client/runs';
 import type { RolloutInput } from '../../domain/rollout-spec';
 import { machineWorkflowId, regionWorkflowId } from '../../workflows/ids';
-import type { MachineAttemptResult } from '../../workflows/machine';
+import type { MachineAttemptResult } from '../../workflows/messages';
 import { cancelSignal, resumeSignal } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import type { RolloutReport } from '../../workflows/messages';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {

@@ -10,7 +10,7 @@ import { instantToLocalMs } from '../../domain/windows';
 import { DAY_MS, formatDate, parseDate } from '../../domain/windows/civil-date';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
-import type { ScheduledRolloutResult } from '../../workflows/scheduled-rollout';
+import type { ScheduledRolloutResult } from '../../workflows/messages';
 import { tempDir } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 

@@ -48,7 +48,7 @@ test('a machine started outside its off-peak hours is patched inside its local w
     now: new Date(startedAt),
   });
   const report = await withWorker(env, driversOf({ stateDir }), async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
 
   expect(report.status).toBe('Completed');
@@ -73,7 +73,7 @@ test('a retry after Pending runs in the next local night, not again in the windo
     now: new Date(startedAt),
   });
   const report = await withWorker(env, driversOf({ stateDir }), async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
 
   expect(report.status).toBe('Completed');
@@ -155,7 +155,7 @@ test('a window timer that fires while no worker runs does not patch after the wi
   await passTimeWithoutWorker(machine, missed.end + 2 * HOUR);
 
   // Worker 2 handles the late wake-up: the window is checked again and the machine waits for the next one.
-  const report = await withWorker(env, drivers, () => rolloutResult(rollout));
+  const report = await withWorker(env, drivers, () => rolloutResult(env, rollout));
   const events = await history();
   const fired = events.findIndex((e) => e.timerFiredEventAttributes);
   const wokeAt = events.slice(fired).find((e) => e.workflowTaskStartedEventAttributes)!.eventTime!;

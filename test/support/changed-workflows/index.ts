@@ -6,7 +6,7 @@
 import { sleep } from '@temporalio/workflow';
 import type { RolloutInput } from '../../../domain/rollout-spec';
 import { rolloutWorkflow as currentRolloutWorkflow } from '../../../workflows/rollout';
-import type { RolloutReport } from '../../../workflows/rollout-state';
+import type { RolloutReport } from '../../../workflows/messages';
 
 export { regionWorkflow } from '../../../workflows/region';
 export { machineAttemptWorkflow } from '../../../workflows/machine';
