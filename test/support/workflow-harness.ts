@@ -208,9 +208,10 @@ export async function waitForReport(
 /**
  * An operator command (an Update), answered at once with the rollout's decision.
  *
- * On the time-skipping server, a test that updates a rollout gets a server of its own (a `timeSkippingEnv()` per test): there,
- * a later test's `env.sleep` can hang once an earlier test's rollout ended right after an update (a gap of
- * the Java test server; the dev server has no time skipping).
+ * Workflow tests that steer rollouts or read their reports get a time-skipping server per test (a
+ * `timeSkippingEnv()` in `beforeEach`): on a shared one, a later test's `env.sleep` can hang once an earlier
+ * test updated a rollout or read its attempts' results (a gap of the Java test server, not seen on the dev
+ * server or a cluster).
  */
 export function steer<Ret, Args extends unknown[]>(
   handle: WorkflowHandle,

@@ -3,6 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { nextWindow } from '../../domain/windows';
 import { machineWorkflowId } from '../../workflows/ids';
+import { readSlice, specStoreDir } from '../../store/spec-store';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
@@ -26,10 +27,11 @@ const HOUR = 3_600_000;
 
 let env: TestWorkflowEnvironment;
 
-beforeAll(async () => {
+// A server per test: see `steer` (workflow-harness.ts).
+beforeEach(async () => {
   env = await timeSkippingEnv();
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -150,7 +152,8 @@ test('a window timer that fires while no worker runs does not patch after the wi
   );
 
   // With no worker running, the timer fires at the window's start and the clock runs past its end.
-  const missed = nextWindow(input.regions[0].machines[0].schedule!, await env.currentTimeMs())!;
+  const spec = readSlice(specStoreDir(), input.regions[0].slices[0]).machines[0];
+  const missed = nextWindow(spec.schedule!, await env.currentTimeMs())!;
   expect([localTime(NY, missed.start).hour, localTime(NY, missed.end).hour]).toEqual([22, 6]);
   await passTimeWithoutWorker(machine, missed.end + 2 * HOUR);
 
