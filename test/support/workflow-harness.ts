@@ -213,10 +213,10 @@ export async function waitForReport(
  * test updated a rollout or read its attempts' results (a gap of the Java test server, not seen on the dev
  * server or a cluster).
  */
-export function steer<Ret, Args extends unknown[]>(
+export function steer<Ret, Arg>(
   handle: WorkflowHandle,
-  update: UpdateDefinition<Ret, Args>,
-  ...args: Args
+  update: UpdateDefinition<Ret, [Arg]>,
+  arg: Arg,
 ): Promise<Ret> {
-  return handle.executeUpdate(update, { args });
+  return handle.executeUpdate(update, { args: [arg] });
 }

@@ -105,6 +105,10 @@ function reportWith(
     startedBy: 'tester',
     month: '2025-06',
     monthType: 'baseline',
+    planned: 0,
+    succeeded: 0,
+    attempts: 0,
+    regions: [],
     deadline: at(60 * 24),
     errors: { count: 0, allowed: 0 },
     phases: [

@@ -32,6 +32,10 @@ function sampleReport(): RolloutReport {
     startedBy: 'carol',
     month: '2026-11',
     monthType: 'baseline',
+    planned: 0,
+    succeeded: 0,
+    attempts: 0,
+    regions: [],
     deadline: at(24 * 14),
     errors: { count: 1, allowed: 3 },
     phases: [
