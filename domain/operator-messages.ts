@@ -7,7 +7,8 @@ export const MAX_NAME_LENGTH = 100;
 export const MAX_TEXT_LENGTH = 1024;
 
 /** Control characters (C0 and DEL): they would garble a terminal showing the record. */
-const hasControl = (text: string) => [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+const hasControl = (text: string) =>
+  [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
 /** What is wrong with an operator's request, as `field: problem`, or undefined when it is well-formed. */
 export function operatorRequestProblem(request: unknown): string | undefined {

@@ -1,45 +1,20 @@
-import type { Fleet, Machine, OsType, SshSettings } from './fleet';
-import type { Plan, PlanStep } from './plan';
+import type { Fleet, Machine } from './fleet';
+import type { Plan } from './plan';
 import type { Policy, RebootSetting } from './policy';
-import type { MaintenanceSchedule } from './windows';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseSettings } from './calendar';
 import type { SelectionCriteria } from './patch-selection';
+import type { MachineSpec } from './machine-spec';
 import { inlineRegion, type SlicedRegion } from './spec-slices';
+
+export type { MachineSpec, RegionSpec } from './machine-spec';
 
 /**
  * What the workflows receive: only what they need, per machine, already resolved (windows as schedules
  * over explicit time zones, month type, deadline as an instant), so workflow code never reads a clock
  * zone or a file.
  */
-
-export interface MachineSpec {
-  name: string;
-  region: string;
-  zone?: string;
-  availabilitySet?: string;
-  updateDomain?: number;
-  os: OsType;
-  image?: Machine['image'];
-  simulation?: Machine['simulation'];
-  /** The ssh driver's connection settings (key references only, never key material). */
-  ssh?: SshSettings;
-  hotpatchCapable: boolean;
-  /** null: the window is always open (the demo's policy). */
-  schedule: MaintenanceSchedule | null;
-  preScript?: string;
-  postScript?: string;
-  /** Task queue of the worker that runs this machine's activities. */
-  taskQueue: string;
-}
-
-export interface RegionSpec {
-  region: string;
-  phase: number;
-  steps: PlanStep[];
-  machines: MachineSpec[];
-}
 
 export interface RolloutSettings {
   month: string;

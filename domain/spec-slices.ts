@@ -1,5 +1,5 @@
 import type { PlanStep } from './plan';
-import type { MachineSpec, RegionSpec } from './rollout-spec';
+import type { MachineSpec, RegionSpec } from './machine-spec';
 
 /**
  * Every rollout's regions travel as slices: whole steps of one region (in plan order) with the specs of

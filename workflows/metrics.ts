@@ -6,7 +6,7 @@ import type { RolloutSummary } from './messages';
  * Offpeak's own metrics, emitted from workflow code through the SDK's workflow metric meter: the worker
  * exports them beside Temporal's (`offpeak worker --metrics-port`), and the SDK drops them while a
  * workflow replays, so a counter is not counted twice. Emitting adds no command to the history: calls
- * can be added to running workflows without `patched()`.
+ * can be added to running workflows without a version marker.
  */
 export const OFFPEAK_METRICS = {
   attempts: 'offpeak_machine_attempts',

@@ -4,9 +4,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
-  setCurrentDetails,
   setHandler,
-  upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -18,7 +16,6 @@ import {
   cancelUpdate,
   EVENTS_PER_RUN,
   gateDecisionSignal,
-  STATUS_MEMO_KEY,
   pauseUpdate,
   rejectUpdate,
   resumeUpdate,
@@ -29,7 +26,7 @@ import {
   type RolloutSummary,
   type RolloutWorkflowInput,
 } from './messages';
-import { setRolloutGauges } from './metrics';
+import { publisher } from './rollout-visibility';
 import { RolloutState } from './rollout-state';
 
 /**
@@ -43,23 +40,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
   const { continued, ...plan } = input;
   const state = new RolloutState(plan, continued);
   const now = () => new Date(Date.now()).toISOString();
-  let shown: { status?: string; phase?: number } = {};
-
-  /** Makes the state visible: current details, search attributes on change, the memo, the gauges. */
-  const publish = () => {
-    const summary = state.summary();
-    setCurrentDetails(
-      summary.waitingFor ? `**${summary.status}**: ${summary.waitingFor}` : `**${summary.status}**`,
-    );
-    if (shown.status !== summary.status || shown.phase !== state.phase)
-      upsertSearchAttributes([
-        { key: SA.outcome, value: summary.status },
-        ...(state.phase >= 0 ? [{ key: SA.phase, value: state.phase }] : []),
-      ]);
-    shown = { status: summary.status, phase: state.phase };
-    upsertMemo({ [STATUS_MEMO_KEY]: summary });
-    setRolloutGauges(summary);
-  };
+  const publish = publisher(state);
   /**
    * Sends the replies the state owes its regions. The signals are issued now, in this workflow task, and
    * not awaited: a handler answers its caller at once, and a region that has ended needs no reply.

@@ -7,7 +7,8 @@ import { prepareRollout } from '../../client/prepare';
 import { startRollout } from '../../client/temporal';
 import type { DevServer } from '../../servers/dev-server';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { gateDecisionSignal, statusQuery } from '../../workflows/rollout';
+import { rolloutReport } from '../../client/report';
+import { gateDecisionSignal, statusQuery } from '../../workflows/messages';
 import type { RolloutReport } from '../../workflows/messages';
 import { fleetOf, policyOf, tempDir } from '../support/rollouts';
 import { freePort, testDevServer } from '../support/servers';
@@ -91,7 +92,7 @@ beforeAll(async () => {
     whileGateOpen = await scrapeUntil(gateOpen);
     await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
     report = await Promise.race([
-      handle.result() as Promise<RolloutReport>,
+      handle.result().then(() => rolloutReport(client, ROLLOUT)),
       exited.then(() => Promise.reject(new Error(`the worker exited early:\n${stderr}`))),
     ]);
   } finally {
