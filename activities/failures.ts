@@ -1,33 +1,14 @@
 import { ApplicationFailure } from '@temporalio/activity';
+import { FAILURE, NON_RETRYABLE_FAILURES, type FailureType } from '../domain/failures';
 import { DriverError, type DriverFailureKind } from './drivers/driver';
 
-/**
- * The one catalogue of typed failures. Retryable or not, on purpose:
- * - MachineUnreachable is retried by the activity's retry policy (a blip), then the attempt moves to the next window;
- * - everything else reports a fact about the host that a retry would not change.
- */
-export const FAILURE = {
-  MachineUnreachable: 'MachineUnreachable',
-  InstallFailed: 'InstallFailed',
-  ScriptFailed: 'ScriptFailed',
-  HostKeyMismatch: 'HostKeyMismatch',
-  DidNotComeBack: 'DidNotComeBack',
-} as const;
-export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
-
-export const NON_RETRYABLE: FailureType[] = [
-  'InstallFailed',
-  'ScriptFailed',
-  'HostKeyMismatch',
-  'DidNotComeBack',
-];
-
+/** A driver's failure kinds as the catalogue's failure types (domain/failures.ts). */
 const BY_KIND: Record<DriverFailureKind, FailureType> = {
-  Unreachable: 'MachineUnreachable',
-  InstallFailed: 'InstallFailed',
-  ScriptFailed: 'ScriptFailed',
-  HostKeyMismatch: 'HostKeyMismatch',
-  DidNotComeBack: 'DidNotComeBack',
+  Unreachable: FAILURE.MachineUnreachable,
+  InstallFailed: FAILURE.InstallFailed,
+  ScriptFailed: FAILURE.ScriptFailed,
+  HostKeyMismatch: FAILURE.HostKeyMismatch,
+  DidNotComeBack: FAILURE.DidNotComeBack,
 };
 
 /** Runs a driver call and turns its DriverErrors into typed ApplicationFailures. */
@@ -40,7 +21,7 @@ export async function asActivityFailure<T>(call: () => Promise<T>): Promise<T> {
       throw ApplicationFailure.create({
         type,
         message: err.message,
-        nonRetryable: NON_RETRYABLE.includes(type),
+        nonRetryable: NON_RETRYABLE_FAILURES.includes(type),
       });
     }
     throw err;

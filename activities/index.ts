@@ -4,8 +4,9 @@ import type { Assessment, InstallResult } from '../domain/patches';
 import { type MaintenanceSchedule, nextWindow } from '../domain/windows';
 import type { MachineTarget, PatchDriver } from './drivers/driver';
 import { asActivityFailure } from './failures';
-import { readSlice, specStoreDir } from './spec-store';
-import type { SpecSlice, SpecSliceRef } from '../domain/spec-slices';
+import { readSlice, SliceError, specStoreDir } from '../store/spec-store';
+import { FAILURE } from '../domain/failures';
+import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
@@ -43,8 +44,19 @@ export function createActivities(drivers: Drivers) {
   const driverOf = (m: MachineSpec) => drivers.forMachine(m);
   return {
     /** Reads one slice of a large rollout's spec from the spec store, checking its hash (docs/scale.md). */
-    async loadSpecSlice(ref: SpecSliceRef): Promise<SpecSlice> {
-      return readSlice(specStoreDir(), ref);
+    async loadSpecSlice(ref: StoredSliceRef): Promise<SpecSlice> {
+      try {
+        return readSlice(specStoreDir(), ref);
+      } catch (err) {
+        // A bad slice never reads (another rollout's store, a changed file); an unreadable one may later.
+        if (err instanceof SliceError)
+          throw ApplicationFailure.create({
+            type: FAILURE.BadSlice,
+            message: err.message,
+            nonRetryable: err.kind === 'bad',
+          });
+        throw err;
+      }
     },
 
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */

@@ -6,16 +6,23 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
-import { readSlice, specStoreDir } from '../activities/spec-store';
-import { SA } from '../servers/search-attributes';
-import { ATTEMPT_MEMO_KEY, type MachineAttemptMemo, type MachineAttemptResult } from '../workflows/machine';
-import type { MachineReport, RolloutReport } from '../workflows/rollout-state';
+import type { RolloutInput } from '../domain/rollout-spec';
+import { readSlice, specStoreDir } from '../store/spec-store';
+import {
+  ATTEMPT_MEMO_KEY,
+  SA,
+  type MachineAttemptMemo,
+  type MachineAttemptResult,
+  type MachineReport,
+  type RolloutSummary,
+} from '../workflows/messages';
 import { mapLimit } from './visibility';
 import {
   assembleMachineReports,
   attemptOfWorkflowId,
   erroredReport,
   reportFromResult,
+  sliceKey,
   visibilityShortfall,
   type AttemptReport,
   type ListedAttempt,
@@ -26,27 +33,52 @@ import {
 const LISTING_RETRIES = 5;
 const LISTING_PAUSE_MS = 500;
 
+/** What the report reads of a machine attempt's workflow, as a listing (or a describe) gives it. */
+export type ListedExecution = Pick<
+  WorkflowExecutionInfo,
+  'workflowId' | 'runId' | 'status' | 'memo' | 'typedSearchAttributes'
+>;
+
+export interface AttemptReading {
+  /** Read each machine's patch list from its latest attempt's result. */
+  patches?: boolean;
+  /**
+   * Where the attempts come from: visibility by default. (Temporal's time-skipping test server has no
+   * visibility listing; its tests describe the attempts by ID instead.)
+   */
+  executions?: (query: string) => AsyncIterable<ListedExecution>;
+}
+
 /**
- * The machines of a rollout that keeps tallies only (docs/scale.md, "Reports"): planned ones from its
- * slices in the spec store, attempts from visibility (each attempt's memo; the result of a closed one
- * without). The assembly is pure (`machine-reports.ts`); this is the reading. Visibility is eventually
- * consistent: a listing that shows fewer machines than the tallies count is read again a few times, and a
- * note says if it still lags.
+ * A rollout's machines (docs/scale.md, "Reports"): planned ones from its slices (inline in its input, or in
+ * the spec store), attempts from visibility (each attempt's memo; the result of a closed one without), and
+ * with `patches` each machine's patch list from its latest attempt that had one. The assembly is pure
+ * (`machine-reports.ts`); this is the reading. Visibility is eventually consistent: a listing that shows
+ * fewer attempts than the rollout counts is read again a few times, and a note says if it still lags.
  */
 export async function machinesFromAttempts(
   client: Client,
-  summary: RolloutReport & { paged: NonNullable<RolloutReport['paged']> },
+  summary: RolloutSummary,
+  input: Pick<RolloutInput, 'regions' | 'excluded'>,
   rollout: WorkflowExecutionDescription,
+  options: AttemptReading = {},
 ): Promise<{ machines: MachineReport[]; notes: string[] }> {
   const since = await firstRunStart(client, rollout);
   const dir = specStoreDir();
   const slices = new Map<string, SliceRead>();
-  for (const ref of summary.paged.regions.flatMap((r) => r.slices ?? []))
-    try {
-      slices.set(ref.ref, readSlice(dir, ref));
-    } catch (err) {
-      slices.set(ref.ref, { error: (err as Error).message });
-    }
+  const regions = input.regions.map((r) => ({
+    region: r.region,
+    phase: r.phase,
+    slices: r.slices.map((ref, i) => {
+      const key = sliceKey(r.region, i, ref);
+      try {
+        slices.set(key, readSlice(dir, ref));
+      } catch (err) {
+        slices.set(key, { error: (err as Error).message });
+      }
+      return { key, machines: ref.machines };
+    }),
+  }));
 
   const query =
     `${SA.kind.name} = "machine" AND ${SA.rollout.name} = "${summary.rolloutId}"` +
@@ -56,28 +88,33 @@ export async function machinesFromAttempts(
     const attempts: ListedAttempt[] = [];
     const unread: Array<{ listed: ListedAttempt; workflowId: string; runId: string }> = [];
     // Kept compact while streaming: at 100,000 attempts the listed executions themselves would be large.
-    for await (const w of client.workflow.list({ query })) {
+    for await (const w of options.executions?.(query) ?? client.workflow.list({ query })) {
       const listed = listedAttempt(w);
       if (!listed) continue;
       attempts.push(listed);
-      if (!listed.report && CLOSED.has(w.status.name))
+      if (CLOSED.has(w.status.name) && (!listed.report || (options.patches && touched(listed.report))))
         unread.push({ listed, workflowId: w.workflowId, runId: w.runId });
     }
+    if (options.patches) keepLatestPerMachine(unread);
     await mapLimit(unread, 16, async ({ listed, workflowId, runId }) => {
       if (!results.has(runId))
         results.set(runId, await resultReport(client, workflowId, runId, listed.attempt));
-      listed.report = results.get(runId);
+      listed.report = results.get(runId) ?? listed.report;
     });
     return attempts;
   };
 
   let attempts = await listAttempts();
-  for (let i = 0; i < LISTING_RETRIES && visibilityShortfall(summary.paged, attempts) > 0; i++) {
-    await pause(LISTING_PAUSE_MS); // visibility catches up with the tallies just read: read it again
+  for (let i = 0; i < LISTING_RETRIES && visibilityShortfall(summary, attempts) > 0; i++) {
+    await pause(LISTING_PAUSE_MS); // visibility catches up with the counts just read: read it again
     attempts = await listAttempts();
   }
-  const { machines, notes } = assembleMachineReports({ summary, slices, attempts });
-  const short = visibilityShortfall(summary.paged, attempts);
+  const { machines, notes } = assembleMachineReports({
+    summary: { status: summary.status, phases: summary.phases, regions, excluded: input.excluded },
+    slices,
+    attempts,
+  });
+  const short = visibilityShortfall(summary, attempts);
   if (short > 0)
     notes.push(
       `visibility lags the rollout by ${short} attempt(s) (it is eventually consistent): read the report again in a moment`,
@@ -107,8 +144,23 @@ async function firstRunStart(
 
 const CLOSED = new Set(['COMPLETED', 'FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCELLED']);
 
+/** An attempt that assessed patches: its result holds the patch list a report shows. */
+const touched = (r: AttemptReport) => Object.values(r.counts).some((n) => n > 0);
+
+/**
+ * Of the attempts whose results would be read for their patches, keeps per machine only the latest (the
+ * report shows that one's list), and every attempt that has no memo (its result is its only record).
+ */
+function keepLatestPerMachine(unread: Array<{ listed: ListedAttempt }>): void {
+  const latest = new Map<string, number>();
+  for (const { listed } of unread)
+    if (listed.report) latest.set(listed.machine, Math.max(latest.get(listed.machine) ?? 0, listed.attempt));
+  const kept = unread.filter(({ listed }) => !listed.report || latest.get(listed.machine) === listed.attempt);
+  unread.splice(0, unread.length, ...kept);
+}
+
 /** One listed machine workflow as an attempt, with the report its memo holds (none while it runs). */
-function listedAttempt(w: WorkflowExecutionInfo): ListedAttempt | undefined {
+function listedAttempt(w: ListedExecution): ListedAttempt | undefined {
   const memo = w.memo?.[ATTEMPT_MEMO_KEY] as MachineAttemptMemo | undefined;
   const machine = w.typedSearchAttributes.get(SA.machine);
   const attempt = memo?.attempt ?? attemptOfWorkflowId(w.workflowId);

@@ -1,16 +1,32 @@
-import type { PatchCounts } from '../domain/patches';
-import type { MachineSpec } from '../domain/rollout-spec';
-import type { MachineAttemptMemo, MachineAttemptResult } from '../workflows/machine';
-import type { MachineReport, PhaseStatus, RolloutReport, RolloutStatus } from '../workflows/rollout-state';
+import {
+  FINAL_ROLLOUT_STATUSES,
+  MACHINE_STATE,
+  OUTCOME,
+  PHASES_THAT_RAN,
+  ROLLOUT_STATUS,
+} from '../domain/outcomes';
+import { zeroCounts, type PatchOutcome } from '../domain/patches';
+import type { MachineSpec, RolloutInput } from '../domain/rollout-spec';
+import { isStored, type SpecSliceRef } from '../domain/spec-slices';
+import type {
+  MachineAttemptMemo,
+  MachineAttemptResult,
+  MachineReport,
+  RolloutSummary,
+} from '../workflows/messages';
 
 /**
- * The machines of a rollout that keeps tallies only (docs/scale.md, "Reports"), assembled outside the
- * workflow: the planned machines from its slices in the spec store, each attempt from its machine workflow
- * as a listing shows it (memo, or result). Pure: `rolloutReport` (client/temporal.ts) does the reading.
+ * A rollout's machines, assembled outside the workflow (which keeps counts only, docs/scale.md "Reports"):
+ * the planned machines from its slices (inline in its input, or in the spec store), each attempt from its
+ * machine workflow as a listing shows it (memo, or result). Pure: `client/report.ts` does the reading.
  */
 
 /** What an attempt reported: its memo, or the same fields read from its result (no placement then). */
-export type AttemptReport = Omit<MachineAttemptMemo, 'region'> & Partial<Pick<MachineAttemptMemo, 'region'>>;
+export type AttemptReport = Omit<MachineAttemptMemo, 'region'> &
+  Partial<Pick<MachineAttemptMemo, 'region'>> & {
+    /** Read from the attempt's result when the report shows patches. */
+    patches?: PatchOutcome[];
+  };
 
 /** One machine attempt as a listing shows it. */
 export interface ListedAttempt {
@@ -27,23 +43,25 @@ export type Placement = Pick<MachineSpec, 'name' | 'region' | 'zone' | 'availabi
 /** A slice's machines as read from the spec store (placement is all the report needs), or why not. */
 export type SliceRead = { machines: Placement[] } | { error: string };
 
+/** The plan's regions and exclusions, each slice named by a key (`sliceKey`), with the rollout's status. */
 export interface AssemblyInput {
-  summary: Pick<RolloutReport, 'status' | 'phases'> & { paged: NonNullable<RolloutReport['paged']> };
-  /** By slice reference (`ref`); a reference missing here counts as unreadable. */
+  summary: Pick<RolloutSummary, 'status' | 'phases'> & {
+    regions: Array<{ region: string; phase: number; slices: Array<{ key: string; machines: number }> }>;
+    excluded?: RolloutInput['excluded'];
+  };
+  /** By slice key; a key missing here counts as unreadable. */
   slices: ReadonlyMap<string, SliceRead>;
   attempts: readonly ListedAttempt[];
 }
 
-const FINAL: ReadonlySet<RolloutStatus> = new Set(['Completed', 'Rejected', 'Aborted']);
-/** Phases that have started their regions (a halted phase halted after running). */
-const RAN: ReadonlySet<PhaseStatus> = new Set(['Running', 'Succeeded', 'Halted']);
-
-const zeroCounts = (): PatchCounts => ({ installed: 0, failed: 0, pending: 0, excluded: 0, notSelected: 0 });
+/** How a report names a slice: its file in the spec store, or its place in the input when inline. */
+export const sliceKey = (region: string, index: number, ref: SpecSliceRef): string =>
+  isStored(ref) ? ref.ref : `${region}#${index}`;
 
 /** A closed attempt without a memo (started by older code): the same record, read from its result. */
 export function reportFromResult(r: MachineAttemptResult): AttemptReport {
-  const { attempt, outcome, startedAt, finishedAt, detail, counts, rebooted, assessedAt } = r;
-  return { attempt, outcome, startedAt, finishedAt, detail, counts, rebooted, assessedAt };
+  const { attempt, outcome, startedAt, finishedAt, detail, counts, rebooted, assessedAt, patches } = r;
+  return { attempt, outcome, startedAt, finishedAt, detail, counts, rebooted, assessedAt, patches };
 }
 
 /** An attempt whose workflow failed, was terminated or timed out: Errored, as its region reports it. */
@@ -52,7 +70,7 @@ export function erroredReport(attempt: number, err: unknown): AttemptReport {
   let cause = err;
   while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
   const detail = cause instanceof Error ? cause.message : String(cause);
-  return { attempt, outcome: 'Errored', detail, counts: zeroCounts(), rebooted: false };
+  return { attempt, outcome: OUTCOME.Errored, detail, counts: zeroCounts(), rebooted: false };
 }
 
 /** The attempt number in a machine workflow's ID (`…/<machine>/attempt-<n>`, workflows/ids.ts). */
@@ -78,13 +96,13 @@ function machineReport(
   if (!last) {
     // Never attempted: Skipped once the rollout has stopped in a phase that ran (as its regions report
     // such machines), else not started yet. A running attempt has no outcome yet.
-    const outcome = skipped && listed.length === 0 ? 'Skipped' : 'NotStarted';
+    const outcome = skipped && listed.length === 0 ? OUTCOME.Skipped : MACHINE_STATE.NotStarted;
     const attempts: MachineReport['attempts'] =
-      outcome === 'Skipped' ? [{ attempt: 1, outcome, detail: skipped }] : [];
+      outcome === OUTCOME.Skipped ? [{ attempt: 1, outcome, detail: skipped }] : [];
     return {
       ...base,
       outcome,
-      detail: outcome === 'Skipped' ? skipped : undefined,
+      detail: outcome === OUTCOME.Skipped ? skipped : undefined,
       ...zeroCounts(),
       rebooted: false,
       patches: [],
@@ -98,7 +116,7 @@ function machineReport(
     ...last.counts,
     rebooted: done.some((a) => a.rebooted),
     lastAssessedAt: [...done].reverse().find((a) => a.assessedAt)?.assessedAt,
-    patches: [],
+    patches: [...done].reverse().find((a) => a.patches?.length)?.patches ?? [],
     attempts: done.map(({ attempt, outcome, startedAt, finishedAt, detail }) => ({
       attempt,
       outcome,
@@ -116,12 +134,13 @@ function machineReport(
  */
 export function assembleMachineReports(input: AssemblyInput): { machines: MachineReport[]; notes: string[] } {
   const { summary, slices, attempts } = input;
-  const regions = summary.paged.regions;
+  const regions = summary.regions;
   const phaseOf = new Map(regions.map((r) => [r.region, r.phase]));
-  const ran = new Set(summary.phases.filter((p) => RAN.has(p.status)).map((p) => p.index));
-  const why = summary.status === 'Aborted' ? 'the rollout stopped' : 'the rollout deadline passed';
+  const ran = new Set(summary.phases.filter((p) => PHASES_THAT_RAN.has(p.status)).map((p) => p.index));
+  const why =
+    summary.status === ROLLOUT_STATUS.Canceled ? 'the rollout stopped' : 'the rollout deadline passed';
   const skippedIn = (phase: number | undefined) =>
-    FINAL.has(summary.status) && phase !== undefined && ran.has(phase) ? why : undefined;
+    FINAL_ROLLOUT_STATUSES.has(summary.status) && phase !== undefined && ran.has(phase) ? why : undefined;
 
   const byMachine = new Map<string, ListedAttempt[]>();
   for (const a of attempts) {
@@ -131,10 +150,10 @@ export function assembleMachineReports(input: AssemblyInput): { machines: Machin
   }
 
   // Summaries without `excluded` (none planned out, or an older rollout) list none.
-  const machines: MachineReport[] = (summary.paged.excluded ?? []).map((e) => ({
+  const machines: MachineReport[] = (summary.excluded ?? []).map((e) => ({
     name: e.name,
     region: e.region,
-    outcome: 'Excluded',
+    outcome: MACHINE_STATE.Excluded,
     detail: e.reason,
     ...zeroCounts(),
     rebooted: false,
@@ -144,11 +163,11 @@ export function assembleMachineReports(input: AssemblyInput): { machines: Machin
   const seen = new Set(machines.map((m) => m.name));
   const notes: string[] = [];
   for (const r of regions) {
-    for (const ref of r.slices ?? []) {
-      const slice = slices.get(ref.ref) ?? { error: 'not read' };
+    for (const ref of r.slices) {
+      const slice = slices.get(ref.key) ?? { error: 'not read' };
       if ('error' in slice) {
         notes.push(
-          `${r.region}: slice ${ref.ref} (${ref.machines} machine(s)) could not be read (${slice.error}); ` +
+          `${r.region}: slice ${ref.key} (${ref.machines} machine(s)) could not be read (${slice.error}); ` +
             'only its machines that have started are listed',
         );
         continue;
@@ -183,8 +202,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * lag a step that just ended; 0 means caught up. Attempts listed before the rollout recorded them are fine.
  */
 export function visibilityShortfall(
-  paged: Pick<NonNullable<RolloutReport['paged']>, 'attempts'>,
+  summary: Pick<RolloutSummary, 'attempts'>,
   attempts: readonly ListedAttempt[],
 ): number {
-  return Math.max(0, (paged.attempts ?? 0) - attempts.filter((a) => a.report).length);
+  return Math.max(0, summary.attempts - attempts.filter((a) => a.report).length);
 }

@@ -1,52 +1,13 @@
-import type { RolloutReport } from '../workflows/rollout-state';
+import type { RolloutReport, RolloutSummary } from '../workflows/messages';
 import { bar, table } from './output';
 
-const DONE = new Set([
-  'Succeeded',
-  'InstallFailed',
-  'Pending',
-  'Unreachable',
-  'WindowMissed',
-  'PreScriptFailed',
-  'PostScriptFailed',
-  'DidNotComeBack',
-  'Unhealthy',
-  'Skipped',
-]);
-
-/** Progress per phase and region, as lines for a terminal. */
-export function progressLines(report: RolloutReport): string[] {
+/** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */
+export function progressLines(report: RolloutSummary): string[] {
   const lines = [
     `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
-  if (report.paged) return [...lines, ...pagedLines(report, report.paged), errorsLine(report)];
   for (const phase of report.phases) {
-    const machines = report.machines.filter((m) => m.phase === phase.index);
-    const done = machines.filter((m) => DONE.has(m.outcome)).length;
-    lines.push(
-      `  phase ${phase.index} ${bar(done, machines.length)} ${done}/${machines.length} ${phase.status}`,
-    );
-    for (const region of phase.regions) {
-      const inRegion = machines.filter((m) => m.region === region);
-      const regionDone = inRegion.filter((m) => DONE.has(m.outcome)).length;
-      const failed = inRegion.filter((m) => DONE.has(m.outcome) && m.outcome !== 'Succeeded').length;
-      lines.push(
-        `    ${region.padEnd(20)} ${bar(regionDone, inRegion.length, 20)} ${regionDone}/${inRegion.length}${failed ? `  ${failed} not succeeded` : ''}`,
-      );
-    }
-  }
-  lines.push(errorsLine(report));
-  return lines;
-}
-
-const errorsLine = (report: RolloutReport) =>
-  `  errors ${report.errors.count} (budget ${report.errors.allowed})`;
-
-/** A sliced rollout's progress, from its per-region tallies (its status lists no machines). */
-function pagedLines(report: RolloutReport, paged: NonNullable<RolloutReport['paged']>): string[] {
-  const lines: string[] = [];
-  for (const phase of report.phases) {
-    const regions = paged.regions.filter((r) => r.phase === phase.index);
+    const regions = report.regions.filter((r) => r.phase === phase.index);
     const total = regions.reduce((n, r) => n + r.total, 0);
     const done = regions.reduce((n, r) => n + r.done, 0);
     lines.push(`  phase ${phase.index} ${bar(done, total)} ${done}/${total} ${phase.status}`);
@@ -55,6 +16,7 @@ function pagedLines(report: RolloutReport, paged: NonNullable<RolloutReport['pag
         `    ${r.region.padEnd(20)} ${bar(r.done, r.total, 20)} ${r.done}/${r.total}${r.notSucceeded ? `  ${r.notSucceeded} not succeeded` : ''}`,
       );
   }
+  lines.push(`  errors ${report.errors.count} (budget ${report.errors.allowed})`);
   return lines;
 }
 

@@ -1,5 +1,5 @@
 import type { AttemptOutcome } from '../domain/outcomes';
-import type { MachineReport, RolloutReport } from '../workflows/rollout-state';
+import type { MachineReport, RolloutReport } from '../workflows/messages';
 
 /**
  * A rollout report as one self-contained HTML page: inline CSS and SVG, no script, no external asset

@@ -50,3 +50,6 @@ export function countOutcomes(outcomes: readonly PatchOutcome[]): PatchCounts {
   }
   return counts;
 }
+
+/** No patches at all: a machine that was never assessed, or an attempt that did nothing. */
+export const zeroCounts = (): PatchCounts => countOutcomes([]);

@@ -1,45 +1,20 @@
-import type { Fleet, Machine, OsType, SshSettings } from './fleet';
-import type { Plan, PlanStep } from './plan';
+import type { Fleet, Machine } from './fleet';
+import type { Plan } from './plan';
 import type { Policy, RebootSetting } from './policy';
-import type { MaintenanceSchedule } from './windows';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseMonthAt, releaseSettings } from './calendar';
 import type { SelectionCriteria } from './patch-selection';
-import type { SlicedRegion } from './spec-slices';
+import type { MachineSpec } from './machine-spec';
+import { inlineRegion, type SlicedRegion } from './spec-slices';
+
+export type { MachineSpec, RegionSpec } from './machine-spec';
 
 /**
  * What the workflows receive: only what they need, per machine, already resolved (windows as schedules
  * over explicit time zones, month type, deadline as an instant), so workflow code never reads a clock
  * zone or a file.
  */
-
-export interface MachineSpec {
-  name: string;
-  region: string;
-  zone?: string;
-  availabilitySet?: string;
-  updateDomain?: number;
-  os: OsType;
-  image?: Machine['image'];
-  simulation?: Machine['simulation'];
-  /** The ssh driver's connection settings (key references only, never key material). */
-  ssh?: SshSettings;
-  hotpatchCapable: boolean;
-  /** null: the window is always open (the demo's policy). */
-  schedule: MaintenanceSchedule | null;
-  preScript?: string;
-  postScript?: string;
-  /** Task queue of the worker that runs this machine's activities. */
-  taskQueue: string;
-}
-
-export interface RegionSpec {
-  region: string;
-  phase: number;
-  steps: PlanStep[];
-  machines: MachineSpec[];
-}
 
 export interface RolloutSettings {
   month: string;
@@ -60,16 +35,14 @@ export interface RolloutInput {
   startedBy: string;
   settings: RolloutSettings;
   phases: Plan['phases'];
-  /** Regions delivered inline: the form of small fleets (and of every rollout started before slicing). */
-  regions: RegionSpec[];
   /**
-   * Regions whose steps and machines are in the spec store, delivered to their region workflow slice by
-   * slice (docs/scale.md). A large rollout has `regions: []` and all its regions here.
+   * Every region with its steps and machines in slices: inline in a small rollout's input, in the spec store
+   * for a large one (docs/scale.md). Region workflows read them slice by slice either way.
    */
-  slicedRegions?: SlicedRegion[];
-  /** Sliced regions start at most this many machine attempts per run before continuing as new (default 500). */
+  regions: SlicedRegion[];
+  /** Regions start at most this many machine attempts per run before continuing as new (default 500). */
   childrenPerRun?: number;
-  /** A sliced rollout continues as new past this many history events (default 8,000; tests lower it). */
+  /** Rollouts and regions continue as new past this many history events (default 8,000; tests lower it). */
   eventsPerRun?: number;
   /** Machines of the fleet the plan leaves out, with the reason: they appear in the report. */
   excluded: Array<{ name: string; region: string; reason: string }>;
@@ -134,17 +107,19 @@ export function buildRolloutInput(args: {
   const release = releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);
   const byName = new Map(fleet.machines.map((m) => [m.name, m]));
 
-  const regions: RegionSpec[] = plan.regions.map((r) => ({
-    region: r.region,
-    phase: r.phase,
-    steps: r.steps,
-    machines: r.steps.flatMap((step) =>
-      step.machines.map((name) => {
-        const m = byName.get(name)!;
-        return { ...machineSpecOf(m), ...scheduleFor(m, fleet, policy) };
-      }),
-    ),
-  }));
+  const regions: SlicedRegion[] = plan.regions.map((r) =>
+    inlineRegion({
+      region: r.region,
+      phase: r.phase,
+      steps: r.steps,
+      machines: r.steps.flatMap((step) =>
+        step.machines.map((name) => {
+          const m = byName.get(name)!;
+          return { ...machineSpecOf(m), ...scheduleFor(m, fleet, policy) };
+        }),
+      ),
+    }),
+  );
 
   return {
     version: 1,

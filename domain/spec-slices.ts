@@ -1,18 +1,19 @@
 import type { PlanStep } from './plan';
-import type { MachineSpec, RegionSpec, RolloutInput } from './rollout-spec';
+import type { MachineSpec, RegionSpec } from './machine-spec';
 
 /**
- * Large rollouts travel as slices, not as the whole fleet: Temporal refuses payloads over 2 MB, and a
- * region's full spec at 100,000 machines is tens of megabytes. See docs/scale.md.
+ * Every rollout's regions travel as slices: whole steps of one region (in plan order) with the specs of
+ * their machines, at most `SLICE_MACHINES` machines each, except that a step larger than that travels alone
+ * in its own slice (the planner keeps steps within the disruption budget, far below that). See docs/scale.md.
  *
- * A slice holds whole steps of one region (in plan order) and the specs of their machines, at most
- * `SLICE_MACHINES` machines, except that a step larger than that travels alone in its own slice (the
- * planner keeps steps within the disruption budget, far below that).
+ * A slice travels inline in the rollout's input when the whole input is small; a large rollout's slices
+ * go to the spec store (Temporal refuses payloads over 2 MB) and the input keeps only their references.
+ * Either way the workflows run the same loop: that is the one path for every fleet size.
  */
 
 /** Machines per slice: a slice of 500 Linux or Windows specs is about 200 KB of JSON. */
 export const SLICE_MACHINES = 500;
-/** Rollout inputs up to this size (JSON bytes) travel inline, as they always did. */
+/** Rollout inputs up to this size (JSON bytes) carry their slices inline. */
 export const INLINE_LIMIT_BYTES = 1_000_000;
 
 export interface SpecSlice {
@@ -21,14 +22,24 @@ export interface SpecSlice {
   machines: MachineSpec[];
 }
 
-/** A content-addressed slice in the spec store: `ref` names the file, `sha256` its content. */
-export interface SpecSliceRef {
-  ref: string;
-  sha256: string;
+/** A slice carried in the input itself. */
+export interface InlineSliceRef {
   machines: number;
+  inline: SpecSlice;
 }
 
-/** A region whose steps and machines are in the spec store: the rollout input keeps only this summary. */
+/** A content-addressed slice in the spec store: `ref` names the file, `sha256` its content. */
+export interface StoredSliceRef {
+  machines: number;
+  ref: string;
+  sha256: string;
+}
+
+export type SpecSliceRef = InlineSliceRef | StoredSliceRef;
+
+export const isStored = (ref: SpecSliceRef): ref is StoredSliceRef => 'ref' in ref;
+
+/** A region as the rollout's input holds it: a summary and its slices. */
 export interface SlicedRegion {
   region: string;
   phase: number;
@@ -53,30 +64,18 @@ export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES): SpecSlice[
   return slices;
 }
 
-/** Machines of a rollout, inline or sliced. */
-export function machineCountOf(input: Pick<RolloutInput, 'regions' | 'slicedRegions'>): number {
-  return (
-    input.regions.reduce((n, r) => n + r.machines.length, 0) +
-    (input.slicedRegions ?? []).reduce((n, r) => n + r.machineCount, 0)
-  );
+/** A region with its slices inline: how every rollout input starts. */
+export function inlineRegion(spec: RegionSpec, size = SLICE_MACHINES): SlicedRegion {
+  return {
+    region: spec.region,
+    phase: spec.phase,
+    machineCount: spec.machines.length,
+    stepCount: spec.steps.length,
+    slices: sliceRegion(spec, size).map((inline) => ({ machines: inline.machines.length, inline })),
+  };
 }
 
-/** Every region of a rollout as (region, phase, machines, steps), inline or sliced. */
-export function regionSummaries(
-  input: Pick<RolloutInput, 'regions' | 'slicedRegions'>,
-): Array<{ region: string; phase: number; machineCount: number; stepCount: number }> {
-  return [
-    ...input.regions.map((r) => ({
-      region: r.region,
-      phase: r.phase,
-      machineCount: r.machines.length,
-      stepCount: r.steps.length,
-    })),
-    ...(input.slicedRegions ?? []).map(({ region, phase, machineCount, stepCount }) => ({
-      region,
-      phase,
-      machineCount,
-      stepCount,
-    })),
-  ];
+/** Machines of a rollout. */
+export function machineCountOf(input: { regions: readonly SlicedRegion[] }): number {
+  return input.regions.reduce((n, r) => n + r.machineCount, 0);
 }

@@ -16,9 +16,9 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { stageRolloutInput } from '../activities/spec-store';
+import { stageRolloutInput } from '../store/spec-store';
 import { runsOf } from '../client/runs';
-import { rolloutReport } from '../client/temporal';
+import { rolloutReport } from '../client/report';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
     await connection.close();
 
     const t1 = performance.now();
-    const report = await rolloutReport(client, rolloutId, { machines: true });
+    const report = await rolloutReport(client, rolloutId);
     const reportSeconds = (performance.now() - t1) / 1000;
     const regionRuns = regions.flat();
     const max = (runs: Array<{ events: number; largest: number }>, key: 'events' | 'largest') =>

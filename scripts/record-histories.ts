@@ -3,9 +3,10 @@
  * real runs of the rollout, region and machine workflows with the simulated driver, on the time-skipping
  * test server (so the "retry in the next window" run skips its nights at once).
  *
- * Record a new set when workflow code changed ON PURPOSE and the change is versioned (behind
- * `patched()`), and keep the old sets: they are the rollouts still in flight that the new code must go
- * on replaying. A replay test that fails is that warning, never a reason to overwrite a history.
+ * Until Offpeak's first tagged release there are no users' histories to protect: when the workflows change
+ * on purpose, delete the set and record it again. From the first release on, every change that alters
+ * commands is guarded with `patched()`, each release's set is kept (recorded with `--prefix <version>`),
+ * and a replay test that fails is that warning, never a reason to overwrite a history.
  *
  *   npm run build && node dist/scripts/setup-servers.js && node dist/scripts/record-histories.js \
  *     [--prefix P] [--only SCENARIO]
@@ -13,10 +14,6 @@
  * Writes `test/histories/[P.]<scenario>.<workflow>.json` (proto3 JSON, the format of `temporal workflow
  * show --output json`; see test/support/histories.ts) and merges their entries into
  * `test/histories/manifest.json`, which names each file's workflow ID; entries of other files are kept.
- * The `d2b96b7.*` set was recorded this way from a checkout of commit d2b96b7 (`git archive d2b96b7`),
- * before the `region-step-acks` patch: the current code must still replay rollouts started then. The
- * `544d77c.sliced.*` set comes from commit 544d77c (`--only sliced`, with this script copied in), before
- * sliced rollouts kept tallies and continued as new.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as pause } from 'node:timers/promises';
@@ -26,9 +23,9 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
-import { stageRolloutInput } from '../activities/spec-store';
+import { stageRolloutInput } from '../store/spec-store';
 import { runsOf } from '../client/runs';
-import { prepareRollout } from '../client/temporal';
+import { prepareRollout } from '../client/prepare';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
@@ -36,8 +33,13 @@ import { findServerBinary } from '../servers/binaries';
 import { registerSearchAttributes } from '../servers/search-attributes';
 import { simulatedDrivers } from '../worker/worker';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
-import { gateDecisionSignal, resumeSignal, statusQuery } from '../workflows/rollout';
-import type { RolloutReport } from '../workflows/rollout-state';
+import {
+  approveUpdate,
+  gateDecisionSignal,
+  resumeUpdate,
+  statusQuery,
+  type RolloutSummary,
+} from '../workflows/messages';
 import { historyToJson, type HistoryRecord } from '../test/support/histories';
 
 /** The source tree's `test/histories/`, from `dist/scripts/`. */
@@ -75,7 +77,7 @@ async function start(client: Client, input: RolloutInput) {
 async function waitFor(
   client: Client,
   input: RolloutInput,
-  ready: (r: RolloutReport) => boolean,
+  ready: (r: RolloutSummary) => boolean,
 ): Promise<void> {
   const handle = client.workflow.getHandle(rolloutWorkflowId(input.rolloutId));
   while (!ready(await handle.query(statusQuery))) await new Promise((r) => setTimeout(r, 100));
@@ -162,7 +164,9 @@ const scenarios: Array<{
       });
       const handle = await start(client, input);
       await waitFor(client, input, (r) => r.status === 'Halted');
-      await handle.signal(resumeSignal, { by: 'bob', override: true, comment: 'known bad patch, accepted' });
+      await handle.executeUpdate(resumeUpdate, {
+        args: [{ by: 'bob', override: true, comment: 'known bad patch, accepted' }],
+      });
       await handle.result();
       return [
         { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
@@ -180,13 +184,9 @@ const scenarios: Array<{
       const input = inputOf('replay-approval-gate', fleet, policy, 'alice');
       const handle = await start(client, input);
       await waitFor(client, input, (r) => r.openGate === 'phase-0');
+      // A refusal by signal (the Temporal UI's way), then an approval by update (the CLI's).
       await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
-      await handle.signal(gateDecisionSignal, {
-        gate: 'phase-0',
-        decision: 'approve',
-        by: 'bob',
-        comment: 'go',
-      });
+      await handle.executeUpdate(approveUpdate, { args: [{ gate: 'phase-0', by: 'bob', comment: 'go' }] });
       await handle.result();
       return [
         { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
@@ -309,7 +309,7 @@ async function main(argv: string[]): Promise<void> {
             ended.status.name === 'CONTINUED_AS_NEW'
               ? 'continued as new'
               : workflowType === 'rolloutWorkflow'
-                ? `ended ${((await handle.result()) as RolloutReport).status}`
+                ? `ended ${((await handle.result()) as RolloutSummary).status}`
                 : 'completed';
           mkdirSync(OUT, { recursive: true });
           writeFileSync(join(OUT, file), historyToJson(await handle.fetchHistory()));

@@ -1,21 +1,21 @@
 /**
  * Serialized sizes of every payload of a large rollout (docs/scale.md): the inline input it would have
  * been, the staged input, the largest slice, a region's input, its continue-as-new input in the worst
- * case, the largest progress signal, the status, and the rollout's own continue-as-new input. Used by the unit test
+ * case, the largest step report, the status, and the rollout's own continue-as-new input. Used by the unit test
  * (test/unit/scale.test.ts) and by `npm run bench`.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { readSlice, stageRolloutInput } from '../activities/spec-store';
+import { readSlice, stageRolloutInput } from '../store/spec-store';
 import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';
 import { buildRolloutInput, type RegionSpec, type RolloutInput } from '../domain/rollout-spec';
-import type { ProgressResult, RegionInput } from '../workflows/region';
+import { inlineRegion } from '../domain/spec-slices';
+import type { RegionCursor, RegionInput, StepReport } from '../workflows/messages';
 import { emptyMarks, mark } from '../workflows/region-marks';
-import type { RolloutContinued } from '../workflows/rollout';
 import { RolloutState } from '../workflows/rollout-state';
 import { projectRoot } from '../servers/binaries';
 
@@ -36,17 +36,26 @@ export function syntheticRollout(machines: number): RolloutInput {
     plan: plan.value,
     now: new Date('2026-11-10T12:00:00Z'),
   });
-  const perCopy = base.regions.reduce((n, r) => n + r.machines.length, 0);
+  const specs: RegionSpec[] = base.regions.map((r) => {
+    const slices = r.slices.map((ref) => readSlice('', ref));
+    return {
+      region: r.region,
+      phase: r.phase,
+      steps: slices.flatMap((x) => x.steps),
+      machines: slices.flatMap((x) => x.machines),
+    };
+  });
+  const perCopy = specs.reduce((n, r) => n + r.machines.length, 0);
   const copies = Math.ceil(machines / perCopy);
-  const regions: RegionSpec[] = base.regions.map((r) => ({ ...r, steps: [], machines: [] }));
+  const regions: RegionSpec[] = specs.map((r) => ({ ...r, steps: [], machines: [] }));
   for (let c = 0; c < copies; c++)
-    base.regions.forEach((r, i) => {
+    specs.forEach((r, i) => {
       const name = (n: string) => `${n}-c${c}`;
       for (const step of r.steps)
         regions[i].steps.push({ ...step, index: regions[i].steps.length, machines: step.machines.map(name) });
       for (const m of r.machines) regions[i].machines.push({ ...m, name: name(m.name) });
     });
-  return { ...base, regions };
+  return { ...base, regions: regions.map((r) => inlineRegion(r)) };
 }
 
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
@@ -59,7 +68,7 @@ export interface PayloadSizes {
   largestSlice: number;
   regionInput: number;
   regionContinueAsNew: number;
-  largestProgress: number;
+  largestReport: number;
   status: number;
   rolloutContinueAsNew: number;
 }
@@ -70,21 +79,22 @@ export function payloadSizes(machines: number): PayloadSizes {
   const dir = mkdtempSync(join(tmpdir(), 'offpeak-scale-'));
   try {
     const staged = stageRolloutInput(input, { dir });
-    const sliced = staged.slicedRegions!;
+    const sliced = staged.regions;
     let largestSlice = 0;
-    let largestProgress = 0;
+    let largestReport = 0;
     let regionInput = 0;
     let regionContinueAsNew = 0;
-    const state = new RolloutState(staged, { tallied: true });
-    const detail = 'installed, but too little of the window is left to reboot';
+    const state = new RolloutState(staged);
+    for (const phase of staged.phases) state.startPhase(phase.index, '2026-11-10T23:00:00.000Z');
     for (const region of sliced) {
       const args: RegionInput = {
         rolloutId: staged.rolloutId,
         parentWorkflowId: `offpeak/${staged.rolloutId}`,
-        spec: { region: region.region, phase: region.phase, steps: [], machines: [] },
+        region: region.region,
+        phase: region.phase,
+        machineCount: region.machineCount,
+        slices: region.slices,
         settings: staged.settings,
-        stepAcks: true,
-        sliced: { slices: region.slices, machineCount: region.machineCount },
       };
       regionInput = Math.max(regionInput, bytes(args));
       // Worst case across continue-as-new: every machine retried, each with its own window end, and
@@ -101,35 +111,26 @@ export function payloadSizes(machines: number): PayloadSizes {
           mark(erred, s, slice.machines.length, i);
         });
         for (const step of slice.steps) {
-          const results: ProgressResult[] = step.machines.map((name) => {
-            const m = slice.machines.find((x) => x.name === name)!;
-            return {
+          const report: StepReport = {
+            region: region.region,
+            seq: 99_999,
+            step: `${step.label}, retry 2`,
+            results: step.machines.map((name) => ({
               name,
-              attempt: 1,
+              attempt: 2,
               outcome: 'Pending',
-              startedAt: '2026-11-10T23:00:00.000Z',
-              finishedAt: '2026-11-11T01:00:00.000Z',
-              detail,
-              counts: { installed: 12, failed: 0, pending: 3, excluded: 1, notSelected: 40 },
-              rebooted: true,
-              assessedAt: '2026-11-10T22:59:00.000Z',
-              region: m.region,
-              zone: m.zone,
-              availabilitySet: m.availabilitySet,
-              updateDomain: m.updateDomain,
-            };
-          });
-          const progress = { region: region.region, step: `${step.label}, retry 2`, results, seq: 99_999 };
-          largestProgress = Math.max(largestProgress, bytes(progress));
-          state.record(results);
+              erredBefore: true,
+            })),
+          };
+          largestReport = Math.max(largestReport, bytes(report));
         }
       });
-      const cursor = {
+      const cursor: RegionCursor = {
         round: 2,
         slice: 0,
         step: 0,
         sent: 99_999,
-        control: { hold: 'paused: someone', stop: false, ack: 99_999 },
+        reply: { hold: 'paused: someone', stop: false, ack: 99_999 },
         done: region.machineCount,
         due,
         next,
@@ -137,14 +138,16 @@ export function payloadSizes(machines: number): PayloadSizes {
       };
       regionContinueAsNew = Math.max(regionContinueAsNew, bytes({ ...args, cursor }));
     }
-    // The rollout continued while every region runs, each with a control relayed and acknowledged.
-    const control = JSON.stringify({ hold: 'paused: someone', stop: false, ack: 99_999 });
-    const continued: RolloutContinued = {
-      state: state.carry(),
-      phase: 0,
-      regions: sliced.map((r) => ({ region: r.region, ended: false })),
-      acked: Object.fromEntries(sliced.map((r) => [r.region, 99_999])),
-      sent: Object.fromEntries(sliced.map((r) => [r.region, control])),
+    // The rollout continued while every region runs, each with a reply sent and acknowledged.
+    const carry = state.carry();
+    const continued = {
+      ...carry,
+      channels: sliced.map((r) => ({
+        region: r.region,
+        seq: 99_999,
+        sent: { hold: 'paused: someone', stop: false, ack: 99_999 },
+        ended: false,
+      })),
     };
     return {
       machines: sliced.reduce((n, r) => n + r.machineCount, 0),
@@ -154,8 +157,8 @@ export function payloadSizes(machines: number): PayloadSizes {
       largestSlice,
       regionInput,
       regionContinueAsNew,
-      largestProgress,
-      status: bytes(state.report()),
+      largestReport,
+      status: bytes(state.summary()),
       rolloutContinueAsNew: bytes({ ...staged, continued }),
     };
   } finally {

@@ -1,17 +1,5 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-
-/**
- * Offpeak's search attributes, so `temporal workflow list --query` finds any rollout, region or
- * machine, e.g. `OffpeakRollout = "r-2026-11" AND OffpeakOutcome = "Failed"`.
- */
-export const SA = {
-  kind: defineSearchAttributeKey('OffpeakKind', SearchAttributeType.KEYWORD),
-  rollout: defineSearchAttributeKey('OffpeakRollout', SearchAttributeType.KEYWORD),
-  region: defineSearchAttributeKey('OffpeakRegion', SearchAttributeType.KEYWORD),
-  phase: defineSearchAttributeKey('OffpeakPhase', SearchAttributeType.INT),
-  machine: defineSearchAttributeKey('OffpeakMachine', SearchAttributeType.KEYWORD),
-  outcome: defineSearchAttributeKey('OffpeakOutcome', SearchAttributeType.KEYWORD),
-};
+import { SearchAttributeType } from '@temporalio/common';
+import { SA } from '../workflows/messages';
 
 /** `--search-attribute Name=Type` arguments for `temporal server start-dev`. */
 export function devServerSearchAttributeArgs(): string[] {

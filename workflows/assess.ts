@@ -7,28 +7,9 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AvailablePatch } from '../domain/patches';
-import type { MachineSpec } from '../domain/rollout-spec';
-import { SA } from '../servers/search-attributes';
-
-export interface AssessInput {
-  machine: MachineSpec;
-  requestedBy: string;
-}
-
-/** The result is the record: `offpeak compliance` finds it by `OffpeakKind = "assessment"` and `OffpeakMachine`. */
-export interface AssessmentResult {
-  machine: string;
-  outcome: 'Succeeded' | 'Unreachable';
-  assessedAt: string;
-  rebootPending?: boolean;
-  counts: { critical: number; security: number; other: number };
-  patches: AvailablePatch[];
-  requestedBy: string;
-}
-
-/** Readable ID: one assessment of one machine, keyed by when it was requested. */
-export const assessWorkflowId = (machine: string, requestedAt: string): string =>
-  `offpeak-assess/${machine}/${requestedAt}`;
+import { FAILURE, NON_RETRYABLE_FAILURES } from '../domain/failures';
+import { OUTCOME } from '../domain/outcomes';
+import { SA, type AssessInput, type AssessmentResult } from './messages';
 
 /** On-demand assessment of one machine through the `assess` activity; nothing is installed. */
 export async function assessWorkflow(input: AssessInput): Promise<AssessmentResult> {
@@ -36,7 +17,11 @@ export async function assessWorkflow(input: AssessInput): Promise<AssessmentResu
   const { assess } = proxyActivities<Activities>({
     taskQueue: machine.taskQueue,
     startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: ['HostKeyMismatch'] },
+    retry: {
+      maximumAttempts: 3,
+      initialInterval: '1 second',
+      nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
+    },
   });
   upsertSearchAttributes([
     { key: SA.kind, value: 'assessment' },
@@ -56,7 +41,7 @@ export async function assessWorkflow(input: AssessInput): Promise<AssessmentResu
       a.patches.filter((p) => p.classification === cls).length;
     return done({
       machine: machine.name,
-      outcome: 'Succeeded',
+      outcome: OUTCOME.Succeeded,
       assessedAt: a.assessedAt,
       rebootPending: a.rebootPending,
       counts: { critical: count('Critical'), security: count('Security'), other: count('Other') },
@@ -67,11 +52,11 @@ export async function assessWorkflow(input: AssessInput): Promise<AssessmentResu
     if (
       err instanceof ActivityFailure &&
       err.cause instanceof ApplicationFailure &&
-      err.cause.type === 'MachineUnreachable'
+      err.cause.type === FAILURE.MachineUnreachable
     )
       return done({
         machine: machine.name,
-        outcome: 'Unreachable',
+        outcome: OUTCOME.Unreachable,
         assessedAt: new Date(Date.now()).toISOString(),
         counts: { critical: 0, security: 0, other: 0 },
         patches: [],

@@ -8,3 +8,7 @@ export const machineWorkflowId = (
   machine: string,
   attempt: number,
 ): string => `offpeak/${rolloutId}/${region}/${machine}/attempt-${attempt}`;
+
+/** One assessment of one machine, keyed by when it was requested. */
+export const assessWorkflowId = (machine: string, requestedAt: string): string =>
+  `offpeak-assess/${machine}/${requestedAt}`;

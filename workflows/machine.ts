@@ -2,7 +2,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   log,
-  patched,
   proxyActivities,
   setCurrentDetails,
   sleep,
@@ -10,52 +9,21 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { countOutcomes, type PatchCounts, type PatchOutcome } from '../domain/patches';
-import type { AttemptOutcome } from '../domain/outcomes';
+import { countOutcomes } from '../domain/patches';
+import { FAILURE, NON_RETRYABLE_FAILURES } from '../domain/failures';
+import { OUTCOME, type AttemptOutcome } from '../domain/outcomes';
 import { selectPatches } from '../domain/patch-selection';
 import { shouldReboot } from '../domain/reboot';
-import type { MachineSpec, RolloutSettings } from '../domain/rollout-spec';
-import { canStartInstall, canStartReboot, latestInstallEnd } from '../domain/windows';
-import { SA } from '../servers/search-attributes';
+import type { MachineSpec } from '../domain/rollout-spec';
+import { canStartInstall, canStartReboot, latestInstallEnd } from '../domain/windows/start-rules';
+import {
+  ATTEMPT_MEMO_KEY,
+  SA,
+  type MachineAttemptInput,
+  type MachineAttemptMemo,
+  type MachineAttemptResult,
+} from './messages';
 import { countMachineAttempt } from './metrics';
-
-export interface MachineAttemptInput {
-  rolloutId: string;
-  machine: MachineSpec;
-  attempt: number;
-  settings: Pick<RolloutSettings, 'deadline' | 'rebootSetting' | 'selection' | 'monthType'>;
-  /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
-  notBefore?: number;
-}
-
-export interface MachineAttemptResult {
-  name: string;
-  attempt: number;
-  outcome: AttemptOutcome;
-  /** The disruptive span: install start until the post-reboot health check. */
-  startedAt?: string;
-  finishedAt?: string;
-  detail?: string;
-  counts: PatchCounts;
-  patches: PatchOutcome[];
-  rebooted: boolean;
-  assessedAt?: string;
-  /** End of the window this attempt ran in (epoch ms), when it had one. */
-  windowEnd?: number;
-}
-
-/**
- * What an attempt leaves in its memo (key `offpeak`), visible in listings: how `offpeak rollout report`
- * assembles a rollout that keeps tallies only (docs/scale.md) without reading every attempt's result.
- * No patch lists: compliance reads those from the results.
- */
-export type MachineAttemptMemo = Pick<
-  MachineAttemptResult,
-  'attempt' | 'outcome' | 'startedAt' | 'finishedAt' | 'detail' | 'counts' | 'rebooted' | 'assessedAt'
-> &
-  Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
-
-export const ATTEMPT_MEMO_KEY = 'offpeak';
 
 type Window = { start: number; end: number };
 
@@ -93,7 +61,11 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   const quick = proxyActivities<Activities>({
     taskQueue: machine.taskQueue,
     startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 3, initialInterval: '1 second', nonRetryableErrorTypes: ['HostKeyMismatch'] },
+    retry: {
+      maximumAttempts: 3,
+      initialInterval: '1 second',
+      nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
+    },
   });
   const long = proxyActivities<Activities>({
     taskQueue: machine.taskQueue,
@@ -104,13 +76,13 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     retry: {
       maximumAttempts: 3,
       initialInterval: '1 second',
-      nonRetryableErrorTypes: ['InstallFailed', 'ScriptFailed', 'DidNotComeBack', 'HostKeyMismatch'],
+      nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
     },
   });
   const result: MachineAttemptResult = {
     name: machine.name,
     attempt,
-    outcome: 'Succeeded',
+    outcome: OUTCOME.Succeeded,
     counts: countOutcomes([]),
     patches: [],
     rebooted: false,
@@ -122,8 +94,7 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     upsertSearchAttributes([{ key: SA.outcome, value: outcome }]);
     countMachineAttempt(input.rolloutId, machine.region, outcome);
     setCurrentDetails(`**${outcome}**${detail ? `: ${detail}` : ''}`);
-    // Versioned: saved histories end without this command.
-    if (patched('attempt-memo')) upsertMemo({ [ATTEMPT_MEMO_KEY]: memoOf(result, machine) });
+    upsertMemo({ [ATTEMPT_MEMO_KEY]: memoOf(result, machine) });
     return result;
   };
 
@@ -135,17 +106,16 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   for (;;) {
     const now = Date.now();
     if (now > settings.deadline)
-      return finish('WindowMissed', 'the rollout deadline passed before a window opened');
+      return finish(OUTCOME.WindowMissed, 'the rollout deadline passed before a window opened');
     if (machine.schedule === null) {
       window = ALWAYS_OPEN(now);
       break;
     }
     const next = await quick.findWindow(machine.schedule, now);
     // The answer can arrive late (workers down, retries): judge it by the clock now, not when asked.
-    // Versioned: attempts started before judged it by the time they asked.
-    const at = patched('window-after-find') ? Date.now() : now;
+    const at = Date.now();
     if (!next || next.start > settings.deadline)
-      return finish('WindowMissed', 'no window opens before the rollout deadline');
+      return finish(OUTCOME.WindowMissed, 'no window opens before the rollout deadline');
     if (next.start > at) {
       setCurrentDetails(`Waiting for the maintenance window opening ${new Date(next.start).toISOString()}`);
       await sleep(next.start - at);
@@ -168,8 +138,8 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   try {
     assessment = await quick.assess(machine, op);
   } catch (err) {
-    if (failureType(err) === 'MachineUnreachable')
-      return finish('Unreachable', 'could not be reached to assess');
+    if (failureType(err) === FAILURE.MachineUnreachable)
+      return finish(OUTCOME.Unreachable, 'could not be reached to assess');
     throw err;
   }
   result.assessedAt = assessment.assessedAt;
@@ -181,17 +151,17 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   result.counts = countOutcomes(selection.outcomes);
   const needsReboot = (required: boolean) => shouldReboot(settings.rebootSetting, required, hotpatchOnly);
   if (selection.selected.length === 0 && !needsReboot(assessment.rebootPending))
-    return finish('Succeeded', 'nothing to install');
+    return finish(OUTCOME.Succeeded, 'nothing to install');
   if (!canStartInstall(window, Date.now()))
-    return finish('WindowMissed', 'the window closed during assessment');
+    return finish(OUTCOME.WindowMissed, 'the window closed during assessment');
 
   // 4. Pre-script, install, reboot, post-script, health.
   result.startedAt = new Date(Date.now()).toISOString();
   try {
     if (machine.preScript) await long.runScript(machine, op, 'pre', machine.preScript);
   } catch (err) {
-    if (failureType(err) === 'ScriptFailed')
-      return finish('PreScriptFailed', (err as ActivityFailure).cause?.message);
+    if (failureType(err) === FAILURE.ScriptFailed)
+      return finish(OUTCOME.PreScriptFailed, (err as ActivityFailure).cause?.message);
     throw err;
   }
 
@@ -205,8 +175,10 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     );
   } catch (err) {
     const type = failureType(err);
-    if (type === 'MachineUnreachable') return finish('Unreachable', 'lost the machine during install');
-    if (type === 'InstallFailed') return finish('InstallFailed', (err as ActivityFailure).cause?.message);
+    if (type === FAILURE.MachineUnreachable)
+      return finish(OUTCOME.Unreachable, 'lost the machine during install');
+    if (type === FAILURE.InstallFailed)
+      return finish(OUTCOME.InstallFailed, (err as ActivityFailure).cause?.message);
     throw err;
   }
   // Outcomes of the patches not selected, then the install's outcome of every selected one.
@@ -215,15 +187,15 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
 
   if (needsReboot(install.rebootRequired)) {
     if (!canStartReboot(window, Date.now(), machine.os))
-      return finish('Pending', 'installed, but too little of the window is left to reboot');
+      return finish(OUTCOME.Pending, 'installed, but too little of the window is left to reboot');
     const before = await quick.bootId(machine, op);
     setCurrentDetails('Rebooting');
     await quick.reboot(machine, op, before);
     try {
       await long.waitForBoot(machine, op, before);
     } catch (err) {
-      if (failureType(err) === 'DidNotComeBack')
-        return finish('DidNotComeBack', 'did not come back from its reboot within 15 minutes');
+      if (failureType(err) === FAILURE.DidNotComeBack)
+        return finish(OUTCOME.DidNotComeBack, 'did not come back from its reboot within 15 minutes');
       throw err;
     }
     result.rebooted = true;
@@ -232,17 +204,18 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   try {
     if (machine.postScript) await long.runScript(machine, op, 'post', machine.postScript);
   } catch (err) {
-    if (failureType(err) === 'ScriptFailed')
-      return finish('PostScriptFailed', (err as ActivityFailure).cause?.message);
+    if (failureType(err) === FAILURE.ScriptFailed)
+      return finish(OUTCOME.PostScriptFailed, (err as ActivityFailure).cause?.message);
     throw err;
   }
 
   const health = await quick.healthCheck(machine, op);
   result.finishedAt = new Date(Date.now()).toISOString();
-  if (!health.healthy) return finish('Unhealthy', health.detail);
-  if (result.counts.failed > 0) return finish('InstallFailed', `${result.counts.failed} patch(es) failed`);
+  if (!health.healthy) return finish(OUTCOME.Unhealthy, health.detail);
+  if (result.counts.failed > 0)
+    return finish(OUTCOME.InstallFailed, `${result.counts.failed} patch(es) failed`);
   if (result.counts.pending > 0)
-    return finish('Pending', `${result.counts.pending} patch(es) pending: the window ran out`);
+    return finish(OUTCOME.Pending, `${result.counts.pending} patch(es) pending: the window ran out`);
   log.info('machine patched', { machine: machine.name, attempt, installed: result.counts.installed });
-  return finish('Succeeded');
+  return finish(OUTCOME.Succeeded);
 }

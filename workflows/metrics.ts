@@ -1,12 +1,12 @@
 import { metricMeter } from '@temporalio/workflow';
 import type { AttemptOutcome } from '../domain/outcomes';
-import type { RolloutReport } from './rollout-state';
+import type { RolloutSummary } from './messages';
 
 /**
  * Offpeak's own metrics, emitted from workflow code through the SDK's workflow metric meter: the worker
  * exports them beside Temporal's (`offpeak worker --metrics-port`), and the SDK drops them while a
  * workflow replays, so a counter is not counted twice. Emitting adds no command to the history: calls
- * can be added to running workflows without `patched()`.
+ * can be added to running workflows without a version marker.
  */
 export const OFFPEAK_METRICS = {
   attempts: 'offpeak_machine_attempts',
@@ -24,23 +24,17 @@ export function countMachineAttempt(rolloutId: string, region: string, outcome: 
 }
 
 /** Machines of a rollout by where they stand: patched, failed (errors), pending (everything else planned). */
-export function machineTally(report: RolloutReport): { patched: number; failed: number; pending: number } {
-  if (report.paged) {
-    const { planned, succeeded } = report.paged;
-    return {
-      patched: succeeded,
-      failed: report.errors.count,
-      pending: Math.max(0, planned - succeeded - report.errors.count),
-    };
-  }
-  const planned = report.machines.filter((m) => m.outcome !== 'Excluded').length;
-  const patched = report.machines.filter((m) => m.outcome === 'Succeeded').length;
-  const failed = report.errors.count;
-  return { patched, failed, pending: Math.max(0, planned - patched - failed) };
+export function machineTally(summary: RolloutSummary): { patched: number; failed: number; pending: number } {
+  const failed = summary.errors.count;
+  return {
+    patched: summary.succeeded,
+    failed,
+    pending: Math.max(0, summary.planned - summary.succeeded - failed),
+  };
 }
 
 /** Sets the rollout's gauges from its report: machines patched, failed and pending, gates waiting. */
-export function setRolloutGauges(report: RolloutReport): void {
+export function setRolloutGauges(report: RolloutSummary): void {
   const tags = { rollout: report.rolloutId };
   const tally = machineTally(report);
   const gauge = (name: string, description: string, value: number) =>

@@ -1,480 +1,245 @@
-import { errorBudgetExceeded, evaluatePhaseGate, type GateVerdict } from '../domain/gates';
-import { countsAsError, type AttemptOutcome } from '../domain/outcomes';
-import type { PatchCounts } from '../domain/patches';
+import { approverRefusal, type GateVerdict } from '../domain/gates';
+import {
+  FINAL_ROLLOUT_STATUSES,
+  GATE_DECISION,
+  PHASE_STATUS,
+  ROLLOUT_STATUS,
+  type RolloutStatus,
+} from '../domain/outcomes';
 import type { RolloutInput } from '../domain/rollout-spec';
-import { machineCountOf, regionSummaries, type SpecSliceRef } from '../domain/spec-slices';
-import type { MachineAttemptResult } from './machine';
-import type { ProgressResult } from './region';
-import { emptyTally, foldResult, type RegionTally } from './rollout-tally';
+import { machineCountOf } from '../domain/spec-slices';
+import { GateBook } from './gate-book';
+import type {
+  Decision,
+  GateRequest,
+  PauseRequest,
+  PhaseReport,
+  ResumeRequest,
+  RolloutCarry,
+  RolloutSummary,
+  StepReply,
+  StepReport,
+} from './messages';
+import { RegionBook } from './region-book';
+import { carryOf, summaryOf } from './rollout-summary';
 
-export type RolloutStatus =
-  'Running' | 'WaitingForApproval' | 'Paused' | 'Halted' | 'Completed' | 'Rejected' | 'Aborted';
-export type PhaseStatus = 'Pending' | 'WaitingForApproval' | 'Running' | 'Succeeded' | 'Halted' | 'Skipped';
-export type GateDecision = 'approved' | 'rejected' | 'expired' | 'refused' | 'overridden';
-
-export interface GateRecord {
-  name: string;
-  phase: number;
-  decision: GateDecision;
-  by: string;
-  at: string;
-  comment?: string;
-}
-
-export interface MachineReport extends PatchCounts {
-  name: string;
-  region: string;
-  zone?: string;
-  availabilitySet?: string;
-  updateDomain?: number;
-  phase?: number;
-  outcome: AttemptOutcome | 'NotStarted' | 'Excluded';
-  detail?: string;
-  rebooted: boolean;
-  lastAssessedAt?: string;
-  patches: MachineAttemptResult['patches'];
-  attempts: Array<{
-    attempt: number;
-    outcome: AttemptOutcome;
-    startedAt?: string;
-    finishedAt?: string;
-    detail?: string;
-  }>;
-}
-
-export interface RolloutReport {
-  rolloutId: string;
-  status: RolloutStatus;
-  reason?: string;
-  waitingFor?: string;
-  /** The gate waiting for a decision, if any. */
-  openGate?: string;
-  startedBy: string;
-  month: string;
-  monthType: 'baseline' | 'hotpatch';
-  deadline: string;
-  errors: { count: number; allowed: number };
-  phases: Array<{
-    index: number;
-    regions: string[];
-    status: PhaseStatus;
-    startedAt?: string;
-    finishedAt?: string;
-  }>;
-  gates: GateRecord[];
-  /**
-   * Every machine. A sliced rollout (docs/scale.md) leaves this empty in its status and result, which
-   * carry `paged` instead; `offpeak rollout report` assembles the machines from the `machines` query.
-   */
-  machines: MachineReport[];
-  /** Set by sliced rollouts: the machines are read page by page (`machinesQuery`). */
-  paged?: {
-    /** Machines recorded so far (reported at least once, or excluded). */
-    recorded: number;
-    /** Planned machines. */
-    planned: number;
-    succeeded: number;
-    regions: Array<{
-      region: string;
-      phase: number;
-      total: number;
-      done: number;
-      notSucceeded: number;
-      /**
-       * The region's slices in the spec store. Set by rollouts that keep tallies only (they continue as
-       * new): `offpeak rollout report` reads the planned machines from these and each attempt from its
-       * machine workflow (visibility memo). Absent: the machines are read with the `machines` query.
-       */
-      slices?: SpecSliceRef[];
-    }>;
-    /** Tallied rollouts: attempts that ran, each a machine workflow (how a report knows it read them all). */
-    attempts?: number;
-    /**
-     * Tallied rollouts, in their result only: the machines the plan left out (the report lists them
-     * first). A running rollout pages them with the `machines` query, keeping its status small.
-     */
-    excluded?: RolloutInput['excluded'];
-  };
-}
-
-/** At most this many machines per page of the `machines` query (about 300 KB). */
-export const MACHINE_PAGE_LIMIT = 1000;
-
-type Placement = Pick<MachineReport, 'name' | 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
-
-function placementOf(m: Placement): Placement {
-  return {
-    name: m.name,
-    region: m.region,
-    zone: m.zone,
-    availabilitySet: m.availabilitySet,
-    updateDomain: m.updateDomain,
-  };
-}
-
-/** A machine's report before any attempt: NotStarted unless told otherwise, no patches, zero counts. */
-function newMachineReport(fields: Placement & Partial<MachineReport>): MachineReport {
-  // Placement first, so a report reads name, region, zone, set... in that order.
-  const { name, region, ...rest } = fields;
-  return {
-    name,
-    region,
-    outcome: 'NotStarted',
-    rebooted: false,
-    patches: [],
-    attempts: [],
-    installed: 0,
-    failed: 0,
-    pending: 0,
-    excluded: 0,
-    notSelected: 0,
-    ...rest,
-  };
-}
-
-/** What a rollout that continues as new carries of its state: no record per machine (docs/scale.md). */
-export interface RolloutCarry {
-  status: RolloutStatus;
-  reason?: string;
-  waitingFor?: string;
-  paused?: string;
-  aborted: boolean;
-  forgivenErrors: number;
-  gates: GateRecord[];
-  phases: RolloutReport['phases'];
-  tallies: RegionTally[];
-}
-
-type PhaseCounts = { total: number; succeeded: number; errors: number };
-type Paged = NonNullable<RolloutReport['paged']>;
-
-/** How a rollout keeps its machines: a record per machine, or counts per region. */
-interface MachineBook {
-  record(results: ProgressResult[]): void;
-  /** Machines that counted as an error. */
-  errorCount(): number;
-  phaseCounts(regions: ReadonlySet<string>): PhaseCounts;
-  /** The report's `machines` and `paged`. */
-  listing(final: boolean): { machines: MachineReport[]; paged?: Paged };
-  page(offset: number, limit: number): MachineReport[];
-}
+export { REFUSALS_KEPT } from './gate-book';
 
 /**
- * The rollout's state machine, kept apart from the workflow's wiring: signals change it, the query reads
- * it, the workflow asks it what to do. Deterministic: time comes in as arguments.
- *
- * A tallied rollout (a large one that continues as new) keeps counts per region only, and takes them,
- * with its phases, gates and status, from `carry` when it was continued.
+ * The rollout's state machine, kept apart from the workflow's wiring: handlers call it, the workflow asks
+ * it what to do next, the status query reads it. Pure and deterministic (no Temporal imports; time comes in
+ * as arguments), so it is tested without a server. Its regions' counts and channels are a `RegionBook`,
+ * its decisions a `DecisionLog`; it carries all of it across continue-as-new (`carry`).
  */
 export class RolloutState {
-  status: RolloutStatus = 'Running';
+  status: RolloutStatus = ROLLOUT_STATUS.Running;
   reason?: string;
   waitingFor?: string;
-  openGate?: string;
   paused?: string;
-  aborted = false;
+  stopped = false;
+  /** The phase whose regions run, or last ran. */
+  phase = -1;
+  readonly phases: PhaseReport[];
   /** Errors already forgiven by an operator's override; the budget counts errors beyond them. */
-  private forgivenErrors = 0;
-  readonly gates: GateRecord[] = [];
-  readonly phases: RolloutReport['phases'];
-  private readonly planned: number;
-  private readonly book: MachineBook;
+  forgivenErrors = 0;
+  readonly log: GateBook;
+  readonly regions: RegionBook;
 
   constructor(
-    private readonly input: RolloutInput,
-    options: { tallied?: boolean; carry?: RolloutCarry } = {},
+    readonly input: RolloutInput,
+    carry?: RolloutCarry,
   ) {
-    this.planned = machineCountOf(input);
-    this.phases = input.phases.map((p) => ({
-      index: p.index,
-      regions: p.regions,
-      status: 'Pending' as PhaseStatus,
-    }));
-    const { carry } = options;
-    if (carry) {
-      this.status = carry.status;
-      this.reason = carry.reason;
-      this.waitingFor = carry.waitingFor;
-      this.paused = carry.paused;
-      this.aborted = carry.aborted;
-      this.forgivenErrors = carry.forgivenErrors;
-      this.gates.push(...carry.gates);
-      this.phases = carry.phases;
-    }
-    this.book =
-      options.tallied || carry ? new RegionTallies(input, carry?.tallies) : new MachineRecords(input);
+    this.phases =
+      carry?.phases ??
+      input.phases.map((p) => ({ index: p.index, regions: p.regions, status: PHASE_STATUS.Pending }));
+    this.log = new GateBook(carry);
+    this.regions = new RegionBook(input, carry);
+    if (!carry) return;
+    ({ status: this.status, reason: this.reason, waitingFor: this.waitingFor, paused: this.paused } = carry);
+    ({ stopped: this.stopped, forgivenErrors: this.forgivenErrors, phase: this.phase } = carry);
   }
 
-  /** What continue-as-new carries (tallied rollouts). */
-  carry(): RolloutCarry {
-    if (!(this.book instanceof RegionTallies)) throw new Error('only a tallied rollout continues as new');
-    return {
-      status: this.status,
-      reason: this.reason,
-      waitingFor: this.waitingFor,
-      paused: this.paused,
-      aborted: this.aborted,
-      forgivenErrors: this.forgivenErrors,
-      gates: this.gates,
-      phases: this.phases,
-      tallies: this.book.tallies,
-    };
+  // ---- Progress from regions, and the replies they are owed ----------------------------------------------
+
+  /** A region's report: folded once, judged against the budget; a region that failed halts the rollout. */
+  recordStep(report: StepReport): void {
+    const { recorded, lastError } = this.regions.record(report, this.input.settings.maxAttempts);
+    if (!recorded) return;
+    if (report.end?.failure && !this.stopped)
+      this.halt(`region ${report.region} failed: ${report.end.failure}`);
+    const budget = this.errorTally();
+    if (this.status !== ROLLOUT_STATUS.Halted && budget.exceeded)
+      this.halt(
+        `error budget exceeded: ${budget.count} error(s), at most ${budget.allowed} allowed` +
+          (lastError ? ` (latest: ${lastError})` : ''),
+      );
   }
 
-  record(results: ProgressResult[]): void {
-    this.book.record(results);
-  }
-
-  errorTally(): { count: number; allowed: number; exceeded: boolean } {
-    const count = this.book.errorCount();
-    const { exceeded, allowed } = errorBudgetExceeded(
-      { planned: this.planned, errors: count - this.forgivenErrors },
-      this.input.settings.errorBudget,
-    );
-    return { count, allowed, exceeded };
-  }
-
-  phaseVerdict(index: number): GateVerdict {
-    const { total, succeeded, errors } = this.book.phaseCounts(new Set(this.phases[index].regions));
-    // Machines not reported yet (a sliced rollout does not list them) are unresolved, as NotStarted ones are.
-    const unresolved = total - succeeded - errors;
-    const tally = this.errorTally();
-    return evaluatePhaseGate(
-      { total, succeeded, errors, unresolved },
-      { exceeded: tally.exceeded, allowed: tally.allowed },
-    );
-  }
-
-  /** An operator resumed past a halt: the errors so far are forgiven, new ones count against a fresh budget. */
-  override(): void {
-    this.forgivenErrors = this.errorTally().count;
+  /** Each running region's answer to its last report, and to all of them when the hold changed. Taken once. */
+  takeReplies(): Array<{ region: string; reply: StepReply }> {
+    return this.regions.takeReplies(this.hold(), this.stopped);
   }
 
   /** Why regions must not start another step right now, or null. */
   hold(): string | null {
-    if (this.aborted) return 'aborted';
-    if (this.status === 'Halted') return `halted: ${this.reason}`;
+    if (this.stopped) return 'cancelled';
+    if (this.status === ROLLOUT_STATUS.Halted) return `halted: ${this.reason}`;
     if (this.paused) return `paused: ${this.paused}`;
     return null;
   }
 
-  /** The status; `final` for the rollout's result, which may carry more (a tallied rollout's exclusions). */
-  report(final = false): RolloutReport {
-    const tally = this.errorTally();
-    return {
-      rolloutId: this.input.rolloutId,
-      status: this.status,
-      reason: this.reason,
-      waitingFor: this.waitingFor,
-      openGate: this.openGate,
-      startedBy: this.input.startedBy,
-      month: this.input.settings.month,
-      monthType: this.input.settings.monthType,
-      deadline: new Date(this.input.settings.deadline).toISOString(),
-      errors: { count: tally.count, allowed: tally.allowed },
-      phases: this.phases,
-      gates: this.gates,
-      ...this.book.listing(final),
-    };
+  /** Paused or halted: no new phase, gate or step starts until an operator resumes (or cancels). */
+  held(): boolean {
+    return !this.stopped && (this.paused !== undefined || this.status === ROLLOUT_STATUS.Halted);
   }
 
-  /**
-   * A page of the machines the rollout keeps a record of, in a stable order: excluded first, then as they
-   * reported. A tallied rollout keeps records of its excluded machines only.
-   */
-  machinePage(offset: number, limit: number): MachineReport[] {
-    return this.book.page(offset, limit);
+  /** Shows a pause in the status while the rollout waits for a resume (a halt shows itself). */
+  showPaused(): void {
+    if (this.paused && this.status !== ROLLOUT_STATUS.Halted)
+      this.setStatus(ROLLOUT_STATUS.Paused, `resume (paused by ${this.paused})`);
   }
-}
 
-/**
- * A record per machine: inline rollouts (their report lists every machine), and sliced rollouts started
- * before tallies, which learn their machines from their reports and page them.
- */
-class MachineRecords implements MachineBook {
-  private readonly machines = new Map<string, MachineReport>();
-  private readonly phaseOfRegion = new Map<string, number>();
-  private readonly regionTotals = new Map<string, number>();
-  private readonly sliced: boolean;
+  // ---- Operator commands: each answers accepted, or refused and why ----------------------------------------
 
-  constructor(private readonly input: RolloutInput) {
-    this.sliced = (input.slicedRegions ?? []).length > 0;
-    for (const r of regionSummaries(input)) {
-      this.regionTotals.set(r.region, r.machineCount);
-      this.phaseOfRegion.set(r.region, r.phase);
+  decideGate(decision: 'approve' | 'reject', req: GateRequest, at: string): Decision {
+    const { startedBy, settings } = this.input;
+    return this.log.decide(decision, req, at, startedBy, settings.approvals);
+  }
+
+  pause(req: PauseRequest): Decision {
+    if (this.ended()) return { accepted: false, reason: `the rollout has ended (${this.status})` };
+    if (this.stopped) return { accepted: false, reason: 'the rollout is being cancelled' };
+    this.paused = `${req.by}${req.reason ? `: ${req.reason}` : ''}`;
+    if (this.status === ROLLOUT_STATUS.Running) this.showPaused();
+    return { accepted: true };
+  }
+
+  resume(req: ResumeRequest, at: string): Decision {
+    if (this.status === ROLLOUT_STATUS.Halted) {
+      const approvals = { ...this.input.settings.approvals, fourEyes: false };
+      const refusal = approverRefusal(req.by, this.input.startedBy, approvals);
+      const entry = { name: 'resume', phase: -1, by: req.by, at };
+      if (!req.override || refusal)
+        return this.log.refuse(entry, refusal ?? 'resuming a halted rollout needs --override');
+      this.forgivenErrors = this.errorTally().count;
+      this.reason = this.paused = undefined;
+      this.setStatus(ROLLOUT_STATUS.Running);
+      return this.log.record({ ...entry, decision: GATE_DECISION.overridden, comment: req.comment });
     }
-    for (const r of input.regions)
-      for (const m of r.machines)
-        this.machines.set(m.name, newMachineReport({ ...placementOf(m), phase: r.phase }));
-    for (const e of input.excluded)
-      this.machines.set(
-        e.name,
-        newMachineReport({ name: e.name, region: e.region, outcome: 'Excluded', detail: e.reason }),
-      );
+    if (!this.paused) return { accepted: false, reason: `the rollout is not paused (${this.status})` };
+    this.paused = undefined;
+    if (this.status === ROLLOUT_STATUS.Paused) this.setStatus(ROLLOUT_STATUS.Running);
+    return { accepted: true };
   }
 
-  record(results: ProgressResult[]): void {
-    for (const r of results) {
-      // A sliced rollout learns its machines from their first report (it never holds the whole fleet's spec).
-      if (this.sliced && !this.machines.has(r.name) && this.phaseOfRegion.has(r.region ?? ''))
-        this.machines.set(
-          r.name,
-          newMachineReport({
-            ...placementOf({ ...r, region: r.region! }),
-            phase: this.phaseOfRegion.get(r.region!),
-          }),
-        );
-      const m = this.machines.get(r.name);
-      if (!m || m.attempts.some((a) => a.attempt === r.attempt)) continue; // progress may arrive twice
-      m.attempts.push({
-        attempt: r.attempt,
-        outcome: r.outcome,
-        startedAt: r.startedAt,
-        finishedAt: r.finishedAt,
-        detail: r.detail,
-      });
-      m.outcome = r.outcome;
-      m.detail = r.detail;
-      m.rebooted ||= r.rebooted;
-      if (r.assessedAt) m.lastAssessedAt = r.assessedAt;
-      if (r.patches?.length) m.patches = r.patches;
-      Object.assign(m, r.counts);
-    }
+  cancel(req: PauseRequest): Decision {
+    if (this.ended()) return { accepted: false, reason: `the rollout has ended (${this.status})` };
+    if (!this.stopped) this.reason = `cancelled by ${req.by}${req.reason ? `: ${req.reason}` : ''}`;
+    this.stopped = true;
+    return { accepted: true };
   }
 
-  private isError(m: MachineReport): boolean {
-    if (m.outcome === 'NotStarted' || m.outcome === 'Excluded') return false;
-    const final = m.attempts.length >= this.input.settings.maxAttempts;
-    return m.attempts.some((a, i) => countsAsError(a.outcome, final && i === m.attempts.length - 1));
-  }
+  // ---- The workflow's steps: gates and phases ------------------------------------------------------------
 
-  errorCount(): number {
-    let count = 0;
-    for (const m of this.machines.values()) if (this.isError(m)) count++;
-    return count;
-  }
-
-  phaseCounts(regions: ReadonlySet<string>): PhaseCounts {
-    let total = 0,
-      succeeded = 0,
-      errors = 0;
-    for (const region of regions) total += this.regionTotals.get(region) ?? 0;
-    for (const m of this.machines.values()) {
-      if (!regions.has(m.region) || m.outcome === 'Excluded') continue;
-      if (m.outcome === 'Succeeded') succeeded++;
-      else if (this.isError(m)) errors++;
-    }
-    return { total, succeeded, errors };
-  }
-
-  listing(): { machines: MachineReport[]; paged?: Paged } {
-    return this.sliced ? { machines: [], paged: this.tally() } : { machines: [...this.machines.values()] };
-  }
-
-  page(offset: number, limit: number): MachineReport[] {
-    const start = Math.max(0, Math.floor(offset));
-    const size = Math.min(MACHINE_PAGE_LIMIT, Math.max(0, Math.floor(limit)));
-    const page: MachineReport[] = [];
-    let i = 0;
-    for (const m of this.machines.values()) {
-      if (i++ < start) continue;
-      if (page.length >= size) break;
-      page.push(m);
-    }
-    return page;
-  }
-
-  private tally(): Paged {
-    const regions = new Map(
-      regionSummaries(this.input).map((r) => [
-        r.region,
-        { region: r.region, phase: r.phase, total: r.machineCount, done: 0, notSucceeded: 0 },
-      ]),
+  /** Opens the phase's approval gate if the policy asks for one; true when it did. */
+  openGate(index: number): boolean {
+    const { beforePhases } = this.input.settings.approvals;
+    if (beforePhases !== 'all' && !beforePhases.includes(index)) return false;
+    const phase = this.phases[index];
+    phase.status = PHASE_STATUS.WaitingForApproval;
+    const gate = this.log.open(index);
+    this.setStatus(
+      ROLLOUT_STATUS.WaitingForApproval,
+      `approval of gate "${gate}" (${phase.regions.join(', ')})`,
     );
-    let succeeded = 0;
-    for (const m of this.machines.values()) {
-      if (m.outcome === 'Succeeded') succeeded++;
-      const r = regions.get(m.region);
-      if (!r || m.outcome === 'Excluded' || m.outcome === 'NotStarted') continue;
-      r.done++;
-      if (m.outcome !== 'Succeeded') r.notSucceeded++;
+    return true;
+  }
+
+  gateSettled(): boolean {
+    return this.stopped || this.log.settled();
+  }
+
+  /** Closes the open gate: `run` the phase, or `stop` the rollout (rejected, cancelled); expiry halts it. */
+  closeGate(at: string): 'run' | 'stop' {
+    const gate = this.log.close(at);
+    if (this.stopped) return 'stop';
+    if (gate.decision === GATE_DECISION.rejected) {
+      this.phases[gate.phase].status = PHASE_STATUS.Skipped;
+      this.reason = `gate "${gate.name}" rejected`;
+      this.setStatus(ROLLOUT_STATUS.Rejected);
+      return 'stop';
     }
-    return {
-      recorded: this.machines.size,
-      planned: machineCountOf(this.input),
-      succeeded,
-      regions: [...regions.values()],
-    };
-  }
-}
-
-/** Counts per region (`rollout-tally.ts`): large rollouts that continue as new. */
-class RegionTallies implements MachineBook {
-  readonly tallies: RegionTally[];
-  private readonly byRegion: Map<string, RegionTally>;
-
-  constructor(
-    private readonly input: RolloutInput,
-    carried?: RegionTally[],
-  ) {
-    this.tallies =
-      carried ?? regionSummaries(input).map((r) => emptyTally(r.region, r.phase, r.machineCount));
-    this.byRegion = new Map(this.tallies.map((t) => [t.region, t]));
+    if (gate.decision === GATE_DECISION.expired) this.halt(`gate "${gate.name}" expired without a decision`);
+    return 'run';
   }
 
-  record(results: ProgressResult[]): void {
-    for (const r of results) {
-      const tally = this.byRegion.get(r.region ?? '');
-      if (tally) foldResult(tally, r, this.input.settings.maxAttempts);
-    }
+  startPhase(index: number, at: string): void {
+    const phase = this.phases[index];
+    this.phase = index;
+    phase.status = PHASE_STATUS.Running;
+    phase.startedAt = at;
+    this.setStatus(ROLLOUT_STATUS.Running, `phase ${index}: ${phase.regions.join(', ')}`);
+    this.regions.open(phase.regions);
   }
 
-  errorCount(): number {
-    return this.tallies.reduce((n, t) => n + t.errors, 0);
+  /** Every region of the running phase has ended (its last report said so). */
+  phaseEnded(): boolean {
+    return this.regions.allEnded();
   }
 
-  phaseCounts(regions: ReadonlySet<string>): PhaseCounts {
-    const counts = { total: 0, succeeded: 0, errors: 0 };
-    for (const t of this.tallies)
-      if (regions.has(t.region)) {
-        counts.total += t.total;
-        counts.succeeded += t.succeeded;
-        counts.errors += t.failing;
-      }
-    return counts;
+  /** After a phase's regions ended: promoted, or halted with the verdict's reason. */
+  finishPhase(at: string): void {
+    const phase = this.phases[this.phase];
+    phase.finishedAt = at;
+    const verdict =
+      this.stopped || this.status === ROLLOUT_STATUS.Halted ? undefined : this.phaseVerdict(this.phase);
+    phase.status = verdict?.verdict === 'promote' ? PHASE_STATUS.Succeeded : PHASE_STATUS.Halted;
+    if (verdict && verdict.verdict !== 'promote')
+      this.halt(verdict.reason, `${verdict.verdict}: ${verdict.reason}`);
   }
 
-  listing(final: boolean): { machines: MachineReport[]; paged: Paged } {
-    const slices = new Map((this.input.slicedRegions ?? []).map((r) => [r.region, r.slices]));
-    const done = this.tallies.reduce((n, t) => n + t.done, 0);
-    return {
-      machines: [],
-      paged: {
-        recorded: this.input.excluded.length + done,
-        planned: machineCountOf(this.input),
-        succeeded: this.tallies.reduce((n, t) => n + t.succeeded, 0),
-        regions: this.tallies.map((t) => ({
-          region: t.region,
-          phase: t.phase,
-          total: t.total,
-          done: t.done,
-          notSucceeded: t.done - t.succeeded,
-          slices: slices.get(t.region) ?? [],
-        })),
-        attempts: this.tallies.reduce((n, t) => n + t.attempts, 0),
-        ...(final ? { excluded: this.input.excluded } : {}),
-      },
-    };
+  /** An operator resumed past the halted phase: it counts as promoted. */
+  promoteAfterOverride(): void {
+    if (!this.stopped) this.phases[this.phase].status = PHASE_STATUS.Succeeded;
   }
 
-  /** Only the excluded machines: `offpeak rollout report` assembles the others from their attempts. */
-  page(offset: number, limit: number): MachineReport[] {
-    const start = Math.max(0, Math.floor(offset));
-    const size = Math.min(MACHINE_PAGE_LIMIT, Math.max(0, Math.floor(limit)));
-    return this.input.excluded
-      .slice(start, start + size)
-      .map((e) =>
-        newMachineReport({ name: e.name, region: e.region, outcome: 'Excluded', detail: e.reason }),
-      );
+  /** The rollout's end: Canceled, Rejected or Completed; phases never reached are Skipped. */
+  finish(): void {
+    for (const p of this.phases) if (p.status === PHASE_STATUS.Pending) p.status = PHASE_STATUS.Skipped;
+    if (this.stopped) this.setStatus(ROLLOUT_STATUS.Canceled);
+    else if (this.status !== ROLLOUT_STATUS.Rejected) this.setStatus(ROLLOUT_STATUS.Completed);
+  }
+
+  // ---- Reading ---------------------------------------------------------------------------------------
+
+  errorTally(): { count: number; allowed: number; exceeded: boolean } {
+    const { errorBudget } = this.input.settings;
+    return this.regions.budget(machineCountOf(this.input), this.forgivenErrors, errorBudget);
+  }
+
+  phaseVerdict(index: number): GateVerdict {
+    return this.regions.verdict(this.phases[index].regions, this.errorTally());
+  }
+
+  summary(): RolloutSummary {
+    return summaryOf(this);
+  }
+
+  carry(): RolloutCarry {
+    return carryOf(this);
+  }
+
+  ended(): boolean {
+    return FINAL_ROLLOUT_STATUSES.has(this.status);
+  }
+
+  private setStatus(status: RolloutStatus, waitingFor?: string): void {
+    this.status = status;
+    this.waitingFor = waitingFor;
+  }
+
+  private halt(reason: string, shown = reason): void {
+    this.reason = reason;
+    this.setStatus(ROLLOUT_STATUS.Halted, `an operator to resume with an override, or cancel (${shown})`);
   }
 }

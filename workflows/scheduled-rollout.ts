@@ -12,35 +12,8 @@ import {
 } from '@temporalio/common';
 import { releaseMonthAt, releaseSettings } from '../domain/calendar';
 import type { RolloutInput } from '../domain/rollout-spec';
-import { SA } from '../servers/search-attributes';
 import { rolloutWorkflowId } from './ids';
-import { rolloutWorkflow } from './rollout';
-import type { RolloutReport } from './rollout-state';
-
-/**
- * What an `offpeak schedule` starts every month. The plan was made (and the fleet and policy validated)
- * when the schedule was created; what depends on the month is settled here, from the run's scheduled time:
- * the release month, its type (baseline or hotpatch), the deadline and the rollout's ID.
- */
-export interface ScheduledRolloutInput {
-  version: 1;
-  scheduleId: string;
-  /** The schedule's `Offset±k` (the release month no longer depends on it: see `releaseMonthOfRun`). */
-  offsetDays: number;
-  timeZone: string;
-  deadlineDays: number;
-  unplannedBaselineMonths: string[];
-  /** A rollout planned at creation; `rolloutId` and the month-dependent settings are replaced per run. */
-  template: RolloutInput;
-}
-
-export interface ScheduledRolloutResult {
-  rolloutId: string;
-  month: string;
-  /** A rollout of this schedule and month already ran (a second trigger in one month is a no-op). */
-  alreadyStarted: boolean;
-  report?: RolloutReport;
-}
+import { SA, type RolloutSummary, type ScheduledRolloutInput, type ScheduledRolloutResult } from './messages';
 
 const SCHEDULED_START = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
 
@@ -72,7 +45,7 @@ export async function scheduledRolloutWorkflow(
   const rollout = rolloutForMonth(input, month);
   setCurrentDetails(`Rollout **${rollout.rolloutId}** (${month}, ${rollout.settings.monthType})`);
   try {
-    const report = await executeChild(rolloutWorkflow, {
+    const report: RolloutSummary = await executeChild('rolloutWorkflow', {
       workflowId: rolloutWorkflowId(rollout.rolloutId),
       args: [rollout],
       // One rollout per schedule and month, even if triggered again after it closed.

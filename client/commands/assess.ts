@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { Fleet, Machine } from '../../domain/fleet';
 import { DEFAULT_TASK_QUEUE, machineSpecOf } from '../../domain/rollout-spec';
-import { SA } from '../../servers/search-attributes';
-import { assessWorkflowId, type AssessmentResult } from '../../workflows/assess';
+import { SA, type AssessmentResult } from '../../workflows/messages';
+import { assessWorkflowId } from '../../workflows/ids';
 import { OperationError, UsageError } from '../errors';
 import { loadFleet } from '../input';
 import { note } from '../output';

@@ -9,14 +9,13 @@ import {
   type ComplianceReport,
   type ComplianceStatus,
 } from '../../domain/compliance';
-import { SA } from '../../servers/search-attributes';
+import { SA, type AssessmentResult, type MachineAttemptResult } from '../../workflows/messages';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import type { AssessmentResult } from '../../workflows/assess';
-import type { MachineAttemptResult } from '../../workflows/machine';
 import { UsageError } from '../errors';
 import { loadFleet } from '../input';
 import { printJson, table } from '../output';
-import { connectClient, ROLLOUT_ID_PATTERN } from '../temporal';
+import { connectClient } from '../temporal';
+import { ROLLOUT_ID_PATTERN } from '../prepare';
 import { listWorkflows, mapLimit } from '../visibility';
 
 export type DataFormat = 'table' | 'json' | 'csv';

@@ -10,17 +10,22 @@ import { resolveTemporal, workflowUiUrl } from '../../servers/connection';
 import { connectWorker, createWorker, simulatedDrivers } from '../../worker/worker';
 import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { gateDecisionSignal } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import { FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS } from '../../domain/outcomes';
+import {
+  approveUpdate,
+  rejectUpdate,
+  type RolloutReport,
+  type RolloutSummary,
+} from '../../workflows/messages';
 import { loadFleet, loadPolicy } from '../input';
 import { note } from '../output';
 import { progressLines, summaryTable } from '../progress';
-import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
+import { connectClient, startRollout } from '../temporal';
+import { newRolloutId, prepareRollout } from '../prepare';
+import { rolloutReport, rolloutSummary } from '../report';
 import { OperationError } from '../errors';
 import { whoAmI } from './options';
 import { machineCountOf } from '../../domain/spec-slices';
-
-const FINAL = new Set(['Completed', 'Rejected', 'Aborted']);
 
 export function registerDemo(program: Command): void {
   program
@@ -66,7 +71,7 @@ export function registerDemo(program: Command): void {
       const workflowId = rolloutWorkflowId(input.rolloutId);
       const url = workflowUiUrl(target.uiUrl, target.namespace, workflowId);
 
-      let report: RolloutReport | undefined;
+      let summary: RolloutSummary | undefined;
       await worker.runUntil(async () => {
         await startRollout(client, input);
         note(
@@ -75,15 +80,15 @@ export function registerDemo(program: Command): void {
         if (url) note(`Temporal UI: ${url}`);
         const answered = new Set<string>();
         for (;;) {
-          report = await rolloutReport(client, input.rolloutId);
+          summary = await rolloutSummary(client, input.rolloutId);
           if (process.stderr.isTTY) process.stderr.write('\x1b[2J\x1b[H');
-          note(progressLines(report).join('\n'));
-          if (FINAL.has(report.status)) break;
-          if (report.openGate && !answered.has(report.openGate)) {
-            answered.add(report.openGate);
+          note(progressLines(summary).join('\n'));
+          if (FINAL_ROLLOUT_STATUSES.has(summary.status)) break;
+          if (summary.openGate && !answered.has(summary.openGate)) {
+            answered.add(summary.openGate);
             await decideGate(
               client.workflow.getHandle(workflowId),
-              report.openGate,
+              summary.openGate,
               policy.approvals.approvers,
               opts.interactive,
             );
@@ -91,8 +96,9 @@ export function registerDemo(program: Command): void {
           await new Promise((r) => setTimeout(r, 1000));
         }
       });
+      if (!summary) throw new OperationError('the demo rollout did not report');
+      const report = await rolloutReport(client, input.rolloutId);
       await connection.close();
-      if (!report) throw new OperationError('the demo rollout did not report');
 
       note('');
       note(summaryTable(report));
@@ -103,7 +109,7 @@ export function registerDemo(program: Command): void {
           `\nInspect it in the Temporal UI: ${url}\n(after the demo, \`npx offpeak dev-server\` brings the UI back with this rollout)`,
         );
       await target.devServer?.stop();
-      if (report.status !== 'Completed')
+      if (report.status !== ROLLOUT_STATUS.Completed)
         throw new OperationError(`the demo rollout ended ${report.status}: ${report.reason ?? ''}`);
     });
 }
@@ -126,12 +132,10 @@ async function decideGate(
       `Gate ${gate}: approved automatically as "${by}" (run the demo with --interactive to decide yourself).`,
     );
   }
-  await handle.signal(gateDecisionSignal, {
-    gate,
-    decision: approve ? 'approve' : 'reject',
-    by,
-    comment: interactive ? 'decided in the demo' : 'auto-approved by the demo',
+  const decision = await handle.executeUpdate(approve ? approveUpdate : rejectUpdate, {
+    args: [{ gate, by, comment: interactive ? 'decided in the demo' : 'auto-approved by the demo' }],
   });
+  if (!decision.accepted) throw new OperationError(`gate ${gate}: ${decision.reason ?? 'refused'}`);
 }
 
 /** The evidence: the simulated driver's ledger must agree with the rollout's report. */

@@ -10,16 +10,19 @@ import {
   type Policy,
   type RebootSetting,
 } from '../../domain/policy';
+import { FINAL_ROLLOUT_STATUSES, OUTCOME, ROLLOUT_STATUS } from '../../domain/outcomes';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
-import { SA } from '../../servers/search-attributes';
+import { machineCountOf } from '../../domain/spec-slices';
+import { SA } from '../../workflows/messages';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { OperationError, UsageError } from '../errors';
 import { loadPolicy } from '../input';
 import { note } from '../output';
-import { connectClient, newRolloutId, rolloutReport, ROLLOUT_ID_PATTERN } from '../temporal';
+import { connectClient } from '../temporal';
+import { newRolloutId, planOrThrow, ROLLOUT_ID_PATTERN } from '../prepare';
+import { rolloutReport, rolloutSummary } from '../report';
 import { fleetFromOption, selectMachines } from './assess';
 import { dataOutputOption, printData } from './compliance';
-import { planOrThrow } from './plan';
 import { whoAmI } from './options';
 
 export interface InstallRequest {
@@ -141,7 +144,7 @@ export function installInput(
   return { ...input, settings: { ...input.settings, deadline } };
 }
 
-const FINAL = new Set(['Completed', 'Rejected', 'Aborted', 'Halted']);
+const ENDS_WAIT = new Set([...FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS.Halted]);
 
 export function registerInstall(program: Command): void {
   program
@@ -216,7 +219,7 @@ export function registerInstall(program: Command): void {
           { ...opts, rolloutId, by, machines: opts.machine, unsafe },
           now,
         );
-        const count = input.regions.reduce((n, r) => n + r.machines.length, 0);
+        const count = machineCountOf(input);
         const { client } = await connectClient();
         try {
           await client.workflow.start('rolloutWorkflow', {
@@ -240,17 +243,16 @@ export function registerInstall(program: Command): void {
             `UNSAFE install by ${by}: availability rules bypassed (recorded on ${rolloutWorkflowId(rolloutId)})`,
           );
         note(
-          `Started ${rolloutWorkflowId(rolloutId)}: ${count} machine(s) in ${input.regions.reduce((n, r) => n + r.steps.length, 0)} step(s); see \`offpeak rollout status ${rolloutId}\``,
+          `Started ${rolloutWorkflowId(rolloutId)}: ${count} machine(s) in ${input.regions.reduce((n, r) => n + r.stepCount, 0)} step(s); see \`offpeak rollout status ${rolloutId}\``,
         );
         if (!opts.wait) {
           process.stdout.write(`${rolloutId}\n`);
           return;
         }
-        let report = await rolloutReport(client, rolloutId);
-        while (!FINAL.has(report.status)) {
+        // An install waits until it ends, or halts (an operator decides what next: its report says why).
+        while (!ENDS_WAIT.has((await rolloutSummary(client, rolloutId)).status))
           await new Promise((r) => setTimeout(r, 1000));
-          report = await rolloutReport(client, rolloutId);
-        }
+        const report = await rolloutReport(client, rolloutId);
         const headers = ['machine', 'region', 'outcome', 'installed', 'failed', 'pending', 'rebooted'];
         printData(
           opts.output,
@@ -266,7 +268,10 @@ export function registerInstall(program: Command): void {
           ]),
           report,
         );
-        if (report.status !== 'Completed' || report.machines.some((m) => m.outcome !== 'Succeeded'))
+        if (
+          report.status !== ROLLOUT_STATUS.Completed ||
+          report.machines.some((m) => m.outcome !== OUTCOME.Succeeded)
+        )
           throw new OperationError(`install ${report.status}${report.reason ? `: ${report.reason}` : ''}`);
       },
     );

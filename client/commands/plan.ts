@@ -1,20 +1,12 @@
 import type { Command } from 'commander';
 import { releaseMonthAt, releaseSettings } from '../../domain/calendar';
-import { planRollout, formatPlanTable, forecastRollout, formatForecastTable } from '../../domain/planner';
-import type { Plan } from '../../domain/plan';
-import type { Fleet } from '../../domain/fleet';
+import { formatPlanTable, forecastRollout, formatForecastTable } from '../../domain/planner';
 import type { Policy } from '../../domain/policy';
 import { UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { printJson } from '../output';
+import { planOrThrow } from '../prepare';
 import { outputOption } from './options';
-
-export function planOrThrow(fleet: Fleet, policy: Policy): Plan {
-  const planned = planRollout(fleet, policy);
-  if (!planned.ok)
-    throw new UsageError(planned.problems.map((p) => ({ path: `policy: ${p.path}`, message: p.message })));
-  return planned.value;
-}
 
 /** An instant with its zone: "2026-12-08", "2026-12-08T22:00Z", "2026-12-08T22:00:00+01:00". */
 export function parseStart(text: string): number {

@@ -1,25 +1,26 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS } from '../../domain/outcomes';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import {
-  cancelSignal,
-  gateDecisionSignal,
-  pauseSignal,
-  resumeSignal,
-  statusQuery,
-} from '../../workflows/rollout';
-import type { GateRecord } from '../../workflows/rollout-state';
+  approveUpdate,
+  cancelUpdate,
+  pauseUpdate,
+  rejectUpdate,
+  resumeUpdate,
+  type Decision,
+} from '../../workflows/messages';
 import { workflowUiUrl } from '../../servers/connection';
-import { OperationError } from '../errors';
+import { OperationError, UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note, printJson } from '../output';
+import { newRolloutId, prepareRollout } from '../prepare';
 import { progressLines, summaryTable } from '../progress';
+import { rolloutReport, rolloutSummary } from '../report';
 import { renderRolloutHtml } from '../report-html';
-import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
+import { connectClient, startRollout } from '../temporal';
 import { outputOption, whoAmI } from './options';
-
-const FINAL = new Set(['Completed', 'Rejected', 'Aborted']);
 
 export function registerRollout(program: Command): void {
   const rollout = program.command('rollout').description('Start, steer and inspect rollouts');
@@ -56,96 +57,87 @@ export function registerRollout(program: Command): void {
       process.stdout.write(`${input.rolloutId}\n`);
       if (opts.wait) {
         await client.workflow.getHandle(started.workflowId).result();
-        const report = await rolloutReport(client, input.rolloutId, { machines: true });
+        const report = await rolloutReport(client, input.rolloutId);
         for (const line of report.notes ?? []) note(`Note: ${line}`);
         note(summaryTable(report));
-        if (report.status !== 'Completed')
+        if (report.status !== ROLLOUT_STATUS.Completed)
           throw new OperationError(`rollout ended ${report.status}: ${report.reason ?? ''}`);
       }
     });
 
-  const signalCommand = (
+  /** An operator command: an Update the rollout answers at once, accepted or refused with the reason. */
+  const operatorCommand = (
     name: string,
     description: string,
     configure: (c: Command) => Command,
-    send: (handle: WorkflowHandle, opts: Record<string, string | boolean | undefined>) => Promise<void>,
+    send: (handle: WorkflowHandle, opts: Record<string, string | boolean | undefined>) => Promise<Decision>,
   ) =>
     configure(rollout.command(`${name} <id>`).description(description)).action(
       async (id: string, opts: Record<string, string | boolean | undefined>) => {
         const { client } = await connectClient();
-        const report = await rolloutReport(client, id); // a clear error for an unknown ID before signalling
-        if (FINAL.has(report.status))
-          throw new OperationError(`rollout ${id} has already ended (${report.status}); nothing to ${name}`);
+        const summary = await rolloutSummary(client, id); // a clear error for an unknown ID first
+        if (FINAL_ROLLOUT_STATUSES.has(summary.status))
+          throw new OperationError(`rollout ${id} has already ended (${summary.status}); nothing to ${name}`);
+        let decision: Decision;
         try {
-          await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
+          decision = await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
         } catch (err) {
           if (err instanceof WorkflowNotFoundError)
             throw new OperationError(`rollout ${id} ended before the ${name} arrived`);
+          // The rollout's validator refused a malformed request: nothing was recorded.
+          if (err instanceof WorkflowUpdateFailedError)
+            throw UsageError.of(name, (err.cause as Error | undefined)?.message ?? err.message);
           throw err;
         }
-        note(`${name}: sent to ${rolloutWorkflowId(id)}; see \`offpeak rollout status ${id}\``);
+        if (!decision.accepted) throw new OperationError(`${name} refused: ${decision.reason ?? ''}`);
+        note(`${name}: accepted by ${rolloutWorkflowId(id)}; see \`offpeak rollout status ${id}\``);
       },
     );
+  const byOption = (c: Command) => c.option('--by <name>', 'who decides (default: $USER)');
+  const text = (o: Record<string, string | boolean | undefined>, key: string) =>
+    o[key] === undefined ? undefined : String(o[key]);
 
-  for (const decision of ['approve', 'reject'] as const)
-    signalCommand(
+  for (const [decision, update] of [
+    ['approve', approveUpdate],
+    ['reject', rejectUpdate],
+  ] as const)
+    operatorCommand(
       decision,
       `${decision === 'approve' ? 'Approve' : 'Reject'} a gate (e.g. phase-1)`,
       (c) =>
-        c
+        byOption(c)
           .requiredOption('--gate <gate>', 'gate name, e.g. phase-1')
-          .option('--by <name>', 'who decides (default: $USER)')
           .option('--comment <text>', 'comment recorded with the decision'),
-      async (h, o) => {
-        const before = (await h.query(statusQuery)).gates.length;
-        const by = String(o.by ?? whoAmI());
-        await h.signal(gateDecisionSignal, {
-          gate: String(o.gate),
-          decision,
-          by,
-          comment: o.comment as string | undefined,
-        });
-        // The rollout records every decision, refused ones with the reason: report which it was.
-        const recorded = await decisionRecorded(h, before, by);
-        if (recorded?.decision === 'refused')
-          throw new OperationError(`${decision} refused: ${recorded.comment ?? ''}`);
-      },
+      (h, o) =>
+        h.executeUpdate(update, {
+          args: [{ gate: String(o.gate), by: String(o.by ?? whoAmI()), comment: text(o, 'comment') }],
+        }),
     );
-  signalCommand(
+  operatorCommand(
     'pause',
     'Pause: no new step starts; running machines finish',
-    (c) => c.option('--by <name>').option('--reason <text>'),
-    (h, o) => h.signal(pauseSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+    (c) => byOption(c).option('--reason <text>', 'why, recorded with the pause'),
+    (h, o) =>
+      h.executeUpdate(pauseUpdate, { args: [{ by: String(o.by ?? whoAmI()), reason: text(o, 'reason') }] }),
   );
-  signalCommand(
+  operatorCommand(
     'resume',
     'Resume a paused rollout; a halted one needs --override',
     (c) =>
-      c
-        .option('--by <name>')
-        .option('--override', 'resume past a halt (recorded)')
-        .option('--comment <text>'),
-    async (h, o) => {
-      const status = await h.query(statusQuery);
-      const by = String(o.by ?? whoAmI());
-      await h.signal(resumeSignal, {
-        by,
-        override: Boolean(o.override),
-        comment: o.comment as string | undefined,
-      });
-      if (status.status !== 'Halted') return;
-      // Resuming a halt is a decision the rollout records (refused without --override or by an outsider).
-      const recorded = await decisionRecorded(h, status.gates.length, by);
-      if (recorded?.decision === 'refused')
-        throw new OperationError(`resume refused: ${recorded.comment ?? ''}`);
-    },
-  );
-  signalCommand(
-    'cancel',
-    'Abort the rollout: machines not yet started are skipped',
-    (c) => c.option('--by <name>').option('--reason <text>'),
+      byOption(c)
+        .option('--override', 'resume past a halt (recorded; the errors so far are forgiven)')
+        .option('--comment <text>', 'comment recorded with the override'),
     (h, o) =>
-      h.signal(cancelSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+      h.executeUpdate(resumeUpdate, {
+        args: [{ by: String(o.by ?? whoAmI()), override: Boolean(o.override), comment: text(o, 'comment') }],
+      }),
+  );
+  operatorCommand(
+    'cancel',
+    'Cancel the rollout: machines not yet started are skipped; it ends Canceled',
+    (c) => byOption(c).option('--reason <text>', 'why, recorded with the cancel'),
+    (h, o) =>
+      h.executeUpdate(cancelUpdate, { args: [{ by: String(o.by ?? whoAmI()), reason: text(o, 'reason') }] }),
   );
 
   rollout
@@ -154,9 +146,9 @@ export function registerRollout(program: Command): void {
     .addOption(outputOption(['table', 'json']))
     .action(async (id: string, opts: { output: string }) => {
       const { client } = await connectClient();
-      const report = await rolloutReport(client, id);
-      if (opts.output === 'json') printJson({ ...report, machines: undefined });
-      else process.stdout.write(`${progressLines(report).join('\n')}\n`);
+      const summary = await rolloutSummary(client, id);
+      if (opts.output === 'json') printJson(summary);
+      else process.stdout.write(`${progressLines(summary).join('\n')}\n`);
     });
 
   rollout
@@ -170,7 +162,10 @@ export function registerRollout(program: Command): void {
     )
     .action(async (id: string, opts: { output: string; html?: string }) => {
       const { client } = await connectClient();
-      const report = await rolloutReport(client, id, { machines: true });
+      // Patch lists are read only for the outputs that show them (one attempt result per patched machine).
+      const report = await rolloutReport(client, id, {
+        patches: Boolean(opts.html) || opts.output === 'json',
+      });
       // What could not be read (a slice missing from this machine's spec store, lagging visibility).
       for (const line of report.notes ?? []) note(`Note: ${line}`);
       if (opts.html) {
@@ -191,26 +186,10 @@ export function registerRollout(program: Command): void {
     .action(async (id: string) => {
       const { client } = await connectClient();
       for (;;) {
-        const report = await rolloutReport(client, id);
-        note(progressLines(report).join('\n'));
-        if (FINAL.has(report.status)) return;
+        const summary = await rolloutSummary(client, id);
+        note(progressLines(summary).join('\n'));
+        if (FINAL_ROLLOUT_STATUSES.has(summary.status)) return;
         await new Promise((r) => setTimeout(r, 2000));
       }
     });
-}
-
-/** Waits (bounded) for the rollout to record a decision by `by` after the first `before` gate records. */
-async function decisionRecorded(
-  handle: WorkflowHandle,
-  before: number,
-  by: string,
-): Promise<GateRecord | undefined> {
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const gates = (await handle.query(statusQuery)).gates.slice(before);
-    const mine = gates.find((g) => g.by === by);
-    if (mine) return mine;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return undefined;
 }

@@ -20,15 +20,15 @@ import {
   parseRecurEvery,
 } from '../../domain/windows';
 import { DAY_MS, formatDate } from '../../domain/windows/civil-date';
-import { SA } from '../../servers/search-attributes';
-import type { ScheduledRolloutInput } from '../../workflows/scheduled-rollout';
+import { SA, type ScheduledRolloutInput } from '../../workflows/messages';
 import { UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note } from '../output';
-import { connectClient, prepareRollout, ROLLOUT_ID_PATTERN } from '../temporal';
+import { connectClient } from '../temporal';
+import { prepareRollout, ROLLOUT_ID_PATTERN } from '../prepare';
 import { dataOutputOption, printData } from './compliance';
 import { whoAmI } from './options';
-import { stageRolloutInput } from '../../activities/spec-store';
+import { stageRolloutInput } from '../../store/spec-store';
 import { machineCountOf } from '../../domain/spec-slices';
 
 /**

@@ -1,6 +1,6 @@
 import { DAY_MS, HOUR_MS, MINUTE_MS, parseLocalDateTime, parseTimeOfDay } from './civil-date';
 import { nextOccurrenceDay } from './occurrence-days';
-import type { MaintenanceSchedule } from './schedule';
+import type { MaintenanceSchedule } from './maintenance-schedule';
 import { instantToLocalMs, localMsToInstant } from './zoned-time';
 
 /** A maintenance window as absolute instants (epoch ms): open on [start, end). */

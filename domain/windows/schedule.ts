@@ -2,9 +2,12 @@ import { z } from 'zod';
 import type { Parsed, Problem } from '../problems';
 import { resolveTimeZone } from '../timezones';
 import { DAY_MS, MINUTE_MS, MINUTES_PER_DAY, parseLocalDateTime, parseTimeOfDay } from './civil-date';
-import { parseRecurEvery, type Recurrence } from './recurrence';
+import { parseRecurEvery } from './recurrence';
 import { nextWindow, SEARCH_HORIZON_YEARS } from './queries';
 import { localMsToInstant } from './zoned-time';
+import type { MaintenanceSchedule } from './maintenance-schedule';
+
+export type { MaintenanceSchedule } from './maintenance-schedule';
 
 /** Azure's duration limits for guest-scope (in-guest patching) maintenance configurations. */
 export const MIN_DURATION_MINUTES = 90;
@@ -28,30 +31,6 @@ export const maintenanceConfigurationSchema = z
   .strict();
 
 export type MaintenanceConfigurationInput = z.infer<typeof maintenanceConfigurationSchema>;
-
-/**
- * A validated schedule. Plain JSON data (it travels in Temporal payloads): local fields are kept as
- * written, and the instants derived from them are stored beside them so queries need no re-parsing.
- */
-export interface MaintenanceSchedule {
-  /** Canonical IANA name. */
-  timeZone: string;
-  recurrence: Recurrence;
-  /** 'YYYY-MM-DD HH:mm' local: the recurrence's anchor and the time of day every window opens. */
-  startDateTime: string;
-  /** Epoch ms of `startDateTime`; no window opens before it. */
-  startsAt: number;
-  /** 'YYYY-MM-DD HH:mm' local. */
-  expirationDateTime?: string;
-  /** Epoch ms of `expirationDateTime`; no window opens at or after it, and a window open then is cut. */
-  expiresAt?: number;
-  /** Elapsed (absolute) length of each window. */
-  durationMinutes: number;
-  /** 'HH:mm' local: when set, each window ends at this wall-clock time instead (off-peak hours). */
-  endTime?: string;
-  preScript?: string;
-  postScript?: string;
-}
 
 function parseDuration(text: string): number | undefined {
   const m = /^(\d{1,2}):([0-5]\d)$/.exec(text);

@@ -6,13 +6,15 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createActivities } from '../../activities';
-import { prepareRollout, startRollout } from '../../client/temporal';
+import { prepareRollout } from '../../client/prepare';
+import { startRollout } from '../../client/temporal';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
-import { gateDecisionSignal, statusQuery } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import { rolloutReport } from '../../client/report';
+import { gateDecisionSignal, statusQuery } from '../../workflows/messages';
+import type { RolloutReport } from '../../workflows/messages';
 import { fleetOf, policyOf, tempDir } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 
@@ -106,7 +108,8 @@ async function runRollout(dev: DevServer): Promise<RolloutReport> {
         by: 'alice',
         comment: HOSTILE,
       });
-      return (await handle.result()) as RolloutReport;
+      await handle.result();
+      return rolloutReport(client, ROLLOUT, { patches: true });
     });
   } finally {
     await connection.close();

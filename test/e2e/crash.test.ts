@@ -5,11 +5,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { readLedger } from '../../activities/drivers/simulated';
 import { seededRandom } from '../../activities/drivers/simulated/catalog';
-import { prepareRollout, startRollout } from '../../client/temporal';
+import { prepareRollout } from '../../client/prepare';
+import { startRollout } from '../../client/temporal';
 import type { DevServer } from '../../servers/dev-server';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { statusQuery } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import { rolloutReport } from '../../client/report';
+import { statusQuery } from '../../workflows/messages';
 import { checkAvailability, checkLedger } from '../support/availability-check';
 import { fleetOf, policyOf, tempDir } from '../support/rollouts';
 import { testDevServer } from '../support/servers';
@@ -143,7 +144,7 @@ test('a rollout survives its worker being killed three times, and no machine is 
     await startRollout(client, input);
     const finished = async () => {
       const report = await handle.query(statusQuery);
-      return { report, done: report.machines.filter((m) => m.attempts.length > 0).length };
+      return { report, done: report.regions.reduce((n, r) => n + r.done, 0) };
     };
     const hostChanges = async (kind?: string) =>
       (await readLedger(stateDir)).filter((e) => e.kind !== 'script' && (!kind || e.kind === kind)).length;
@@ -194,7 +195,8 @@ test('a rollout survives its worker being killed three times, and no machine is 
       worker.start();
     }
 
-    const report = (await handle.result()) as RolloutReport;
+    await handle.result();
+    const report = await rolloutReport(client, input.rolloutId);
     expect(worker.alive()).toBe(true);
     expect(worker.starts).toBe(4);
     expect({ status: report.status, reason: report.reason, log }).toEqual({

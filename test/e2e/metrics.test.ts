@@ -3,11 +3,13 @@ import { openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
-import { prepareRollout, startRollout } from '../../client/temporal';
+import { prepareRollout } from '../../client/prepare';
+import { startRollout } from '../../client/temporal';
 import type { DevServer } from '../../servers/dev-server';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { gateDecisionSignal, statusQuery } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import { rolloutReport } from '../../client/report';
+import { gateDecisionSignal, statusQuery } from '../../workflows/messages';
+import type { RolloutReport } from '../../workflows/messages';
 import { fleetOf, policyOf, tempDir } from '../support/rollouts';
 import { freePort, testDevServer } from '../support/servers';
 
@@ -90,7 +92,7 @@ beforeAll(async () => {
     whileGateOpen = await scrapeUntil(gateOpen);
     await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
     report = await Promise.race([
-      handle.result() as Promise<RolloutReport>,
+      handle.result().then(() => rolloutReport(client, ROLLOUT)),
       exited.then(() => Promise.reject(new Error(`the worker exited early:\n${stderr}`))),
     ]);
   } finally {

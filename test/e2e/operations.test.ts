@@ -8,8 +8,8 @@ import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import type { AssessmentResult } from '../../workflows/assess';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import type { AssessmentResult } from '../../workflows/messages';
+import type { RolloutReport } from '../../workflows/messages';
 import { tempDir } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 

@@ -5,20 +5,22 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { readLedger } from '../../activities/drivers/simulated';
 import { loadFleet, loadPolicy } from '../../client/input';
-import { prepareRollout, startRollout } from '../../client/temporal';
+import { prepareRollout } from '../../client/prepare';
+import { startRollout } from '../../client/temporal';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { gateDecisionSignal, statusQuery } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import { FINAL_ROLLOUT_STATUSES } from '../../domain/outcomes';
+import { rolloutReport } from '../../client/report';
+import { approveUpdate, statusQuery } from '../../workflows/messages';
+import type { RolloutReport } from '../../workflows/messages';
 import { checkAvailability, checkLedger, spansOf } from '../support/availability-check';
 import { tempDir } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 
 jest.setTimeout(240_000);
 
-const FINAL = new Set<RolloutReport['status']>(['Completed', 'Rejected', 'Aborted']);
 const examples = join(__dirname, '..', '..', 'examples');
 
 let server: DevServer;
@@ -62,18 +64,18 @@ test('the example fleet rolls out on a real dev server and keeps every availabil
       // Synchronise on the rollout's own state: approve each gate once it is open, until the end.
       for (;;) {
         const status = await handle.query(statusQuery);
-        if (FINAL.has(status.status)) break;
+        if (FINAL_ROLLOUT_STATUSES.has(status.status)) break;
         if (status.openGate && !approved.includes(status.openGate)) {
           approved.push(status.openGate);
-          await handle.signal(gateDecisionSignal, {
-            gate: status.openGate,
-            decision: 'approve',
-            by: 'alice',
+          const decision = await handle.executeUpdate(approveUpdate, {
+            args: [{ gate: status.openGate, by: 'alice' }],
           });
+          expect(decision).toEqual({ accepted: true });
         }
         await delay(250); // poll pacing only
       }
-      return (await handle.result()) as RolloutReport;
+      await handle.result();
+      return rolloutReport(client, input.rolloutId, { patches: true });
     });
   } finally {
     await connection.close();

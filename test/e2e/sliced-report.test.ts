@@ -2,14 +2,21 @@ import { rmSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { stageRolloutInput } from '../../activities/spec-store';
-import { rolloutReport, startRollout, type AssembledReport } from '../../client/temporal';
+import { stageRolloutInput } from '../../store/spec-store';
+import { rolloutReport } from '../../client/report';
+import { startRollout } from '../../client/temporal';
+import { isStored, type SlicedRegion } from '../../domain/spec-slices';
+import { readSlice } from '../../store/spec-store';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { machineWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
-import { ATTEMPT_MEMO_KEY } from '../../workflows/machine';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import {
+  ATTEMPT_MEMO_KEY,
+  type MachineReport,
+  type RolloutReport,
+  type RolloutSummary,
+} from '../../workflows/messages';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 
@@ -39,7 +46,7 @@ afterAll(async () => {
 });
 
 /** Runs a rollout to its end with a worker of simulated machines (their own state), and returns its result. */
-async function runRollout(input: RolloutInput): Promise<RolloutReport> {
+async function runRollout(input: RolloutInput): Promise<RolloutSummary> {
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: server.namespace,
@@ -49,7 +56,7 @@ async function runRollout(input: RolloutInput): Promise<RolloutReport> {
   });
   return worker.runUntil(async () => {
     await startRollout(client, input);
-    return (await client.workflow.getHandle(rolloutWorkflowId(input.rolloutId)).result()) as RolloutReport;
+    return (await client.workflow.getHandle(rolloutWorkflowId(input.rolloutId)).result()) as RolloutSummary;
   });
 }
 
@@ -68,6 +75,10 @@ const planFor = (rolloutId: string) =>
   rolloutInputOf({ rolloutId, fleet, policy: { windows: 'always' }, now: new Date() });
 
 /** What an inline rollout and an assembled report must agree on: everything but times and patch lists. */
+/** A region's machines and steps from its inline slices. */
+const machinesOf = (r: SlicedRegion) => r.slices.flatMap((ref) => readSlice('', ref).machines);
+const stepsOf = (r: SlicedRegion) => r.slices.flatMap((ref) => readSlice('', ref).steps);
+
 const comparable = (m: MachineReport) => ({
   ...m,
   patches: undefined,
@@ -75,11 +86,11 @@ const comparable = (m: MachineReport) => ({
   attempts: m.attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome, detail: a.detail })),
 });
 
-describe('the report of a rollout that keeps tallies only', () => {
+describe('the report of a large rollout (slices in the spec store)', () => {
   let planned: RolloutInput;
   let staged: RolloutInput;
-  let result: RolloutReport;
-  let report: AssembledReport;
+  let result: RolloutSummary;
+  let report: RolloutReport;
 
   beforeAll(async () => {
     planned = planFor('e2e-sliced-report');
@@ -90,24 +101,19 @@ describe('the report of a rollout that keeps tallies only', () => {
       eventsPerRun: 60,
     };
     result = await runRollout(staged);
-    report = await rolloutReport(client, planned.rolloutId, { machines: true });
+    report = await rolloutReport(client, planned.rolloutId, { patches: true });
   });
 
-  test('the rollout itself carries tallies and slice references, no machines', () => {
+  test('the rollout itself carries counts per region, no machines; its input only slice references', () => {
     expect(result.status).toBe('Completed');
-    expect(result.machines).toEqual([]);
-    expect(result.paged!.regions).toEqual(
-      staged.slicedRegions!.map((r) =>
-        expect.objectContaining({
-          region: r.region,
-          total: r.machineCount,
-          done: r.machineCount,
-          slices: r.slices,
-        }),
+    expect(result).not.toHaveProperty('machines');
+    expect(result.regions).toEqual(
+      staged.regions.map((r) =>
+        expect.objectContaining({ region: r.region, total: r.machineCount, done: r.machineCount }),
       ),
     );
-    expect(result.paged!.regions.map((r) => r.total)).toEqual([4, 8]); // westus, the smaller, is the canary
-    expect(result.paged!.regions.flatMap((r) => r.slices!)).toHaveLength(6);
+    expect(result.regions.map((r) => r.total)).toEqual([4, 8]); // westus, the smaller, is the canary
+    expect(staged.regions.flatMap((r) => r.slices).filter(isStored)).toHaveLength(6);
   });
 
   test('the rollout continued as new: attempts are read from its first run on', async () => {
@@ -117,9 +123,8 @@ describe('the report of a rollout that keeps tallies only', () => {
   });
 
   test('lists every machine once: excluded first, then the plan in slice order, with placement and phase', () => {
-    expect(report.paged).toBeUndefined();
     expect(report.notes).toBeUndefined();
-    const planOrder = planned.regions.flatMap((r) => r.steps.flatMap((s) => s.machines));
+    const planOrder = planned.regions.flatMap((r) => stepsOf(r).flatMap((s) => s.machines));
     expect(report.machines.map((m) => m.name)).toEqual([
       ...planned.excluded.map((e) => e.name),
       ...planOrder,
@@ -131,7 +136,7 @@ describe('the report of a rollout that keeps tallies only', () => {
       ),
     );
     const spec = new Map(
-      planned.regions.flatMap((r) => r.machines.map((m) => [m.name, { ...m, phase: r.phase }])),
+      planned.regions.flatMap((r) => machinesOf(r).map((m) => [m.name, { ...m, phase: r.phase }])),
     );
     for (const m of report.machines.slice(2)) {
       const s = spec.get(m.name)!;
@@ -159,6 +164,8 @@ describe('the report of a rollout that keeps tallies only', () => {
     for (const m of report.machines.filter((x) => x.outcome !== 'Excluded')) {
       expect(m.outcome).toBe('Succeeded');
       expect(m.installed).toBeGreaterThan(0);
+      // The patch lists come from each machine's latest attempt (its result), for a rollout of any size.
+      expect(m.patches.filter((p) => p.state === 'Installed')).toHaveLength(m.installed);
       for (const a of m.attempts)
         expect(Date.parse(a.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(a.startedAt!));
     }
@@ -181,10 +188,11 @@ describe('the report of a rollout that keeps tallies only', () => {
     expect(JSON.stringify(memo)).not.toContain('patches');
   });
 
-  test('agrees with the report an inline rollout of the same fleet keeps, times and patch lists aside', async () => {
+  test('agrees with the report of a small rollout of the same fleet (its slices inline), times aside', async () => {
     const inlinePlan = planFor('e2e-inline-report');
-    const inline = await runRollout(inlinePlan);
-    expect(inline.paged).toBeUndefined();
+    expect(inlinePlan.regions.every((r) => r.slices.every((ref) => !isStored(ref)))).toBe(true);
+    await runRollout(inlinePlan);
+    const inline = await rolloutReport(client, inlinePlan.rolloutId, { patches: true });
     const byName = (ms: MachineReport[]) =>
       [...ms].sort((a, b) => a.name.localeCompare(b.name)).map(comparable);
     expect(byName(report.machines)).toEqual(byName(inline.machines));
@@ -194,9 +202,9 @@ describe('the report of a rollout that keeps tallies only', () => {
     const empty = tempDir('e2e-empty-store');
     process.env.OFFPEAK_SPEC_STORE = empty;
     try {
-      const degraded = await rolloutReport(client, planned.rolloutId, { machines: true });
-      const slices = staged.slicedRegions!.flatMap((r) =>
-        r.slices.map((ref) => ({ ...ref, region: r.region })),
+      const degraded = await rolloutReport(client, planned.rolloutId, { patches: true });
+      const slices = staged.regions.flatMap((r) =>
+        r.slices.filter(isStored).map((ref) => ({ ...ref, region: r.region })),
       );
       expect(degraded.notes).toEqual(
         slices.map((ref) =>
@@ -210,7 +218,11 @@ describe('the report of a rollout that keeps tallies only', () => {
       // Every planned machine was attempted, so every one is still there, ordered by region, then name.
       expect(degraded.machines.map((m) => m.name)).toEqual([
         ...planned.excluded.map((e) => e.name),
-        ...planned.regions.flatMap((r) => r.machines.map((m) => m.name).sort()),
+        ...planned.regions.flatMap((r) =>
+          machinesOf(r)
+            .map((m) => m.name)
+            .sort(),
+        ),
       ]);
       const byName = (ms: MachineReport[]) => Object.fromEntries(ms.map((m) => [m.name, comparable(m)]));
       expect(byName(degraded.machines)).toEqual(byName(report.machines));
@@ -238,7 +250,7 @@ describe('a rollout ID used again', () => {
       stageRolloutInput(again, { dir: store, sliceMachines: 3, inlineLimitBytes: 0 }),
     );
     expect(result.status).toBe('Completed');
-    const report = await rolloutReport(client, 'e2e-sliced-report', { machines: true });
+    const report = await rolloutReport(client, 'e2e-sliced-report');
     expect(report.notes).toBeUndefined();
     expect(report.machines.map((m) => [m.name, m.attempts.map((a) => `${a.attempt}:${a.outcome}`)])).toEqual([
       ['w-by-os', []],

@@ -6,8 +6,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
 import { fleetDrivers, simulatedDrivers } from '../../worker/worker';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
+import { readSlice } from '../../store/spec-store';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import { reportOf } from '../support/workflow-harness';
 import { testWorkflowBundle, timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import { startTestHosts, type TestHosts } from '../hosts/test-host';
@@ -89,9 +90,11 @@ test('a rollout patches the hosts to exactly the expected versions and reboots t
   });
   // Workflow payloads carry key references and pins only, never key material.
   expect(JSON.stringify(input)).not.toContain('PRIVATE KEY');
-  expect(input.regions.flatMap((r) => r.machines).map((m) => m.ssh?.keyRef)).toEqual(
-    hosts.hosts.map(() => ({ path: hosts.keyPath })),
-  );
+  expect(
+    input.regions
+      .flatMap((r) => r.slices.flatMap((ref) => readSlice('', ref).machines))
+      .map((m) => m.ssh?.keyRef),
+  ).toEqual(hosts.hosts.map(() => ({ path: hosts.keyPath })));
 
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -99,13 +102,14 @@ test('a rollout patches the hosts to exactly the expected versions and reboots t
     workflowBundle: testWorkflowBundle(),
     activities: createActivities(fleetDrivers(simulatedDrivers(tempDir('ssh-rollout'), 0))),
   });
-  const report = (await worker.runUntil(
-    env.client.workflow.execute('rolloutWorkflow', {
+  const report = await worker.runUntil(async () => {
+    await env.client.workflow.execute('rolloutWorkflow', {
       taskQueue: DEFAULT_TASK_QUEUE,
       workflowId: rolloutWorkflowId(input.rolloutId),
       args: [input],
-    }),
-  )) as RolloutReport;
+    });
+    return reportOf(env, input.rolloutId);
+  });
 
   expect(report.status).toBe('Completed');
   expect(report.errors).toEqual({ count: 1, allowed: 1 });

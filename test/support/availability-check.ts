@@ -27,7 +27,7 @@ import azure from '../../domain/azure-regions.json';
 import type { LedgerEntry } from '../../activities/drivers/simulated';
 import type { Fleet, Machine } from '../../domain/fleet';
 import type { Policy } from '../../domain/policy';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import type { MachineReport, RolloutReport } from '../../workflows/messages';
 
 export type Rule =
   | 'coverage'

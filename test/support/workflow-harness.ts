@@ -1,14 +1,22 @@
 import { setTimeout as pause } from 'node:timers/promises';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { createActivities, type Drivers } from '../../activities';
 import { SimulatedDriver, type SimulatedDriverOptions } from '../../activities/drivers/simulated';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
-import { regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
-import { regionStatusQuery } from '../../workflows/region';
-import { statusQuery } from '../../workflows/rollout';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import { readSlice, specStoreDir } from '../../store/spec-store';
+import type { ListedExecution } from '../../client/machine-attempts';
+import { rolloutReport } from '../../client/report';
+import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
+import {
+  regionStatusQuery,
+  statusQuery,
+  type MachineReport,
+  type RolloutReport,
+  type RolloutSummary,
+} from '../../workflows/messages';
 import { testWorkflowBundle } from './servers';
 
 /** One simulated driver for every machine; `timeScale` 0 unless told, `month` as the policy's. */
@@ -45,8 +53,51 @@ export async function startRollout(
   });
 }
 
-export async function rolloutResult(handle: WorkflowHandle): Promise<RolloutReport> {
-  return (await handle.result()) as RolloutReport;
+/**
+ * Waits for the rollout to end and returns its full report, assembled the way `offpeak rollout report`
+ * does it (client/report.ts), except that the attempts are described by ID: the time-skipping server has
+ * no visibility listing.
+ */
+export async function rolloutResult(
+  env: TestWorkflowEnvironment,
+  handle: WorkflowHandle,
+): Promise<RolloutReport> {
+  const summary = (await handle.result()) as RolloutSummary;
+  return reportOf(env, summary.rolloutId);
+}
+
+/** The rollout's full report now (running or ended), as `rolloutResult` assembles it. */
+export async function reportOf(env: TestWorkflowEnvironment, rolloutId: string): Promise<RolloutReport> {
+  const input = await rolloutInputFromStart(env, rolloutId);
+  // A plain client: the time-skipping client's `result()` unlocks and relocks time skipping, which there
+  // makes the next update on the rollout go unanswered.
+  const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+  return rolloutReport(client, rolloutId, { patches: true, executions: () => attemptsById(env, input) });
+}
+
+async function rolloutInputFromStart(env: TestWorkflowEnvironment, rolloutId: string): Promise<RolloutInput> {
+  const { events } = await env.client.workflow.getHandle(rolloutWorkflowId(rolloutId)).fetchHistory();
+  const payload = events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
+  return env.client.workflow.options.loadedDataConverter.payloadConverter.fromPayload(payload);
+}
+
+/** Every attempt of every planned machine, described by its workflow ID (attempts are numbered from 1). */
+async function* attemptsById(
+  env: TestWorkflowEnvironment,
+  input: RolloutInput,
+): AsyncIterable<ListedExecution> {
+  for (const region of input.regions)
+    for (const ref of region.slices)
+      for (const m of readSlice(specStoreDir(), ref).machines)
+        for (let attempt = 1; attempt <= input.settings.maxAttempts; attempt++) {
+          const id = machineWorkflowId(input.rolloutId, region.region, m.name, attempt);
+          try {
+            yield await env.client.workflow.getHandle(id).describe();
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) break;
+            throw err;
+          }
+        }
 }
 
 /**
@@ -71,9 +122,9 @@ export async function waitUntil<T>(
 
 export async function waitForStatus(
   handle: WorkflowHandle,
-  done: (r: RolloutReport) => boolean,
+  done: (r: RolloutSummary) => boolean,
   what: string,
-): Promise<RolloutReport> {
+): Promise<RolloutSummary> {
   return waitUntil(() => handle.query(statusQuery), done, what);
 }
 
@@ -138,3 +189,34 @@ export const ms = (iso: string | undefined): number => {
   if (iso === undefined) throw new Error('missing timestamp');
   return Date.parse(iso);
 };
+
+/** The machines of each step of a region, in plan order, from its slices (inline or in the spec store). */
+export function stepsOf(region: RolloutInput['regions'][number]): string[][] {
+  return region.slices.flatMap((ref) => readSlice(specStoreDir(), ref).steps.map((s) => s.machines));
+}
+
+/** Polls the rollout's full report (machines included) until `done` holds. */
+export async function waitForReport(
+  env: TestWorkflowEnvironment,
+  rolloutId: string,
+  done: (r: RolloutReport) => boolean,
+  what: string,
+): Promise<RolloutReport> {
+  return waitUntil(() => reportOf(env, rolloutId), done, what);
+}
+
+/**
+ * An operator command (an Update), answered at once with the rollout's decision.
+ *
+ * Workflow tests that steer rollouts or read their reports get a time-skipping server per test (a
+ * `timeSkippingEnv()` in `beforeEach`): on a shared one, a later test's `env.sleep` can hang once an earlier
+ * test updated a rollout or read its attempts' results (a gap of the Java test server, not seen on the dev
+ * server or a cluster).
+ */
+export function steer<Ret, Arg>(
+  handle: WorkflowHandle,
+  update: UpdateDefinition<Ret, [Arg]>,
+  arg: Arg,
+): Promise<Ret> {
+  return handle.executeUpdate(update, { args: [arg] });
+}

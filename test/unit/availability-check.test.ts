@@ -1,5 +1,5 @@
 import type { LedgerEntry } from '../../activities/drivers/simulated';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import type { MachineReport, RolloutReport } from '../../workflows/messages';
 import { checkAvailability, checkLedger, maxConcurrent, type Rule } from '../support/availability-check';
 import { fleetOf, policyOf } from '../support/rollouts';
 
@@ -105,6 +105,10 @@ function reportWith(
     startedBy: 'tester',
     month: '2025-06',
     monthType: 'baseline',
+    planned: 0,
+    succeeded: 0,
+    attempts: 0,
+    regions: [],
     deadline: at(60 * 24),
     errors: { count: 0, allowed: 0 },
     phases: [

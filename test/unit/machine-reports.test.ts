@@ -11,10 +11,10 @@ import {
   type ListedAttempt,
   type SliceRead,
 } from '../../client/machine-reports';
-import type { PhaseStatus, RolloutStatus } from '../../workflows/rollout-state';
+import type { PhaseStatus, RolloutStatus } from '../../workflows/messages';
 
 const zero = { installed: 0, failed: 0, pending: 0, excluded: 0, notSelected: 0 };
-const ref = (name: string, machines: number) => ({ ref: `${name}.json`, sha256: name, machines });
+const ref = (name: string, machines: number) => ({ key: `${name}.json`, machines });
 
 /** Two phases: eastus (two slices) in phase 0, westus (one slice) in phase 1. */
 function summaryOf(
@@ -28,23 +28,11 @@ function summaryOf(
       { index: 0, regions: ['eastus'], status: phaseStatus[0] },
       { index: 1, regions: ['westus'], status: phaseStatus[1] },
     ],
-    paged: {
-      recorded: 0,
-      planned: 4,
-      succeeded: 0,
-      regions: [
-        {
-          region: 'eastus',
-          phase: 0,
-          total: 3,
-          done: 0,
-          notSucceeded: 0,
-          slices: [ref('e1', 2), ref('e2', 1)],
-        },
-        { region: 'westus', phase: 1, total: 1, done: 0, notSucceeded: 0, slices: [ref('w1', 1)] },
-      ],
-      ...extra,
-    },
+    regions: [
+      { region: 'eastus', phase: 0, slices: [ref('e1', 2), ref('e2', 1)] },
+      { region: 'westus', phase: 1, slices: [ref('w1', 1)] },
+    ],
+    ...extra,
   };
 }
 
@@ -176,7 +164,7 @@ describe('assembleMachineReports', () => {
   test('a running attempt is no outcome: the previous one stands, or the machine has not started', () => {
     const { machines } = assembleMachineReports({
       // Even in a stopped rollout: a machine with an attempt was not skipped.
-      summary: summaryOf('Aborted', ['Halted', 'Skipped']),
+      summary: summaryOf('Canceled', ['Halted', 'Skipped']),
       slices: slicesOf(),
       attempts: [
         listed('e-a', 1, report(1, 'Unreachable', { detail: 'could not be reached to assess' })),
@@ -201,8 +189,8 @@ describe('assembleMachineReports', () => {
     ['Paused', ['Running', 'Pending'], 'NotStarted', 'NotStarted'],
     ['WaitingForApproval', ['Succeeded', 'WaitingForApproval'], 'NotStarted', 'NotStarted'],
     ['Completed', ['Succeeded', 'Succeeded'], deadline, deadline],
-    ['Aborted', ['Halted', 'Skipped'], stopped, 'NotStarted'],
-    ['Aborted', ['Succeeded', 'WaitingForApproval'], stopped, 'NotStarted'],
+    ['Canceled', ['Halted', 'Skipped'], stopped, 'NotStarted'],
+    ['Canceled', ['Succeeded', 'WaitingForApproval'], stopped, 'NotStarted'],
     ['Rejected', ['Succeeded', 'Skipped'], deadline, 'NotStarted'],
   ])('never attempted, rollout %s, phases %j: phase 0 %s, phase 1 %s', (status, phases, east, west) => {
     const { machines } = assembleMachineReports({
@@ -258,7 +246,7 @@ describe('assembleMachineReports', () => {
 });
 
 describe('attempt records from results and failures', () => {
-  test('a result without a memo keeps the memo fields and drops the patch list', () => {
+  test('a result without a memo keeps the memo fields and the patch list, not the window', () => {
     expect(
       reportFromResult({
         name: 'e-a',
@@ -282,6 +270,7 @@ describe('attempt records from results and failures', () => {
       counts: { ...zero, failed: 1 },
       rebooted: false,
       assessedAt: 'c',
+      patches: [{ patchId: 'KB1', state: 'Failed' }],
     });
   });
 
@@ -333,14 +322,14 @@ describe('visibilityShortfall', () => {
   const ok = (name: string, attempt = 1) => listed(name, attempt, report(attempt, 'Succeeded'));
   const pending = (name: string, attempt = 1) => listed(name, attempt, report(attempt, 'Pending'));
 
-  test.each<[string, number | undefined, ListedAttempt[], number]>([
+  test.each<[string, number, ListedAttempt[], number]>([
     ['caught up', 3, [ok('e-a'), ok('e-b'), pending('e-set')], 0],
     ['an attempt not listed yet', 3, [ok('e-a'), ok('e-b')], 1],
     ['an attempt still shown running', 2, [ok('e-a'), listed('e-b', 1)], 1],
     ['a retry counts as an attempt of its own', 2, [pending('e-a')], 1],
     ['a retry listed', 2, [pending('e-a'), ok('e-a', 2)], 0],
     ['more listed than recorded (the rollout lags)', 0, [ok('e-a')], 0],
-    ['nothing recorded, nothing to wait for', undefined, [], 0],
+    ['nothing recorded, nothing to wait for', 0, [], 0],
   ])('%s', (_what, recorded, attempts, short) => {
     expect(visibilityShortfall({ attempts: recorded }, attempts)).toBe(short);
   });

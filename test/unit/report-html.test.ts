@@ -1,5 +1,5 @@
 import { renderRolloutHtml } from '../../client/report-html';
-import type { MachineReport, RolloutReport } from '../../workflows/rollout-state';
+import type { MachineReport, RolloutReport } from '../../workflows/messages';
 
 const at = (hours: number) => new Date(Date.UTC(2026, 10, 10, 22) + hours * 3_600_000).toISOString();
 
@@ -32,6 +32,10 @@ function sampleReport(): RolloutReport {
     startedBy: 'carol',
     month: '2026-11',
     monthType: 'baseline',
+    planned: 0,
+    succeeded: 0,
+    attempts: 0,
+    regions: [],
     deadline: at(24 * 14),
     errors: { count: 1, allowed: 3 },
     phases: [

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSlice, stageRolloutInput, writeSlice } from '../../activities/spec-store';
-import { machineCountOf, sliceRegion } from '../../domain/spec-slices';
-import type { ProgressResult } from '../../workflows/region';
+import { readSlice, stageRolloutInput, writeSlice } from '../../store/spec-store';
+import type { RegionSpec } from '../../domain/rollout-spec';
+import { isStored, machineCountOf, sliceRegion, type SlicedRegion } from '../../domain/spec-slices';
+import type { StepReport } from '../../workflows/messages';
 import { anyMarked, emptyMarks, mark, marked } from '../../workflows/region-marks';
-import { RolloutState } from '../../workflows/rollout-state';
 import { payloadSizes, syntheticRollout } from '../../scripts/scale-sizes';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
@@ -27,31 +27,36 @@ describe('a rollout of 100,000 machines', () => {
   });
 });
 
-test('a progress report of a step of 1,000 machines (the children limit) stays under 1 MB', () => {
-  const results: ProgressResult[] = Array.from({ length: 1000 }, (_, i) => ({
-    name: `machine-with-a-long-name-${String(i).padStart(6, '0')}`,
-    attempt: 20,
-    outcome: 'PostScriptFailed',
-    startedAt: '2026-11-10T23:00:00.000Z',
-    finishedAt: '2026-11-11T01:00:00.000Z',
-    detail: 'x'.repeat(200),
-    counts: { installed: 120, failed: 10, pending: 30, excluded: 10, notSelected: 400 },
-    rebooted: true,
-    assessedAt: '2026-11-10T22:59:00.000Z',
+test('a step report of 1,000 machines (the children limit) stays under 1 MB', () => {
+  const report: StepReport = {
     region: 'australiasoutheast',
-    zone: '3',
-    availabilitySet: 'availability-set-with-a-long-name',
-    updateDomain: 19,
-  }));
-  const progress = { region: 'australiasoutheast', step: 'x'.repeat(100), results, seq: 1_000_000 };
-  expect(Buffer.byteLength(JSON.stringify(progress))).toBeLessThan(MB);
+    seq: 1_000_000,
+    step: 'x'.repeat(100),
+    results: Array.from({ length: 1000 }, (_, i) => ({
+      name: `machine-with-a-long-name-${String(i).padStart(6, '0')}`.padEnd(100, 'x'),
+      attempt: 20,
+      outcome: 'PostScriptFailed',
+      erredBefore: true,
+    })),
+  };
+  expect(Buffer.byteLength(JSON.stringify(report))).toBeLessThan(MB);
 });
 
 describe('slicing', () => {
   const input = syntheticRollout(2_000);
+  /** A region as one spec again, from its inline slices. */
+  const specOf = (r: SlicedRegion): RegionSpec => {
+    const slices = r.slices.map((ref) => readSlice('', ref));
+    return {
+      region: r.region,
+      phase: r.phase,
+      steps: slices.flatMap((x) => x.steps),
+      machines: slices.flatMap((x) => x.machines),
+    };
+  };
 
   it('cuts a region into whole steps in plan order, at most 500 machines a slice', () => {
-    for (const region of input.regions) {
+    for (const region of input.regions.map(specOf)) {
       const slices = sliceRegion(region);
       expect(slices.flatMap((s) => s.steps)).toEqual(region.steps);
       expect(slices.flatMap((s) => s.machines)).toEqual(region.machines);
@@ -63,7 +68,7 @@ describe('slicing', () => {
   });
 
   it('puts a step larger than a slice alone in its own slice', () => {
-    const region = input.regions[0];
+    const region = specOf(input.regions[0]);
     const slices = sliceRegion(region, 1);
     expect(slices).toHaveLength(region.steps.length);
     expect(slices.map((s) => s.steps)).toEqual(region.steps.map((s) => [s]));
@@ -77,14 +82,15 @@ describe('slicing', () => {
   it('stages a large one as references that read back to the same regions, checked by hash', () => {
     const dir = tempDir('store');
     const staged = stageRolloutInput(input, { dir, sliceMachines: 100, inlineLimitBytes: 0 });
-    expect(staged.regions).toEqual([]);
+    expect(staged.regions.every((r) => r.slices.every(isStored))).toBe(true);
     expect(machineCountOf(staged)).toBe(machineCountOf(input));
-    staged.slicedRegions!.forEach((r, i) => {
+    staged.regions.forEach((r, i) => {
       const slices = r.slices.map((ref) => readSlice(dir, ref));
-      expect(slices.flatMap((s) => s.machines)).toEqual(input.regions[i].machines);
-      expect(r.stepCount).toBe(input.regions[i].steps.length);
+      expect(slices.flatMap((s) => s.machines)).toEqual(specOf(input.regions[i]).machines);
+      expect(r.stepCount).toBe(specOf(input.regions[i]).steps.length);
     });
-    const ref = staged.slicedRegions![0].slices[0];
+    const ref = staged.regions[0].slices[0];
+    if (!isStored(ref)) throw new Error('expected a stored slice');
     writeFileSync(join(dir, ref.ref), '{"region":"tampered","steps":[],"machines":[]}');
     expect(() => readSlice(dir, ref)).toThrow(/does not match its sha256/);
     expect(() => readSlice(dir, { ...ref, ref: '../x.json' })).toThrow(/bad slice reference/);
@@ -92,7 +98,7 @@ describe('slicing', () => {
 
   it('writes the same content to the same file', () => {
     const dir = tempDir('store');
-    const slice = sliceRegion(input.regions[0])[0];
+    const slice = sliceRegion(specOf(input.regions[0]))[0];
     expect(writeSlice(dir, slice)).toEqual(writeSlice(dir, slice));
   });
 });
@@ -112,44 +118,5 @@ describe('retry marks', () => {
     expect(marked(marks, 4, 1)).toEqual({ windowEnd: 1_000 });
     expect(marks.windowEnds).toEqual([null, 1_000]);
     expect(JSON.parse(JSON.stringify(marks))).toEqual(marks);
-  });
-});
-
-describe('a sliced rollout started before tallies (a record per machine)', () => {
-  const dir = tempDir('store');
-  const staged = stageRolloutInput(syntheticRollout(1_000), { dir, inlineLimitBytes: 0 });
-  const state = new RolloutState(staged);
-
-  it('learns machines from their reports and pages them', () => {
-    const [region] = staged.slicedRegions!;
-    const names = readSlice(dir, region.slices[0]).machines.map((m) => m.name);
-    state.record(
-      names.map((name, i) => ({
-        name,
-        region: region.region,
-        attempt: 1,
-        outcome: i === 0 ? 'InstallFailed' : 'Succeeded',
-        counts: { installed: 1, failed: 0, pending: 0, excluded: 0, notSelected: 0 },
-        rebooted: false,
-      })),
-    );
-    const report = state.report();
-    expect(report.machines).toEqual([]);
-    const excluded = staged.excluded.length;
-    expect(report.paged).toMatchObject({ recorded: excluded + names.length, succeeded: names.length - 1 });
-    expect(report.paged!.regions.find((r) => r.region === region.region)).toMatchObject({
-      total: region.machineCount,
-      done: names.length,
-      notSucceeded: 1,
-    });
-    expect(report.errors.count).toBe(1);
-    const all = [...state.machinePage(0, 7), ...state.machinePage(7, 1_000_000)];
-    expect(all.map((m) => m.name)).toEqual([...staged.excluded.map((e) => e.name), ...names]);
-    expect(state.machinePage(0, 5_000)).toHaveLength(Math.min(1000, all.length));
-  });
-
-  it('counts machines not reported yet as unresolved', () => {
-    const phase = staged.slicedRegions![0].phase;
-    expect(state.phaseVerdict(phase).verdict).not.toBe('promote');
   });
 });

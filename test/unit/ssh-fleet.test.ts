@@ -1,3 +1,4 @@
+import { readSlice } from '../../store/spec-store';
 import { parseFleet } from '../../domain/fleet';
 import { SshDriver } from '../../activities/drivers/ssh';
 import { SimulatedDriver } from '../../activities/drivers/simulated';
@@ -66,7 +67,7 @@ test('the rollout input carries the key reference and pin, never key material; t
     policy: { windows: 'always' },
     now: new Date('2025-06-10T12:00:00Z'),
   });
-  const machines = input.regions.flatMap((r) => r.machines);
+  const machines = input.regions.flatMap((r) => r.slices.flatMap((ref) => readSlice('', ref).machines));
   const web = machines.find((m) => m.name === 'web-1')!;
   expect(web.ssh).toEqual({ ...ssh, port: 22, keyRef: { env: 'OFFPEAK_SSH_KEY' } });
   expect(web.taskQueue).toBe('offpeak-site-dc1');

@@ -4,9 +4,10 @@ import { createActivities } from '../../activities';
 import { readLedger } from '../../activities/drivers/simulated';
 import { machineSpecOf } from '../../domain/rollout-spec';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
-import { SA } from '../../servers/search-attributes';
+import { SA } from '../../workflows/messages';
 import { simulatedDrivers } from '../../worker/worker';
-import { assessWorkflowId, type AssessmentResult } from '../../workflows/assess';
+import { assessWorkflowId } from '../../workflows/ids';
+import type { AssessmentResult } from '../../workflows/messages';
 import { fleetOf, tempDir, vm } from '../support/rollouts';
 import { testWorkflowBundle, timeSkippingEnv } from '../support/servers';
 

@@ -2,7 +2,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { machineWorkflowId } from '../../workflows/ids';
-import { cancelSignal, pauseSignal, resumeSignal, statusQuery } from '../../workflows/rollout';
+import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
@@ -10,9 +10,13 @@ import {
   machineOf,
   ms,
   regionStatus,
+  reportOf,
   rolloutResult,
   skipToLocalNoon,
   startRollout,
+  steer,
+  stepsOf,
+  waitForReport,
   waitForStatus,
   waitUntil,
   withWorker,
@@ -22,10 +26,11 @@ jest.setTimeout(60_000);
 
 let env: TestWorkflowEnvironment;
 
-beforeAll(async () => {
+// A server per test: see `steer` (workflow-harness.ts).
+beforeEach(async () => {
   env = await timeSkippingEnv();
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -75,7 +80,7 @@ async function startAndHalt(rolloutId: string, stateDir: string) {
     policy: budgetPolicy,
     now: new Date(await env.currentTimeMs()),
   });
-  expect(input.regions.map((r) => [r.region, r.steps.map((s) => s.machines)])).toEqual([
+  expect(input.regions.map((r) => [r.region, stepsOf(r)])).toEqual([
     ['eastus', [['a1'], ['a2'], ['a3']]],
     ['westus', [['w1']]],
   ]);
@@ -87,9 +92,12 @@ async function startAndHalt(rolloutId: string, stateDir: string) {
     'eastus to hold',
   );
 
-  expect(halted.reason).toBe('error budget exceeded: 1 error(s), at most 0 allowed');
-  expect(machineOf(halted, 'a1').attempts.map((a) => a.outcome)).toEqual(['InstallFailed']);
-  for (const name of ['a2', 'a3', 'w1']) expect(machineOf(halted, name).outcome).toBe('NotStarted');
+  expect(halted.reason).toBe(
+    'error budget exceeded: 1 error(s), at most 0 allowed (latest: a1 InstallFailed)',
+  );
+  const report = await reportOf(env, rolloutId);
+  expect(machineOf(report, 'a1').attempts.map((a) => a.outcome)).toEqual(['InstallFailed']);
+  for (const name of ['a2', 'a3', 'w1']) expect(machineOf(report, name).outcome).toBe('NotStarted');
   // Nothing new started: no attempt workflow for later steps, no retry of a1, no host touched.
   expect(await attemptExists(rolloutId, 'eastus', 'a2', 1)).toBe(false);
   expect(await attemptExists(rolloutId, 'eastus', 'a1', 2)).toBe(false);
@@ -102,19 +110,30 @@ test('an exceeded error budget halts with no new starts; resume needs an overrid
   const report = await withWorker(env, driversOf({ stateDir }), async () => {
     const handle = await startAndHalt('halt-override', stateDir);
 
-    await handle.signal(resumeSignal, { by: 'bob' });
-    await handle.signal(resumeSignal, { by: 'mallory', override: true });
-    const refused = await waitForStatus(handle, (r) => r.gates.length === 2, 'both refusals');
+    // Each answer comes at once, refusals with their reason; each is recorded too.
+    const resume = (args: { by: string; override?: boolean; comment?: string }) =>
+      steer(handle, resumeUpdate, args);
+    expect(await resume({ by: 'bob' })).toEqual({
+      accepted: false,
+      reason: 'resuming a halted rollout needs --override',
+    });
+    expect(await resume({ by: 'mallory', override: true })).toEqual({
+      accepted: false,
+      reason: '"mallory" is not in the policy\'s approvers (alice, bob)',
+    });
+    const refused = await handle.query(statusQuery);
     expect(refused.status).toBe('Halted');
     expect(refused.gates.map((g) => [g.name, g.decision, g.by])).toEqual([
       ['resume', 'refused', 'bob'],
       ['resume', 'refused', 'mallory'],
     ]);
     expect(refused.gates[0].comment).toBe('resuming a halted rollout needs --override');
-    expect(machineOf(refused, 'a2').outcome).toBe('NotStarted');
+    expect(machineOf(await reportOf(env, 'halt-override'), 'a2').outcome).toBe('NotStarted');
 
-    await handle.signal(resumeSignal, { by: 'bob', override: true, comment: 'a1 is a known bad host' });
-    return rolloutResult(handle);
+    expect(await resume({ by: 'bob', override: true, comment: 'a1 is a known bad host' })).toEqual({
+      accepted: true,
+    });
+    return rolloutResult(env, handle);
   });
 
   expect(report.status).toBe('Completed');
@@ -135,15 +154,17 @@ test('an exceeded error budget halts with no new starts; resume needs an overrid
   expect(await touched(stateDir)).toEqual(new Set(['a2', 'a3', 'w1']));
 });
 
-test('a halted rollout that is cancelled ends Aborted and starts nothing more', async () => {
+test('a halted rollout that is cancelled ends Canceled and starts nothing more', async () => {
   const stateDir = tempDir('halt-cancel');
   const report = await withWorker(env, driversOf({ stateDir }), async () => {
     const handle = await startAndHalt('halt-cancel', stateDir);
-    await handle.signal(cancelSignal, { by: 'bob', reason: 'bad patch' });
-    return rolloutResult(handle);
+    expect(await steer(handle, cancelUpdate, { by: 'bob', reason: 'bad patch' })).toEqual({
+      accepted: true,
+    });
+    return rolloutResult(env, handle);
   });
 
-  expect(report.status).toBe('Aborted');
+  expect(report.status).toBe('Canceled');
   expect(report.reason).toBe('cancelled by bob: bad patch');
   expect(machineOf(report, 'a1').outcome).toBe('InstallFailed');
   expect(machineOf(report, 'a1').attempts).toHaveLength(1);
@@ -165,7 +186,7 @@ test('pause holds a region before its next step until resume; nothing new starts
     policy: { windows: 'offPeak' },
     now: new Date(startedAt),
   });
-  expect(input.regions[0].steps.map((s) => s.machines)).toEqual([['p1'], ['p2'], ['p3']]);
+  expect(stepsOf(input.regions[0])).toEqual([['p1'], ['p2'], ['p3']]);
 
   const { resumedAt, final } = await withWorker(env, driversOf({ stateDir }), async () => {
     const handle = await startRollout(env, input);
@@ -175,7 +196,9 @@ test('pause holds a region before its next step until resume; nothing new starts
       (exists) => exists,
       'the first step to start',
     );
-    await handle.signal(pauseSignal, { by: 'alice', reason: 'change freeze' });
+    expect(await steer(handle, pauseUpdate, { by: 'alice', reason: 'change freeze' })).toEqual({
+      accepted: true,
+    });
     await waitUntil(
       () => regionStatus(env, rolloutId, 'eastus'),
       (s) => s.hold !== null,
@@ -186,8 +209,9 @@ test('pause holds a region before its next step until resume; nothing new starts
 
     // Two days pass: the first step finishes in its window, the second never starts.
     await env.sleep(2 * 24 * 3_600_000);
-    const held = await waitForStatus(
-      handle,
+    const held = await waitForReport(
+      env,
+      rolloutId,
       (r) => machineOf(r, 'p1').outcome !== 'NotStarted',
       'the first step to finish',
     );
@@ -206,8 +230,8 @@ test('pause holds a region before its next step until resume; nothing new starts
     expect(await touched(stateDir)).toEqual(new Set(['p1']));
 
     const resumedAt = await env.currentTimeMs();
-    await handle.signal(resumeSignal, { by: 'alice' });
-    return { resumedAt, final: await rolloutResult(handle) };
+    expect(await steer(handle, resumeUpdate, { by: 'alice' })).toEqual({ accepted: true });
+    return { resumedAt, final: await rolloutResult(env, handle) };
   });
 
   expect(final.status).toBe('Completed');

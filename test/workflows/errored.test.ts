@@ -43,7 +43,7 @@ test('a machine whose attempt fails unexpectedly is recorded Errored and counted
   });
   const driver = brokenAssessFor('broken', stateDir);
   const report = await withWorker(env, { forMachine: () => driver }, async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
 
   expect(report.status).toBe('Completed');

@@ -67,7 +67,7 @@ test('a rollout with real windows finishes within 5% of its forecast, phase by p
   expect(forecast.late).toEqual([]);
 
   const report = await withWorker(env, driversOf({ stateDir: tempDir('forecast') }), async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
   expect(report.status).toBe('Completed');
   expect(report.machines.every((m) => m.outcome === 'Succeeded')).toBe(true);

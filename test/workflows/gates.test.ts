@@ -1,11 +1,18 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
-import { cancelSignal, gateDecisionSignal, statusQuery } from '../../workflows/rollout';
+import {
+  approveUpdate,
+  cancelUpdate,
+  gateDecisionSignal,
+  rejectUpdate,
+  statusQuery,
+} from '../../workflows/messages';
 import { timeSkippingEnv } from '../support/servers';
 import {
   driversOf,
   rolloutResult,
   startRollout,
+  steer,
   waitForStatus,
   withWorker,
 } from '../support/workflow-harness';
@@ -15,10 +22,11 @@ jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 
-beforeAll(async () => {
+// A server per test: see `steer` (workflow-harness.ts).
+beforeEach(async () => {
   env = await timeSkippingEnv();
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -30,7 +38,7 @@ const gated = {
   approvals: { beforePhases: [0], approvers: ['alice', 'bob'], fourEyes: true },
 };
 
-test('an approval gate refuses the starter and outsiders, records every decision, and lets an approver through', async () => {
+test('an approval gate refuses the starter and outsiders, by update or by signal, records every decision, and lets an approver through', async () => {
   const stateDir = tempDir('gate');
   const input = rolloutInputOf({
     rolloutId: 'gate-approve',
@@ -42,15 +50,19 @@ test('an approval gate refuses the starter and outsiders, records every decision
   const report = await withWorker(env, driversOf({ stateDir }), async () => {
     const handle = await startRollout(env, input);
     await waitForStatus(handle, (r) => r.openGate === 'phase-0', 'gate phase-0 open');
-    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'alice' });
-    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'mallory' });
-    await handle.signal(gateDecisionSignal, {
-      gate: 'phase-0',
-      decision: 'approve',
-      by: 'bob',
-      comment: 'looks good',
+    // An update answers at once; a signal (the Temporal UI's way) is judged by the same rules.
+    expect(await steer(handle, approveUpdate, { gate: 'phase-0', by: 'alice' })).toEqual({
+      accepted: false,
+      reason: '"alice" started this rollout and the policy asks for four eyes',
     });
-    return rolloutResult(handle);
+    await handle.signal(gateDecisionSignal, { gate: 'phase-0', decision: 'approve', by: 'mallory' });
+    await waitForStatus(handle, (r) => r.gates.length === 2, 'the signalled refusal');
+    expect(await steer(handle, approveUpdate, { gate: 'phase-0', by: 'bob', comment: 'looks good' })).toEqual(
+      {
+        accepted: true,
+      },
+    );
+    return rolloutResult(env, handle);
   });
   expect(report.status).toBe('Completed');
   expect(report.gates.map((g) => [g.name, g.decision, g.by])).toEqual([
@@ -76,13 +88,12 @@ test('a rejected gate ends the rollout Rejected and patches nothing', async () =
   const report = await withWorker(env, driversOf({ stateDir }), async () => {
     const handle = await startRollout(env, input);
     await waitForStatus(handle, (r) => r.openGate === 'phase-0', 'gate phase-0 open');
-    await handle.signal(gateDecisionSignal, {
-      gate: 'phase-0',
-      decision: 'reject',
-      by: 'bob',
-      comment: 'not this week',
+    expect(
+      await steer(handle, rejectUpdate, { gate: 'phase-0', by: 'bob', comment: 'not this week' }),
+    ).toEqual({
+      accepted: true,
     });
-    return rolloutResult(handle);
+    return rolloutResult(env, handle);
   });
   expect(report.status).toBe('Rejected');
   expect(report.phases.every((p) => p.status === 'Skipped')).toBe(true);
@@ -90,7 +101,7 @@ test('a rejected gate ends the rollout Rejected and patches nothing', async () =
   expect(await readLedger(stateDir)).toEqual([]);
 });
 
-test('a gate nobody decides expires and halts the rollout; cancel then aborts it', async () => {
+test('a gate nobody decides expires and halts the rollout; cancel then ends it Canceled', async () => {
   const stateDir = tempDir('expire');
   const policy = { ...gated, approvals: { ...gated.approvals, expireAfterMinutes: 60 * 24 } };
   const input = rolloutInputOf({
@@ -106,10 +117,12 @@ test('a gate nobody decides expires and halts the rollout; cancel then aborts it
     const halted = await handle.query(statusQuery);
     expect(halted.status).toBe('Halted');
     expect(halted.reason).toBe('gate "phase-0" expired without a decision');
-    await handle.signal(cancelSignal, { by: 'bob', reason: 'next month' });
-    return rolloutResult(handle);
+    expect(await steer(handle, cancelUpdate, { by: 'bob', reason: 'next month' })).toEqual({
+      accepted: true,
+    });
+    return rolloutResult(env, handle);
   });
-  expect(report.status).toBe('Aborted');
+  expect(report.status).toBe('Canceled');
   expect(report.gates.map((g) => g.decision)).toEqual(['expired']);
   expect(await readLedger(stateDir)).toEqual([]);
 });

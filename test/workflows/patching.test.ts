@@ -1,7 +1,7 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { monthType } from '../../domain/calendar';
-import type { MachineReport } from '../../workflows/rollout-state';
+import type { MachineReport } from '../../workflows/messages';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
@@ -55,7 +55,7 @@ async function patchHotpatchMachine(type: 'baseline' | 'hotpatch') {
     now: new Date(now),
   });
   const report = await withWorker(env, driversOf({ stateDir, month }), async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
   const ledger = (await readLedger(stateDir)).filter((e) => e.machine === 'hp1');
   return { report, machine: machineOf(report, 'hp1'), ledger };
@@ -103,7 +103,7 @@ test('inside a region, no two zones and no two update domains of a set are down 
     now: new Date(await env.currentTimeMs()),
   });
   const report = await withWorker(env, driversOf({ stateDir, timeScale: 0.02 }), async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
 
   expect(report.status).toBe('Completed');

@@ -3,19 +3,20 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { stageRolloutInput } from '../../activities/spec-store';
+import { stageRolloutInput } from '../../store/spec-store';
 import { runsOf } from '../../client/runs';
 import type { RolloutInput } from '../../domain/rollout-spec';
 import { machineWorkflowId, regionWorkflowId } from '../../workflows/ids';
-import type { MachineAttemptResult } from '../../workflows/machine';
-import { cancelSignal, resumeSignal } from '../../workflows/rollout';
-import type { RolloutReport } from '../../workflows/rollout-state';
+import type { MachineAttemptResult } from '../../workflows/messages';
+import { cancelUpdate, resumeUpdate, type RolloutSummary } from '../../workflows/messages';
+import { isStored } from '../../domain/spec-slices';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
   regionStatus,
   startRollout,
+  steer,
   waitForStatus,
   waitUntil,
   withWorker,
@@ -27,13 +28,18 @@ let env: TestWorkflowEnvironment;
 const store = tempDir('spec-store');
 const previousStore = process.env.OFFPEAK_SPEC_STORE;
 
-beforeAll(async () => {
+beforeAll(() => {
   process.env.OFFPEAK_SPEC_STORE = store; // the worker's loadSpecSlice reads from here
-  env = await timeSkippingEnv();
 });
-afterAll(async () => {
+afterAll(() => {
   if (previousStore === undefined) delete process.env.OFFPEAK_SPEC_STORE;
   else process.env.OFFPEAK_SPEC_STORE = previousStore;
+});
+// A server per test: see `steer` (workflow-harness.ts).
+beforeEach(async () => {
+  env = await timeSkippingEnv();
+});
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -56,7 +62,7 @@ async function historiesOf(handle: WorkflowHandle): Promise<History[]> {
  * continued runs (seen here: status Completed, poll still waiting). These rollouts have no timers, so no
  * time needs skipping meanwhile.
  */
-async function closedResult(handle: WorkflowHandle): Promise<RolloutReport> {
+async function closedResult(handle: WorkflowHandle): Promise<RolloutSummary> {
   const latest = env.client.workflow.getHandle(handle.workflowId);
   await waitUntil(
     () => latest.describe(),
@@ -64,7 +70,7 @@ async function closedResult(handle: WorkflowHandle): Promise<RolloutReport> {
     'the rollout to close',
     60_000,
   );
-  return (await latest.result()) as RolloutReport;
+  return (await latest.result()) as RolloutSummary;
 }
 
 function machineResult(rolloutId: string, region: string, name: string, attempt: number) {
@@ -108,10 +114,10 @@ test('a sliced rollout keeps tallies, and it and its regions continue as new whi
     {},
     { sliceMachines: 3, childrenPerRun: 4, eventsPerRun },
   );
-  expect(input.regions).toEqual([]);
-  const east = input.slicedRegions!.find((r) => r.region === 'eastus')!;
+  const east = input.regions.find((r) => r.region === 'eastus')!;
   expect(east.machineCount).toBe(14);
   expect(east.slices.length).toBeGreaterThanOrEqual(5);
+  expect(input.regions.every((r) => r.slices.every(isStored))).toBe(true);
 
   const { result, rolloutRuns, regionHistory, retried } = await withWorker(
     env,
@@ -132,20 +138,21 @@ test('a sliced rollout keeps tallies, and it and its regions continue as new whi
     },
   );
 
-  // The result carries tallies and where the machines are, not the machines.
+  // The result carries counts, not the machines.
   expect(result.status).toBe('Completed');
-  expect(result.machines).toEqual([]);
+  expect(result).not.toHaveProperty('machines');
   expect(result.errors).toEqual({ count: 0, allowed: 0 });
-  expect(result.paged).toMatchObject({ planned: 20, recorded: 20, succeeded: 20, excluded: [] });
-  expect(result.paged!.regions).toEqual(
+  expect(result).toMatchObject({ planned: 20, succeeded: 20, attempts: 23 });
+  expect(result.regions).toEqual(
     expect.arrayContaining(
-      input.slicedRegions!.map((r) => ({
+      input.regions.map((r) => ({
         region: r.region,
         phase: r.phase,
         total: r.machineCount,
         done: r.machineCount,
+        succeeded: r.machineCount,
         notSucceeded: 0,
-        slices: r.slices,
+        errors: 0,
       })),
     ),
   );
@@ -161,11 +168,11 @@ test('a sliced rollout keeps tallies, and it and its regions continue as new whi
   }
   for (const run of rolloutRuns.slice(1)) {
     const carried = inputOf(run);
-    expect(carried.continued).toMatchObject({ state: { tallies: expect.any(Array) } });
+    expect(carried.continued).toMatchObject({ tallies: expect.any(Array), channels: expect.any(Array) });
     for (const name of machines.map((m) => String(m.name)))
       expect(JSON.stringify(carried)).not.toContain(`"${name}"`);
   }
-  // Its regions outlive the run that started them, and tell it when they end.
+  // Its regions outlive the run that started them, and tell it when they end (their last report).
   const starts = rolloutRuns
     .flatMap((run) => run.events!)
     .map((e) => e.startChildWorkflowExecutionInitiatedEventAttributes)
@@ -176,28 +183,28 @@ test('a sliced rollout keeps tallies, and it and its regions continue as new whi
       temporal.api.enums.v1.ParentClosePolicy.PARENT_CLOSE_POLICY_ABANDON,
     ]),
   );
-  const ends = rolloutRuns
+  const reports = rolloutRuns
     .flatMap((run) => run.events!)
-    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'regionEnd');
-  expect(ends).toHaveLength(2);
+    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'stepReport')
+    .map((e) => JSON.parse(utf8(e.workflowExecutionSignaledEventAttributes!.input!.payloads![0].data)));
+  expect(reports.filter((r) => r.end).map((r) => [r.region, r.end])).toEqual(
+    expect.arrayContaining([
+      ['eastus', {}],
+      ['westus', {}],
+    ]),
+  );
+  expect(reports.filter((r) => r.end)).toHaveLength(2);
 
   // The region's last run was continued as new too (14 machines, at most 4 children a run), carrying cursors.
   const started = regionHistory.events![0].workflowExecutionStartedEventAttributes!;
   expect(started.continuedExecutionRunId).toBeTruthy();
   const carried = inputOf(regionHistory);
   expect(carried.cursor).toBeDefined();
-  expect(carried.resume).toBeUndefined();
   expect(JSON.stringify(carried)).not.toContain('"patches"');
 
-  // Progress reports are compact: no patch lists reach the rollout.
-  const progress = rolloutRuns
-    .flatMap((run) => run.events!)
-    .filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'regionProgress');
-  expect(progress.length).toBeGreaterThanOrEqual(20 / 3);
-  for (const s of progress)
-    expect(utf8(s.workflowExecutionSignaledEventAttributes!.input!.payloads![0].data)).not.toContain(
-      '"patches"',
-    );
+  // Step reports are compact: no patch lists reach the rollout.
+  expect(reports.length).toBeGreaterThanOrEqual(20 / 3);
+  for (const r of reports) expect(JSON.stringify(r)).not.toContain('"patches"');
 });
 
 test('across continue-as-new, an exceeded budget halts with no new starts and an error retried to success counts once', async () => {
@@ -227,27 +234,33 @@ test('across continue-as-new, an exceeded budget halts with no new starts and an
       );
       // Nothing new started after the step that exceeded the budget.
       const notStarted = await machineAttemptsAfter('sliced-budget', 'x04');
-      await handle.signal(resumeSignal, { by: 'bob', override: true, comment: 'x04 is known' });
+      expect(
+        await steer(handle, resumeUpdate, { by: 'bob', override: true, comment: 'x04 is known' }),
+      ).toEqual({
+        accepted: true,
+      });
       const report = await closedResult(handle);
       return { halted: { ...halted, notStarted }, report, runs: await historiesOf(handle) };
     },
   );
 
-  expect(halted.reason).toBe('error budget exceeded: 2 error(s), at most 1 allowed');
+  expect(halted.reason).toBe('error budget exceeded: 2 error(s), at most 1 allowed (latest: x04 Unhealthy)');
   expect(halted.errors).toEqual({ count: 2, allowed: 1 });
   expect(halted.notStarted).toEqual([]);
   expect(report.status).toBe('Completed');
   expect(report.gates.map((g) => [g.name, g.decision, g.by])).toEqual([['resume', 'overridden', 'bob']]);
   // x02 (an error, then patched) and x04 (unhealthy): two errors, x02 counted once although reported twice.
   expect(report.errors).toEqual({ count: 2, allowed: 1 });
-  expect(report.paged).toMatchObject({ planned: 8, succeeded: 7 });
-  expect(report.paged!.regions).toEqual([expect.objectContaining({ total: 8, done: 8, notSucceeded: 1 })]);
+  expect(report).toMatchObject({ planned: 8, succeeded: 7 });
+  expect(report.regions).toEqual([
+    expect.objectContaining({ total: 8, done: 8, notSucceeded: 1, errors: 2 }),
+  ]);
   expect(runs.length).toBeGreaterThanOrEqual(2);
 });
 
 /** Machine attempts of x05..x08 (the steps after `after`) that were ever started. */
 async function machineAttemptsAfter(rolloutId: string, after: string): Promise<string[]> {
-  const later = names('x', 8).filter((n) => n > after);
+  const later = names(after[0], 8).filter((n) => n > after);
   const found: string[] = [];
   for (const name of later)
     try {
@@ -271,8 +284,10 @@ test('a region that fails tells the rollout, which halts for a person instead of
     { sliceMachines: 1 },
   );
   // A slice whose content no longer matches its sha256: the region's loadSpecSlice fails without retry.
-  const central = input.slicedRegions!.find((r) => r.region === 'centralus')!;
-  writeFileSync(join(store, central.slices[1].ref), '{"region":"centralus","steps":[],"machines":[]}');
+  const central = input.regions.find((r) => r.region === 'centralus')!;
+  const broken = central.slices[1];
+  if (!isStored(broken)) throw new Error('expected a stored slice');
+  writeFileSync(join(store, broken.ref), '{"region":"centralus","steps":[],"machines":[]}');
 
   const { halted, report } = await withWorker(
     env,
@@ -280,14 +295,53 @@ test('a region that fails tells the rollout, which halts for a person instead of
     async () => {
       const handle = await startRollout(env, input);
       const halted = await waitForStatus(handle, (r) => r.status === 'Halted', 'the rollout to halt');
-      await handle.signal(cancelSignal, { by: 'bob', reason: 'fix the spec store' });
+      expect(await steer(handle, cancelUpdate, { by: 'bob', reason: 'fix the spec store' })).toEqual({
+        accepted: true,
+      });
       return { halted, report: await closedResult(handle) };
     },
   );
 
   expect(halted.reason).toMatch(/^region centralus failed: slice .* does not match its sha256$/);
-  expect(report.status).toBe('Aborted');
+  expect(report.status).toBe('Canceled');
   expect(report.reason).toBe('cancelled by bob: fix the spec store');
-  const centralTally = report.paged!.regions.find((r) => r.region === 'centralus')!;
+  const centralTally = report.regions.find((r) => r.region === 'centralus')!;
   expect(centralTally.done).toBe(1); // its first slice ran; the broken one never did
+});
+
+test('terminating a rollout stops its regions: the running step finishes, no later step starts', async () => {
+  // One region, a machine a step; the first machine's install takes three real seconds, and the rollout is
+  // terminated meanwhile.
+  const machines = names('t', 4).map((n) =>
+    vm(n, { simulation: { installSeconds: n === 't01' ? 3 : 0, rebootSeconds: 0 } }),
+  );
+  const input = await stagedRollout('terminated', machines, { disruptionBudget: 1 }, { sliceMachines: 2 });
+  const region = env.client.workflow.getHandle(regionWorkflowId('terminated', 'eastus'));
+  const { status, started, first } = await withWorker(
+    env,
+    driversOf({ stateDir: tempDir('terminated'), month: '2026-11', timeScale: 1 }),
+    async () => {
+      const handle = await startRollout(env, input);
+      await waitUntil(
+        () => machineAttemptsAfter('terminated', 't00'),
+        (found) => found.includes('t01'),
+        'the first step to start',
+      );
+      await handle.terminate('an operator stops it by hand');
+      // The step's report cannot be delivered: the region ends there instead of starting the next step.
+      const closed = await waitUntil(
+        () => region.describe(),
+        (d) => d.status.name !== 'RUNNING',
+        'the region to close',
+      );
+      return {
+        status: closed.status.name,
+        started: await machineAttemptsAfter('terminated', 't01'),
+        first: await machineResult('terminated', 'eastus', 't01', 1),
+      };
+    },
+  );
+  expect(first.outcome).toBe('Succeeded');
+  expect(status).toBe('COMPLETED');
+  expect(started).toEqual([]);
 });

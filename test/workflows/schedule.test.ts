@@ -10,7 +10,8 @@ import { instantToLocalMs } from '../../domain/windows';
 import { DAY_MS, formatDate, parseDate } from '../../domain/windows/civil-date';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
-import type { ScheduledRolloutResult } from '../../workflows/scheduled-rollout';
+import type { ScheduledRolloutResult } from '../../workflows/messages';
+import { rolloutReport } from '../../client/report';
 import { tempDir } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 
@@ -148,8 +149,9 @@ test('a triggered run starts <id>-<month> from the snapshot and completes; a sec
   expect(results[0]).toMatchObject({ rolloutId: `snap-${month}`, month, alreadyStarted: false });
   expect(results[0].report?.status).toBe('Completed');
   expect(results[0].report?.month).toBe(month);
+  const report = await rolloutReport(client, `snap-${month}`);
   expect(
-    results[0].report?.machines
+    report.machines
       .filter((m) => m.outcome === 'Succeeded')
       .map((m) => m.name)
       .sort(),

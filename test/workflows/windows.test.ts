@@ -3,6 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { nextWindow } from '../../domain/windows';
 import { machineWorkflowId } from '../../workflows/ids';
+import { readSlice, specStoreDir } from '../../store/spec-store';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
@@ -26,10 +27,11 @@ const HOUR = 3_600_000;
 
 let env: TestWorkflowEnvironment;
 
-beforeAll(async () => {
+// A server per test: see `steer` (workflow-harness.ts).
+beforeEach(async () => {
   env = await timeSkippingEnv();
 });
-afterAll(async () => {
+afterEach(async () => {
   await env?.teardown();
 });
 
@@ -48,7 +50,7 @@ test('a machine started outside its off-peak hours is patched inside its local w
     now: new Date(startedAt),
   });
   const report = await withWorker(env, driversOf({ stateDir }), async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
 
   expect(report.status).toBe('Completed');
@@ -73,7 +75,7 @@ test('a retry after Pending runs in the next local night, not again in the windo
     now: new Date(startedAt),
   });
   const report = await withWorker(env, driversOf({ stateDir }), async () =>
-    rolloutResult(await startRollout(env, input)),
+    rolloutResult(env, await startRollout(env, input)),
   );
 
   expect(report.status).toBe('Completed');
@@ -150,12 +152,13 @@ test('a window timer that fires while no worker runs does not patch after the wi
   );
 
   // With no worker running, the timer fires at the window's start and the clock runs past its end.
-  const missed = nextWindow(input.regions[0].machines[0].schedule!, await env.currentTimeMs())!;
+  const spec = readSlice(specStoreDir(), input.regions[0].slices[0]).machines[0];
+  const missed = nextWindow(spec.schedule!, await env.currentTimeMs())!;
   expect([localTime(NY, missed.start).hour, localTime(NY, missed.end).hour]).toEqual([22, 6]);
   await passTimeWithoutWorker(machine, missed.end + 2 * HOUR);
 
   // Worker 2 handles the late wake-up: the window is checked again and the machine waits for the next one.
-  const report = await withWorker(env, drivers, () => rolloutResult(rollout));
+  const report = await withWorker(env, drivers, () => rolloutResult(env, rollout));
   const events = await history();
   const fired = events.findIndex((e) => e.timerFiredEventAttributes);
   const wokeAt = events.slice(fired).find((e) => e.workflowTaskStartedEventAttributes)!.eventTime!;

@@ -4,14 +4,13 @@
  * Bundled by test/support/global-setup.js; the replay test proves our saved histories catch it.
  */
 import { sleep } from '@temporalio/workflow';
-import type { RolloutInput } from '../../../domain/rollout-spec';
 import { rolloutWorkflow as currentRolloutWorkflow } from '../../../workflows/rollout';
-import type { RolloutReport } from '../../../workflows/rollout-state';
+import type { RolloutSummary, RolloutWorkflowInput } from '../../../workflows/messages';
 
 export { regionWorkflow } from '../../../workflows/region';
 export { machineAttemptWorkflow } from '../../../workflows/machine';
 
-export async function rolloutWorkflow(input: RolloutInput): Promise<RolloutReport> {
+export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<RolloutSummary> {
   await sleep('1 second');
   return currentRolloutWorkflow(input);
 }

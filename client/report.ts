@@ -1,0 +1,81 @@
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { rolloutWorkflowId } from '../workflows/ids';
+import {
+  STATUS_MEMO_KEY,
+  statusQuery,
+  type RolloutReport,
+  type RolloutSummary,
+  type RolloutWorkflowInput,
+} from '../workflows/messages';
+import { OperationError } from './errors';
+import { machinesFromAttempts, type AttemptReading } from './machine-attempts';
+
+/**
+ * Reading a rollout, one way for every size: its summary (counts per region and phase, gates) from the
+ * workflow, and for a full report its machines assembled from its plan (the input's slices) and its
+ * machine attempts in visibility (`machine-attempts.ts`).
+ */
+
+/** The rollout does not exist: exit 1 ("not found" is not bad input). */
+export function rolloutNotFound(rolloutId: string): OperationError {
+  return new OperationError(`no rollout "${rolloutId}" (workflow ${rolloutWorkflowId(rolloutId)} not found)`);
+}
+
+async function describeRollout(client: Client, rolloutId: string): Promise<WorkflowExecutionDescription> {
+  try {
+    return await client.workflow.getHandle(rolloutWorkflowId(rolloutId)).describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw rolloutNotFound(rolloutId);
+    throw err;
+  }
+}
+
+/**
+ * The summary: a completed rollout's result, a running one's status query, and otherwise (failed,
+ * terminated) the last status it kept in its memo.
+ */
+export async function rolloutSummary(
+  client: Client,
+  rolloutId: string,
+  described?: WorkflowExecutionDescription,
+): Promise<RolloutSummary> {
+  const d = described ?? (await describeRollout(client, rolloutId));
+  const handle = client.workflow.getHandle(d.workflowId, d.runId);
+  if (d.status.name === 'COMPLETED') return (await handle.result()) as RolloutSummary;
+  if (d.status.name === 'RUNNING') return handle.query(statusQuery);
+  const memo = (await d.memo)?.[STATUS_MEMO_KEY] as RolloutSummary | undefined;
+  if (!memo) throw new OperationError(`rollout ${rolloutId} ended ${d.status.name} and left no status`);
+  return memo;
+}
+
+/** The rollout's input, from the start of its latest run (every run carries the plan): no worker needed. */
+export async function rolloutInput(
+  client: Client,
+  d: WorkflowExecutionDescription,
+): Promise<RolloutWorkflowInput> {
+  const history = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId: d.workflowId, runId: d.runId },
+    maximumPageSize: 1,
+  });
+  const started = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes;
+  if (!started) throw new OperationError(`rollout ${d.workflowId}: its history has no start event`);
+  return decodeFromPayloadsAtIndex(client.workflow.options.loadedDataConverter, 0, started.input?.payloads);
+}
+
+/**
+ * The full report: the summary and every machine, in the plan's order (excluded machines first). With
+ * `patches`, each machine's patch list too (one attempt result read per patched machine).
+ */
+export async function rolloutReport(
+  client: Client,
+  rolloutId: string,
+  options: AttemptReading = {},
+): Promise<RolloutReport> {
+  const described = await describeRollout(client, rolloutId);
+  const summary = await rolloutSummary(client, rolloutId, described);
+  const input = await rolloutInput(client, described);
+  const { machines, notes } = await machinesFromAttempts(client, summary, input, described, options);
+  return { ...summary, machines, ...(notes.length ? { notes } : {}) };
+}

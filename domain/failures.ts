@@ -1,0 +1,25 @@
+/**
+ * The one catalogue of typed failures, as activities raise them (ApplicationFailure types) and workflows
+ * read them. Retryable or not, on purpose:
+ * - MachineUnreachable is retried by the activity's retry policy (a blip), then the attempt moves to the
+ *   next window;
+ * - BadSlice says a large rollout's spec store holds something else than the rollout was given;
+ * - everything else reports a fact about the host that a retry would not change.
+ */
+export const FAILURE = {
+  MachineUnreachable: 'MachineUnreachable',
+  InstallFailed: 'InstallFailed',
+  ScriptFailed: 'ScriptFailed',
+  HostKeyMismatch: 'HostKeyMismatch',
+  DidNotComeBack: 'DidNotComeBack',
+  BadSlice: 'BadSlice',
+} as const;
+export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
+
+export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
+  FAILURE.InstallFailed,
+  FAILURE.ScriptFailed,
+  FAILURE.HostKeyMismatch,
+  FAILURE.DidNotComeBack,
+  FAILURE.BadSlice,
+];

@@ -1,0 +1,31 @@
+import type { Machine, OsType, SshSettings } from './fleet';
+import type { PlanStep } from './plan';
+import type { MaintenanceSchedule } from './windows/maintenance-schedule';
+
+/** One machine as the workflows receive it: resolved, with its window as a schedule over an explicit zone. */
+export interface MachineSpec {
+  name: string;
+  region: string;
+  zone?: string;
+  availabilitySet?: string;
+  updateDomain?: number;
+  os: OsType;
+  image?: Machine['image'];
+  simulation?: Machine['simulation'];
+  /** The ssh driver's connection settings (key references only, never key material). */
+  ssh?: SshSettings;
+  hotpatchCapable: boolean;
+  /** null: the window is always open (the demo's policy). */
+  schedule: MaintenanceSchedule | null;
+  preScript?: string;
+  postScript?: string;
+  /** Task queue of the worker that runs this machine's activities. */
+  taskQueue: string;
+}
+
+export interface RegionSpec {
+  region: string;
+  phase: number;
+  steps: PlanStep[];
+  machines: MachineSpec[];
+}

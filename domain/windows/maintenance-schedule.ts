@@ -1,0 +1,25 @@
+import type { Recurrence } from './recurrence';
+
+/**
+ * A validated schedule. Plain JSON data (it travels in Temporal payloads): local fields are kept as
+ * written, and the instants derived from them are stored beside them so queries need no re-parsing.
+ */
+export interface MaintenanceSchedule {
+  /** Canonical IANA name. */
+  timeZone: string;
+  recurrence: Recurrence;
+  /** 'YYYY-MM-DD HH:mm' local: the recurrence's anchor and the time of day every window opens. */
+  startDateTime: string;
+  /** Epoch ms of `startDateTime`; no window opens before it. */
+  startsAt: number;
+  /** 'YYYY-MM-DD HH:mm' local. */
+  expirationDateTime?: string;
+  /** Epoch ms of `expirationDateTime`; no window opens at or after it, and a window open then is cut. */
+  expiresAt?: number;
+  /** Elapsed (absolute) length of each window. */
+  durationMinutes: number;
+  /** 'HH:mm' local: when set, each window ends at this wall-clock time instead (off-peak hours). */
+  endTime?: string;
+  preScript?: string;
+  postScript?: string;
+}

@@ -1,0 +1,217 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { AttemptOutcome, RolloutStatus } from '../domain/outcomes';
+import type { MachineSpec, RolloutInput, RolloutSettings } from '../domain/rollout-spec';
+import type { SpecSliceRef } from '../domain/spec-slices';
+import type { RetryMarks } from './region-marks';
+import type { GateRecord, PhaseReport, RegionTally, RolloutSummary } from './results';
+
+export type * from './results';
+
+export type {
+  AttemptOutcome,
+  GateDecision,
+  MachineState,
+  PhaseStatus,
+  RolloutStatus,
+} from '../domain/outcomes';
+
+/**
+ * Offpeak's contracts: every workflow's input, every message between workflows and from operators, every
+ * signal, query and update definition, the search attributes; and, through `results.ts` (re-exported here),
+ * every result, report and status type. Workflow files import their types from here, never from each
+ * other, so no import circle can form.
+ */
+
+// ---- Search attributes ----------------------------------------------------------------------------------
+
+/**
+ * Offpeak's search attributes, so `temporal workflow list --query` finds any rollout, region or
+ * machine, e.g. `OffpeakRollout = "r-2026-11" AND OffpeakOutcome = "Unhealthy"`.
+ */
+export const SA = {
+  kind: defineSearchAttributeKey('OffpeakKind', SearchAttributeType.KEYWORD),
+  rollout: defineSearchAttributeKey('OffpeakRollout', SearchAttributeType.KEYWORD),
+  region: defineSearchAttributeKey('OffpeakRegion', SearchAttributeType.KEYWORD),
+  phase: defineSearchAttributeKey('OffpeakPhase', SearchAttributeType.INT),
+  machine: defineSearchAttributeKey('OffpeakMachine', SearchAttributeType.KEYWORD),
+  outcome: defineSearchAttributeKey('OffpeakOutcome', SearchAttributeType.KEYWORD),
+};
+
+/** Rollouts and regions continue as new past this many history events (Temporal's guidance: well under 10,000). */
+export const EVENTS_PER_RUN = 8000;
+/** A region starts at most this many machine attempts per run: well under the 1,000-children limit. */
+export const CHILDREN_PER_RUN = 500;
+
+// ---- Machine attempt ------------------------------------------------------------------------------------
+
+export interface MachineAttemptInput {
+  rolloutId: string;
+  machine: MachineSpec;
+  attempt: number;
+  settings: Pick<RolloutSettings, 'deadline' | 'rebootSetting' | 'selection' | 'monthType'>;
+  /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
+  notBefore?: number;
+}
+
+/** The memo key of a machine attempt's record. */
+export const ATTEMPT_MEMO_KEY = 'offpeak';
+/**
+ * The memo key of a rollout's latest summary, updated per step and phase: what `status` shows when no
+ * worker answers a query, and what a failed or terminated rollout leaves behind. (Its `offpeak` key is
+ * what started it: an install's or a schedule's record.)
+ */
+export const STATUS_MEMO_KEY = 'offpeakStatus';
+
+// ---- Region <-> rollout: one request and one reply --------------------------------------------------------
+
+export interface RegionInput {
+  rolloutId: string;
+  /** The rollout workflow that receives this region's reports. */
+  parentWorkflowId: string;
+  region: string;
+  phase: number;
+  machineCount: number;
+  slices: SpecSliceRef[];
+  settings: RolloutSettings;
+  childrenPerRun?: number;
+  eventsPerRun?: number;
+  /** The region's position, carried across continue-as-new: cursors and retry marks only. */
+  cursor?: RegionCursor;
+}
+
+export interface RegionCursor {
+  round: number;
+  slice: number;
+  step: number;
+  /** Reports sent so far (the last one's `seq`). */
+  sent: number;
+  /** The rollout's last reply. */
+  reply: StepReply;
+  /** Machines reported at least once. */
+  done: number;
+  /** Retried in this round; marked during it for the next. */
+  due: RetryMarks;
+  next: RetryMarks;
+  /** Retried machines whose earlier attempt already counted as an error (sticky). */
+  erred: RetryMarks;
+}
+
+/** One machine's attempt as a region reports it to the rollout: what the error budget needs, no more. */
+export interface StepResult {
+  name: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+  /** An earlier attempt of this machine already counted as an error. */
+  erredBefore?: boolean;
+}
+
+/** Region to rollout: a step ended (its results), or the region did (`end`). */
+export interface StepReport {
+  region: string;
+  /** Numbers this region's reports from 1; the rollout's reply acknowledges it. */
+  seq: number;
+  step: string;
+  results: StepResult[];
+  /** The region's last report: it ended, or failed and says why. */
+  end?: { failure?: string };
+}
+
+/** Rollout to region: the answer to a report, and to every running region when the hold changes. */
+export interface StepReply {
+  /** The last report (its `seq`) the rollout has judged. */
+  ack: number;
+  /** Why the region must not start another step (paused, halted); null lets it go on. */
+  hold: string | null;
+  /** Finish now: machines not yet started are reported Skipped. */
+  stop: boolean;
+}
+
+export const stepReportSignal = defineSignal<[StepReport]>('stepReport');
+export const stepReplySignal = defineSignal<[StepReply]>('stepReply');
+export const regionStatusQuery = defineQuery<{
+  round: number;
+  step: number;
+  hold: string | null;
+  done: number;
+  total: number;
+}>('regionStatus');
+
+/** What a rollout that continues as new carries into its next run. */
+export interface RolloutCarry {
+  status: RolloutStatus;
+  reason?: string;
+  waitingFor?: string;
+  paused?: string;
+  stopped: boolean;
+  forgivenErrors: number;
+  gates: GateRecord[];
+  refusalsDropped: number;
+  phases: PhaseReport[];
+  tallies: RegionTally[];
+  /** The phase whose regions are running. */
+  phase: number;
+  /** Per running region: the last report judged, the last reply sent, whether it ended. */
+  channels: Array<{ region: string; seq: number; sent: StepReply; ended: boolean }>;
+}
+
+export type RolloutWorkflowInput = RolloutInput & { continued?: RolloutCarry };
+
+// ---- Rollout: operator commands -------------------------------------------------------------------------
+
+/** Every operator command answers at once: accepted, or refused and why. */
+export interface Decision {
+  accepted: boolean;
+  reason?: string;
+}
+
+export interface GateRequest {
+  gate: string;
+  by: string;
+  comment?: string;
+}
+export interface PauseRequest {
+  by: string;
+  reason?: string;
+}
+export interface ResumeRequest {
+  by: string;
+  /** Resuming a halt needs an override, recorded as a decision. */
+  override?: boolean;
+  comment?: string;
+}
+export type CancelRequest = PauseRequest;
+
+export const approveUpdate = defineUpdate<Decision, [GateRequest]>('approve');
+export const rejectUpdate = defineUpdate<Decision, [GateRequest]>('reject');
+export const pauseUpdate = defineUpdate<Decision, [PauseRequest]>('pause');
+export const resumeUpdate = defineUpdate<Decision, [ResumeRequest]>('resume');
+export const cancelUpdate = defineUpdate<Decision, [CancelRequest]>('cancel');
+/** An approval or rejection by signal (the Temporal UI, `temporal workflow signal`): the same rules, recorded the same way. */
+export const gateDecisionSignal =
+  defineSignal<[GateRequest & { decision: 'approve' | 'reject' }]>('gateDecision');
+export const statusQuery = defineQuery<RolloutSummary>('status');
+
+// ---- On-demand assessment and scheduled rollouts ----------------------------------------------------------
+
+export interface AssessInput {
+  machine: MachineSpec;
+  requestedBy: string;
+}
+
+/**
+ * What an `offpeak schedule` starts every month. The plan was made (and the fleet and policy validated)
+ * when the schedule was created; what depends on the month is settled from the run's scheduled time: the
+ * release month, its type (baseline or hotpatch), the deadline and the rollout's ID.
+ */
+export interface ScheduledRolloutInput {
+  version: 1;
+  scheduleId: string;
+  /** The schedule's `Offset±k` (the release month no longer depends on it: see `releaseMonthOfRun`). */
+  offsetDays: number;
+  timeZone: string;
+  deadlineDays: number;
+  unplannedBaselineMonths: string[];
+  /** A rollout planned at creation; `rolloutId` and the month-dependent settings are replaced per run. */
+  template: RolloutInput;
+}

@@ -1,0 +1,168 @@
+import type {
+  AttemptOutcome,
+  GateDecision,
+  MachineState,
+  PhaseStatus,
+  RolloutStatus,
+} from '../domain/outcomes';
+import type { AvailablePatch, PatchCounts, PatchOutcome } from '../domain/patches';
+import type { MachineSpec } from '../domain/rollout-spec';
+
+/**
+ * What Offpeak's workflows return and keep: attempt results and memos, region counts, the rollout's summary
+ * and report, assessment and schedule results. Part of the contracts (messages.ts re-exports every type).
+ */
+
+export interface MachineAttemptResult {
+  name: string;
+  attempt: number;
+  outcome: AttemptOutcome;
+  /** The disruptive span: install start until the post-reboot health check. */
+  startedAt?: string;
+  finishedAt?: string;
+  detail?: string;
+  counts: PatchCounts;
+  patches: PatchOutcome[];
+  rebooted: boolean;
+  assessedAt?: string;
+  /** End of the window this attempt ran in (epoch ms), when it had one. */
+  windowEnd?: number;
+}
+
+/**
+ * What an attempt leaves in its memo (key `offpeak`), visible in listings: how `offpeak rollout report`
+ * assembles a rollout's machines without reading every attempt's result. No patch lists (the report reads
+ * those from results).
+ */
+
+export type MachineAttemptMemo = Pick<
+  MachineAttemptResult,
+  'attempt' | 'outcome' | 'startedAt' | 'finishedAt' | 'detail' | 'counts' | 'rebooted' | 'assessedAt'
+> &
+  Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
+
+/**
+ * What a rollout keeps of a region's machines: counts, never a record per machine, so that it can continue
+ * as new with a small input at any fleet size (docs/scale.md).
+ */
+export interface RegionTally {
+  region: string;
+  phase: number;
+  /** Planned machines. */
+  total: number;
+  /** Machines reported at least once (Skipped included). */
+  done: number;
+  /** Attempts that ran (every result but Skipped): each is a machine workflow `rollout report` reads. */
+  attempts: number;
+  /** Machines whose latest attempt succeeded. */
+  succeeded: number;
+  /** Machines that ever counted as an error: what the error budget counts. */
+  errors: number;
+  /** Errors not since patched by a retry: what a phase's gate counts. */
+  failing: number;
+}
+
+// ---- Rollout: reports ----------------------------------------------------------------------------------
+
+export interface GateRecord {
+  name: string;
+  phase: number;
+  decision: GateDecision;
+  by: string;
+  at: string;
+  comment?: string;
+}
+
+export interface PhaseReport {
+  index: number;
+  regions: string[];
+  status: PhaseStatus;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+/** A region's counts, as the rollout keeps them. */
+export interface RegionReport {
+  region: string;
+  phase: number;
+  /** Planned machines. */
+  total: number;
+  /** Machines reported at least once (Skipped included). */
+  done: number;
+  succeeded: number;
+  /** Done machines whose latest attempt did not succeed. */
+  notSucceeded: number;
+  /** Machines that counted as an error. */
+  errors: number;
+}
+
+/** What the rollout says of itself (its status query, its memo and its result): counts, never machines. */
+export interface RolloutSummary {
+  rolloutId: string;
+  status: RolloutStatus;
+  reason?: string;
+  waitingFor?: string;
+  /** The gate waiting for a decision, if any. */
+  openGate?: string;
+  startedBy: string;
+  month: string;
+  monthType: 'baseline' | 'hotpatch';
+  deadline: string;
+  errors: { count: number; allowed: number };
+  planned: number;
+  succeeded: number;
+  /** Attempts that ran (every result but Skipped), each a machine workflow: how a report knows it read them all. */
+  attempts: number;
+  phases: PhaseReport[];
+  regions: RegionReport[];
+  gates: GateRecord[];
+  /** Refused decisions beyond the ones `gates` keeps. */
+  refusalsDropped?: number;
+}
+
+export interface MachineReport extends PatchCounts {
+  name: string;
+  region: string;
+  zone?: string;
+  availabilitySet?: string;
+  updateDomain?: number;
+  phase?: number;
+  outcome: MachineState;
+  detail?: string;
+  rebooted: boolean;
+  lastAssessedAt?: string;
+  patches: PatchOutcome[];
+  attempts: Array<{
+    attempt: number;
+    outcome: AttemptOutcome;
+    startedAt?: string;
+    finishedAt?: string;
+    detail?: string;
+  }>;
+}
+
+/** The full report, assembled by the CLI: the summary and every machine (client/report.ts). */
+export interface RolloutReport extends RolloutSummary {
+  machines: MachineReport[];
+  /** What could not be read while assembling it. */
+  notes?: string[];
+}
+
+/** The result is the record: `offpeak compliance` finds it by `OffpeakKind = "assessment"` and `OffpeakMachine`. */
+export interface AssessmentResult {
+  machine: string;
+  outcome: Extract<AttemptOutcome, 'Succeeded' | 'Unreachable'>;
+  assessedAt: string;
+  rebootPending?: boolean;
+  counts: { critical: number; security: number; other: number };
+  patches: AvailablePatch[];
+  requestedBy: string;
+}
+
+export interface ScheduledRolloutResult {
+  rolloutId: string;
+  month: string;
+  /** A rollout of this schedule and month already ran (a second trigger in one month is a no-op). */
+  alreadyStarted: boolean;
+  report?: RolloutSummary;
+}
