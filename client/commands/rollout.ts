@@ -11,7 +11,8 @@ import {
 } from '../../workflows/rollout';
 import type { GateRecord } from '../../workflows/rollout-state';
 import { workflowUiUrl } from '../../servers/connection';
-import { OperationError } from '../errors';
+import { operatorMessageProblems, type OperatorMessageKind } from '../../domain/operator-messages';
+import { OperationError, UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note, printJson } from '../output';
 import { progressLines, summaryTable } from '../progress';
@@ -99,12 +100,15 @@ export function registerRollout(program: Command): void {
       async (h, o) => {
         const before = (await h.query(statusQuery)).gates.length;
         const by = String(o.by ?? whoAmI());
-        await h.signal(gateDecisionSignal, {
-          gate: String(o.gate),
-          decision,
-          by,
-          comment: o.comment as string | undefined,
-        });
+        await h.signal(
+          gateDecisionSignal,
+          checked('gateDecision', {
+            gate: String(o.gate),
+            decision,
+            by,
+            comment: o.comment as string | undefined,
+          }),
+        );
         // The rollout records every decision, refused ones with the reason: report which it was.
         const recorded = await decisionRecorded(h, before, by);
         if (recorded?.decision === 'refused')
@@ -115,7 +119,11 @@ export function registerRollout(program: Command): void {
     'pause',
     'Pause: no new step starts; running machines finish',
     (c) => c.option('--by <name>').option('--reason <text>'),
-    (h, o) => h.signal(pauseSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+    (h, o) =>
+      h.signal(
+        pauseSignal,
+        checked('pause', { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+      ),
   );
   signalCommand(
     'resume',
@@ -128,11 +136,10 @@ export function registerRollout(program: Command): void {
     async (h, o) => {
       const status = await h.query(statusQuery);
       const by = String(o.by ?? whoAmI());
-      await h.signal(resumeSignal, {
-        by,
-        override: Boolean(o.override),
-        comment: o.comment as string | undefined,
-      });
+      await h.signal(
+        resumeSignal,
+        checked('resume', { by, override: Boolean(o.override), comment: o.comment as string | undefined }),
+      );
       if (status.status !== 'Halted') return;
       // Resuming a halt is a decision the rollout records (refused without --override or by an outsider).
       const recorded = await decisionRecorded(h, status.gates.length, by);
@@ -145,7 +152,10 @@ export function registerRollout(program: Command): void {
     'Abort the rollout: machines not yet started are skipped',
     (c) => c.option('--by <name>').option('--reason <text>'),
     (h, o) =>
-      h.signal(cancelSignal, { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+      h.signal(
+        cancelSignal,
+        checked('cancel', { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
+      ),
   );
 
   rollout
@@ -197,6 +207,13 @@ export function registerRollout(program: Command): void {
         await new Promise((r) => setTimeout(r, 2000));
       }
     });
+}
+
+/** An operator message within its bounds (domain/operator-messages.ts), else a usage error naming the option. */
+function checked<T extends object>(kind: OperatorMessageKind, message: T): T {
+  const problems = operatorMessageProblems(kind, message);
+  if (problems.length) throw new UsageError(problems.map((p) => ({ ...p, path: `--${p.path}` })));
+  return message;
 }
 
 /** Waits (bounded) for the rollout to record a decision by `by` after the first `before` gate records. */
