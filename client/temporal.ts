@@ -4,7 +4,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/client';
-import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
+import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
 import type { Fleet } from '../domain/fleet';
 import type { Policy } from '../domain/policy';
 import { resolveTemporal, type TemporalTarget } from '../servers/connection';
@@ -15,7 +15,7 @@ import { stageRolloutInput } from '../activities/spec-store';
 import { machineCountOf } from '../domain/spec-slices';
 import { MACHINE_PAGE_LIMIT, type MachineReport, type RolloutReport } from '../workflows/rollout-state';
 import { OperationError, UsageError } from './errors';
-import { planOrThrow } from './commands/plan';
+import { prepareOrThrow } from './commands/plan';
 import { machinesFromAttempts } from './machine-attempts';
 
 export async function connectClient(
@@ -33,12 +33,9 @@ export async function connectClient(
   }
 }
 
-export function newRolloutId(now: Date): string {
-  return `rollout-${now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
-}
+export { newRolloutId, ROLLOUT_ID_PATTERN } from '../domain/pre-start';
 
-export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
+/** The rollout's input, checked exactly as `offpeak plan` checks it (domain/pre-start.ts). */
 export function prepareRollout(args: {
   rolloutId: string;
   startedBy: string;
@@ -46,13 +43,7 @@ export function prepareRollout(args: {
   policy: Policy;
   now: Date;
 }): RolloutInput {
-  if (!ROLLOUT_ID_PATTERN.test(args.rolloutId))
-    throw UsageError.of(
-      '--id',
-      'must start with a letter or digit and hold only letters, digits, ".", "_" or "-" (at most 100)',
-    );
-  const plan = planOrThrow(args.fleet, args.policy);
-  return buildRolloutInput({ ...args, plan });
+  return prepareOrThrow(args).input;
 }
 
 /**

@@ -30,6 +30,8 @@ export interface MachineSpec {
   schedule: MaintenanceSchedule | null;
   preScript?: string;
   postScript?: string;
+  /** Arguments of path scripts, as a list (domain/scripts.ts). */
+  scriptArgs?: MaintenanceSchedule['scriptArgs'];
   /** Task queue of the worker that runs this machine's activities. */
   taskQueue: string;
 }
@@ -85,18 +87,22 @@ function scheduleFor(
   machine: Machine,
   fleet: Fleet,
   policy: Policy,
-): Pick<MachineSpec, 'schedule' | 'preScript' | 'postScript'> {
-  if (machine.maintenanceConfiguration) {
-    const parsed = parseMaintenanceConfiguration(
-      fleet.maintenanceConfigurations[machine.maintenanceConfiguration],
-    );
-    if (!parsed.ok)
+): Pick<MachineSpec, 'schedule' | 'preScript' | 'postScript' | 'scriptArgs'> {
+  const name = machine.maintenanceConfiguration;
+  if (name !== undefined) {
+    // Own properties only: a configuration named "constructor" is the fleet's, not Object's.
+    const config = Object.hasOwn(fleet.maintenanceConfigurations, name)
+      ? fleet.maintenanceConfigurations[name]
+      : undefined;
+    const parsed = config ? parseMaintenanceConfiguration(config) : undefined;
+    if (!parsed?.ok)
       throw new Error(`maintenance configuration ${machine.maintenanceConfiguration} is invalid`);
     const s = parsed.value;
     return {
       schedule: policy.windows === 'always' ? null : s,
       preScript: s.preScript,
       postScript: s.postScript,
+      ...(s.scriptArgs ? { scriptArgs: s.scriptArgs } : {}),
     };
   }
   return { schedule: policy.windows === 'always' ? null : offPeakSchedule(machine.timeZone, policy.offPeak) };

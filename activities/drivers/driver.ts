@@ -45,9 +45,10 @@ export interface PatchDriver {
     target: MachineTarget,
     request: { previousBootId: string; timeoutMs: number },
   ): Promise<{ bootId: string }>;
+  /** `script`: a path on the host run with `args`, or a shipped script's text (domain/scripts.ts). */
   runScript(
     target: MachineTarget,
-    request: { kind: 'pre' | 'post'; script: string; timeoutMs: number },
+    request: { kind: 'pre' | 'post'; script: string; args?: readonly string[]; timeoutMs: number },
   ): Promise<{ exitCode: number; output: string }>;
   health(target: MachineTarget): Promise<{ healthy: boolean; detail: string }>;
 }

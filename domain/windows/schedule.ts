@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Parsed, Problem } from '../problems';
 import { resolveTimeZone } from '../timezones';
+import { scriptCallOf, scriptSchema } from '../scripts';
 import { DAY_MS, MINUTE_MS, MINUTES_PER_DAY, parseLocalDateTime, parseTimeOfDay } from './civil-date';
 import { parseRecurEvery, type Recurrence } from './recurrence';
 import { nextWindow, SEARCH_HORIZON_YEARS } from './queries';
@@ -22,8 +23,9 @@ export const maintenanceConfigurationSchema = z
     /** 'YYYY-MM-DD HH:mm', local time: no window opens at or after it. */
     expirationDateTime: z.string().optional(),
     recurEvery: z.string(),
-    preScript: z.string().min(1).optional(),
-    postScript: z.string().min(1).optional(),
+    /** A path on the host (arguments as a list: `{ path, args }`) or a shipped script (domain/scripts.ts). */
+    preScript: scriptSchema.optional(),
+    postScript: scriptSchema.optional(),
   })
   .strict();
 
@@ -49,8 +51,11 @@ export interface MaintenanceSchedule {
   durationMinutes: number;
   /** 'HH:mm' local: when set, each window ends at this wall-clock time instead (off-peak hours). */
   endTime?: string;
+  /** The script's path on the host, or a shipped script's text (domain/scripts.ts). */
   preScript?: string;
   postScript?: string;
+  /** Arguments of a path script, as a list (absent: none). */
+  scriptArgs?: { pre?: string[]; post?: string[] };
 }
 
 function parseDuration(text: string): number | undefined {
@@ -123,8 +128,15 @@ export function parseMaintenanceConfiguration(
     schedule.expirationDateTime = raw.expirationDateTime;
     schedule.expiresAt = localMsToInstant(timeZone, localMs(expiration));
   }
-  if (raw.preScript !== undefined) schedule.preScript = raw.preScript;
-  if (raw.postScript !== undefined) schedule.postScript = raw.postScript;
+  for (const [kind, input] of [
+    ['pre', raw.preScript],
+    ['post', raw.postScript],
+  ] as const) {
+    if (input === undefined) continue;
+    const { script, args } = scriptCallOf(input);
+    schedule[kind === 'pre' ? 'preScript' : 'postScript'] = script;
+    if (args.length) schedule.scriptArgs = { ...schedule.scriptArgs, [kind]: args };
+  }
 
   const neverOpens = checkOpensAtLeastOnce(schedule, raw.recurEvery);
   return neverOpens ? { ok: false, problems: [neverOpens] } : { ok: true, value: schedule };

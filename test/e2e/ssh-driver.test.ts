@@ -174,27 +174,36 @@ test('pre/post scripts get hostile arguments literally, run under a time limit, 
   const d = driver();
   const hostile = await d.runScript(target, {
     kind: 'pre',
-    script:
-      "/usr/local/bin/offpeak-args ; touch${IFS}/tmp/pwned $(touch /tmp/pwned) `touch /tmp/pwned` -rf --x='1' |&>",
+    script: '/usr/local/bin/offpeak-args',
+    args: [
+      ';',
+      'touch${IFS}/tmp/pwned',
+      '$(touch /tmp/pwned)',
+      '`touch /tmp/pwned`',
+      '-rf',
+      "--x='1'",
+      '|&>',
+      'two words',
+    ],
     timeoutMs: 30_000,
   });
   expect(hostile.exitCode).toBe(3);
   expect(hostile.output.split('\n')).toEqual([
     '<;>',
     '<touch${IFS}/tmp/pwned>',
-    '<$(touch>',
-    '</tmp/pwned)>',
-    '<`touch>',
-    '</tmp/pwned`>',
+    '<$(touch /tmp/pwned)>',
+    '<`touch /tmp/pwned`>',
     '<-rf>',
     "<--x='1'>",
     '<|&>>',
+    '<two words>',
   ]);
   for (const script of [
     '/usr/local/bin/offpeak-args\ntouch /tmp/pwned',
     '-rf /',
     'touch /tmp/pwned',
-    '/usr/../bin/touch /tmp/pwned',
+    '/usr/../bin/touch',
+    '/usr/local/bin/offpeak-args ; touch /tmp/pwned',
   ])
     await expect(d.runScript(target, { kind: 'pre', script, timeoutMs: 30_000 })).rejects.toMatchObject({
       kind: 'ScriptFailed',
