@@ -248,11 +248,14 @@ export function checkAvailability(report: RolloutReport, fleet: Fleet, policy: P
   // Service capacity.
   const capacity = policy.serviceCapacity;
   if (capacity) {
+    // Own tags only: a tag named "valueOf" is the machine's, not Object's.
+    const serviceOf = (m: Machine) =>
+      Object.hasOwn(m.tags, capacity.tag) ? m.tags[capacity.tag] : undefined;
     const eligibleOf = groupBy(
       fleet.machines.filter((m) => isEligible(m, policy)),
-      (m) => m.tags[capacity.tag],
+      serviceOf,
     );
-    for (const [service, list] of groupBy(spans, (s) => s.m.tags[capacity.tag])) {
+    for (const [service, list] of groupBy(spans, (s) => serviceOf(s.m))) {
       const n = eligibleOf.get(service)?.length ?? 0;
       const maxDown = Math.max(0, n - minAvailable(capacity.minAvailable, n));
       const peak = maxConcurrent(list);
