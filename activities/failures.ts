@@ -11,6 +11,8 @@ export const FAILURE = {
   InstallFailed: 'InstallFailed',
   ScriptFailed: 'ScriptFailed',
   HostKeyMismatch: 'HostKeyMismatch',
+  /** The SSH user's login shell quotes differently from POSIX sh: nothing was run (activities/drivers/ssh). */
+  UnsupportedShell: 'UnsupportedShell',
   DidNotComeBack: 'DidNotComeBack',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
@@ -19,6 +21,7 @@ export const NON_RETRYABLE: FailureType[] = [
   'InstallFailed',
   'ScriptFailed',
   'HostKeyMismatch',
+  'UnsupportedShell',
   'DidNotComeBack',
 ];
 
@@ -27,6 +30,7 @@ const BY_KIND: Record<DriverFailureKind, FailureType> = {
   InstallFailed: 'InstallFailed',
   ScriptFailed: 'ScriptFailed',
   HostKeyMismatch: 'HostKeyMismatch',
+  UnsupportedShell: 'UnsupportedShell',
   DidNotComeBack: 'DidNotComeBack',
 };
 

@@ -13,7 +13,12 @@ export interface MachineTarget {
 
 /** Failure kinds a driver reports; activities map them to the failure catalogue. */
 export type DriverFailureKind =
-  'Unreachable' | 'InstallFailed' | 'ScriptFailed' | 'HostKeyMismatch' | 'DidNotComeBack';
+  | 'Unreachable'
+  | 'InstallFailed'
+  | 'ScriptFailed'
+  | 'HostKeyMismatch'
+  | 'UnsupportedShell'
+  | 'DidNotComeBack';
 
 export class DriverError extends Error {
   constructor(

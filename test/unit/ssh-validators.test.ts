@@ -6,7 +6,7 @@ import { aptInstallArgv } from '../../activities/drivers/ssh/apt';
 import { familyOf, installLockArgv, scriptArgv } from '../../activities/drivers/ssh/commands';
 import { fingerprintOf } from '../../activities/drivers/ssh/connection';
 import { dnfUpgradeArgv } from '../../activities/drivers/ssh/dnf';
-import { commandLine, quoteArg } from '../../activities/drivers/ssh/quote';
+import { commandLine, loginShellOf, loginShellProblem, quoteArg } from '../../activities/drivers/ssh/quote';
 import { sudoersFor } from '../../activities/drivers/ssh/sudoers';
 import { parsePatchId } from '../../activities/drivers/ssh/validate';
 import { parseScriptRef } from '../../domain/scripts';
@@ -248,4 +248,23 @@ test('the package family comes from os-release ID and ID_LIKE', () => {
   expect(familyOf('NAME="Red Hat Enterprise Linux"\nID="rhel"\nID_LIKE="fedora"\n')).toBe('dnf');
   expect(familyOf('NAME="openSUSE Leap"\nID="opensuse-leap"\nID_LIKE="suse opensuse"\n')).toBeUndefined();
   expect(familyOf('ID=alpine\n')).toBeUndefined();
+});
+
+describe('login shells: commands go only through shells whose single quotes are literal', () => {
+  test.each([
+    ['offpeak:x:1000:1000::/home/offpeak:/bin/bash', '/bin/bash', undefined],
+    ['offpeak:x:1000:1000::/home/offpeak:/usr/bin/dash\n', '/usr/bin/dash', undefined],
+    ['offpeak:x:1000:1000::/home/offpeak:', '/bin/sh', undefined],
+    ['offpeak:x:1000:1000::/home/offpeak:/usr/bin/fish', '/usr/bin/fish', 'is not a POSIX shell'],
+    ['offpeak:x:1000:1000::/home/offpeak:/bin/tcsh', '/bin/tcsh', 'is not a POSIX shell'],
+    ['offpeak:x:1000:1000::/home/offpeak:/usr/sbin/nologin', '/usr/sbin/nologin', 'is not a POSIX shell'],
+    ['offpeak:x:1000:1000::/home/offpeak:/tmp/bin/bash', '/tmp/bin/bash', 'is not a POSIX shell'],
+    ['mallory:x:1000:1000::/home/m:/bin/bash', undefined, 'could not be read'],
+    ['This account is currently not available.', undefined, 'could not be read'],
+  ])('%j', (passwd, shell, problem) => {
+    expect(loginShellOf(passwd, 'offpeak')).toBe(shell);
+    const found = loginShellProblem(loginShellOf(passwd, 'offpeak'));
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toContain(problem);
+  });
 });
