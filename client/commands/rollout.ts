@@ -65,20 +65,24 @@ export function registerRollout(program: Command): void {
       }
     });
 
-  const signalCommand = (
+  type Opts = Record<string, string | boolean | undefined>;
+  /** `message` builds the operator message from the options; it is checked before anything is contacted. */
+  const signalCommand = <M extends object>(
     name: string,
     description: string,
     configure: (c: Command) => Command,
-    send: (handle: WorkflowHandle, opts: Record<string, string | boolean | undefined>) => Promise<void>,
+    message: (opts: Opts) => [OperatorMessageKind, M],
+    send: (handle: WorkflowHandle, message: M) => Promise<void>,
   ) =>
     configure(rollout.command(`${name} <id>`).description(description)).action(
-      async (id: string, opts: Record<string, string | boolean | undefined>) => {
+      async (id: string, opts: Opts) => {
+        const msg = checked(...message(opts));
         const { client } = await connectClient();
         const report = await rolloutReport(client, id); // a clear error for an unknown ID before signalling
         if (FINAL.has(report.status))
           throw new OperationError(`rollout ${id} has already ended (${report.status}); nothing to ${name}`);
         try {
-          await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
+          await send(client.workflow.getHandle(rolloutWorkflowId(id)), msg);
         } catch (err) {
           if (err instanceof WorkflowNotFoundError)
             throw new OperationError(`rollout ${id} ended before the ${name} arrived`);
@@ -97,20 +101,20 @@ export function registerRollout(program: Command): void {
           .requiredOption('--gate <gate>', 'gate name, e.g. phase-1')
           .option('--by <name>', 'who decides (default: $USER)')
           .option('--comment <text>', 'comment recorded with the decision'),
-      async (h, o) => {
+      (o) => [
+        'gateDecision',
+        {
+          gate: String(o.gate),
+          decision,
+          by: String(o.by ?? whoAmI()),
+          comment: o.comment as string | undefined,
+        },
+      ],
+      async (h, msg) => {
         const before = (await h.query(statusQuery)).gates.length;
-        const by = String(o.by ?? whoAmI());
-        await h.signal(
-          gateDecisionSignal,
-          checked('gateDecision', {
-            gate: String(o.gate),
-            decision,
-            by,
-            comment: o.comment as string | undefined,
-          }),
-        );
+        await h.signal(gateDecisionSignal, msg);
         // The rollout records every decision, refused ones with the reason: report which it was.
-        const recorded = await decisionRecorded(h, before, by);
+        const recorded = await decisionRecorded(h, before, msg.by);
         if (recorded?.decision === 'refused')
           throw new OperationError(`${decision} refused: ${recorded.comment ?? ''}`);
       },
@@ -119,11 +123,8 @@ export function registerRollout(program: Command): void {
     'pause',
     'Pause: no new step starts; running machines finish',
     (c) => c.option('--by <name>').option('--reason <text>'),
-    (h, o) =>
-      h.signal(
-        pauseSignal,
-        checked('pause', { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
-      ),
+    (o) => ['pause', { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }],
+    (h, msg) => h.signal(pauseSignal, msg),
   );
   signalCommand(
     'resume',
@@ -133,16 +134,20 @@ export function registerRollout(program: Command): void {
         .option('--by <name>')
         .option('--override', 'resume past a halt (recorded)')
         .option('--comment <text>'),
-    async (h, o) => {
+    (o) => [
+      'resume',
+      {
+        by: String(o.by ?? whoAmI()),
+        override: Boolean(o.override),
+        comment: o.comment as string | undefined,
+      },
+    ],
+    async (h, msg) => {
       const status = await h.query(statusQuery);
-      const by = String(o.by ?? whoAmI());
-      await h.signal(
-        resumeSignal,
-        checked('resume', { by, override: Boolean(o.override), comment: o.comment as string | undefined }),
-      );
+      await h.signal(resumeSignal, msg);
       if (status.status !== 'Halted') return;
       // Resuming a halt is a decision the rollout records (refused without --override or by an outsider).
-      const recorded = await decisionRecorded(h, status.gates.length, by);
+      const recorded = await decisionRecorded(h, status.gates.length, msg.by);
       if (recorded?.decision === 'refused')
         throw new OperationError(`resume refused: ${recorded.comment ?? ''}`);
     },
@@ -151,11 +156,8 @@ export function registerRollout(program: Command): void {
     'cancel',
     'Abort the rollout: machines not yet started are skipped',
     (c) => c.option('--by <name>').option('--reason <text>'),
-    (h, o) =>
-      h.signal(
-        cancelSignal,
-        checked('cancel', { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }),
-      ),
+    (o) => ['cancel', { by: String(o.by ?? whoAmI()), reason: o.reason as string | undefined }],
+    (h, msg) => h.signal(cancelSignal, msg),
   );
 
   rollout
