@@ -79,19 +79,12 @@ export function parseMaintenanceConfiguration(
     });
 
   const start = parseLocalDateTime(raw.startDateTime);
-  if (!start)
-    problems.push({
-      path: 'startDateTime',
-      message: `"${raw.startDateTime}" is not a valid local date and time: expected "YYYY-MM-DD HH:mm"`,
-    });
+  if (!start) problems.push({ path: 'startDateTime', message: invalidDateTime(raw.startDateTime) });
 
   const expiration =
     raw.expirationDateTime === undefined ? undefined : parseLocalDateTime(raw.expirationDateTime);
   if (raw.expirationDateTime !== undefined && !expiration)
-    problems.push({
-      path: 'expirationDateTime',
-      message: `"${raw.expirationDateTime}" is not a valid local date and time: expected "YYYY-MM-DD HH:mm"`,
-    });
+    problems.push({ path: 'expirationDateTime', message: invalidDateTime(raw.expirationDateTime) });
 
   const durationMinutes = parseDuration(raw.duration);
   if (durationMinutes === undefined)
@@ -140,6 +133,13 @@ export function parseMaintenanceConfiguration(
 
   const neverOpens = checkOpensAtLeastOnce(schedule, raw.recurEvery);
   return neverOpens ? { ok: false, problems: [neverOpens] } : { ok: true, value: schedule };
+}
+
+/** Dates before 1970 are refused (instants are epoch milliseconds): say so rather than "invalid". */
+function invalidDateTime(text: string): string {
+  const year = /^(\d{4})-\d{2}-\d{2} /.exec(text)?.[1];
+  if (year !== undefined && Number(year) < 1970) return `"${text}" is before 1970: dates start at 1970-01-01`;
+  return `"${text}" is not a valid local date and time: expected "YYYY-MM-DD HH:mm"`;
 }
 
 const localMs = (t: { day: number; minuteOfDay: number }) => t.day * DAY_MS + t.minuteOfDay * MINUTE_MS;

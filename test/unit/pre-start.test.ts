@@ -225,3 +225,16 @@ describe('problem output is bounded', () => {
     expect(lines.join('\n')).toContain('… (cut)');
   });
 });
+
+test('a maintenance window before 1970 is refused as such', () => {
+  const r = preStart({
+    maintenanceConfigurations: { old: weekly({ startDateTime: '1969-12-31 22:00' }) },
+    machines: [vm('a', { maintenanceConfiguration: 'old' })],
+  });
+  expect(r.problems).toEqual([
+    {
+      path: 'fleet: maintenanceConfigurations.old.startDateTime',
+      message: '"1969-12-31 22:00" is before 1970: dates start at 1970-01-01',
+    },
+  ]);
+});
