@@ -3,7 +3,7 @@ import { parseFleet, type Fleet } from '../../domain/fleet';
 import { machineMinutes } from '../../domain/planner';
 import { parsePolicy, type Policy } from '../../domain/policy';
 import { prepareRolloutInput } from '../../domain/pre-start';
-import { formatProblems, MAX_PROBLEMS_SHOWN, type Problem } from '../../domain/problems';
+import { formatProblem, formatProblems, MAX_PROBLEMS_SHOWN, type Problem } from '../../domain/problems';
 import type { RolloutInput } from '../../domain/rollout-spec';
 import { parseScriptRef } from '../../domain/scripts';
 import { nextWindow } from '../../domain/windows';
@@ -27,7 +27,22 @@ const SEED =
     : Number(process.env.OFFPEAK_PROPERTY_SEED ?? 15);
 const NOW = new Date('2026-11-20T12:00:00Z');
 
-const stats = { rejected: 0, accepted: 0, problems: 0 };
+const stats = { rejected: 0, accepted: 0 };
+
+/** Issue 15's hostile classes: each must be met (and refused) during the run, or the generators drifted. */
+const HOSTILE_CLASSES: Record<string, RegExp> = {
+  'off-peak start equal to end': /^offPeak\.end: must differ/,
+  'a month before 1970': /month.*: must be a month from 1970-01/,
+  'a reserved name': /__proto__: is a reserved name/,
+  'an unbounded gate expiry': /^approvals\.expireAfterMinutes: Too big/,
+  'a gate beyond the last phase': /^policy: approvals\.beforePhases\[\d+\]: phase \d+ does not exist/,
+  'a window too short for an install': /cannot hold one install/,
+  'a script path with a space': /a script path cannot contain spaces/,
+  'a non-finite number': /received (Infinity|-Infinity|NaN)/,
+  'a control character': /must not contain control characters|cannot contain control characters/,
+  'duplicate names by the thousand': /^machines\[\d{4}\]\.name: duplicate name/,
+};
+const met = new Set<string>();
 
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
@@ -38,6 +53,9 @@ function checkProblems(problems: readonly Problem[]): void {
     (p) => typeof p.path !== 'string' || typeof p.message !== 'string' || p.message.length === 0,
   );
   expect(malformed).toEqual([]);
+  for (const p of problems)
+    for (const [name, pattern] of Object.entries(HOSTILE_CLASSES))
+      if (!met.has(name) && pattern.test(formatProblem(p))) met.add(name);
   expect(problems.length).toBeGreaterThan(0);
   const lines = formatProblems(problems);
   const unsafe = lines.filter((line) => UNSAFE.test(line) || line.length >= 700);
@@ -168,7 +186,6 @@ test(`${RUNS} generated fleet and policy documents: no throw, problems as data, 
       });
       if (!prepared.ok) {
         stats.rejected++;
-        stats.problems += prepared.problems.length;
         checkProblems(prepared.problems);
         return;
       }
@@ -177,7 +194,8 @@ test(`${RUNS} generated fleet and policy documents: no throw, problems as data, 
     }),
     { numRuns: RUNS, seed: SEED },
   );
-  // The generators must reach both sides, or the property says little.
-  expect(stats.accepted).toBeGreaterThan(RUNS / 5);
-  expect(stats.rejected).toBeGreaterThan(RUNS / 5);
+  // The generators must reach both sides, or the property says little (seed 15: 2,058 accepted, 7,942 rejected).
+  expect(stats.accepted).toBeGreaterThan(RUNS * 0.15);
+  expect(stats.rejected).toBeGreaterThan(RUNS * 0.5);
+  if (RUNS >= 10_000) expect([...met].sort()).toEqual(Object.keys(HOSTILE_CLASSES).sort());
 }, 120_000);
