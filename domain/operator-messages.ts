@@ -3,7 +3,8 @@ import type { Problem } from './problems';
 /**
  * Bounds on every message an operator sends a rollout (approve, reject, pause, resume, cancel), as pure
  * functions over untrusted data: the CLI checks before sending, and the rollout's Update validators call
- * the same functions, so an oversized or malformed message is refused before it reaches the history.
+ * the same functions, so an oversized or malformed message is refused before it reaches the history and
+ * hostile or careless callers cannot make a rollout's history or status unmanageable.
  * No zod here on purpose: these run inside workflow code, and plain checks keep the bundle small.
  */
 
@@ -63,7 +64,11 @@ const booleanProblems: Field = (value, path) =>
 const decisionProblems: Field = (value, path) =>
   value === 'approve' || value === 'reject' ? [] : [{ path, message: 'must be "approve" or "reject"' }];
 
-/** Each operator message: its fields and their checks. Fields not listed are refused. */
+/**
+ * Each operator message: its fields and their checks. Fields not listed are refused. `gateDecision` is
+ * the CLI's whole decision; the rollout's approve and reject Updates carry it without `decision` (the
+ * Update's name says it): `operatorRequest`.
+ */
 export const OPERATOR_MESSAGES = {
   gateDecision: {
     gate: gateNameProblems,
@@ -74,6 +79,14 @@ export const OPERATOR_MESSAGES = {
   pause: { by: approverNameProblems, reason: freeTextProblems },
   resume: { by: approverNameProblems, override: booleanProblems, comment: freeTextProblems },
   cancel: { by: approverNameProblems, reason: freeTextProblems },
+  /** Any operator Update's request, as the rollout's one validator sees it. */
+  operatorRequest: {
+    gate: (value, path) => (value === undefined ? [] : gateNameProblems(value, path)),
+    by: approverNameProblems,
+    comment: freeTextProblems,
+    reason: freeTextProblems,
+    override: booleanProblems,
+  },
 } as const satisfies Record<string, Record<string, Field>>;
 
 export type OperatorMessageKind = keyof typeof OPERATOR_MESSAGES;
@@ -81,7 +94,7 @@ export type OperatorMessageKind = keyof typeof OPERATOR_MESSAGES;
 /** Every problem of one operator message, as `path: message` data; empty when it may be sent. */
 export function operatorMessageProblems(kind: OperatorMessageKind, message: unknown): Problem[] {
   if (typeof message !== 'object' || message === null || Array.isArray(message))
-    return [{ path: '', message: `a ${kind} message must be an object` }];
+    return [{ path: '', message: 'must be an object' }];
   const fields: Record<string, Field> = OPERATOR_MESSAGES[kind];
   const problems: Problem[] = [];
   for (const key of Object.keys(message))
@@ -96,4 +109,11 @@ export function assertOperatorMessage(kind: OperatorMessageKind, message: unknow
   const problems = operatorMessageProblems(kind, message);
   if (problems.length)
     throw new Error(problems.map((p) => (p.path ? `${p.path}: ${p.message}` : p.message)).join('\n'));
+}
+
+/** For the rollout's Update validator: the first problem of a request as `field: problem`, or undefined. */
+export function operatorRequestProblem(request: unknown): string | undefined {
+  const [first] = operatorMessageProblems('operatorRequest', request);
+  if (!first) return undefined;
+  return first.path ? `${first.path}: ${first.message}` : `request: ${first.message}`;
 }

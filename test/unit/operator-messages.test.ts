@@ -3,6 +3,7 @@ import {
   MAX_APPROVER_NAME,
   MAX_TEXT_BYTES,
   operatorMessageProblems,
+  operatorRequestProblem,
   type OperatorMessageKind,
 } from '../../domain/operator-messages';
 
@@ -67,13 +68,32 @@ describe('operator messages out of bounds are refused with the field named', () 
   });
 
   test.each([null, 'approve', [], 7])('a message that is not an object: %j', (message) => {
-    expect(operatorMessageProblems('cancel', message)).toEqual([
-      { path: '', message: 'a cancel message must be an object' },
-    ]);
+    expect(operatorMessageProblems('cancel', message)).toEqual([{ path: '', message: 'must be an object' }]);
   });
 
   test('a prototype name as a field is refused, never looked up', () => {
     const message = JSON.parse('{"by":"alice","constructor":"x","__proto__":{"reason":"y"}}') as unknown;
     expect(paths('pause', message)).toEqual(['constructor', '__proto__']);
+  });
+});
+
+describe("the rollout's one Update validator (any operator request)", () => {
+  test.each<[unknown, string | undefined]>([
+    [{ gate: 'phase-1', by: 'alice', comment: 'ok' }, undefined],
+    [{ by: 'alice', reason: 'freeze' }, undefined],
+    [{ by: 'alice', override: true, comment: 'known bad host' }, undefined],
+    [
+      { by: 'alice', comment: 'x'.repeat(200_000) },
+      'comment: must be at most 1024 bytes (UTF-8), got 200000',
+    ],
+    [
+      { by: '<svg onload=x>', override: true },
+      'by: must start with a letter or digit and hold only letters, digits, ".", "_", "@", "+" or "-"',
+    ],
+    [{ gate: 'phase-1' }, 'by: must be a name (a string)'],
+    [{ by: 'alice', signature: 'x'.repeat(100_000) }, 'signature: is not a field of this message'],
+    ['approve', 'request: must be an object'],
+  ])('%j', (request, problem) => {
+    expect(operatorRequestProblem(request)).toBe(problem);
   });
 });
