@@ -12,13 +12,15 @@ export type OsType = 'Linux' | 'Windows';
 
 /**
  * Bounds on every number and name of a fleet, so that no value can make a timer infinite or a payload
- * huge: simulated durations up to a day, fault counts up to 1,000, expected minutes up to a day.
+ * huge: simulated durations up to a day, fault counts up to 1,000, expected minutes up to a day. Tags
+ * take Azure's own limits (50 per resource, names up to 512 characters, values up to 256).
  */
 export const FLEET_BOUNDS = {
   simulatedSeconds: 86_400,
   faultCount: 1000,
   expectedMinutes: 1440,
   nameLength: 100,
+  tagNameLength: 512,
   tagValueLength: 256,
   tags: 50,
 } as const;
@@ -148,7 +150,11 @@ const machineSchema = z
       .optional(),
     tags: z
       .record(
-        labelSchema,
+        z
+          .string()
+          .min(1)
+          .max(FLEET_BOUNDS.tagNameLength)
+          .regex(NO_CONTROL, 'must not contain control characters'),
         z.string().max(FLEET_BOUNDS.tagValueLength).regex(NO_CONTROL, 'must not contain control characters'),
       )
       .refine((tags) => Object.keys(tags).length <= FLEET_BOUNDS.tags, `at most ${FLEET_BOUNDS.tags} tags`)

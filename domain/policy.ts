@@ -66,8 +66,11 @@ export const policySchema = z
     windows: z.enum(['offPeak', 'always']).default('offPeak'),
     /** Standalone machines of one region patched at once. */
     disruptionBudget: countOrPercentSchema.default('20%'),
-    /** Service capacity: never take more of one service down than `minAvailable` allows. */
-    serviceCapacity: z.object({ tag: text, minAvailable: countOrPercentSchema }).strict().optional(),
+    /** Service capacity: never take more of one service down than `minAvailable` allows (`tag`: a tag name, up to Azure's 512 characters). */
+    serviceCapacity: z
+      .object({ tag: z.string().min(1).max(512), minAvailable: countOrPercentSchema })
+      .strict()
+      .optional(),
     /** Health gate: failures that halt the rollout when EXCEEDED (AWS MaxErrors semantics). */
     errorBudget: countOrPercentSchema.default(0),
     maxAttempts: z.number().int().min(1).max(20).default(3),
