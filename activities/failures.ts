@@ -8,6 +8,7 @@ const BY_KIND: Record<DriverFailureKind, FailureType> = {
   InstallFailed: FAILURE.InstallFailed,
   ScriptFailed: FAILURE.ScriptFailed,
   HostKeyMismatch: FAILURE.HostKeyMismatch,
+  UnsupportedShell: FAILURE.UnsupportedShell,
   DidNotComeBack: FAILURE.DidNotComeBack,
 };
 

@@ -79,7 +79,12 @@ export function createActivities(drivers: Drivers) {
     ): Promise<void> {
       const result = await asActivityFailure(() =>
         withHeartbeat(() =>
-          driverOf(machine).runScript(target(machine, op), { kind, script, timeoutMs: 20 * 60_000 }),
+          driverOf(machine).runScript(target(machine, op), {
+            kind,
+            script,
+            args: machine.scriptArgs?.[kind] ?? [],
+            timeoutMs: 20 * 60_000,
+          }),
         ),
       );
       if (result.exitCode !== 0) {

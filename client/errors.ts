@@ -1,9 +1,9 @@
-import { formatProblem, type Problem } from '../domain/problems';
+import { formatProblems, type Problem } from '../domain/problems';
 
-/** Bad input from the user: exit code 2, one line per problem, nothing started. */
+/** Bad input from the user: exit code 2, one line per problem (bounded, see formatProblems), nothing started. */
 export class UsageError extends Error {
   constructor(readonly problems: Problem[]) {
-    super(problems.map(formatProblem).join('\n'));
+    super(formatProblems(problems).join('\n'));
     this.name = 'UsageError';
   }
   static of(path: string, message: string): UsageError {

@@ -2,8 +2,11 @@ import type { Fleet } from '../domain/fleet';
 import type { Plan } from '../domain/plan';
 import { planRollout } from '../domain/planner';
 import type { Policy } from '../domain/policy';
-import { buildRolloutInput, type RolloutInput } from '../domain/rollout-spec';
+import { prepareRolloutInput, type PreStart } from '../domain/pre-start';
+import type { RolloutInput } from '../domain/rollout-spec';
 import { UsageError } from './errors';
+
+export { newRolloutId, ROLLOUT_ID_PATTERN } from '../domain/pre-start';
 
 /** Plans a fleet, or says why not as bad input (exit 2). */
 export function planOrThrow(fleet: Fleet, policy: Policy): Plan {
@@ -13,25 +16,22 @@ export function planOrThrow(fleet: Fleet, policy: Policy): Plan {
   return planned.value;
 }
 
-export function newRolloutId(now: Date): string {
-  return `rollout-${now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+/** Where a pre-start problem sits, as the user wrote it: the options, or the files (by their prefix). */
+const OPTION_OF: Record<string, string> = { rolloutId: '--id', startedBy: '--by' };
+
+/** Everything `rollout start` checks and builds before contacting the server; `plan` runs it too. */
+export function prepareOrThrow(args: PreStart): { plan: Plan; input: RolloutInput } {
+  const prepared = prepareRolloutInput(args);
+  if (!prepared.ok)
+    throw new UsageError(
+      prepared.problems.map((p) =>
+        Object.hasOwn(OPTION_OF, p.path) ? { ...p, path: OPTION_OF[p.path] } : p,
+      ),
+    );
+  return prepared.value;
 }
 
-export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
-
-/** Everything `rollout start` does before it contacts the server: the rollout's input, or bad input. */
-export function prepareRollout(args: {
-  rolloutId: string;
-  startedBy: string;
-  fleet: Fleet;
-  policy: Policy;
-  now: Date;
-}): RolloutInput {
-  if (!ROLLOUT_ID_PATTERN.test(args.rolloutId))
-    throw UsageError.of(
-      '--id',
-      'must start with a letter or digit and hold only letters, digits, ".", "_" or "-" (at most 100)',
-    );
-  const plan = planOrThrow(args.fleet, args.policy);
-  return buildRolloutInput({ ...args, plan });
+/** The rollout's input, checked exactly as `offpeak plan` checks it (domain/pre-start.ts). */
+export function prepareRollout(args: PreStart): RolloutInput {
+  return prepareOrThrow(args).input;
 }

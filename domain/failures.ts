@@ -11,6 +11,8 @@ export const FAILURE = {
   InstallFailed: 'InstallFailed',
   ScriptFailed: 'ScriptFailed',
   HostKeyMismatch: 'HostKeyMismatch',
+  /** The SSH user's login shell quotes differently from POSIX sh: nothing was run (activities/drivers/ssh). */
+  UnsupportedShell: 'UnsupportedShell',
   DidNotComeBack: 'DidNotComeBack',
   BadSlice: 'BadSlice',
 } as const;
@@ -20,6 +22,7 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FAILURE.InstallFailed,
   FAILURE.ScriptFailed,
   FAILURE.HostKeyMismatch,
+  FAILURE.UnsupportedShell,
   FAILURE.DidNotComeBack,
   FAILURE.BadSlice,
 ];

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Parsed, type Problem, problemsFromZod } from './problems';
+import { type Parsed, type Problem, problemsFromZod, reservedKeyProblems } from './problems';
 import { isDeclaredRegion, type RegionPairs } from './regions';
 import { resolveTimeZone } from './timezones';
 import { maintenanceConfigurationSchema, parseMaintenanceConfiguration } from './windows';
@@ -10,20 +10,54 @@ export const PATCH_MODES = ['AutomaticByPlatform', 'AutomaticByOS', 'Manual', 'I
 export type PatchMode = (typeof PATCH_MODES)[number];
 export type OsType = 'Linux' | 'Windows';
 
+/**
+ * Bounds on every number and name of a fleet, so that no value can make a timer infinite or a payload
+ * huge: simulated durations up to a day, fault counts up to 1,000, expected minutes up to a day. Tags
+ * take Azure's own limits (50 per resource, names up to 512 characters, values up to 256).
+ */
+export const FLEET_BOUNDS = {
+  simulatedSeconds: 86_400,
+  faultCount: 1000,
+  expectedMinutes: 1440,
+  nameLength: 100,
+  tagNameLength: 512,
+  tagValueLength: 256,
+  tags: 50,
+} as const;
+
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
+/** A name of the fleet's own (an availability set, a tag, a configuration): printable, at most 100 characters. */
+export const labelSchema = z
+  .string()
+  .min(1)
+  .max(FLEET_BOUNDS.nameLength)
+  .regex(NO_CONTROL, 'must not contain control characters');
+/** Region names end up in workflow IDs: letters, digits, ".", "_", "-". */
+const regionSchema = z
+  .string()
+  .min(1)
+  .max(FLEET_BOUNDS.nameLength)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+    'must start with a letter or digit and hold only letters, digits, ".", "_" or "-"',
+  );
+const faultCount = z.union([z.boolean(), z.number().int().nonnegative().max(FLEET_BOUNDS.faultCount)]);
+
 const simulationSchema = z
   .object({
     /** Seed of this machine's patch set and faults; defaults to a hash of the machine name. */
     seed: z.number().int().optional(),
-    installSeconds: z.number().nonnegative().optional(),
-    rebootSeconds: z.number().nonnegative().optional(),
+    installSeconds: z.number().nonnegative().max(FLEET_BOUNDS.simulatedSeconds).optional(),
+    rebootSeconds: z.number().nonnegative().max(FLEET_BOUNDS.simulatedSeconds).optional(),
     /** Installs fail on this many attempts (true: on every attempt). */
-    failInstall: z.union([z.boolean(), z.number().int().nonnegative()]).optional(),
+    failInstall: faultCount.optional(),
     /** Patches stay Pending (the window "runs out") on this many attempts. */
-    pendingPatches: z.union([z.boolean(), z.number().int().nonnegative()]).optional(),
+    pendingPatches: faultCount.optional(),
     /** The machine fails its health check after a reboot. */
     unhealthyAfterReboot: z.boolean().optional(),
     /** The machine cannot be reached on this many attempts (true: never). */
-    unreachable: z.union([z.boolean(), z.number().int().nonnegative()]).optional(),
+    unreachable: faultCount.optional(),
   })
   .strict();
 
@@ -69,7 +103,11 @@ export const sshSettingsSchema = z
     /** Health beyond SSH reachability: a command run on the host (argv, exit 0 is healthy), an HTTP probe (2xx). */
     health: z
       .object({
-        command: z.array(z.string().min(1)).min(1).optional(),
+        command: z
+          .array(z.string().min(1).max(4096).regex(NO_CONTROL, 'must not contain control characters'))
+          .min(1)
+          .max(64)
+          .optional(),
         httpUrl: z
           .string()
           .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
@@ -81,9 +119,7 @@ export const sshSettingsSchema = z
   .strict();
 export type SshSettings = z.infer<typeof sshSettingsSchema>;
 
-const imageSchema = z
-  .object({ publisher: z.string().min(1), offer: z.string().min(1), sku: z.string().min(1) })
-  .strict();
+const imageSchema = z.object({ publisher: labelSchema, offer: labelSchema, sku: labelSchema }).strict();
 
 const machineSchema = z
   .object({
@@ -95,30 +131,44 @@ const machineSchema = z
         /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
         'must start with a letter or digit and hold only letters, digits, ".", "_" or "-"',
       ),
-    region: z.string().min(1),
+    region: regionSchema,
     zone: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['1', '2', '3'])).optional(),
-    availabilitySet: z.string().min(1).optional(),
+    availabilitySet: labelSchema.optional(),
     updateDomain: z.number().int().min(0).max(19).optional(),
     faultDomain: z.number().int().min(0).max(2).optional(),
     os: z.enum(['Linux', 'Windows']),
     image: imageSchema.optional(),
     patchMode: z.enum(PATCH_MODES).optional(),
-    timeZone: z.string().default('UTC'),
+    timeZone: z.string().min(1).max(FLEET_BOUNDS.nameLength).default('UTC'),
     /** Name of an entry of the fleet's `maintenanceConfigurations`; without one, the policy's off-peak hours apply. */
-    maintenanceConfiguration: z.string().optional(),
+    maintenanceConfiguration: labelSchema.optional(),
     /** Site whose task queue runs this machine's activities (a worker placed next to the machines). */
     site: z
       .string()
+      .max(FLEET_BOUNDS.nameLength)
       .regex(/^[A-Za-z0-9._-]+$/)
       .optional(),
-    tags: z.record(z.string(), z.string()).default({}),
+    tags: z
+      .record(
+        z
+          .string()
+          .min(1)
+          .max(FLEET_BOUNDS.tagNameLength)
+          .regex(NO_CONTROL, 'must not contain control characters'),
+        z.string().max(FLEET_BOUNDS.tagValueLength).regex(NO_CONTROL, 'must not contain control characters'),
+      )
+      .refine((tags) => Object.keys(tags).length <= FLEET_BOUNDS.tags, `at most ${FLEET_BOUNDS.tags} tags`)
+      .default({}),
     driver: z.enum(['simulated', 'ssh']).default('simulated'),
     simulation: simulationSchema.optional(),
     /** Connection settings of the `ssh` driver; present exactly when `driver` is `ssh`. */
     ssh: sshSettingsSchema.optional(),
     /** Expected durations, for the plan's estimate. */
     durations: z
-      .object({ installMinutes: z.number().positive(), rebootMinutes: z.number().nonnegative() })
+      .object({
+        installMinutes: z.number().positive().max(FLEET_BOUNDS.expectedMinutes),
+        rebootMinutes: z.number().nonnegative().max(FLEET_BOUNDS.expectedMinutes),
+      })
       .strict()
       .optional(),
   })
@@ -128,8 +178,8 @@ const machineSchema = z
 const fleetSchema = z
   .object({
     machines: z.array(z.unknown()).min(1, 'a fleet needs at least one machine'),
-    regionPairs: z.record(z.string(), z.string().nullable()).default({}),
-    maintenanceConfigurations: z.record(z.string(), maintenanceConfigurationSchema).default({}),
+    regionPairs: z.record(regionSchema, regionSchema.nullable()).default({}),
+    maintenanceConfigurations: z.record(labelSchema, maintenanceConfigurationSchema).default({}),
   })
   .strict();
 
@@ -161,6 +211,11 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
     .safeParse(input);
   if (!result.success && !machinesOnly.success) return { ok: false, problems: problemsFromZod(result.error) };
   const problems: Problem[] = result.success ? [] : problemsFromZod(result.error);
+  const document = input as Record<string, unknown>;
+  problems.push(
+    ...reservedKeyProblems(document.regionPairs, 'regionPairs'),
+    ...reservedKeyProblems(document.maintenanceConfigurations, 'maintenanceConfigurations'),
+  );
   const raw = result.success
     ? result.data
     : {
@@ -169,6 +224,9 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
         maintenanceConfigurations: {},
       };
   const seen = new Map<string, number>();
+  // Names as written (own keys only), so an invalid configuration is not also reported as missing.
+  const configs = document.maintenanceConfigurations;
+  const configNames = new Set(typeof configs === 'object' && configs !== null ? Object.keys(configs) : []);
 
   for (const [name, config] of Object.entries(raw.maintenanceConfigurations)) {
     const parsed = parseMaintenanceConfiguration(config);
@@ -190,6 +248,7 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
         problems.push({ path: `${at}.name`, message: `duplicate name "${name}" (also machines[${first}])` });
       else seen.set(name, i);
     }
+    problems.push(...reservedKeyProblems((input as { tags?: unknown } | null)?.tags, `${at}.tags`));
     const parsed = machineSchema.safeParse(input);
     if (!parsed.success) {
       problems.push(...problemsFromZod(parsed.error, at));
@@ -215,10 +274,7 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       problems.push({ path: `${at}.os`, message: 'the ssh driver patches Linux machines only' });
     const timeZone = resolveTimeZone(m.timeZone);
     if (!timeZone) problems.push({ path: `${at}.timeZone`, message: `unknown time zone "${m.timeZone}"` });
-    if (
-      m.maintenanceConfiguration !== undefined &&
-      !(m.maintenanceConfiguration in raw.maintenanceConfigurations)
-    )
+    if (m.maintenanceConfiguration !== undefined && !configNames.has(m.maintenanceConfiguration))
       problems.push({
         path: `${at}.maintenanceConfiguration`,
         message: `no maintenance configuration named "${m.maintenanceConfiguration}"`,

@@ -19,6 +19,8 @@ export interface MachineSpec {
   schedule: MaintenanceSchedule | null;
   preScript?: string;
   postScript?: string;
+  /** Arguments of path scripts, as a list (domain/scripts.ts). */
+  scriptArgs?: MaintenanceSchedule['scriptArgs'];
   /** Task queue of the worker that runs this machine's activities. */
   taskQueue: string;
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { approverNameProblems } from './operator-messages';
 import { type Parsed, problemsFromZod } from './problems';
 
 export const CLASSIFICATIONS = ['Critical', 'Security', 'Other'] as const;
@@ -6,9 +7,26 @@ export type Classification = (typeof CLASSIFICATIONS)[number];
 export const REBOOT_SETTINGS = ['IfRequired', 'Never', 'Always'] as const;
 export type RebootSetting = (typeof REBOOT_SETTINGS)[number];
 
+/**
+ * Bounds on the policy's numbers, so every timer the workflows derive stays finite and every list
+ * small: a gate expires within the longest deadline (60 days), counts stay below a million machines.
+ */
+export const POLICY_BOUNDS = {
+  count: 1_000_000,
+  deadlineDays: 60,
+  expireAfterMinutes: 60 * 24 * 60,
+  /** `simulationSpeed` between 1/10,000 and 1,000 times the configured durations. */
+  simulationSpeed: { min: 0.0001, max: 1000 },
+  listItems: 1000,
+  textLength: 256,
+} as const;
+
+const text = z.string().min(1).max(POLICY_BOUNDS.textLength);
+const list = <T extends z.ZodType>(item: T) => z.array(item).max(POLICY_BOUNDS.listItems);
+
 /** A count (3) or a share ("20%"). */
 export const countOrPercentSchema = z.union([
-  z.number().int().nonnegative(),
+  z.number().int().nonnegative().max(POLICY_BOUNDS.count),
   z
     .string()
     .regex(/^\d+(\.\d+)?%$/, 'must be a count such as 3 or a percentage such as "20%"')
@@ -17,60 +35,77 @@ export const countOrPercentSchema = z.union([
 ]);
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day as HH:mm');
+/** `YYYY-MM` from 1970 (where epoch instants start) to 2999 (so deadlines stay four-digit dates). */
+const yearMonth = z
+  .string()
+  .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')
+  .refine((m) => m >= '1970-01' && m <= '2999-12', 'must be a month from 1970-01 to 2999-12');
 
 export const policySchema = z
   .object({
     /** Explicit region phases, canary first. Without them the planner builds phases itself. */
-    phases: z
-      .array(z.array(z.string().min(1)).min(1))
-      .min(1)
-      .optional(),
+    phases: list(list(text).min(1)).min(1).optional(),
     /** Patch selection, as Azure's installPatches takes it. Platform patching defaults to Critical + Security. */
-    classifications: z.array(z.enum(CLASSIFICATIONS)).min(1).default(['Critical', 'Security']),
-    kbNumbersToInclude: z.array(z.string()).default([]),
-    kbNumbersToExclude: z.array(z.string()).default([]),
-    packageNameMasksToInclude: z.array(z.string()).default([]),
-    packageNameMasksToExclude: z.array(z.string()).default([]),
+    classifications: list(z.enum(CLASSIFICATIONS)).min(1).default(['Critical', 'Security']),
+    kbNumbersToInclude: list(text).default([]),
+    kbNumbersToExclude: list(text).default([]),
+    packageNameMasksToInclude: list(text).default([]),
+    packageNameMasksToExclude: list(text).default([]),
     excludeKbsRequiringReboot: z.boolean().default(false),
     rebootSetting: z.enum(REBOOT_SETTINGS).default('IfRequired'),
     /** Off-peak hours in each machine's own time zone, for machines without a maintenance configuration. */
-    offPeak: z.object({ start: hhmm, end: hhmm }).strict().default({ start: '22:00', end: '06:00' }),
+    offPeak: z
+      .object({ start: hhmm, end: hhmm })
+      .strict()
+      .refine((h) => h.start !== h.end, {
+        path: ['end'],
+        message: 'must differ from offPeak.start (an empty window never opens)',
+      })
+      .default({ start: '22:00', end: '06:00' }),
     /** `always`: every window is open now (the demo); `offPeak`: real windows. */
     windows: z.enum(['offPeak', 'always']).default('offPeak'),
     /** Standalone machines of one region patched at once. */
     disruptionBudget: countOrPercentSchema.default('20%'),
-    /** Service capacity: never take more of one service down than `minAvailable` allows. */
+    /** Service capacity: never take more of one service down than `minAvailable` allows (`tag`: a tag name, up to Azure's 512 characters). */
     serviceCapacity: z
-      .object({ tag: z.string().min(1), minAvailable: countOrPercentSchema })
+      .object({ tag: z.string().min(1).max(512), minAvailable: countOrPercentSchema })
       .strict()
       .optional(),
     /** Health gate: failures that halt the rollout when EXCEEDED (AWS MaxErrors semantics). */
     errorBudget: countOrPercentSchema.default(0),
     maxAttempts: z.number().int().min(1).max(20).default(3),
     /** Days from the monthly release until the rollout's deadline. */
-    deadlineDays: z.number().int().min(1).max(60).default(30),
+    deadlineDays: z.number().int().min(1).max(POLICY_BOUNDS.deadlineDays).default(30),
     /** The release month, `YYYY-MM`; defaults to the latest release (Patch Tuesday) on or before the start. */
-    month: z
-      .string()
-      .regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM')
-      .optional(),
-    unplannedBaselineMonths: z
-      .array(z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be YYYY-MM'))
-      .default([]),
+    month: yearMonth.optional(),
+    unplannedBaselineMonths: list(yearMonth).default([]),
     approvals: z
       .object({
         /** Phases (by index) that wait for an approval before they start; `all` for every phase. */
-        beforePhases: z.union([z.literal('all'), z.array(z.number().int().nonnegative())]).default([]),
-        approvers: z.array(z.string().min(1)).default([]),
+        /** Indexes beyond the plan's last phase are rejected when the plan is built (domain/pre-start.ts). */
+        beforePhases: z
+          .union([z.literal('all'), list(z.number().int().nonnegative().max(POLICY_BOUNDS.listItems))])
+          .default([]),
+        /** Names as operators send them (domain/operator-messages.ts). */
+        approvers: list(
+          z.string().superRefine((name, ctx) => {
+            for (const p of approverNameProblems(name, ''))
+              ctx.addIssue({ code: 'custom', message: p.message });
+          }),
+        ).default([]),
         /** The person who started the rollout may not approve its gates. */
         fourEyes: z.boolean().default(false),
         /** A gate nobody decides within this many minutes halts the rollout. */
-        expireAfterMinutes: z.number().positive().optional(),
+        expireAfterMinutes: z.number().positive().max(POLICY_BOUNDS.expireAfterMinutes).optional(),
       })
       .strict()
       .default({ beforePhases: [], approvers: [], fourEyes: false }),
     /** Demo only: a simulated-time scale for driver durations (1 = as configured). */
-    simulationSpeed: z.number().positive().default(1),
+    simulationSpeed: z
+      .number()
+      .min(POLICY_BOUNDS.simulationSpeed.min)
+      .max(POLICY_BOUNDS.simulationSpeed.max)
+      .default(1),
   })
   .strict();
 

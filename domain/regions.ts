@@ -15,7 +15,7 @@ export function isKnownAzureRegion(region: string): boolean {
 }
 
 export function azureRegionHasZones(region: string): boolean {
-  return AZURE_REGIONS[region]?.availabilityZones ?? false;
+  return isKnownAzureRegion(region) && AZURE_REGIONS[region].availabilityZones;
 }
 
 /** Declared pairs for regions Offpeak does not know: region -> paired region (null: no pair). */

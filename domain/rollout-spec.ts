@@ -59,18 +59,22 @@ export function scheduleFor(
   machine: Machine,
   fleet: Fleet,
   policy: Policy,
-): Pick<MachineSpec, 'schedule' | 'preScript' | 'postScript'> {
-  if (machine.maintenanceConfiguration) {
-    const parsed = parseMaintenanceConfiguration(
-      fleet.maintenanceConfigurations[machine.maintenanceConfiguration],
-    );
-    if (!parsed.ok)
+): Pick<MachineSpec, 'schedule' | 'preScript' | 'postScript' | 'scriptArgs'> {
+  const name = machine.maintenanceConfiguration;
+  if (name !== undefined) {
+    // Own properties only: a configuration named "constructor" is the fleet's, not Object's.
+    const config = Object.hasOwn(fleet.maintenanceConfigurations, name)
+      ? fleet.maintenanceConfigurations[name]
+      : undefined;
+    const parsed = config ? parseMaintenanceConfiguration(config) : undefined;
+    if (!parsed?.ok)
       throw new Error(`maintenance configuration ${machine.maintenanceConfiguration} is invalid`);
     const s = parsed.value;
     return {
       schedule: policy.windows === 'always' ? null : s,
       preScript: s.preScript,
       postScript: s.postScript,
+      ...(s.scriptArgs ? { scriptArgs: s.scriptArgs } : {}),
     };
   }
   return { schedule: policy.windows === 'always' ? null : offPeakSchedule(machine.timeZone, policy.offPeak) };

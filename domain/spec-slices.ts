@@ -79,3 +79,17 @@ export function inlineRegion(spec: RegionSpec, size = SLICE_MACHINES): SlicedReg
 export function machineCountOf(input: { regions: readonly SlicedRegion[] }): number {
   return input.regions.reduce((n, r) => n + r.machineCount, 0);
 }
+
+/** A region's steps and machines again, from slices carried inline (as `buildRolloutInput` makes them). */
+export function inlineSpecOf(region: SlicedRegion): RegionSpec {
+  const slices = region.slices.map((ref) => {
+    if (isStored(ref)) throw new Error(`${region.region}: slice ${ref.ref} is in the spec store, not inline`);
+    return ref.inline;
+  });
+  return {
+    region: region.region,
+    phase: region.phase,
+    steps: slices.flatMap((s) => s.steps),
+    machines: slices.flatMap((s) => s.machines),
+  };
+}

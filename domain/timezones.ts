@@ -55,11 +55,12 @@ const cache = new Map<string, string | undefined>();
 /** Returns the canonical IANA name for an IANA or Windows time zone name, or undefined if unknown. */
 export function resolveTimeZone(name: string): string | undefined {
   if (cache.has(name)) return cache.get(name);
-  const candidate = WINDOWS_TO_IANA[name] ?? name;
+  // Own keys only: "constructor" is no Windows zone name.
+  const candidate = Object.hasOwn(WINDOWS_TO_IANA, name) ? WINDOWS_TO_IANA[name] : name;
   let resolved: string | undefined;
   try {
     resolved = new Intl.DateTimeFormat('en-US', { timeZone: candidate }).resolvedOptions().timeZone;
-    resolved = ICU_LEGACY_TO_IANA[resolved] ?? resolved;
+    if (Object.hasOwn(ICU_LEGACY_TO_IANA, resolved)) resolved = ICU_LEGACY_TO_IANA[resolved];
   } catch {
     resolved = undefined;
   }

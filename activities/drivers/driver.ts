@@ -13,7 +13,12 @@ export interface MachineTarget {
 
 /** Failure kinds a driver reports; activities map them to the failure catalogue. */
 export type DriverFailureKind =
-  'Unreachable' | 'InstallFailed' | 'ScriptFailed' | 'HostKeyMismatch' | 'DidNotComeBack';
+  | 'Unreachable'
+  | 'InstallFailed'
+  | 'ScriptFailed'
+  | 'HostKeyMismatch'
+  | 'UnsupportedShell'
+  | 'DidNotComeBack';
 
 export class DriverError extends Error {
   constructor(
@@ -45,9 +50,10 @@ export interface PatchDriver {
     target: MachineTarget,
     request: { previousBootId: string; timeoutMs: number },
   ): Promise<{ bootId: string }>;
+  /** `script`: a path on the host run with `args`, or a shipped script's text (domain/scripts.ts). */
   runScript(
     target: MachineTarget,
-    request: { kind: 'pre' | 'post'; script: string; timeoutMs: number },
+    request: { kind: 'pre' | 'post'; script: string; args?: readonly string[]; timeoutMs: number },
   ): Promise<{ exitCode: number; output: string }>;
   health(target: MachineTarget): Promise<{ healthy: boolean; detail: string }>;
 }

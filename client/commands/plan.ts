@@ -5,8 +5,9 @@ import type { Policy } from '../../domain/policy';
 import { UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { printJson } from '../output';
-import { planOrThrow } from '../prepare';
-import { outputOption } from './options';
+import { newRolloutId } from '../../domain/pre-start';
+import { prepareOrThrow } from '../prepare';
+import { outputOption, whoAmI } from './options';
 
 /** An instant with its zone: "2026-12-08", "2026-12-08T22:00Z", "2026-12-08T22:00:00+01:00". */
 export function parseStart(text: string): number {
@@ -58,7 +59,15 @@ export function registerPlan(program: Command): void {
         const approvalMinutes = parseDurationMinutes(opts.assumeApproval, '--assume-approval');
         const fleet = loadFleet(opts.fleet);
         const policy = loadPolicy(opts.policy);
-        const plan = planOrThrow(fleet, policy);
+        // Everything `rollout start` checks before it contacts the server (domain/pre-start.ts).
+        const now = new Date();
+        const { plan } = prepareOrThrow({
+          rolloutId: newRolloutId(now),
+          startedBy: whoAmI(),
+          fleet,
+          policy,
+          now,
+        });
         // The release: the policy's month, else the latest one on or before the start (or today).
         const month = policy.month ?? releaseMonthAt(start ?? Date.now());
         const release = releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);

@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import { operatorRequestProblem } from '../../domain/operator-messages';
 import { FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS } from '../../domain/outcomes';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import {
@@ -65,22 +67,33 @@ export function registerRollout(program: Command): void {
       }
     });
 
-  /** An operator command: an Update the rollout answers at once, accepted or refused with the reason. */
-  const operatorCommand = (
+  /**
+   * An operator command: an Update the rollout answers at once, accepted or refused with the reason. The
+   * request is checked as the rollout's validator checks it (domain/operator-messages.ts) before anything
+   * is contacted.
+   */
+  const operatorCommand = <Req>(
     name: string,
     description: string,
     configure: (c: Command) => Command,
-    send: (handle: WorkflowHandle, opts: Record<string, string | boolean | undefined>) => Promise<Decision>,
+    update: UpdateDefinition<Decision, [Req]>,
+    request: (opts: Record<string, string | boolean | undefined>) => Req,
   ) =>
     configure(rollout.command(`${name} <id>`).description(description)).action(
       async (id: string, opts: Record<string, string | boolean | undefined>) => {
+        const req = request(opts);
+        const problem = operatorRequestProblem(req);
+        if (problem)
+          throw UsageError.of(problem.split(':')[0], problem.slice(problem.indexOf(':') + 1).trim());
         const { client } = await connectClient();
         const summary = await rolloutSummary(client, id); // a clear error for an unknown ID first
         if (FINAL_ROLLOUT_STATUSES.has(summary.status))
           throw new OperationError(`rollout ${id} has already ended (${summary.status}); nothing to ${name}`);
         let decision: Decision;
         try {
-          decision = await send(client.workflow.getHandle(rolloutWorkflowId(id)), opts);
+          decision = await client.workflow
+            .getHandle(rolloutWorkflowId(id))
+            .executeUpdate(update, { args: [req] });
         } catch (err) {
           if (err instanceof WorkflowNotFoundError)
             throw new OperationError(`rollout ${id} ended before the ${name} arrived`);
@@ -96,6 +109,7 @@ export function registerRollout(program: Command): void {
   const byOption = (c: Command) => c.option('--by <name>', 'who decides (default: $USER)');
   const text = (o: Record<string, string | boolean | undefined>, key: string) =>
     o[key] === undefined ? undefined : String(o[key]);
+  const by = (o: Record<string, string | boolean | undefined>) => String(o.by ?? whoAmI());
 
   for (const [decision, update] of [
     ['approve', approveUpdate],
@@ -108,17 +122,15 @@ export function registerRollout(program: Command): void {
         byOption(c)
           .requiredOption('--gate <gate>', 'gate name, e.g. phase-1')
           .option('--comment <text>', 'comment recorded with the decision'),
-      (h, o) =>
-        h.executeUpdate(update, {
-          args: [{ gate: String(o.gate), by: String(o.by ?? whoAmI()), comment: text(o, 'comment') }],
-        }),
+      update,
+      (o) => ({ gate: String(o.gate), by: by(o), comment: text(o, 'comment') }),
     );
   operatorCommand(
     'pause',
     'Pause: no new step starts; running machines finish',
     (c) => byOption(c).option('--reason <text>', 'why, recorded with the pause'),
-    (h, o) =>
-      h.executeUpdate(pauseUpdate, { args: [{ by: String(o.by ?? whoAmI()), reason: text(o, 'reason') }] }),
+    pauseUpdate,
+    (o) => ({ by: by(o), reason: text(o, 'reason') }),
   );
   operatorCommand(
     'resume',
@@ -127,17 +139,15 @@ export function registerRollout(program: Command): void {
       byOption(c)
         .option('--override', 'resume past a halt (recorded; the errors so far are forgiven)')
         .option('--comment <text>', 'comment recorded with the override'),
-    (h, o) =>
-      h.executeUpdate(resumeUpdate, {
-        args: [{ by: String(o.by ?? whoAmI()), override: Boolean(o.override), comment: text(o, 'comment') }],
-      }),
+    resumeUpdate,
+    (o) => ({ by: by(o), override: Boolean(o.override), comment: text(o, 'comment') }),
   );
   operatorCommand(
     'cancel',
     'Cancel the rollout: machines not yet started are skipped; it ends Canceled',
     (c) => byOption(c).option('--reason <text>', 'why, recorded with the cancel'),
-    (h, o) =>
-      h.executeUpdate(cancelUpdate, { args: [{ by: String(o.by ?? whoAmI()), reason: text(o, 'reason') }] }),
+    cancelUpdate,
+    (o) => ({ by: by(o), reason: text(o, 'reason') }),
   );
 
   rollout

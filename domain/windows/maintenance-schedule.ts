@@ -20,6 +20,9 @@ export interface MaintenanceSchedule {
   durationMinutes: number;
   /** 'HH:mm' local: when set, each window ends at this wall-clock time instead (off-peak hours). */
   endTime?: string;
+  /** The script's path on the host, or a shipped script's text (domain/scripts.ts). */
   preScript?: string;
   postScript?: string;
+  /** Arguments of a path script, as a list (absent: none). */
+  scriptArgs?: { pre?: string[]; post?: string[] };
 }

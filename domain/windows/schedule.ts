@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Parsed, Problem } from '../problems';
 import { resolveTimeZone } from '../timezones';
+import { scriptCallOf, scriptSchema } from '../scripts';
 import { DAY_MS, MINUTE_MS, MINUTES_PER_DAY, parseLocalDateTime, parseTimeOfDay } from './civil-date';
 import { parseRecurEvery } from './recurrence';
 import { nextWindow, SEARCH_HORIZON_YEARS } from './queries';
@@ -25,8 +26,9 @@ export const maintenanceConfigurationSchema = z
     /** 'YYYY-MM-DD HH:mm', local time: no window opens at or after it. */
     expirationDateTime: z.string().optional(),
     recurEvery: z.string(),
-    preScript: z.string().min(1).optional(),
-    postScript: z.string().min(1).optional(),
+    /** A path on the host (arguments as a list: `{ path, args }`) or a shipped script (domain/scripts.ts). */
+    preScript: scriptSchema.optional(),
+    postScript: scriptSchema.optional(),
   })
   .strict();
 
@@ -53,19 +55,12 @@ export function parseMaintenanceConfiguration(
     });
 
   const start = parseLocalDateTime(raw.startDateTime);
-  if (!start)
-    problems.push({
-      path: 'startDateTime',
-      message: `"${raw.startDateTime}" is not a valid local date and time: expected "YYYY-MM-DD HH:mm"`,
-    });
+  if (!start) problems.push({ path: 'startDateTime', message: invalidDateTime(raw.startDateTime) });
 
   const expiration =
     raw.expirationDateTime === undefined ? undefined : parseLocalDateTime(raw.expirationDateTime);
   if (raw.expirationDateTime !== undefined && !expiration)
-    problems.push({
-      path: 'expirationDateTime',
-      message: `"${raw.expirationDateTime}" is not a valid local date and time: expected "YYYY-MM-DD HH:mm"`,
-    });
+    problems.push({ path: 'expirationDateTime', message: invalidDateTime(raw.expirationDateTime) });
 
   const durationMinutes = parseDuration(raw.duration);
   if (durationMinutes === undefined)
@@ -102,11 +97,25 @@ export function parseMaintenanceConfiguration(
     schedule.expirationDateTime = raw.expirationDateTime;
     schedule.expiresAt = localMsToInstant(timeZone, localMs(expiration));
   }
-  if (raw.preScript !== undefined) schedule.preScript = raw.preScript;
-  if (raw.postScript !== undefined) schedule.postScript = raw.postScript;
+  for (const [kind, input] of [
+    ['pre', raw.preScript],
+    ['post', raw.postScript],
+  ] as const) {
+    if (input === undefined) continue;
+    const { script, args } = scriptCallOf(input);
+    schedule[kind === 'pre' ? 'preScript' : 'postScript'] = script;
+    if (args.length) schedule.scriptArgs = { ...schedule.scriptArgs, [kind]: args };
+  }
 
   const neverOpens = checkOpensAtLeastOnce(schedule, raw.recurEvery);
   return neverOpens ? { ok: false, problems: [neverOpens] } : { ok: true, value: schedule };
+}
+
+/** Dates before 1970 are refused (instants are epoch milliseconds): say so rather than "invalid". */
+function invalidDateTime(text: string): string {
+  const year = /^(\d{4})-\d{2}-\d{2} /.exec(text)?.[1];
+  if (year !== undefined && Number(year) < 1970) return `"${text}" is before 1970: dates start at 1970-01-01`;
+  return `"${text}" is not a valid local date and time: expected "YYYY-MM-DD HH:mm"`;
 }
 
 const localMs = (t: { day: number; minuteOfDay: number }) => t.day * DAY_MS + t.minuteOfDay * MINUTE_MS;

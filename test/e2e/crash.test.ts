@@ -196,7 +196,7 @@ test('a rollout survives its worker being killed three times, and no machine is 
     }
 
     await handle.result();
-    const report = await rolloutReport(client, input.rolloutId);
+    const report = await rolloutReport(client, input.rolloutId, { patches: true });
     expect(worker.alive()).toBe(true);
     expect(worker.starts).toBe(4);
     expect({ status: report.status, reason: report.reason, log }).toEqual({

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DriverError, type MachineTarget } from '../../activities/drivers/driver';
 import { SshDriver, withSession, type SshEndpoint } from '../../activities/drivers/ssh';
@@ -174,27 +174,36 @@ test('pre/post scripts get hostile arguments literally, run under a time limit, 
   const d = driver();
   const hostile = await d.runScript(target, {
     kind: 'pre',
-    script:
-      "/usr/local/bin/offpeak-args ; touch${IFS}/tmp/pwned $(touch /tmp/pwned) `touch /tmp/pwned` -rf --x='1' |&>",
+    script: '/usr/local/bin/offpeak-args',
+    args: [
+      ';',
+      'touch${IFS}/tmp/pwned',
+      '$(touch /tmp/pwned)',
+      '`touch /tmp/pwned`',
+      '-rf',
+      "--x='1'",
+      '|&>',
+      'two words',
+    ],
     timeoutMs: 30_000,
   });
   expect(hostile.exitCode).toBe(3);
   expect(hostile.output.split('\n')).toEqual([
     '<;>',
     '<touch${IFS}/tmp/pwned>',
-    '<$(touch>',
-    '</tmp/pwned)>',
-    '<`touch>',
-    '</tmp/pwned`>',
+    '<$(touch /tmp/pwned)>',
+    '<`touch /tmp/pwned`>',
     '<-rf>',
     "<--x='1'>",
     '<|&>>',
+    '<two words>',
   ]);
   for (const script of [
     '/usr/local/bin/offpeak-args\ntouch /tmp/pwned',
     '-rf /',
     'touch /tmp/pwned',
-    '/usr/../bin/touch /tmp/pwned',
+    '/usr/../bin/touch',
+    '/usr/local/bin/offpeak-args ; touch /tmp/pwned',
   ])
     await expect(d.runScript(target, { kind: 'pre', script, timeoutMs: 30_000 })).rejects.toMatchObject({
       kind: 'ScriptFailed',
@@ -261,6 +270,32 @@ test('an unknown host key fails without retry and runs nothing', async () => {
   });
   await expect(wrong.assess(target)).rejects.toMatchObject({ kind: 'HostKeyMismatch' });
   expect(existsSync(join(host.rootfs, 'tmp/ran-with-wrong-key'))).toBe(false);
+});
+
+test('a login shell whose quoting the driver does not know is refused once per connection, before any command', async () => {
+  // A working shell the driver does not know (a copy of dash under another name): sshd runs it, the
+  // driver reads it from the passwd entry and refuses the connection before sending anything else.
+  const passwdPath = join(host.rootfs, 'etc/passwd');
+  const passwd = await readFile(passwdPath, 'utf8');
+  await copyFile(join(host.rootfs, 'usr/bin/dash'), join(host.rootfs, 'usr/local/bin/quirksh'));
+  await writeFile(passwdPath, passwd.replace(/^(offpeak:.*:)\/bin\/bash$/m, '$1/usr/local/bin/quirksh'));
+  try {
+    const script = '#!/bin/sh\ntouch /tmp/ran-under-unknown-shell\n';
+    const err = await driver()
+      .runScript(target, { kind: 'pre', script, timeoutMs: 10_000 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DriverError);
+    expect(err).toMatchObject({
+      kind: 'UnsupportedShell',
+      message: expect.stringContaining('"/usr/local/bin/quirksh" is not a POSIX shell'),
+    });
+    await expect(driver().assess(target)).rejects.toMatchObject({ kind: 'UnsupportedShell' });
+    expect(existsSync(join(host.rootfs, 'tmp/ran-under-unknown-shell'))).toBe(false);
+  } finally {
+    await writeFile(passwdPath, passwd);
+  }
+  // Back to bash: the same driver works again.
+  expect(await driver().bootId(target)).toBe(host.bootId());
 });
 
 // Last: the host stays down afterwards.

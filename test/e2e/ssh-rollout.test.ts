@@ -49,7 +49,7 @@ test('a rollout patches the hosts to exactly the expected versions and reboots t
         duration: '03:00',
         timeZone: 'UTC',
         recurEvery: 'Week Saturday',
-        preScript: '/usr/local/bin/offpeak-pre --drain "now" ;',
+        preScript: { path: '/usr/local/bin/offpeak-pre', args: ['--drain', '"now" ;'] },
       },
       // deb-c's pre-script fails: the documented policy skips the machine (nothing installed, no
       // reboot) and counts it against the error budget.
@@ -125,7 +125,7 @@ test('a rollout patches the hosts to exactly the expected versions and reboots t
     expect(await h.installedVersion('offpeak-extra')).toBe('1.0-1');
     expect(h.bootId()).not.toBe(bootsBefore[i]);
     expect(existsSync(join(h.rootfs, 'run/reboot-required'))).toBe(false);
-    expect(readFileSync(join(h.rootfs, 'home/offpeak/pre-script-args'), 'utf8')).toBe('--drain|"now"|;|');
+    expect(readFileSync(join(h.rootfs, 'home/offpeak/pre-script-args'), 'utf8')).toBe('--drain|"now" ;|');
   }
   for (const m of report.machines.filter((m) => m.name !== 'deb-c')) {
     expect(m).toMatchObject({ installed: 2, excluded: 1, failed: 0, pending: 0, notSelected: 0 });

@@ -79,19 +79,34 @@ export function isEligible(m: Machine, policy: Pick<Policy, 'phases'>): boolean 
   return policy.phases === undefined || policy.phases.some((p) => p.includes(m.region));
 }
 
-/** The largest number of spans open at one instant (an end at t closes before a start at t opens). */
+/**
+ * The largest number of spans open at one instant, as `overlap` counts them: at an instant t, spans
+ * ending at t close first, then a zero-length span [t, t] is counted with the spans strictly around t,
+ * then spans starting at t open.
+ */
 export function maxConcurrent(spans: readonly Span[]): { count: number; at?: number; open: Span[] } {
-  const events = spans.flatMap((s) => [
-    { t: s.start, d: 1, s },
-    { t: s.end, d: -1, s },
-  ]);
-  events.sort((a, b) => a.t - b.t || a.d - b.d);
+  const END = 0;
+  const INSTANT = 1;
+  const START = 2;
+  const events = spans.flatMap((s) =>
+    s.end === s.start
+      ? [{ t: s.start, kind: INSTANT, s }]
+      : [
+          { t: s.start, kind: START, s },
+          { t: s.end, kind: END, s },
+        ],
+  );
+  events.sort((a, b) => a.t - b.t || a.kind - b.kind);
   const open = new Set<Span>();
   let best: { count: number; at?: number; open: Span[] } = { count: 0, open: [] };
+  const measure = (t: number) => {
+    if (open.size > best.count) best = { count: open.size, at: t, open: [...open] };
+  };
   for (const e of events) {
-    if (e.d > 0) open.add(e.s);
-    else open.delete(e.s);
-    if (open.size > best.count) best = { count: open.size, at: e.t, open: [...open] };
+    if (e.kind === END) open.delete(e.s);
+    else open.add(e.s);
+    measure(e.t);
+    if (e.kind === INSTANT) open.delete(e.s);
   }
   return best;
 }
@@ -248,11 +263,14 @@ export function checkAvailability(report: RolloutReport, fleet: Fleet, policy: P
   // Service capacity.
   const capacity = policy.serviceCapacity;
   if (capacity) {
+    // Own tags only: a tag named "valueOf" is the machine's, not Object's.
+    const serviceOf = (m: Machine) =>
+      Object.hasOwn(m.tags, capacity.tag) ? m.tags[capacity.tag] : undefined;
     const eligibleOf = groupBy(
       fleet.machines.filter((m) => isEligible(m, policy)),
-      (m) => m.tags[capacity.tag],
+      serviceOf,
     );
-    for (const [service, list] of groupBy(spans, (s) => s.m.tags[capacity.tag])) {
+    for (const [service, list] of groupBy(spans, (s) => serviceOf(s.m))) {
       const n = eligibleOf.get(service)?.length ?? 0;
       const maxDown = Math.max(0, n - minAvailable(capacity.minAvailable, n));
       const peak = maxConcurrent(list);

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseFleet, type Fleet } from '../../domain/fleet';
 import { parsePolicy, type Policy } from '../../domain/policy';
-import { planRollout } from '../../domain/planner';
-import { buildRolloutInput, type RolloutInput } from '../../domain/rollout-spec';
+import { prepareRolloutInput } from '../../domain/pre-start';
+import type { RolloutInput } from '../../domain/rollout-spec';
 
 export function fleetOf(doc: unknown): Fleet {
   const parsed = parseFleet(doc);
@@ -18,7 +18,7 @@ export function policyOf(doc: unknown): Policy {
   return parsed.value;
 }
 
-/** Plans a fleet and builds the rollout's input exactly as the CLI does. */
+/** Plans a fleet and builds the rollout's input exactly as the CLI does (domain/pre-start.ts). */
 export function rolloutInputOf(args: {
   rolloutId: string;
   startedBy?: string;
@@ -26,18 +26,15 @@ export function rolloutInputOf(args: {
   policy?: unknown;
   now: Date;
 }): RolloutInput {
-  const fleet = fleetOf(args.fleet);
-  const policy = policyOf(args.policy ?? {});
-  const planned = planRollout(fleet, policy);
-  if (!planned.ok) throw new Error(JSON.stringify(planned.problems));
-  return buildRolloutInput({
+  const prepared = prepareRolloutInput({
     rolloutId: args.rolloutId,
     startedBy: args.startedBy ?? 'tester',
-    fleet,
-    policy,
-    plan: planned.value,
+    fleet: fleetOf(args.fleet),
+    policy: policyOf(args.policy ?? {}),
     now: args.now,
   });
+  if (!prepared.ok) throw new Error(JSON.stringify(prepared.problems));
+  return prepared.value.input;
 }
 
 export function tempDir(prefix: string): string {

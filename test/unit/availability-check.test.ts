@@ -198,6 +198,14 @@ test('maxConcurrent counts touching spans as sequential', () => {
   expect(maxConcurrent([s(0, 10), s(5, 20), s(9, 30)]).count).toBe(3);
 });
 
+test('maxConcurrent counts a zero-length span only with the spans strictly around it', () => {
+  const s = (start: number, end: number) => ({ machine: 'x', attempt: 1, start, end });
+  expect(maxConcurrent([s(10, 10), s(10, 20), s(10, 20)]).count).toBe(2);
+  expect(maxConcurrent([s(0, 10), s(10, 10), s(10, 20)]).count).toBe(1);
+  expect(maxConcurrent([s(0, 20), s(10, 10), s(5, 15)]).count).toBe(3);
+  expect(maxConcurrent([s(10, 10)]).count).toBe(1);
+});
+
 describe('ledger', () => {
   const entry = (
     machine: string,

@@ -1,4 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Runs the real CLI (the package's bin, built by `npm test`) and returns what a user sees. */
@@ -73,6 +75,76 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
     );
     expect(code).toBe(2);
     expect(stderr).toContain('--id: must start with a letter or digit');
+  });
+});
+
+describe('offpeak plan and rollout start share one validation (issue 15)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'offpeak-cli-'));
+  const file = (name: string, text: string) => {
+    writeFileSync(join(dir, name), text);
+    return join(dir, name);
+  };
+
+  test('a gate beyond the last phase: plan and start both refuse it, start before contacting Temporal', () => {
+    const policy = file('gate-99.yaml', 'approvals: { beforePhases: [99] }\n');
+    for (const command of [['plan'], ['rollout', 'start']]) {
+      const { code, stderr } = offpeak(...command, '--fleet', fixture('small.yaml'), '--policy', policy);
+      expect(code).toBe(2);
+      expect(stderr.trim()).toBe(
+        'policy: approvals.beforePhases[0]: phase 99 does not exist: the plan has 2 phases (0 to 1)',
+      );
+    }
+  });
+
+  test('a gate expiring after 1e308 minutes is refused (it made the workflow task fail forever)', () => {
+    const policy = file('expire.yaml', 'approvals: { beforePhases: [0], expireAfterMinutes: 1e308 }\n');
+    const { code, stderr } = offpeak(
+      'rollout',
+      'start',
+      '--fleet',
+      fixture('small.yaml'),
+      '--policy',
+      policy,
+    );
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${policy}: approvals.expireAfterMinutes: Too big`);
+  });
+
+  test('20,000 duplicate names print 50 problems and a count', () => {
+    const fleet = file(
+      'dupes.yaml',
+      `machines:\n${'  - { name: same, region: eastus, os: Linux }\n'.repeat(20_000)}`,
+    );
+    const { code, stderr } = offpeak('plan', '--fleet', fleet);
+    expect(code).toBe(2);
+    const lines = stderr.trim().split('\n');
+    expect(lines).toHaveLength(51);
+    expect(lines[50]).toBe('… and 19949 more problems (19999 in all)');
+  });
+});
+
+describe('operator messages are bounded before anything is contacted', () => {
+  test.each([
+    [
+      'a 2,000-character comment',
+      ['approve', 'r1', '--gate', 'phase-1', '--by', 'alice', '--comment', 'x'.repeat(2000)],
+      '--comment: must be at most 1024 bytes',
+    ],
+    [
+      'markup as the approver',
+      ['approve', 'r1', '--gate', 'phase-1', '--by', '<svg onload=alert(1)>'],
+      '--by: must start with a letter or digit',
+    ],
+    [
+      'an escape sequence in a reason',
+      ['cancel', 'r1', '--by', 'alice', '--reason', 'stop\u001b[2J'],
+      '--reason: must not contain control characters',
+    ],
+  ])('%s', (_name, args, problem) => {
+    const { code, stderr } = offpeak('rollout', ...args);
+    expect(code).toBe(2);
+    expect(stderr).toContain(problem);
+    expect(stderr).not.toContain('cannot reach Temporal');
   });
 });
 

@@ -6,9 +6,10 @@ import { aptInstallArgv } from '../../activities/drivers/ssh/apt';
 import { familyOf, installLockArgv, scriptArgv } from '../../activities/drivers/ssh/commands';
 import { fingerprintOf } from '../../activities/drivers/ssh/connection';
 import { dnfUpgradeArgv } from '../../activities/drivers/ssh/dnf';
-import { commandLine, quoteArg } from '../../activities/drivers/ssh/quote';
+import { commandLine, loginShellOf, loginShellProblem, quoteArg } from '../../activities/drivers/ssh/quote';
 import { sudoersFor } from '../../activities/drivers/ssh/sudoers';
-import { parsePatchId, parseScriptRef } from '../../activities/drivers/ssh/validate';
+import { parsePatchId } from '../../activities/drivers/ssh/validate';
+import { parseScriptRef } from '../../domain/scripts';
 
 /** Strings rich in what breaks shells: metacharacters, quotes, dashes, whitespace, newlines, unicode. */
 const hostile = fc.string({
@@ -84,32 +85,33 @@ test('patch ids: real names and versions are accepted', () => {
   expect(parsePatchId('dnf', 'kernel=5.14.0')).toBeUndefined(); // rpm needs version-release
 });
 
-test('script references: control characters never pass; a path is absolute without ".."; arguments stay literal', () => {
+test('script references: control characters never pass; a path is absolute without spaces or ".."; arguments are a list and stay literal', () => {
   fc.assert(
     fc.property(
-      fc.oneof(
-        hostile,
-        hostile.map((s) => `/usr/local/bin/hook ${s}`),
-      ),
-      (script) => {
-        const parsed = parseScriptRef(script);
+      fc.oneof(hostile, fc.constant('/usr/local/bin/hook')),
+      fc.array(hostile, { maxLength: 4 }),
+      (script, args) => {
+        const parsed = parseScriptRef(script, args);
         if (!parsed.ok) return;
         expect(parsed.value.kind).toBe('path');
         if (parsed.value.kind !== 'path') return;
         // eslint-disable-next-line no-control-regex
-        expect(script).not.toMatch(/[\u0000-\u001f\u007f]/);
+        for (const part of [script, ...args]) expect(part).not.toMatch(/[\u0000-\u001f\u007f]/);
+        expect(script).not.toContain(' ');
         expect(parsed.value.path.startsWith('/')).toBe(true);
         expect(parsed.value.path.split('/')).not.toContain('..');
-        expect([parsed.value.path, ...parsed.value.args].join(' ')).toBe(
-          script.split(' ').filter(Boolean).join(' '),
-        );
+        expect(parsed.value).toEqual({ kind: 'path', path: script, args });
         const { argv } = scriptArgv(parsed.value, 5000);
         expect(argv.slice(0, 4)).toEqual(['/usr/bin/timeout', '-k', '10', '5']);
-        expect(argv.slice(4)).toEqual([parsed.value.path, ...parsed.value.args]);
+        expect(argv.slice(4)).toEqual([script, ...args]);
       },
     ),
     { numRuns: 2000 },
   );
+  expect(parseScriptRef('/usr/local/bin/hook', ['--drain', 'now ;', '$(id)'])).toEqual({
+    ok: true,
+    value: { kind: 'path', path: '/usr/local/bin/hook', args: ['--drain', 'now ;', '$(id)'] },
+  });
   expect(parseScriptRef('#!/bin/sh\necho hi\n')).toEqual({
     ok: true,
     value: { kind: 'inline', interpreter: '/bin/sh', body: '#!/bin/sh\necho hi\n' },
@@ -123,6 +125,8 @@ test('script references: control characters never pass; a path is absolute witho
     '/bin/ls\r',
     '',
     '/opt/$(id)',
+    '/opt/my script.sh',
+    '/usr/local/bin/hook --drain',
   ])
     expect(parseScriptRef(bad).ok).toBe(false);
   expect(scriptArgv({ kind: 'inline', interpreter: '/bin/sh', body: 'x' }, 1500)).toEqual({
@@ -244,4 +248,23 @@ test('the package family comes from os-release ID and ID_LIKE', () => {
   expect(familyOf('NAME="Red Hat Enterprise Linux"\nID="rhel"\nID_LIKE="fedora"\n')).toBe('dnf');
   expect(familyOf('NAME="openSUSE Leap"\nID="opensuse-leap"\nID_LIKE="suse opensuse"\n')).toBeUndefined();
   expect(familyOf('ID=alpine\n')).toBeUndefined();
+});
+
+describe('login shells: commands go only through shells whose single quotes are literal', () => {
+  test.each([
+    ['offpeak:x:1000:1000::/home/offpeak:/bin/bash', '/bin/bash', undefined],
+    ['offpeak:x:1000:1000::/home/offpeak:/usr/bin/dash\n', '/usr/bin/dash', undefined],
+    ['offpeak:x:1000:1000::/home/offpeak:', '/bin/sh', undefined],
+    ['offpeak:x:1000:1000::/home/offpeak:/usr/bin/fish', '/usr/bin/fish', 'is not a POSIX shell'],
+    ['offpeak:x:1000:1000::/home/offpeak:/bin/tcsh', '/bin/tcsh', 'is not a POSIX shell'],
+    ['offpeak:x:1000:1000::/home/offpeak:/usr/sbin/nologin', '/usr/sbin/nologin', 'is not a POSIX shell'],
+    ['offpeak:x:1000:1000::/home/offpeak:/tmp/bin/bash', '/tmp/bin/bash', 'is not a POSIX shell'],
+    ['mallory:x:1000:1000::/home/m:/bin/bash', undefined, 'could not be read'],
+    ['This account is currently not available.', undefined, 'could not be read'],
+  ])('%j', (passwd, shell, problem) => {
+    expect(loginShellOf(passwd, 'offpeak')).toBe(shell);
+    const found = loginShellProblem(loginShellOf(passwd, 'offpeak'));
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toContain(problem);
+  });
 });

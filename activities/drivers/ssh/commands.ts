@@ -1,5 +1,5 @@
 import type { Argv } from './quote';
-import type { ScriptRef } from './validate';
+import type { ScriptRef } from '../../../domain/scripts';
 
 /** Commands common to every Linux family. All unprivileged except REBOOT. */
 export const BOOT_ID: Argv = ['/bin/cat', '/proc/sys/kernel/random/boot_id'];

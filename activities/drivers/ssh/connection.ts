@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import { DriverError } from '../driver';
-import { commandLine, type Argv } from './quote';
+import { commandLine, loginShellOf, loginShellProblem, type Argv } from './quote';
 
 /** Everything needed to reach one host. The private key is loaded by the worker, never carried in payloads. */
 export interface SshEndpoint {
@@ -76,7 +76,32 @@ export class SshSession {
       client.connect(config);
     });
     client.on('error', () => undefined); // late errors end the session; calls in flight see their channel close
-    return new SshSession(client, endpoint);
+    const session = new SshSession(client, endpoint);
+    try {
+      await session.checkLoginShell();
+    } catch (err) {
+      client.end();
+      throw err;
+    }
+    return session;
+  }
+
+  /**
+   * SSH hands every command to the user's login shell as one string, so the quoting in quote.ts is only
+   * right for a POSIX shell: read the shell first (plain words, the same in any shell) and refuse the
+   * connection otherwise, before any other command is sent. Once per connection.
+   */
+  private async checkLoginShell(): Promise<void> {
+    const { user, host } = this.endpoint;
+    const r = await this.run(['/usr/bin/getent', 'passwd', user], { timeoutMs: 30_000 });
+    if (r.exitCode === null || r.timedOut)
+      throw new DriverError(
+        'Unreachable',
+        `${user}@${host}: the connection ended while reading the login shell`,
+      );
+    const problem = loginShellProblem(r.exitCode === 0 ? loginShellOf(r.stdout, user) : undefined);
+    if (problem)
+      throw new DriverError('UnsupportedShell', `${user}@${host}: ${problem}; nothing else was run`);
   }
 
   /** Runs `argv` (quoted, never interpolated) and collects its output; `stdin` is written then closed. */

@@ -42,7 +42,8 @@ import {
   parseUpdateinfoList,
   rpmQueryArgv,
 } from './dnf';
-import { parsePatchId, parseScriptRef, type PackageRef } from './validate';
+import { parseScriptRef } from '../../../domain/scripts';
+import { parsePatchId, type PackageRef } from './validate';
 
 export interface SshDriverOptions {
   /** Where `keyRef.env` is looked up; default `process.env`. */
@@ -395,15 +396,15 @@ export class SshDriver implements PatchDriver {
   }
 
   /**
-   * Runs a pre/post script (docs/ssh-driver.md): a path on the host with literal arguments, or a
+   * Runs a pre/post script (docs/ssh-driver.md): a path on the host with its argument list, or a
    * shipped `#!/bin/sh` script; unprivileged, under `timeout`. An invalid reference runs nothing and
    * fails with ScriptFailed.
    */
   async runScript(
     target: MachineTarget,
-    request: { kind: 'pre' | 'post'; script: string; timeoutMs: number },
+    request: { kind: 'pre' | 'post'; script: string; args?: readonly string[]; timeoutMs: number },
   ): Promise<{ exitCode: number; output: string }> {
-    const parsed = parseScriptRef(request.script);
+    const parsed = parseScriptRef(request.script, request.args);
     if (!parsed.ok)
       throw new DriverError(
         'ScriptFailed',

@@ -1,0 +1,102 @@
+import type { Fleet, Machine } from './fleet';
+import { approverNameProblems } from './operator-messages';
+import type { Plan } from './plan';
+import type { Policy } from './policy';
+import type { Parsed, Problem } from './problems';
+import { DEFAULT_MINUTES, planRollout } from './planner';
+import { buildRolloutInput, type MachineSpec, type RolloutInput } from './rollout-spec';
+import { inlineSpecOf } from './spec-slices';
+import { INSTALL_MIN_REMAINING_MS, REBOOT_MIN_REMAINING_MS } from './windows';
+
+/**
+ * Everything `rollout start` does before it contacts the server, as one pure function that `plan` runs
+ * too: plan, check what only the plan can tell (gates beyond the last phase, windows too short for an
+ * install), and build the workflows' input. So nothing `plan` accepts can make `start` or a workflow
+ * fail. Problems are data; paths say which document they are in (`fleet: ...`, `policy: ...`).
+ */
+
+/** Workflow IDs are built from it: `offpeak/<rollout>`. */
+export const ROLLOUT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** The default rollout ID: `rollout-<UTC timestamp>`. */
+export function newRolloutId(now: Date): string {
+  return `rollout-${now.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+}
+
+export interface PreStart {
+  rolloutId: string;
+  startedBy: string;
+  fleet: Fleet;
+  policy: Policy;
+  now: Date;
+}
+
+export function prepareRolloutInput(args: PreStart): Parsed<{ plan: Plan; input: RolloutInput }> {
+  const problems: Problem[] = [];
+  if (!ROLLOUT_ID_PATTERN.test(args.rolloutId))
+    problems.push({
+      path: 'rolloutId',
+      message:
+        'must start with a letter or digit and hold only letters, digits, ".", "_" or "-" (at most 100)',
+    });
+  problems.push(...approverNameProblems(args.startedBy, 'startedBy'));
+  const planned = planRollout(args.fleet, args.policy);
+  if (!planned.ok) problems.push(...planned.problems.map((p) => ({ ...p, path: `policy: ${p.path}` })));
+  if (problems.length || !planned.ok) return { ok: false, problems };
+
+  const plan = planned.value;
+  const input = buildRolloutInput({ ...args, plan });
+  problems.push(...gateProblems(args.policy, plan), ...windowProblems(args.fleet, args.policy, input));
+  return problems.length ? { ok: false, problems } : { ok: true, value: { plan, input } };
+}
+
+/** A gate before a phase the plan does not have would never hold anything: say so instead. */
+function gateProblems(policy: Policy, plan: Plan): Problem[] {
+  const { beforePhases } = policy.approvals;
+  if (beforePhases === 'all') return [];
+  const n = plan.phases.length;
+  const has =
+    n === 0 ? 'the plan has no phases' : `the plan has ${n} phase${n === 1 ? '' : 's'} (0 to ${n - 1})`;
+  return beforePhases.flatMap((phase, i) =>
+    phase < n
+      ? []
+      : [{ path: `policy: approvals.beforePhases[${i}]`, message: `phase ${phase} does not exist: ${has}` }],
+  );
+}
+
+/**
+ * Every planned machine's window must hold one install and its reserves: the install cannot start with
+ * less than 15 minutes left, and must end early enough for its reboot to start (10 minutes on Windows,
+ * 15 on Linux; none with `rebootSetting: Never`). Otherwise the machine could never be patched. The check
+ * uses each window's nominal length; a daylight-saving night can make an off-peak window an hour shorter.
+ */
+function windowProblems(fleet: Fleet, policy: Policy, input: RolloutInput): Problem[] {
+  const index = new Map(fleet.machines.map((m, i) => [m.name, i]));
+  const problems: Problem[] = [];
+  for (const region of input.regions)
+    for (const spec of inlineSpecOf(region).machines) {
+      if (!spec.schedule) continue;
+      const i = index.get(spec.name)!;
+      const problem = windowProblem(fleet.machines[i], spec, policy);
+      if (problem) problems.push({ path: `fleet: machines[${i}]`, message: problem });
+    }
+  return problems;
+}
+
+const MINUTE_MS = 60_000;
+
+function windowProblem(machine: Machine, spec: MachineSpec, policy: Policy): string | undefined {
+  const window = spec.schedule!.durationMinutes;
+  const install = (machine.durations ?? DEFAULT_MINUTES[machine.os]).installMinutes;
+  const reserve = policy.rebootSetting === 'Never' ? 0 : REBOOT_MIN_REMAINING_MS[machine.os] / MINUTE_MS;
+  const needed = Math.max(install + reserve, INSTALL_MIN_REMAINING_MS / MINUTE_MS);
+  if (needed <= window) return undefined;
+  const source = machine.maintenanceConfiguration
+    ? `maintenance configuration "${machine.maintenanceConfiguration}"`
+    : "the policy's offPeak hours";
+  return (
+    `its ${window}-minute window (${source}) cannot hold one install: ${install} minutes` +
+    `${machine.durations ? '' : ` (the ${machine.os} default)`}${reserve ? ` plus ${reserve} minutes kept for the reboot` : ''}` +
+    `${needed > install + reserve ? `, and an install needs ${needed} minutes left to start` : ''}`
+  );
+}
