@@ -4,6 +4,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
 import type { Fleet } from '../domain/fleet';
 import type { Policy } from '../domain/policy';
@@ -14,7 +15,7 @@ import { machinesQuery, statusQuery } from '../workflows/rollout';
 import { stageRolloutInput } from '../activities/spec-store';
 import { machineCountOf } from '../domain/spec-slices';
 import { MACHINE_PAGE_LIMIT, type MachineReport, type RolloutReport } from '../workflows/rollout-state';
-import { OperationError, UsageError } from './errors';
+import { NotFoundError, OperationError, UsageError } from './errors';
 import { planOrThrow } from './commands/plan';
 import { machinesFromAttempts } from './machine-attempts';
 
@@ -71,6 +72,10 @@ export async function startRollout(
       workflowId,
       args: [stageRolloutInput(input)],
       staticSummary: `Offpeak rollout ${input.rolloutId}: ${machines} machine(s) in ${input.phases.length} phase(s), ${input.settings.month} (${input.settings.monthType})`,
+      // The month lets `rollout list --month` filter from visibility alone.
+      memo: {
+        offpeak: { kind: 'rollout', month: input.settings.month, monthType: input.settings.monthType },
+      },
       typedSearchAttributes: [
         { key: SA.kind, value: 'rollout' },
         { key: SA.rollout, value: input.rolloutId },
@@ -126,10 +131,30 @@ export async function rolloutReport(
     return { ...rest, machines: await pages() };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message))
-      throw UsageError.of(
+      throw new NotFoundError(
         'ID',
         `no rollout "${rolloutId}" (workflow ${rolloutWorkflowId(rolloutId)} not found)`,
       );
     throw err;
+  }
+}
+
+/**
+ * How many workers poll `taskQueue` for workflow tasks (DescribeTaskQueue's pollers: those seen in the
+ * last few minutes). Undefined when the server does not say (an older server, no permission).
+ */
+export async function workflowPollers(
+  client: Client,
+  taskQueue: string = DEFAULT_TASK_QUEUE,
+): Promise<number | undefined> {
+  try {
+    const described = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return described.pollers?.length ?? 0;
+  } catch {
+    return undefined;
   }
 }

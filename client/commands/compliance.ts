@@ -13,16 +13,17 @@ import { SA } from '../../servers/search-attributes';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import type { AssessmentResult } from '../../workflows/assess';
 import type { MachineAttemptResult } from '../../workflows/machine';
-import { UsageError } from '../errors';
+import { NotFoundError, UsageError } from '../errors';
 import { loadFleet } from '../input';
 import { printJson, table } from '../output';
 import { connectClient, ROLLOUT_ID_PATTERN } from '../temporal';
+import { outputOption } from './options';
 import { listWorkflows, mapLimit } from '../visibility';
 
 export type DataFormat = 'table' | 'json' | 'csv';
 
 export function dataOutputOption(): Option {
-  return new Option('--output <format>', 'output format').choices(['table', 'json', 'csv']).default('table');
+  return outputOption(['table', 'json', 'csv']);
 }
 
 function csvCell(value: string | number): string {
@@ -188,7 +189,7 @@ export function registerCompliance(program: Command): void {
             await client.workflow.getHandle(rolloutWorkflowId(opts.rollout)).describe();
           } catch (err) {
             if (err instanceof WorkflowNotFoundError)
-              throw UsageError.of('--rollout', `no rollout "${opts.rollout}"`);
+              throw new NotFoundError('--rollout', `no rollout "${opts.rollout}"`);
             throw err;
           }
         }

@@ -220,7 +220,9 @@ export function registerInstall(program: Command): void {
             workflowId: rolloutWorkflowId(rolloutId),
             args: [input],
             staticSummary: `${unsafe ? 'UNSAFE (availability rules bypassed) ' : ''}on-demand install by ${by}: ${count} machine(s)`,
-            memo: { offpeak: { kind: 'install', unsafe, by, machines: opts.machine } },
+            memo: {
+              offpeak: { kind: 'install', unsafe, by, machines: opts.machine, month: input.settings.month },
+            },
             typedSearchAttributes: [
               { key: SA.kind, value: 'rollout' },
               { key: SA.rollout, value: rolloutId },
