@@ -69,7 +69,7 @@ export const policySchema = z
       })
       .strict()
       .default({ beforePhases: [], approvers: [], fourEyes: false }),
-    /** Demo only: a simulated-time scale for driver durations (1 = as configured). */
+    /** Simulated machines only: their durations are scaled by this, in place of the worker's --time-scale (1: the worker's). */
     simulationSpeed: z.number().positive().default(1),
   })
   .strict();

@@ -23,6 +23,8 @@ export interface MachineSpec {
   os: OsType;
   image?: Machine['image'];
   simulation?: Machine['simulation'];
+  /** The policy's `simulationSpeed` when not 1: the simulator's time scale for this rollout's machines. */
+  timeScale?: number;
   /** The ssh driver's connection settings (key references only, never key material). */
   ssh?: SshSettings;
   hotpatchCapable: boolean;
@@ -140,7 +142,11 @@ export function buildRolloutInput(args: {
     machines: r.steps.flatMap((step) =>
       step.machines.map((name) => {
         const m = byName.get(name)!;
-        return { ...machineSpecOf(m), ...scheduleFor(m, fleet, policy) };
+        return {
+          ...machineSpecOf(m),
+          ...scheduleFor(m, fleet, policy),
+          ...(policy.simulationSpeed !== 1 ? { timeScale: policy.simulationSpeed } : {}),
+        };
       }),
     ),
   }));

@@ -18,7 +18,7 @@ import {
   startRollout,
   workflowPollers,
 } from '../temporal';
-import { nextCommand, viewLines, watchRollout } from '../watch';
+import { FINAL_STATUSES, nextCommand, viewLines, watchRollout } from '../watch';
 import { outputOption, whoAmI } from './options';
 import { registerRolloutList } from './rollout-list';
 import { registerSteering } from './rollout-steer';
@@ -151,7 +151,9 @@ export function registerRollout(program: Command): void {
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       intervalMs: interval * 1000,
     });
-    if (view.report) process.stdout.write(`\n${summaryTable(view.report)}\n`);
+    // The last frame shows where it stands; an ended rollout also gets its closing summary.
+    if (view.report && FINAL_STATUSES.has(view.report.status))
+      process.stdout.write(`\n${summaryTable(view.report)}\n`);
     const url = workflowUiUrl(target.uiUrl, target.namespace, rolloutWorkflowId(id));
     if (url) process.stdout.write(`\nTemporal UI: ${url}\n`);
     process.stdout.write(`Next: ${nextCommand(view.report, id)}\n`);

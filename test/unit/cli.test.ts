@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,6 +178,35 @@ describe('offpeak plan', () => {
       'ManualPatchMode',
     );
     expect(plan.estimateMinutes).toBeGreaterThanOrEqual(plan.lowerBoundMinutes);
+  });
+});
+
+describe('offpeak worker against no server', () => {
+  test('retries connecting with one clear line per attempt, and stops on SIGTERM without a stack trace', async () => {
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'offpeak.js'), 'worker'], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        OFFPEAK_HOME: mkdtempSync(join(tmpdir(), 'op-')),
+      },
+      timeout: 60_000,
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('(attempt 2:')) child.kill('SIGTERM');
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    const lines = stderr.trim().split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      'Cannot reach Temporal at 127.0.0.1:1 (attempt 1: Connection refused); retrying in 1 s',
+      'Cannot reach Temporal at 127.0.0.1:1 (attempt 2: Connection refused); retrying in 2 s',
+    ]);
+    expect(lines.at(-1)).toBe('error: stopped before Temporal was reachable');
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).toBe('');
   });
 });
 
