@@ -46,12 +46,12 @@ async function serverViewOf(d: WorkflowExecutionDescription): Promise<ServerView
 }
 
 /** The first line of an error, without gRPC's framing: what an operator needs, not a stack. */
-export function shortReason(err: unknown): string {
+export function shortReason(err: unknown, timeoutMs = QUERY_TIMEOUT_MS): string {
   type Grpc = { code?: number; details?: string; message?: string };
   const e = err as Grpc & { cause?: Grpc };
   const code = e.cause?.code ?? e.code;
   // DEADLINE_EXCEEDED, or CANCELLED as grpc-js reports some deadlines: our short query timeout ran out.
-  if (code === 4 || code === 1) return `no worker answered within ${QUERY_TIMEOUT_MS / 1000} s`;
+  if (code === 4 || code === 1) return `no worker answered within ${timeoutMs / 1000} s`;
   // FAILED_PRECONDITION: the server itself knows no worker polls ("no poller seen ... recently").
   return String(e.cause?.details || e.details || e.message || err).split('\n')[0];
 }
@@ -81,6 +81,6 @@ export async function rolloutView(
     );
     return { report, server };
   } catch (err) {
-    return { server, fallback: shortReason(err) };
+    return { server, fallback: shortReason(err, queryTimeoutMs) };
   }
 }

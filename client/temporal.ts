@@ -18,6 +18,7 @@ import { MACHINE_PAGE_LIMIT, type MachineReport, type RolloutReport } from '../w
 import { NotFoundError, OperationError, UsageError } from './errors';
 import { planOrThrow } from './commands/plan';
 import { machinesFromAttempts } from './machine-attempts';
+import { shortReason } from './rollout-view';
 
 export async function connectClient(
   target?: TemporalTarget,
@@ -88,6 +89,9 @@ export async function startRollout(
   }
 }
 
+/** Longer than `status`'s: a report may wait for a busy worker to replay a long history. */
+const REPORT_QUERY_TIMEOUT_MS = 10_000;
+
 /** A report, with what could not be read when its machines were assembled from their attempts. */
 export type AssembledReport = RolloutReport & { notes?: string[] };
 
@@ -102,19 +106,27 @@ export async function rolloutReport(
   options: { machines?: boolean } = {},
 ): Promise<AssembledReport> {
   const handle = client.workflow.getHandle(rolloutWorkflowId(rolloutId));
+  // A running rollout's report needs a worker to answer: bounded, and said plainly when none does.
+  const ask = <T>(query: () => Promise<T>): Promise<T> =>
+    client.connection.withDeadline(Date.now() + REPORT_QUERY_TIMEOUT_MS, query).catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) throw err;
+      throw new OperationError(
+        `rollout ${rolloutId} is running and its report needs a worker (${shortReason(err, REPORT_QUERY_TIMEOUT_MS)}): start one with \`offpeak worker\`; \`offpeak rollout status ${rolloutId}\` shows what the server keeps`,
+      );
+    });
   try {
     const described = await handle.describe();
     // A closed rollout returns its report as its result; queries would need a worker to replay it.
     const report =
       described.status.name === 'COMPLETED'
         ? ((await handle.result()) as RolloutReport)
-        : await handle.query(statusQuery);
+        : await ask(() => handle.query(statusQuery));
     if (!report.paged || !options.machines) return report;
     const { paged, ...rest } = report;
     const pages = async () => {
       const machines: MachineReport[] = [];
       for (;;) {
-        const page = await handle.query(machinesQuery, machines.length, MACHINE_PAGE_LIMIT);
+        const page = await ask(() => handle.query(machinesQuery, machines.length, MACHINE_PAGE_LIMIT));
         machines.push(...page);
         if (page.length < MACHINE_PAGE_LIMIT) return machines;
       }

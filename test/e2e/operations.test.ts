@@ -166,6 +166,11 @@ test('without a worker: start warns, status and steering answer from the server,
   expect(missing.code).toBe(1);
   expect(missing.stderr.trim()).toBe('ID: no rollout "nope" (workflow offpeak/nope not found)');
 
+  const report = await offpeak('rollout', 'report', 'nw-1');
+  expect(report.code).toBe(1);
+  expect(report.stderr).toContain('error: rollout nw-1 is running and its report needs a worker');
+  expect(report.stderr).not.toMatch(STACK);
+
   // watch shows the server's view until a worker runs, then the rollout's own progress to its end.
   const watch = offpeakInBackground('rollout', 'watch', 'nw-1', '--interval', '0.2');
   await watch.until('showing what the server keeps');
