@@ -53,7 +53,10 @@ export function shortReason(err: unknown, timeoutMs = QUERY_TIMEOUT_MS): string 
   // DEADLINE_EXCEEDED, or CANCELLED as grpc-js reports some deadlines: our short query timeout ran out.
   if (code === 4 || code === 1) return `no worker answered within ${timeoutMs / 1000} s`;
   // FAILED_PRECONDITION: the server itself knows no worker polls ("no poller seen ... recently").
-  return String(e.cause?.details || e.details || e.message || err).split('\n')[0];
+  const text = String(e.cause?.details || e.details || e.message || err).split('\n')[0];
+  // grpc-js wraps a refused connection in a long sentence: keep the system's words and the address.
+  const refused = /connect (E[A-Z]+) (\S+?)\.?(\s|$)/.exec(text);
+  return refused ? `${refused[1]} ${refused[2]}` : text;
 }
 
 export async function rolloutView(
