@@ -351,3 +351,40 @@ test('large JSON arrives whole through a pipe: compliance of 12,000 machines, th
   expect(parsed.machines).toHaveLength(4001);
   expect(parsed.machines.filter((m) => m.outcome === 'Excluded')).toHaveLength(4000);
 });
+
+test('schedule trigger starts the month now; schedule list has null, not "-", for a run that never happened', async () => {
+  const created = await offpeak(
+    'schedule',
+    'create',
+    '--id',
+    'trig',
+    '--fleet',
+    fleet,
+    '--policy',
+    policyNow,
+  );
+  expect(created.code).toBe(0);
+  const before = JSON.parse((await offpeak('schedule', 'list', '-o', 'json')).stdout) as Array<{
+    id: string;
+    lastRun: unknown;
+  }>;
+  expect(before.find((s) => s.id === 'trig')?.lastRun).toBeNull();
+
+  const triggered = await offpeak('schedule', 'trigger', 'trig');
+  expect(triggered.code).toBe(0);
+  expect(triggered.stderr).toContain('trigger: offpeak/trig starts its rollout now');
+  // The schedule records the run it took; describe reads it from the server (no worker needed).
+  let runs: Array<{ workflowId?: string }> = [];
+  for (let i = 0; i < 50 && runs.length === 0; i++) {
+    runs = (
+      JSON.parse((await offpeak('schedule', 'describe', 'trig', '-o', 'json')).stdout) as {
+        recentRuns: typeof runs;
+      }
+    ).recentRuns;
+  }
+  expect(runs).toEqual([
+    expect.objectContaining({ workflowId: expect.stringMatching(/^offpeak-scheduled\/trig/) }),
+  ]);
+  expect((await offpeak('schedule', 'trigger', 'nope')).code).toBe(1);
+  expect((await offpeak('schedule', 'delete', 'trig')).code).toBe(0);
+});
