@@ -17,10 +17,9 @@ import { note } from '../output';
 import { progressLines, summaryTable } from '../progress';
 import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
 import { OperationError } from '../errors';
+import { FINAL_STATUSES } from '../watch';
 import { whoAmI } from './options';
 import { machineCountOf } from '../../domain/spec-slices';
-
-const FINAL = new Set(['Completed', 'Rejected', 'Aborted']);
 
 export function registerDemo(program: Command): void {
   program
@@ -82,7 +81,7 @@ export function registerDemo(program: Command): void {
           report = await rolloutReport(client, input.rolloutId);
           if (process.stderr.isTTY) process.stderr.write('\x1b[2J\x1b[H');
           note(progressLines(report).join('\n'));
-          if (FINAL.has(report.status)) break;
+          if (FINAL_STATUSES.has(report.status)) break;
           if (report.openGate && !answered.has(report.openGate)) {
             answered.add(report.openGate);
             await decideGate(

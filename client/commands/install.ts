@@ -21,6 +21,7 @@ import { fleetFromOption, selectMachines } from './assess';
 import { dataOutputOption, printData } from './compliance';
 import { planOrThrow } from './plan';
 import { whoAmI } from './options';
+import { FINAL_STATUSES } from '../watch';
 
 export interface InstallRequest {
   rolloutId: string;
@@ -137,7 +138,8 @@ export function installInput(
   });
 }
 
-const FINAL = new Set(['Completed', 'Rejected', 'Aborted', 'Halted']);
+/** An install has no one to resume it: a halt ends it too. */
+const FINAL = new Set([...FINAL_STATUSES, 'Halted']);
 
 export function registerInstall(program: Command): void {
   program

@@ -38,7 +38,11 @@ export function registerWorker(program: Command): void {
       'simulated driver state and ledger',
       join(offpeakHome(), 'simulator', 'worker'),
     )
-    .option('--time-scale <n>', 'simulated durations multiplied by this', '1')
+    .option(
+      '--time-scale <n>',
+      "simulated durations multiplied by this (a policy's simulationSpeed replaces it for its rollout)",
+      '1',
+    )
     .option(
       '--metrics-port <port>',
       "serve Prometheus metrics (Temporal's and Offpeak's) on this port, at /metrics",
