@@ -170,3 +170,12 @@ export async function workflowPollers(
     return undefined;
   }
 }
+
+/** The warning `rollout start`, `install` and `assess` print when no worker would pick their work up. */
+export async function noWorkerWarning(client: Client): Promise<string | undefined> {
+  if ((await workflowPollers(client)) !== 0) return undefined;
+  return (
+    `Warning: no worker polls task queue "${DEFAULT_TASK_QUEUE}" in namespace "${client.options.namespace}": ` +
+    'it waits until one starts (`offpeak worker`).'
+  );
+}

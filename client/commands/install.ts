@@ -16,7 +16,7 @@ import { rolloutWorkflowId } from '../../workflows/ids';
 import { OperationError, UsageError } from '../errors';
 import { loadPolicy } from '../input';
 import { note } from '../output';
-import { connectClient, newRolloutId, rolloutReport, ROLLOUT_ID_PATTERN } from '../temporal';
+import { connectClient, newRolloutId, noWorkerWarning, rolloutReport, ROLLOUT_ID_PATTERN } from '../temporal';
 import { fleetFromOption, selectMachines } from './assess';
 import { dataOutputOption, printData } from './compliance';
 import { planOrThrow } from './plan';
@@ -242,6 +242,8 @@ export function registerInstall(program: Command): void {
         note(
           `Started ${rolloutWorkflowId(rolloutId)}: ${count} machine(s) in ${input.regions.reduce((n, r) => n + r.steps.length, 0)} step(s); see \`offpeak rollout status ${rolloutId}\``,
         );
+        const warning = await noWorkerWarning(client);
+        if (warning) note(warning);
         if (!opts.wait) {
           process.stdout.write(`${rolloutId}\n`);
           return;

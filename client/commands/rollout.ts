@@ -1,6 +1,5 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import { workflowUiUrl } from '../../servers/connection';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { withExamples } from '../command';
@@ -16,7 +15,7 @@ import {
   prepareRollout,
   rolloutReport,
   startRollout,
-  workflowPollers,
+  noWorkerWarning,
 } from '../temporal';
 import { FINAL_STATUSES, nextCommand, viewLines, watchRollout } from '../watch';
 import { outputOption, whoAmI } from './options';
@@ -58,11 +57,8 @@ export function registerRollout(program: Command): void {
     note(`${started.alreadyStarted ? 'Already running' : 'Started'}: ${started.workflowId}`);
     const url = workflowUiUrl(target.uiUrl, target.namespace, started.workflowId);
     if (url) note(`Temporal UI: ${url}`);
-    if ((await workflowPollers(client)) === 0)
-      note(
-        `Warning: no worker polls task queue "${DEFAULT_TASK_QUEUE}" in namespace "${target.namespace}": ` +
-          'the rollout waits until one starts (`offpeak worker`).',
-      );
+    const warning = await noWorkerWarning(client);
+    if (warning) note(warning);
     process.stdout.write(`${input.rolloutId}\n`);
     if (opts.wait) {
       await client.workflow.getHandle(started.workflowId).result();
