@@ -211,6 +211,12 @@ export function registerCompliance(program: Command): void {
           process.stdout.write(
             `\n${s.compliant}/${s.machines} compliant (${s.compliantPercent}%), ${s.nonCompliant} non-compliant, ${s.unknown} unknown\n`,
           );
+          const waiting = report.machines.flatMap((m) =>
+            (m.excluded ?? []).map(
+              (e) => `  ${m.machine}: ${e.patchId} excluded (${e.reason}), due ${e.due}`,
+            ),
+          );
+          if (waiting.length) process.stdout.write(`\nExcluded, still outstanding:\n${waiting.join('\n')}\n`);
           if (report.patch)
             process.stdout.write(
               `${report.patch.query}: installed or no longer needed on ${report.patch.installed}/${report.patch.applicable} (${report.patch.installedPercent}%)\n`,
