@@ -24,6 +24,7 @@ function target(machine: MachineSpec, operation: Operation): MachineTarget {
     os: machine.os,
     image: machine.image,
     simulation: machine.simulation,
+    ...(machine.timeScale !== undefined ? { timeScale: machine.timeScale } : {}),
     operation,
   };
 }

@@ -7,9 +7,5 @@ if (!existsSync(entry)) {
   process.stderr.write('offpeak is not built yet: run `npm run build` (npm ci does it for you).\n');
   process.exit(1);
 }
-require(entry)
-  .main(process.argv)
-  .then(
-    (code) => process.exit(code),
-    () => process.exit(1),
-  );
+// `run` maps failures to exit codes and exits once stdout has drained (client/main.ts).
+require(entry).run(process.argv);

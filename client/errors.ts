@@ -16,4 +16,12 @@ export class OperationError extends Error {
   override name = 'OperationError';
 }
 
+/** What the user named does not exist (a rollout, a schedule): exit code 1, like kubectl and the AWS CLI. */
+export class NotFoundError extends Error {
+  override name = 'NotFoundError';
+  constructor(path: string, message: string) {
+    super(formatProblems([{ path, message }]).join('\n'));
+  }
+}
+
 export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;

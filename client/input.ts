@@ -11,10 +11,11 @@ export function readDocument(path: string, what: string): unknown {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw UsageError.of(
-      what,
-      `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw UsageError.of(what, `no such file: ${path}`);
+    if (code === 'EISDIR') throw UsageError.of(what, `${path} is a directory, not a file`);
+    if (code === 'EACCES') throw UsageError.of(what, `permission denied: ${path}`);
+    throw UsageError.of(what, `cannot read ${path}: ${code ?? (err as Error).message}`);
   }
   try {
     // YAML is a superset of JSON: one parser reads both.

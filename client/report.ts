@@ -10,6 +10,7 @@ import {
 } from '../workflows/messages';
 import { OperationError } from './errors';
 import { machinesFromAttempts, type AttemptReading } from './machine-attempts';
+import { QUERY_TIMEOUT_MS, shortReason } from './rollout-view';
 
 /**
  * Reading a rollout, one way for every size: its summary (counts per region and phase, gates) from the
@@ -43,7 +44,15 @@ export async function rolloutSummary(
   const d = described ?? (await describeRollout(client, rolloutId));
   const handle = client.workflow.getHandle(d.workflowId, d.runId);
   if (d.status.name === 'COMPLETED') return (await handle.result()) as RolloutSummary;
-  if (d.status.name === 'RUNNING') return handle.query(statusQuery);
+  if (d.status.name === 'RUNNING')
+    // A running rollout answers through a worker: bounded, and said plainly when none does.
+    return client.connection
+      .withDeadline(Date.now() + QUERY_TIMEOUT_MS * 3, () => handle.query(statusQuery))
+      .catch((err: unknown) => {
+        throw new OperationError(
+          `rollout ${rolloutId} is running and its report needs a worker (${shortReason(err, QUERY_TIMEOUT_MS * 3)}): start one with \`offpeak worker\``,
+        );
+      });
   const memo = (await d.memo)?.[STATUS_MEMO_KEY] as RolloutSummary | undefined;
   if (!memo) throw new OperationError(`rollout ${rolloutId} ended ${d.status.name} and left no status`);
   return memo;

@@ -1,4 +1,5 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
 import { machineCountOf } from '../domain/spec-slices';
 import { resolveTemporal, type TemporalTarget } from '../servers/connection';
@@ -38,6 +39,10 @@ export async function startRollout(
       workflowId,
       args: [stageRolloutInput(input)],
       staticSummary: `Offpeak rollout ${input.rolloutId}: ${machines} machine(s) in ${input.phases.length} phase(s), ${input.settings.month} (${input.settings.monthType})`,
+      // The month lets `rollout list --month` filter from visibility alone.
+      memo: {
+        offpeak: { kind: 'rollout', month: input.settings.month, monthType: input.settings.monthType },
+      },
       typedSearchAttributes: [
         { key: SA.kind, value: 'rollout' },
         { key: SA.rollout, value: input.rolloutId },
@@ -48,4 +53,32 @@ export async function startRollout(
     if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, alreadyStarted: true };
     throw err;
   }
+}
+/**
+ * How many workers poll `taskQueue` for workflow tasks (DescribeTaskQueue's pollers: those seen in the
+ * last few minutes). Undefined when the server does not say (an older server, no permission).
+ */
+export async function workflowPollers(
+  client: Client,
+  taskQueue: string = DEFAULT_TASK_QUEUE,
+): Promise<number | undefined> {
+  try {
+    const described = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+    return described.pollers?.length ?? 0;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The warning `rollout start`, `install` and `assess` print when no worker would pick their work up. */
+export async function noWorkerWarning(client: Client): Promise<string | undefined> {
+  if ((await workflowPollers(client)) !== 0) return undefined;
+  return (
+    `Warning: no worker polls task queue "${DEFAULT_TASK_QUEUE}" in namespace "${client.options.namespace}": ` +
+    'it waits until one starts (`offpeak worker`).'
+  );
 }

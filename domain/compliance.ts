@@ -1,4 +1,5 @@
-import type { AvailablePatch, PatchInstallState, PatchOutcome } from './patches';
+import { BASELINE_MONTHS, releaseMonthOf } from './calendar';
+import type { AvailablePatch, ExclusionReason, PatchInstallState, PatchOutcome } from './patches';
 import { normalizeKb } from './patch-selection';
 
 /**
@@ -62,6 +63,33 @@ export interface MachineCompliance {
   };
   /** With a patch query: that patch's state on this machine. */
   patch?: { patchId: string; state: PatchState };
+  /** Outstanding patches the latest attempt excluded: why, and when they are due. */
+  excluded?: ExcludedPatch[];
+}
+
+export interface ExcludedPatch {
+  patchId: string;
+  reason: ExclusionReason | 'Unknown';
+  /** When it will be installed, in words: "next baseline month: 2027-01", or what has to change. */
+  due: string;
+}
+
+/** The month after `yearMonth` ('YYYY-MM') that is a hotpatch baseline month. */
+export function nextBaselineMonth(yearMonth: string): string {
+  let [year, month] = yearMonth.split('-').map(Number);
+  do {
+    month += 1;
+    if (month === 13) [year, month] = [year + 1, 1];
+  } while (!(BASELINE_MONTHS as readonly number[]).includes(month));
+  return `${year}-${String(month).padStart(2, '0')}`;
+}
+
+/** When an excluded patch is due, from its reason and the release month of the attempt that excluded it. */
+export function dueOf(reason: ExcludedPatch['reason'], releaseMonth: string): string {
+  if (reason === 'HotpatchMonth') return `next baseline month: ${nextBaselineMonth(releaseMonth)}`;
+  if (reason === 'RequiresReboot') return 'when the policy allows reboots (excludeKbsRequiringReboot: false)';
+  if (reason === 'PolicyExclusion') return "when the policy's exclusion lists no longer name it";
+  return 'unknown: the attempt that excluded it recorded no reason';
 }
 
 export interface ComplianceQuery {
@@ -147,6 +175,18 @@ function machineCompliance(
     available,
     outstanding: [...outstanding].sort(),
   };
+  if (lastT) {
+    // What the latest assessing attempt excluded and is still outstanding waits for a reason of its own.
+    const month = releaseMonthOf(lastT.closedAt.slice(0, 10));
+    const excluded = lastT.patches
+      .filter((p) => p.state === 'Excluded' && outstanding.has(p.patchId))
+      .map((p): ExcludedPatch => ({
+        patchId: p.patchId,
+        reason: p.reason ?? 'Unknown',
+        due: dueOf(p.reason ?? 'Unknown', month),
+      }));
+    if (excluded.length) result.excluded = excluded;
+  }
   if (last) {
     const count = (state: PatchInstallState) => last.patches.filter((p) => p.state === state).length;
     result.lastInstall = {

@@ -12,6 +12,8 @@ export interface MachineSpec {
   os: OsType;
   image?: Machine['image'];
   simulation?: Machine['simulation'];
+  /** The policy's `simulationSpeed` when not 1: the simulator's time scale for this rollout's machines. */
+  timeScale?: number;
   /** The ssh driver's connection settings (key references only, never key material). */
   ssh?: SshSettings;
   hotpatchCapable: boolean;

@@ -1,4 +1,4 @@
-import type { AvailablePatch, PatchOutcome } from './patches';
+import type { AvailablePatch, ExclusionReason, PatchOutcome } from './patches';
 import type { Classification } from './policy';
 
 /**
@@ -115,12 +115,18 @@ export function selectPatches(patches: readonly AvailablePatch[], criteria: Sele
   const outcomes: PatchOutcome[] = [];
   for (const patch of patches) {
     const kb = isKb(patch) ? normalizeKb(patch.kbId) : undefined;
-    const excluded =
-      (kb !== undefined ? kbExclude.has(kb) : anyMask(patch, criteria.packageNameMasksToExclude)) ||
-      (criteria.excludeKbsRequiringReboot && kb !== undefined && patch.rebootBehavior !== 'NeverReboots') ||
-      (criteria.hotpatchOnly && !patch.hotpatch);
-    if (excluded) {
-      outcomes.push({ patchId: patch.patchId, state: 'Excluded' });
+    // The first rule that applies is the reason given (the order of the rules above).
+    const reason: ExclusionReason | undefined = (
+      kb !== undefined ? kbExclude.has(kb) : anyMask(patch, criteria.packageNameMasksToExclude)
+    )
+      ? 'PolicyExclusion'
+      : criteria.excludeKbsRequiringReboot && kb !== undefined && patch.rebootBehavior !== 'NeverReboots'
+        ? 'RequiresReboot'
+        : criteria.hotpatchOnly && !patch.hotpatch
+          ? 'HotpatchMonth'
+          : undefined;
+    if (reason) {
+      outcomes.push({ patchId: patch.patchId, state: 'Excluded', reason });
       continue;
     }
     const included =

@@ -25,9 +25,15 @@ export interface Assessment {
 
 export type PatchInstallState = 'Installed' | 'Failed' | 'Pending' | 'Excluded' | 'NotSelected';
 
+/** Why a patch was `Excluded`: the policy's exclusion lists, its no-reboot rule, or a hotpatch month. */
+export const EXCLUSION_REASONS = ['PolicyExclusion', 'RequiresReboot', 'HotpatchMonth'] as const;
+export type ExclusionReason = (typeof EXCLUSION_REASONS)[number];
+
 export interface PatchOutcome {
   patchId: string;
   state: PatchInstallState;
+  /** Set on `Excluded` outcomes (absent in attempts recorded before reasons were kept). */
+  reason?: ExclusionReason;
 }
 
 export interface InstallResult {

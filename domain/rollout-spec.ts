@@ -119,7 +119,11 @@ export function buildRolloutInput(args: {
       machines: r.steps.flatMap((step) =>
         step.machines.map((name) => {
           const m = byName.get(name)!;
-          return { ...machineSpecOf(m), ...scheduleFor(m, fleet, policy) };
+          return {
+            ...machineSpecOf(m),
+            ...scheduleFor(m, fleet, policy),
+            ...(policy.simulationSpeed !== 1 ? { timeScale: policy.simulationSpeed } : {}),
+          };
         }),
       ),
     }),

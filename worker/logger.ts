@@ -1,5 +1,11 @@
 import pino, { type Logger } from 'pino';
-import { DefaultLogger, Runtime, type LogEntry, type LogLevel } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  makeTelemetryFilterString,
+  Runtime,
+  type LogEntry,
+  type LogLevel,
+} from '@temporalio/worker';
 
 /** Fields never written to a log line, at the top level and up to two levels down. */
 const SECRETS = ['apiKey', 'password', 'passphrase', 'privateKey', 'key', 'token', 'secret', 'authorization'];
@@ -68,8 +74,11 @@ export function installRuntimeLogger(logger: Logger, options: RuntimeOptions = {
     logger: new DefaultLogger(level === ('FATAL' as LogLevel) ? 'ERROR' : level, (entry) =>
       logRuntimeEntry(logger, entry),
     ),
-    ...(options.metricsAddress
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: options.metricsAddress } } } }
-      : {}),
+    telemetryOptions: {
+      // The SDK core's own lines (retries, connection trouble) come through pino too, as JSON on the same
+      // stream, instead of coloured text printed by the core beside it.
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
+      ...(options.metricsAddress ? { metrics: { prometheus: { bindAddress: options.metricsAddress } } } : {}),
+    },
   });
 }

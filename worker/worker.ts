@@ -43,9 +43,56 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(options.workflows === false ? {} : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.drivers),
     maxConcurrentActivityTaskExecutions: 200,
+    // Bounded: running activities are cancelled after the grace time (Temporal retries them elsewhere).
+    shutdownGraceTime: SHUTDOWN.graceMs,
+    shutdownForceTime: SHUTDOWN.forceMs,
   });
 }
 
-export async function connectWorker(options: NativeConnectionOptions): Promise<NativeConnection> {
-  return NativeConnection.connect(options);
+/** How long a stopping worker lets running activities finish, and when it gives up waiting. */
+export const SHUTDOWN = { graceMs: 5_000, forceMs: 15_000 };
+
+export interface ConnectRetry {
+  /** One human line per failed attempt. */
+  log: (line: string) => void;
+  /** Attempts before giving up (default: until it connects). */
+  attempts?: number;
+  /** Waits between attempts; the delay doubles from 1 s up to 30 s. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Stops retrying (SIGINT while waiting for the server): the last error is thrown. */
+  signal?: AbortSignal;
+}
+
+/** The gist of a connection error: the OS's words ("Connection refused") rather than tonic's debug text. */
+export function connectionProblem(err: unknown): string {
+  const text = String((err as Error).message ?? err);
+  const messages = [...text.matchAll(/message: "([^"]+)"/g)].map((m) => m[1]);
+  return messages.at(-1) ?? text.split('\n')[0];
+}
+
+/**
+ * Connects to Temporal; with `retry`, a server that is not reachable yet (still starting, restarting) is
+ * tried again, one line per attempt, instead of failing with the SDK's TransportError.
+ */
+export async function connectWorker(
+  options: NativeConnectionOptions,
+  retry?: ConnectRetry,
+): Promise<NativeConnection> {
+  const sleep = retry?.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await NativeConnection.connect(options);
+    } catch (err) {
+      if (!retry || attempt === retry.attempts || retry.signal?.aborted) throw err;
+      const delay = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+      retry.log(
+        `Cannot reach Temporal at ${options.address ?? 'localhost:7233'} (attempt ${attempt}: ${connectionProblem(err)}); retrying in ${delay / 1000} s`,
+      );
+      await Promise.race([
+        sleep(delay),
+        new Promise((resolve) => retry.signal?.addEventListener('abort', resolve, { once: true })),
+      ]);
+      if (retry.signal?.aborted) throw err;
+    }
+  }
 }

@@ -7,6 +7,8 @@ export interface MachineTarget {
   os: OsType;
   image?: { publisher: string; offer: string; sku: string };
   simulation?: Record<string, unknown>;
+  /** The simulator's time scale for this machine (the policy's `simulationSpeed`); other drivers ignore it. */
+  timeScale?: number;
   /** The operation this call belongs to (a rollout or an on-demand run) and its attempt on this machine, from 1. */
   operation: { id: string; attempt: number };
 }

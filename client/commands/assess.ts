@@ -6,7 +6,7 @@ import { assessWorkflowId } from '../../workflows/ids';
 import { OperationError, UsageError } from '../errors';
 import { loadFleet } from '../input';
 import { note } from '../output';
-import { connectClient } from '../temporal';
+import { connectClient, noWorkerWarning } from '../temporal';
 import { mapLimit } from '../visibility';
 import { dataOutputOption, printData } from './compliance';
 import { whoAmI } from './options';
@@ -69,6 +69,8 @@ export function registerAssess(program: Command): void {
           }),
         );
         note(`Started ${handles.length} assessment(s) (${assessWorkflowId('<machine>', requestedAt)})`);
+        const warning = await noWorkerWarning(client);
+        if (warning) note(warning);
         if (!opts.wait) return;
         const results = await mapLimit(handles, 16, (h) => h.result() as Promise<AssessmentResult>);
         const headers = [

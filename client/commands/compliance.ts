@@ -11,17 +11,18 @@ import {
 } from '../../domain/compliance';
 import { SA, type AssessmentResult, type MachineAttemptResult } from '../../workflows/messages';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { UsageError } from '../errors';
+import { NotFoundError, UsageError } from '../errors';
 import { loadFleet } from '../input';
 import { printJson, table } from '../output';
 import { connectClient } from '../temporal';
 import { ROLLOUT_ID_PATTERN } from '../prepare';
+import { outputOption } from './options';
 import { listWorkflows, mapLimit } from '../visibility';
 
 export type DataFormat = 'table' | 'json' | 'csv';
 
 export function dataOutputOption(): Option {
-  return new Option('--output <format>', 'output format').choices(['table', 'json', 'csv']).default('table');
+  return outputOption(['table', 'json', 'csv']);
 }
 
 function csvCell(value: string | number): string {
@@ -187,7 +188,7 @@ export function registerCompliance(program: Command): void {
             await client.workflow.getHandle(rolloutWorkflowId(opts.rollout)).describe();
           } catch (err) {
             if (err instanceof WorkflowNotFoundError)
-              throw UsageError.of('--rollout', `no rollout "${opts.rollout}"`);
+              throw new NotFoundError('--rollout', `no rollout "${opts.rollout}"`);
             throw err;
           }
         }
@@ -209,6 +210,12 @@ export function registerCompliance(program: Command): void {
           process.stdout.write(
             `\n${s.compliant}/${s.machines} compliant (${s.compliantPercent}%), ${s.nonCompliant} non-compliant, ${s.unknown} unknown\n`,
           );
+          const waiting = report.machines.flatMap((m) =>
+            (m.excluded ?? []).map(
+              (e) => `  ${m.machine}: ${e.patchId} excluded (${e.reason}), due ${e.due}`,
+            ),
+          );
+          if (waiting.length) process.stdout.write(`\nExcluded, still outstanding:\n${waiting.join('\n')}\n`);
           if (report.patch)
             process.stdout.write(
               `${report.patch.query}: installed or no longer needed on ${report.patch.installed}/${report.patch.applicable} (${report.patch.installedPercent}%)\n`,

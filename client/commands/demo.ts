@@ -37,6 +37,10 @@ export function registerDemo(program: Command): void {
     .option('--policy <file>', 'policy file', join(projectRoot(), 'examples', 'policy-demo.yaml'))
     .option('--interactive', 'ask before approving each gate instead of approving automatically')
     .option('--time-scale <n>', 'simulated durations multiplied by this', '0.01')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ offpeak demo\n  $ offpeak demo --interactive   # you approve each gate',
+    )
     .action(async (opts: { fleet: string; policy: string; interactive?: boolean; timeScale: string }) => {
       const fleet = loadFleet(opts.fleet);
       const policy = loadPolicy(opts.policy);

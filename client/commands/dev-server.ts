@@ -8,6 +8,10 @@ export function registerDevServer(program: Command): void {
     .description('Run the embedded Temporal dev server (UI on :8233), keeping its state in .offpeak/')
     .option('--port <port>', 'gRPC port', '7233')
     .option('--ui-port <port>', 'Web UI port', '8233')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ offpeak dev-server\n  $ offpeak dev-server --port 7234 --ui-port 8234   # then TEMPORAL_ADDRESS=127.0.0.1:7234',
+    )
     .action(async (opts: { port: string; uiPort: string }) => {
       const server = await startDevServer({
         port: Number(opts.port),

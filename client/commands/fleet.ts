@@ -11,7 +11,8 @@ import { note } from '../output';
 export function registerFleet(program: Command): void {
   const fleet = program.command('fleet').description('Fleet files');
   fleet
-    .command('import <file>')
+    .command('import')
+    .argument('<file>', 'the inventory: JSON as `az graph query ... -o json` writes it')
     .description('Convert an inventory into an Offpeak fleet file (validated before it is written)')
     .addOption(
       new Option('--from <source>', 'inventory format')
@@ -19,7 +20,9 @@ export function registerFleet(program: Command): void {
         .makeOptionMandatory(),
     )
     .option('--out <file>', 'write the fleet here (default: stdout)')
-    .addOption(new Option('--output <format>', 'fleet file format').choices(['yaml', 'json']).default('yaml'))
+    .addOption(
+      new Option('-o, --output <format>', 'fleet file format').choices(['yaml', 'json']).default('yaml'),
+    )
     .addHelpText(
       'after',
       [

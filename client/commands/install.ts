@@ -18,7 +18,7 @@ import { rolloutWorkflowId } from '../../workflows/ids';
 import { OperationError, UsageError } from '../errors';
 import { loadPolicy } from '../input';
 import { note } from '../output';
-import { connectClient } from '../temporal';
+import { connectClient, noWorkerWarning } from '../temporal';
 import { newRolloutId, planOrThrow, ROLLOUT_ID_PATTERN } from '../prepare';
 import { rolloutReport, rolloutSummary } from '../report';
 import { fleetFromOption, selectMachines } from './assess';
@@ -144,6 +144,7 @@ export function installInput(
   return { ...input, settings: { ...input.settings, deadline } };
 }
 
+/** An install has no one to resume it: a halt ends its wait too. */
 const ENDS_WAIT = new Set([...FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS.Halted]);
 
 export function registerInstall(program: Command): void {
@@ -227,7 +228,9 @@ export function registerInstall(program: Command): void {
             workflowId: rolloutWorkflowId(rolloutId),
             args: [input],
             staticSummary: `${unsafe ? 'UNSAFE (availability rules bypassed) ' : ''}on-demand install by ${by}: ${count} machine(s)`,
-            memo: { offpeak: { kind: 'install', unsafe, by, machines: opts.machine } },
+            memo: {
+              offpeak: { kind: 'install', unsafe, by, machines: opts.machine, month: input.settings.month },
+            },
             typedSearchAttributes: [
               { key: SA.kind, value: 'rollout' },
               { key: SA.rollout, value: rolloutId },
@@ -245,6 +248,8 @@ export function registerInstall(program: Command): void {
         note(
           `Started ${rolloutWorkflowId(rolloutId)}: ${count} machine(s) in ${input.regions.reduce((n, r) => n + r.stepCount, 0)} step(s); see \`offpeak rollout status ${rolloutId}\``,
         );
+        const warning = await noWorkerWarning(client);
+        if (warning) note(warning);
         if (!opts.wait) {
           process.stdout.write(`${rolloutId}\n`);
           return;

@@ -21,13 +21,14 @@ import {
 } from '../../domain/windows';
 import { DAY_MS, formatDate } from '../../domain/windows/civil-date';
 import { SA, type ScheduledRolloutInput } from '../../workflows/messages';
-import { UsageError } from '../errors';
+import { NotFoundError, UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note } from '../output';
 import { connectClient } from '../temporal';
 import { prepareRollout, ROLLOUT_ID_PATTERN } from '../prepare';
 import { dataOutputOption, printData } from './compliance';
 import { whoAmI } from './options';
+import { withExamples } from '../command';
 import { stageRolloutInput } from '../../store/spec-store';
 import { machineCountOf } from '../../domain/spec-slices';
 
@@ -122,6 +123,8 @@ export function monthlyScheduleSpec(args: {
 }
 
 export const scheduleId = (id: string): string => `offpeak/${id}`;
+
+const SCHEDULE_ID = 'the schedule ID (as `schedule create --id` set it; `offpeak schedule list` shows them)';
 
 interface ScheduleMemo {
   recurEvery: string;
@@ -225,7 +228,7 @@ async function describeOrThrow(client: Client, id: string): Promise<ScheduleDesc
   try {
     return await client.schedule.getHandle(scheduleId(id)).describe();
   } catch (err) {
-    if (err instanceof ScheduleNotFoundError) throw UsageError.of('ID', `no schedule "${id}"`);
+    if (err instanceof ScheduleNotFoundError) throw new NotFoundError('ID', `no schedule "${id}"`);
     throw err;
   }
 }
@@ -298,92 +301,111 @@ export function registerSchedule(program: Command): void {
       process.stdout.write(`${opts.id}\n`);
     });
 
-  schedule
-    .command('list')
-    .description('Offpeak schedules with their next run')
-    .addOption(dataOutputOption())
-    .action(async (opts: { output: string }) => {
-      const { client } = await connectClient();
-      const rows: Array<Record<string, string | number>> = [];
-      for await (const s of client.schedule.list()) {
-        if (!s.scheduleId.startsWith('offpeak/')) continue;
-        const memo = memoOf(s);
-        rows.push({
-          id: s.scheduleId.slice('offpeak/'.length),
-          state: s.state.paused ? 'paused' : 'active',
-          recurEvery: memo?.recurEvery ?? '',
-          at: memo ? `${memo.at} ${memo.timeZone}` : '',
-          nextRun: s.info.nextActionTimes[0]?.toISOString() ?? '-',
-          lastRun: s.info.recentActions.at(-1)?.takenAt.toISOString() ?? '-',
-        });
-      }
-      rows.sort((a, b) => String(a.id).localeCompare(String(b.id)));
-      const headers = ['id', 'state', 'recurEvery', 'at', 'nextRun', 'lastRun'];
-      printData(
-        opts.output,
-        headers,
-        rows.map((r) => headers.map((h) => r[h])),
-        rows,
-      );
-    });
+  withExamples(
+    schedule
+      .command('list')
+      .description('Offpeak schedules with their next run')
+      .addOption(dataOutputOption()),
+    'offpeak schedule list',
+    'offpeak schedule list -o json | jq -r ".[] | select(.state == \\"paused\\") | .id"',
+  ).action(async (opts: { output: string }) => {
+    const { client } = await connectClient();
+    const rows: Array<Record<string, string | number | null>> = [];
+    for await (const s of client.schedule.list()) {
+      if (!s.scheduleId.startsWith('offpeak/')) continue;
+      const memo = memoOf(s);
+      rows.push({
+        id: s.scheduleId.slice('offpeak/'.length),
+        state: s.state.paused ? 'paused' : 'active',
+        recurEvery: memo?.recurEvery ?? '',
+        at: memo ? `${memo.at} ${memo.timeZone}` : '',
+        nextRun: s.info.nextActionTimes[0]?.toISOString() ?? null,
+        lastRun: s.info.recentActions.at(-1)?.takenAt.toISOString() ?? null,
+      });
+    }
+    rows.sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    const headers = ['id', 'state', 'recurEvery', 'at', 'nextRun', 'lastRun'];
+    printData(
+      opts.output,
+      headers,
+      rows.map((r) => headers.map((h) => r[h] ?? '-')),
+      rows,
+    );
+  });
 
-  schedule
-    .command('describe <id>')
-    .description('A schedule: its rule, representation, overlap policy, next runs and recent rollouts')
-    .addOption(dataOutputOption())
-    .option('--count <n>', 'next runs to show', '6')
-    .action(async (id: string, opts: { output: string; count: string }) => {
-      const { client } = await connectClient();
-      const d = await describeOrThrow(client, id);
-      const memo = memoOf(d);
-      const tz = memo?.timeZone ?? 'UTC';
-      const next = d.info.nextActionTimes.slice(0, Number(opts.count) || 6);
-      const json = {
-        id,
-        paused: d.state.paused,
-        note: d.state.note,
-        overlap: d.policies.overlap,
-        ...memo,
-        nextRuns: next.map((t) => t.toISOString()),
-        recentRuns: d.info.recentActions.map((a) => ({
-          scheduledAt: a.scheduledAt.toISOString(),
-          takenAt: a.takenAt.toISOString(),
-          workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : undefined,
-        })),
-      };
-      const headers = ['run', 'local', 'utc'];
-      const rows: Array<Array<string | number>> = next.map((t, i) => [
-        `next ${i + 1}`,
-        localTime(t, tz),
-        t.toISOString(),
-      ]);
-      for (const a of json.recentRuns)
-        rows.push(['ran', localTime(new Date(a.scheduledAt), tz), `${a.takenAt} ${a.workflowId ?? ''}`]);
-      if (opts.output === 'table')
-        note(
-          `Schedule ${id}: ${memo?.recurEvery ?? '?'} at ${memo?.at ?? '?'} ${tz}; ${d.state.paused ? 'PAUSED' : 'active'}; overlap ${d.policies.overlap}; ` +
-            `${memo?.representation === 'explicit-dates' ? `explicit dates until ${memo.until}` : 'calendar rule'}; ${memo?.machines ?? '?'} machine(s) from ${memo?.fleet ?? '?'}`,
-        );
-      printData(opts.output, headers, rows, json);
-    });
+  withExamples(
+    schedule
+      .command('describe')
+      .argument('<id>', SCHEDULE_ID)
+      .description('A schedule: its rule, representation, overlap policy, next runs and recent rollouts')
+      .addOption(dataOutputOption())
+      .option('--count <n>', 'next runs to show', '6'),
+    'offpeak schedule describe monthly',
+    'offpeak schedule describe monthly --count 12 -o json',
+  ).action(async (id: string, opts: { output: string; count: string }) => {
+    const { client } = await connectClient();
+    const d = await describeOrThrow(client, id);
+    const memo = memoOf(d);
+    const tz = memo?.timeZone ?? 'UTC';
+    const next = d.info.nextActionTimes.slice(0, Number(opts.count) || 6);
+    const json = {
+      id,
+      paused: d.state.paused,
+      note: d.state.note,
+      overlap: d.policies.overlap,
+      ...memo,
+      nextRuns: next.map((t) => t.toISOString()),
+      recentRuns: d.info.recentActions.map((a) => ({
+        scheduledAt: a.scheduledAt.toISOString(),
+        takenAt: a.takenAt.toISOString(),
+        workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : undefined,
+      })),
+    };
+    const headers = ['run', 'local', 'utc'];
+    const rows: Array<Array<string | number>> = next.map((t, i) => [
+      `next ${i + 1}`,
+      localTime(t, tz),
+      t.toISOString(),
+    ]);
+    for (const a of json.recentRuns)
+      rows.push(['ran', localTime(new Date(a.scheduledAt), tz), `${a.takenAt} ${a.workflowId ?? ''}`]);
+    if (opts.output === 'table')
+      note(
+        `Schedule ${id}: ${memo?.recurEvery ?? '?'} at ${memo?.at ?? '?'} ${tz}; ${d.state.paused ? 'PAUSED' : 'active'}; overlap ${d.policies.overlap}; ` +
+          `${memo?.representation === 'explicit-dates' ? `explicit dates until ${memo.until}` : 'calendar rule'}; ${memo?.machines ?? '?'} machine(s) from ${memo?.fleet ?? '?'}`,
+      );
+    printData(opts.output, headers, rows, json);
+  });
 
   for (const [name, description] of [
     ['pause', 'Pause a schedule: no new monthly rollouts (running ones go on)'],
     ['unpause', 'Unpause a schedule'],
     ['delete', 'Delete a schedule (rollouts it started go on)'],
+    [
+      'trigger',
+      "Start this month's rollout now, as the schedule would (its overlap policy: skip if one runs)",
+    ],
   ] as const)
-    schedule
-      .command(`${name} <id>`)
-      .description(description)
-      .option('--by <name>', 'who (default: $USER), recorded in the schedule note')
-      .action(async (id: string, opts: { by?: string }) => {
-        const { client } = await connectClient();
-        await describeOrThrow(client, id);
-        const handle = client.schedule.getHandle(scheduleId(id));
-        const by = `${name}d by ${opts.by ?? whoAmI()}`;
-        if (name === 'pause') await handle.pause(by);
-        else if (name === 'unpause') await handle.unpause(by);
-        else await handle.delete();
-        note(`${name}: ${scheduleId(id)}`);
-      });
+    withExamples(
+      schedule
+        .command(name)
+        .argument('<id>', SCHEDULE_ID)
+        .description(description)
+        .option('--by <name>', 'who (default: $USER), recorded in the schedule note'),
+      `offpeak schedule ${name} monthly${name === 'pause' ? ' --by carol' : ''}`,
+    ).action(async (id: string, opts: { by?: string }) => {
+      const { client } = await connectClient();
+      await describeOrThrow(client, id);
+      const handle = client.schedule.getHandle(scheduleId(id));
+      const by = `${name}${name.endsWith('e') ? 'd' : 'ed'} by ${opts.by ?? whoAmI()}`;
+      if (name === 'pause') await handle.pause(by);
+      else if (name === 'unpause') await handle.unpause(by);
+      else if (name === 'trigger') await handle.trigger();
+      else await handle.delete();
+      note(
+        name === 'trigger'
+          ? `trigger: ${scheduleId(id)} starts its rollout now; see \`offpeak schedule describe ${id}\` and \`offpeak rollout list\``
+          : `${name}: ${scheduleId(id)}`,
+      );
+    });
 }

@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { offpeakHome } from '../../servers/binaries';
 import { resolveTemporal } from '../../servers/connection';
-import { connectWorker, createWorker, fleetDrivers, simulatedDrivers } from '../../worker/worker';
+import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
+import { connectWorker, createWorker, fleetDrivers, SHUTDOWN, simulatedDrivers } from '../../worker/worker';
 import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
-import { UsageError } from '../errors';
+import { OperationError, UsageError } from '../errors';
 import { note } from '../output';
 
 interface WorkerCommandOptions {
@@ -37,13 +38,21 @@ export function registerWorker(program: Command): void {
       'simulated driver state and ledger',
       join(offpeakHome(), 'simulator', 'worker'),
     )
-    .option('--time-scale <n>', 'simulated durations multiplied by this', '1')
+    .option(
+      '--time-scale <n>',
+      "simulated durations multiplied by this (a policy's simulationSpeed replaces it for its rollout)",
+      '1',
+    )
     .option(
       '--metrics-port <port>',
       "serve Prometheus metrics (Temporal's and Offpeak's) on this port, at /metrics",
       process.env.OFFPEAK_METRICS_PORT,
     )
-    .option('--metrics-host <host>', 'the address the metrics port listens on', '0.0.0.0')
+    .option(
+      '--metrics-host <host>',
+      'the address the metrics port listens on (0.0.0.0: every interface, for a Prometheus elsewhere)',
+      '127.0.0.1',
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  $ offpeak worker\n  $ offpeak worker --site dublin-dc1\n  $ offpeak worker --metrics-port 9464',
@@ -53,7 +62,18 @@ export function registerWorker(program: Command): void {
       const logger = createLogger();
       installRuntimeLogger(logger, { metricsAddress });
       const target = await resolveTemporal({ embedded: true, log: note });
-      const connection = await connectWorker(target.connectionOptions);
+      // Ctrl-C while the server is unreachable stops the retrying (the SDK's handlers only stop a worker).
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      process.once('SIGINT', abort).once('SIGTERM', abort);
+      const connection = await connectWorker(target.connectionOptions, {
+        log: note,
+        signal: stop.signal,
+      }).catch((err: unknown) => {
+        if (!stop.signal.aborted) throw err;
+        throw new OperationError('stopped before Temporal was reachable');
+      });
+      process.off('SIGINT', abort).off('SIGTERM', abort);
       const worker = await createWorker({
         connection,
         namespace: target.namespace,
@@ -66,7 +86,21 @@ export function registerWorker(program: Command): void {
         `Worker polling ${opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE} on ${target.connectionOptions.address}; Ctrl-C stops it.`,
       );
       if (metricsAddress) note(`Prometheus metrics on http://${metricsAddress}/metrics`);
-      await worker.run();
+      // The SDK's runtime stops the worker on these signals; this says what happens meanwhile.
+      for (const signal of ['SIGINT', 'SIGTERM'] as const)
+        process.once(signal, () =>
+          note(
+            `${signal}: stopping. Running activities have ${SHUTDOWN.graceMs / 1000} s to finish, then are cancelled ` +
+              `(Temporal retries them); the worker exits within ${SHUTDOWN.forceMs / 1000} s.`,
+          ),
+        );
+      try {
+        await worker.run();
+      } catch (err) {
+        if (!(err instanceof GracefulShutdownPeriodExpiredError)) throw err;
+        note(`Activities did not stop within ${SHUTDOWN.forceMs / 1000} s; exiting anyway.`);
+      }
+      note('Worker stopped.');
       await connection.close();
       await target.devServer?.stop();
     });

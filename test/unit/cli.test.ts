@@ -1,7 +1,10 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
+import { buildProgram } from '../../client/main';
+import { largeFleet } from '../support/large-fleet';
 
 /** Runs the real CLI (the package's bin, built by `npm test`) and returns what a user sees. */
 function offpeak(...args: string[]) {
@@ -9,6 +12,7 @@ function offpeak(...args: string[]) {
   const run = spawnSync(process.execPath, [join(root, 'bin', 'offpeak.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
     env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
   });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
@@ -41,7 +45,7 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
   test('an unreadable file names the file', () => {
     const { code, stderr } = offpeak('plan', '--fleet', fixture('does-not-exist.yaml'));
     expect(code).toBe(2);
-    expect(stderr.trim()).toBe('--fleet: cannot read test/fixtures/fleets/does-not-exist.yaml: ENOENT');
+    expect(stderr.trim()).toBe('--fleet: no such file: test/fixtures/fleets/does-not-exist.yaml');
   });
 
   test('a bad policy value names its field', () => {
@@ -64,6 +68,21 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
     expect(bad.stderr).toContain("argument 'xml' is invalid");
   });
 
+  test('an unknown option is named, with a suggestion, before a missing required option', () => {
+    const { code, stderr } = offpeak('plan', '--flet', fixture('small.yaml'));
+    expect(code).toBe(2);
+    expect(stderr).toContain("error: unknown option '--flet'");
+    expect(stderr).toContain('(Did you mean --fleet?)');
+    expect(stderr).not.toContain('required option');
+  });
+
+  test('a missing required option and a missing argument are named', () => {
+    expect(offpeak('plan').stderr).toContain("required option '--fleet <file>' not specified");
+    const status = offpeak('rollout', 'status');
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain("missing required argument 'id'");
+  });
+
   test('a bad rollout ID is refused before anything is started', () => {
     const { code, stderr } = offpeak(
       'rollout',
@@ -78,73 +97,67 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
   });
 });
 
-describe('offpeak plan and rollout start share one validation (issue 15)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'offpeak-cli-'));
-  const file = (name: string, text: string) => {
-    writeFileSync(join(dir, name), text);
-    return join(dir, name);
-  };
-
-  test('a gate beyond the last phase: plan and start both refuse it, start before contacting Temporal', () => {
-    const policy = file('gate-99.yaml', 'approvals: { beforePhases: [99] }\n');
-    for (const command of [['plan'], ['rollout', 'start']]) {
-      const { code, stderr } = offpeak(...command, '--fleet', fixture('small.yaml'), '--policy', policy);
-      expect(code).toBe(2);
-      expect(stderr.trim()).toBe(
-        'policy: approvals.beforePhases[0]: phase 99 does not exist: the plan has 2 phases (0 to 1)',
-      );
-    }
+describe('offpeak CLI conventions', () => {
+  test('--version prints the package version', () => {
+    const { code, stdout } = offpeak('--version');
+    expect(code).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(stdout.trim()).toBe(pkg.version);
   });
 
-  test('a gate expiring after 1e308 minutes is refused (it made the workflow task fail forever)', () => {
-    const policy = file('expire.yaml', 'approvals: { beforePhases: [0], expireAfterMinutes: 1e308 }\n');
-    const { code, stderr } = offpeak(
-      'rollout',
-      'start',
-      '--fleet',
-      fixture('small.yaml'),
-      '--policy',
-      policy,
-    );
-    expect(code).toBe(2);
-    expect(stderr).toContain(`${policy}: approvals.expireAfterMinutes: Too big`);
+  test('-o is --output', () => {
+    const { code, stdout } = offpeak('plan', '--fleet', fixture('small.yaml'), '-o', 'json');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).machines).toHaveLength(5);
   });
 
-  test('20,000 duplicate names print 50 problems and a count', () => {
-    const fleet = file(
-      'dupes.yaml',
-      `machines:\n${'  - { name: same, region: eastus, os: Linux }\n'.repeat(20_000)}`,
-    );
-    const { code, stderr } = offpeak('plan', '--fleet', fleet);
-    expect(code).toBe(2);
-    const lines = stderr.trim().split('\n');
-    expect(lines).toHaveLength(51);
-    expect(lines[50]).toBe('… and 19949 more problems (19999 in all)');
+  test('every command, argument and option has help text, and every command an example', () => {
+    const problems: string[] = [];
+    const walk = (c: Command, path: string) => {
+      const name = `${path} ${c.name()}`.trim();
+      if (!c.description()) problems.push(`${name}: no description`);
+      for (const o of c.options) if (!o.description) problems.push(`${name} ${o.flags}: no description`);
+      for (const a of c.registeredArguments)
+        if (!a.description) problems.push(`${name} <${a.name()}>: no description`);
+      if (c.commands.length === 0) {
+        let help = '';
+        c.configureOutput({ writeOut: (text) => (help += text) });
+        c.outputHelp();
+        if (!/\nExamples\b/.test(help)) problems.push(`${name}: no examples`);
+      }
+      for (const sub of c.commands) walk(sub, name);
+    };
+    walk(buildProgram(), '');
+    expect(problems).toEqual([]);
   });
 });
 
-describe('operator messages are bounded before anything is contacted', () => {
-  test.each([
-    [
-      'a 2,000-character comment',
-      ['approve', 'r1', '--gate', 'phase-1', '--by', 'alice', '--comment', 'x'.repeat(2000)],
-      '--comment: must be at most 1024 bytes',
-    ],
-    [
-      'markup as the approver',
-      ['approve', 'r1', '--gate', 'phase-1', '--by', '<svg onload=alert(1)>'],
-      '--by: must start with a letter or digit',
-    ],
-    [
-      'an escape sequence in a reason',
-      ['cancel', 'r1', '--by', 'alice', '--reason', 'stop\u001b[2J'],
-      '--reason: must not contain control characters',
-    ],
-  ])('%s', (_name, args, problem) => {
-    const { code, stderr } = offpeak('rollout', ...args);
-    expect(code).toBe(2);
-    expect(stderr).toContain(problem);
-    expect(stderr).not.toContain('cannot reach Temporal');
+describe('output through a pipe arrives whole', () => {
+  test('plan --output json of a 7,000-machine fleet: more than 1 MB, complete JSON, exit 0', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'offpeak-cli-')), 'large.json');
+    writeFileSync(file, JSON.stringify(largeFleet(7000)));
+    const { code, stdout, stderr } = offpeak('plan', '--fleet', file, '--output', 'json');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(Buffer.byteLength(stdout)).toBeGreaterThan(1024 * 1024);
+    expect(JSON.parse(stdout).machines).toHaveLength(7000);
+  });
+
+  test('a reader that stops early ends the command quietly (no EPIPE trace)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'offpeak-cli-')), 'large.json');
+    writeFileSync(file, JSON.stringify(largeFleet(7000)));
+    const bin = join(__dirname, '..', '..', 'bin', 'offpeak.js');
+    const run = spawnSync(
+      'sh',
+      ['-c', `"${process.execPath}" "${bin}" plan --fleet "${file}" -o json | head -c 10`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(run.stdout).toHaveLength(10);
+    expect(run.stderr).toBe('');
   });
 });
 
@@ -165,6 +178,35 @@ describe('offpeak plan', () => {
       'ManualPatchMode',
     );
     expect(plan.estimateMinutes).toBeGreaterThanOrEqual(plan.lowerBoundMinutes);
+  });
+});
+
+describe('offpeak worker against no server', () => {
+  test('retries connecting with one clear line per attempt, and stops on SIGTERM without a stack trace', async () => {
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'bin', 'offpeak.js'), 'worker'], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        OFFPEAK_HOME: mkdtempSync(join(tmpdir(), 'op-')),
+      },
+      timeout: 60_000,
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('(attempt 2:')) child.kill('SIGTERM');
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    const lines = stderr.trim().split('\n');
+    expect(lines.slice(0, 2)).toEqual([
+      'Cannot reach Temporal at 127.0.0.1:1 (attempt 1: Connection refused); retrying in 1 s',
+      'Cannot reach Temporal at 127.0.0.1:1 (attempt 2: Connection refused); retrying in 2 s',
+    ]);
+    expect(lines.at(-1)).toBe('error: stopped before Temporal was reachable');
+    expect(stderr).not.toMatch(/\n\s+at /);
+    expect(stdout).toBe('');
   });
 });
 

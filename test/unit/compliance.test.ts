@@ -1,5 +1,7 @@
 import {
   complianceReport,
+  dueOf,
+  nextBaselineMonth,
   patchMatches,
   type AssessmentEvidence,
   type AttemptEvidence,
@@ -197,6 +199,35 @@ describe('per-machine status', () => {
       pending: 1,
     });
     expect(m.lastAssessedAt).toBe('2026-03-12T01:00:00Z');
+  });
+});
+
+describe('excluded patches: why, and when they are due', () => {
+  test('a hotpatch month exclusion is due in the next baseline month; each reason says what has to change', () => {
+    const assessments = [assessment('m', '10T01:00:00', [A1, A2])];
+    // Attempt in the March 2026 release (after Patch Tuesday, 2026-03-10): April is the next baseline.
+    const attempts = [
+      attempt('m', '20T01:00:00', [
+        { patchId: A1.patchId, state: 'Excluded', reason: 'HotpatchMonth' },
+        { patchId: A2.patchId, state: 'Excluded', reason: 'RequiresReboot' },
+      ]),
+    ];
+    const [m] = complianceReport({ assessments, attempts, query: {} }).machines;
+    expect(m.status).toBe('NonCompliant');
+    expect(m.excluded).toEqual([
+      { patchId: A1.patchId, reason: 'HotpatchMonth', due: 'next baseline month: 2026-04' },
+      {
+        patchId: A2.patchId,
+        reason: 'RequiresReboot',
+        due: 'when the policy allows reboots (excludeKbsRequiringReboot: false)',
+      },
+    ]);
+  });
+
+  test('the next baseline month crosses the year; an attempt without reasons says so', () => {
+    expect(nextBaselineMonth('2026-11')).toBe('2027-01');
+    expect(nextBaselineMonth('2026-01')).toBe('2026-04');
+    expect(dueOf('Unknown', '2026-03')).toMatch(/^unknown/);
   });
 });
 

@@ -223,7 +223,28 @@ describe('selectPatches', () => {
     expect(result.selected).toEqual(['KB1', 'KB4']);
     expect(result.outcomes).toEqual([
       { patchId: 'KB2', state: 'NotSelected' },
-      { patchId: 'KB3', state: 'Excluded' },
+      { patchId: 'KB3', state: 'Excluded', reason: 'PolicyExclusion' },
+    ]);
+  });
+
+  it('gives every exclusion its reason: the first rule that applies', () => {
+    const patches = [
+      win('KB1', { rebootBehavior: 'AlwaysRequiresReboot' }), // listed and reboot-requiring: the list wins
+      win('KB2', { rebootBehavior: 'CanRequestReboot', hotpatch: true }),
+      win('KB3', { rebootBehavior: 'NeverReboots' }), // not a hotpatch
+      win('KB4', { rebootBehavior: 'NeverReboots', hotpatch: true }),
+    ];
+    const result = selectPatches(patches, {
+      ...base,
+      kbNumbersToExclude: ['KB1'],
+      excludeKbsRequiringReboot: true,
+      hotpatchOnly: true,
+    });
+    expect(result.selected).toEqual(['KB4']);
+    expect(result.outcomes.map((o) => [o.patchId, o.state, o.reason])).toEqual([
+      ['KB1', 'Excluded', 'PolicyExclusion'],
+      ['KB2', 'Excluded', 'RequiresReboot'],
+      ['KB3', 'Excluded', 'HotpatchMonth'],
     ]);
   });
 });

@@ -1,3 +1,4 @@
+import { inlineSpecOf } from '../../domain/spec-slices';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -5,6 +6,7 @@ import { DriverError, type MachineTarget } from '../../activities/drivers/driver
 import { readLedger, SimulatedDriver } from '../../activities/drivers/simulated';
 import { ledgerPath } from '../../activities/drivers/simulated/ledger';
 import { monthType } from '../../domain/calendar';
+import { rolloutInputOf } from '../support/rollouts';
 
 const HOTPATCH_IMAGE = {
   publisher: 'MicrosoftWindowsServer',
@@ -418,5 +420,40 @@ describe('runScript and the ledger', () => {
     await driver().runScript(target(), { kind: 'pre', script: 'true', timeoutMs: 1000 });
     fs.appendFileSync(ledgerPath(dir), '{"at":"2024');
     expect(await readLedger(dir)).toHaveLength(1);
+  });
+});
+
+describe("the policy's simulationSpeed drives the simulator's time scale for its rollout", () => {
+  test("a machine's timeScale replaces the worker's; without one the worker's applies", () => {
+    const d = driver({ timeScale: 1 });
+    expect(d.scaleOf(target({ timeScale: 0.01 }))).toBe(0.01);
+    expect(d.scaleOf(target({ timeScale: 0 }))).toBe(0);
+    expect(d.scaleOf(target())).toBe(1);
+  });
+
+  test('a reboot of a machine with timeScale 0 is back at once, though the worker scales by 1', async () => {
+    const d = driver({ timeScale: 1 });
+    const t = linux({ timeScale: 0, simulation: { rebootSeconds: 3600 } });
+    const before = await d.bootId(t);
+    await d.reboot(t, { expectedBootId: before });
+    const back = await d.waitForBoot(t, { previousBootId: before, timeoutMs: 60_000 });
+    expect(back.bootId).not.toBe(before);
+  });
+
+  test('rollout specs carry simulationSpeed as each machine timeScale, and nothing at the default 1', () => {
+    const fleet = {
+      machines: [{ name: 'a', region: 'eastus', zone: '1', os: 'Linux', patchMode: 'AutomaticByPlatform' }],
+    };
+    const fast = rolloutInputOf({
+      rolloutId: 'r',
+      fleet,
+      policy: { simulationSpeed: 0.01 },
+      now: new Date(),
+    });
+    expect(fast.regions.flatMap((r) => inlineSpecOf(r).machines).map((m) => m.timeScale)).toEqual([0.01]);
+    const plain = rolloutInputOf({ rolloutId: 'r', fleet, now: new Date() });
+    expect(plain.regions.flatMap((r) => inlineSpecOf(r).machines).map((m) => m.timeScale)).toEqual([
+      undefined,
+    ]);
   });
 });

@@ -73,6 +73,12 @@ export class SimulatedDriver implements PatchDriver {
     });
   }
 
+  /** The time scale of a machine's durations: its rollout's `simulationSpeed`, else the worker's. */
+  scaleOf(target: Pick<MachineTarget, 'timeScale'>): number {
+    const t = target.timeScale;
+    return t !== undefined && Number.isFinite(t) && t >= 0 ? t : this.timeScale;
+  }
+
   /** Simulated durations in seconds (unscaled): the fleet's knobs, else 60–300 s and 30–90 s from the seed. */
   durations(target: Pick<MachineTarget, 'name' | 'simulation'>): {
     installSeconds: number;
@@ -135,7 +141,7 @@ export class SimulatedDriver implements PatchDriver {
       }
       let installed = [...outcome.values()].filter((s) => s === 'Installed').length;
       let windowExceeded = false;
-      const totalMs = this.durations(target).installSeconds * 1000 * this.timeScale;
+      const totalMs = this.durations(target).installSeconds * 1000 * this.scaleOf(target);
       const perPatchMs = todo.length ? totalMs / todo.length : 0;
 
       if (todo.length && faultOn(knobs.failInstall, attempt)) {
@@ -183,7 +189,7 @@ export class SimulatedDriver implements PatchDriver {
         bootId: newBootId(),
         boots: state.boots + 1,
         rebootPending: false,
-        rebootingUntil: Date.now() + this.durations(target).rebootSeconds * 1000 * this.timeScale,
+        rebootingUntil: Date.now() + this.durations(target).rebootSeconds * 1000 * this.scaleOf(target),
         lastReboot: this.stamp(target),
       };
       await save(next);

@@ -1,0 +1,85 @@
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { rolloutWorkflowId } from '../workflows/ids';
+import { STATUS_MEMO_KEY, statusQuery, type RolloutSummary } from '../workflows/messages';
+import { NotFoundError } from './errors';
+
+/**
+ * How long `status` and `watch` wait for a worker to answer a query. Without a worker the server holds
+ * a query until its own timeout (about 30 s); a short deadline lets us say so and fall back.
+ */
+export const QUERY_TIMEOUT_MS = 3000;
+
+/** What the server returns about a rollout without running workflow code: describe, memo, attributes. */
+export interface ServerView {
+  workflowId: string;
+  /** Temporal's execution status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, … */
+  execution: string;
+  startTime: string;
+  closeTime: string | null;
+  summary: string | null;
+  /** The status the rollout last kept in its memo, if it keeps one. */
+  memoStatus: Partial<RolloutSummary> | null;
+}
+
+/**
+ * A rollout's status: the workflow's own answer (its result once completed, else a query) when a worker
+ * gives it in time, otherwise the server's view with `fallback` saying why.
+ */
+export type RolloutView =
+  | { report: RolloutSummary; server: ServerView; fallback?: undefined }
+  | { report?: undefined; server: ServerView; fallback: string };
+
+async function serverViewOf(d: WorkflowExecutionDescription): Promise<ServerView> {
+  const memo = d.memo?.[STATUS_MEMO_KEY];
+  return {
+    workflowId: d.workflowId,
+    execution: d.status.name,
+    startTime: d.startTime.toISOString(),
+    closeTime: d.closeTime?.toISOString() ?? null,
+    summary: (await d.staticSummary()) ?? null,
+    memoStatus: memo && typeof memo === 'object' ? (memo as Partial<RolloutSummary>) : null,
+  };
+}
+
+/** The first line of an error, without gRPC's framing: what an operator needs, not a stack. */
+export function shortReason(err: unknown, timeoutMs = QUERY_TIMEOUT_MS): string {
+  type Grpc = { code?: number; details?: string; message?: string };
+  const e = err as Grpc & { cause?: Grpc };
+  const code = e.cause?.code ?? e.code;
+  // DEADLINE_EXCEEDED, or CANCELLED as grpc-js reports some deadlines: our short query timeout ran out.
+  if (code === 4 || code === 1) return `no worker answered within ${timeoutMs / 1000} s`;
+  // FAILED_PRECONDITION: the server itself knows no worker polls ("no poller seen ... recently").
+  const text = String(e.cause?.details || e.details || e.message || err).split('\n')[0];
+  // grpc-js wraps a refused connection in a long sentence: keep the system's words and the address.
+  const refused = /connect (E[A-Z]+) (\S+?)\.?(\s|$)/.exec(text);
+  return refused ? `${refused[1]} ${refused[2]}` : text;
+}
+
+export async function rolloutView(
+  client: Client,
+  rolloutId: string,
+  queryTimeoutMs = QUERY_TIMEOUT_MS,
+): Promise<RolloutView> {
+  const handle = client.workflow.getHandle(rolloutWorkflowId(rolloutId));
+  let described: WorkflowExecutionDescription;
+  try {
+    described = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError)
+      throw new NotFoundError('ID', `no rollout "${rolloutId}" (workflow ${handle.workflowId} not found)`);
+    throw err;
+  }
+  const server = await serverViewOf(described);
+  // A completed rollout's report is its result, kept in the history: no worker needed.
+  if (server.execution === 'COMPLETED') return { report: (await handle.result()) as RolloutSummary, server };
+  if (server.execution !== 'RUNNING')
+    return { server, fallback: `the workflow ended ${server.execution}: it returned no report` };
+  try {
+    const report = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () =>
+      handle.query(statusQuery),
+    );
+    return { report, server };
+  } catch (err) {
+    return { server, fallback: shortReason(err, queryTimeoutMs) };
+  }
+}
