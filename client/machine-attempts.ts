@@ -99,7 +99,10 @@ export async function machinesFromAttempts(
     await mapLimit(unread, 16, async ({ listed, workflowId, runId }) => {
       if (!results.has(runId))
         results.set(runId, await resultReport(client, workflowId, runId, listed.attempt));
-      listed.report = results.get(runId) ?? listed.report;
+      const read = results.get(runId);
+      // The memo keeps its fields (placement among them); the result adds the patch list.
+      listed.report =
+        listed.report && read ? { ...listed.report, patches: read.patches } : (read ?? listed.report);
     });
     return attempts;
   };
