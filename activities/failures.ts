@@ -4,7 +4,8 @@ import { DriverError, type DriverFailureKind } from './drivers/driver';
 /**
  * The one catalogue of typed failures. Retryable or not, on purpose:
  * - MachineUnreachable is retried by the activity's retry policy (a blip), then the attempt moves to the next window;
- * - everything else reports a fact about the host that a retry would not change.
+ * - everything else reports a fact about the host that a retry would not change; NotAuthorized (a cloud
+ *   API refused a permission, naming the missing action) waits for a person to grant it.
  */
 export const FAILURE = {
   MachineUnreachable: 'MachineUnreachable',
@@ -12,6 +13,7 @@ export const FAILURE = {
   ScriptFailed: 'ScriptFailed',
   HostKeyMismatch: 'HostKeyMismatch',
   DidNotComeBack: 'DidNotComeBack',
+  NotAuthorized: 'NotAuthorized',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 
@@ -20,6 +22,7 @@ export const NON_RETRYABLE: FailureType[] = [
   'ScriptFailed',
   'HostKeyMismatch',
   'DidNotComeBack',
+  'NotAuthorized',
 ];
 
 const BY_KIND: Record<DriverFailureKind, FailureType> = {
@@ -28,6 +31,7 @@ const BY_KIND: Record<DriverFailureKind, FailureType> = {
   ScriptFailed: 'ScriptFailed',
   HostKeyMismatch: 'HostKeyMismatch',
   DidNotComeBack: 'DidNotComeBack',
+  NotAuthorized: 'NotAuthorized',
 };
 
 /** Runs a driver call and turns its DriverErrors into typed ApplicationFailures. */

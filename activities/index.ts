@@ -9,7 +9,7 @@ import type { SpecSlice, SpecSliceRef } from '../domain/spec-slices';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
-  forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh'>>): PatchDriver;
+  forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh' | 'azure'>>): PatchDriver;
 }
 
 export interface Operation {
@@ -23,16 +23,24 @@ function target(machine: MachineSpec, operation: Operation): MachineTarget {
     os: machine.os,
     image: machine.image,
     simulation: machine.simulation,
+    ...(machine.azure ? { azure: machine.azure } : {}),
     operation,
   };
 }
 
-/** Heartbeats while a long driver call runs, so a dead worker is noticed within the heartbeat timeout. */
+/**
+ * Heartbeats while a long driver call runs, so a dead worker is noticed within the heartbeat timeout.
+ * Every beat repeats the latest details: they are what a retry resumes from (an Azure operation).
+ */
 async function withHeartbeat<T>(call: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), 1000);
+  let latest: unknown = ctx.info.heartbeatDetails;
+  const timer = setInterval(() => ctx.heartbeat(latest), 1000);
   try {
-    return await call((details) => ctx.heartbeat(details));
+    return await call((details) => {
+      latest = details;
+      ctx.heartbeat(details);
+    });
   } finally {
     clearInterval(timer);
   }
@@ -91,6 +99,7 @@ export function createActivities(drivers: Drivers) {
             patchIds,
             deadline,
             onProgress: (installed) => beat({ installed }),
+            checkpoint: { saved: Context.current().info.heartbeatDetails, save: beat },
           }),
         ),
       );

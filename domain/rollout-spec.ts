@@ -1,3 +1,4 @@
+import type { AzureSettings } from './azure-resource';
 import type { Fleet, Machine, OsType, SshSettings } from './fleet';
 import type { Plan, PlanStep } from './plan';
 import type { Policy, RebootSetting } from './policy';
@@ -5,6 +6,7 @@ import type { MaintenanceSchedule } from './windows';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseSettings } from './calendar';
+import { azureRebootSetting } from './reboot';
 import type { SelectionCriteria } from './patch-selection';
 import type { SlicedRegion } from './spec-slices';
 
@@ -25,6 +27,11 @@ export interface MachineSpec {
   simulation?: Machine['simulation'];
   /** The ssh driver's connection settings (key references only, never key material). */
   ssh?: SshSettings;
+  /**
+   * The azure driver's resource, with the reboot setting Azure applies inside installPatches (rollouts
+   * set it from the policy and the month; without it, IfRequired).
+   */
+  azure?: AzureSettings & { rebootSetting?: RebootSetting };
   hotpatchCapable: boolean;
   /** null: the window is always open (the demo's policy). */
   schedule: MaintenanceSchedule | null;
@@ -114,6 +121,7 @@ export function machineSpecOf(m: Machine): MachineSpec {
     image: m.image,
     simulation: m.simulation,
     ...(m.ssh ? { ssh: m.ssh } : {}),
+    ...(m.azure ? { azure: m.azure } : {}),
     hotpatchCapable: isHotpatchCapable(m.image),
     schedule: null,
     taskQueue: siteTaskQueue(m.site),
@@ -140,7 +148,15 @@ export function buildRolloutInput(args: {
     machines: r.steps.flatMap((step) =>
       step.machines.map((name) => {
         const m = byName.get(name)!;
-        return { ...machineSpecOf(m), ...scheduleFor(m, fleet, policy) };
+        const spec: MachineSpec = { ...machineSpecOf(m), ...scheduleFor(m, fleet, policy) };
+        if (spec.azure) {
+          const hotpatchOnly = spec.hotpatchCapable && release.monthType === 'hotpatch';
+          spec.azure = {
+            ...spec.azure,
+            rebootSetting: azureRebootSetting(policy.rebootSetting, hotpatchOnly),
+          };
+        }
+        return spec;
       }),
     ),
   }));

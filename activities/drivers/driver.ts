@@ -7,13 +7,21 @@ export interface MachineTarget {
   os: OsType;
   image?: { publisher: string; offer: string; sku: string };
   simulation?: Record<string, unknown>;
+  /** The azure driver's resource and the reboot setting installPatches applies. */
+  azure?: { resourceId: string; rebootSetting?: 'IfRequired' | 'Never' | 'Always' };
   /** The operation this call belongs to (a rollout or an on-demand run) and its attempt on this machine, from 1. */
   operation: { id: string; attempt: number };
 }
 
 /** Failure kinds a driver reports; activities map them to the failure catalogue. */
 export type DriverFailureKind =
-  'Unreachable' | 'InstallFailed' | 'ScriptFailed' | 'HostKeyMismatch' | 'DidNotComeBack';
+  | 'Unreachable'
+  | 'InstallFailed'
+  | 'ScriptFailed'
+  | 'HostKeyMismatch'
+  | 'DidNotComeBack'
+  /** The cloud refused the call for want of a permission (Azure 403 AuthorizationFailed). */
+  | 'NotAuthorized';
 
 export class DriverError extends Error {
   constructor(
@@ -26,17 +34,36 @@ export class DriverError extends Error {
 }
 
 /**
+ * Where a long call keeps what it needs to resume after its worker dies: the activity's heartbeat
+ * details. `saved` is what the previous try of the same activity saved (undefined on the first try).
+ */
+export interface Checkpoint {
+  saved: unknown;
+  save(state: unknown): void;
+}
+
+/**
  * A machine's patch tooling. Every mutating call is idempotent: it checks the host before acting, so
  * an activity retried after a crash never installs a patch or reboots a machine twice.
  */
 export interface PatchDriver {
-  /** The host's current boot id; throws DriverError('Unreachable') when it cannot be reached. */
+  /**
+   * The host's current boot id; throws DriverError('Unreachable') when it cannot be reached. A driver
+   * whose platform reboots inside its install (azure) returns a token of the attempt instead, and its
+   * `reboot` reports what the install did.
+   */
   bootId(target: MachineTarget): Promise<string>;
   assess(target: MachineTarget): Promise<Assessment>;
   /** Installs exactly `patchIds` (already installed ones count as Installed), stopping at `deadline`. */
   install(
     target: MachineTarget,
-    request: { patchIds: string[]; deadline: number; onProgress?: (installed: number) => void },
+    request: {
+      patchIds: string[];
+      deadline: number;
+      onProgress?: (installed: number) => void;
+      /** Drivers of remote long-running operations (azure) resume from it instead of submitting again. */
+      checkpoint?: Checkpoint;
+    },
   ): Promise<InstallResult>;
   /** Reboots only when the host still has `expectedBootId`: a retry after the reboot is a no-op. */
   reboot(target: MachineTarget, request: { expectedBootId: string }): Promise<{ rebooted: boolean }>;

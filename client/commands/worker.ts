@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { offpeakHome } from '../../servers/binaries';
 import { resolveTemporal } from '../../servers/connection';
+import { azureDriverFromEnv } from '../../activities/drivers/azure/from-env';
 import { connectWorker, createWorker, fleetDrivers, simulatedDrivers } from '../../worker/worker';
 import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
@@ -59,8 +60,13 @@ export function registerWorker(program: Command): void {
         namespace: target.namespace,
         taskQueue: opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE,
         workflows: !opts.site,
-        // Machines with `driver: ssh` are patched over SSH; the others by the simulator.
-        drivers: fleetDrivers(simulatedDrivers(opts.simState, Number(opts.timeScale))),
+        // Machines with `driver: ssh` are patched over SSH, `driver: azure` through Azure's API; the
+        // others (`driver: simulated`) by the simulator, which patches nothing.
+        drivers: fleetDrivers(
+          simulatedDrivers(opts.simState, Number(opts.timeScale)),
+          {},
+          azureDriverFromEnv,
+        ),
       });
       note(
         `Worker polling ${opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE} on ${target.connectionOptions.address}; Ctrl-C stops it.`,

@@ -1,0 +1,344 @@
+import type { TokenCredential } from '@azure/core-auth';
+import { restorePoller, type ComputeManagementClient } from '@azure/arm-compute';
+import { setTimeout as delay } from 'node:timers/promises';
+import { parseAzureResourceId, type AzureResource } from '../../../domain/azure-resource';
+import type { Assessment, InstallResult } from '../../../domain/patches';
+import { DriverError, type Checkpoint, type MachineTarget, type PatchDriver } from '../driver';
+import { arcOperation } from './arc-lro';
+import { createArmClients, type ArmClients, type ArmOptions } from './clients';
+import { asDriverError, conflictRetryAfterMs, isTransient } from './errors';
+import {
+  installRequest,
+  toAssessment,
+  toInstallResult,
+  type AzureAssessResult,
+  type AzureInstallResult,
+} from './mapping';
+
+export interface AzureDriverOptions {
+  /** Default: DefaultAzureCredential (managed identity, workload identity, environment, `az login`). */
+  credential: TokenCredential;
+  endpoint?: string;
+  scope?: string;
+  requestTimeoutMs?: number;
+  retry?: ArmOptions['retry'];
+  ca?: string;
+  /** Pause between polls of a running operation when Azure gives no Retry-After; default 15 s. */
+  pollIntervalMs?: number;
+  /** First pause after a 409 (another operation in progress) or a timeout; doubles up to 5 minutes. Default 30 s. */
+  backoffMs?: number;
+  /** Pause between checks while waiting for a machine to run again after Azure's reboot; default 10 s. */
+  bootPollMs?: number;
+}
+
+/** What a retried install finds in its heartbeat details: the operation it already submitted. */
+interface SavedOperation {
+  azureOperation: { resourceId: string; operation: string; attempt: number; poller: string };
+}
+
+function savedOperation(saved: unknown, target: MachineTarget, resourceId: string): string | undefined {
+  const op = (saved as Partial<SavedOperation> | undefined)?.azureOperation;
+  return op &&
+    op.resourceId === resourceId &&
+    op.operation === target.operation.id &&
+    op.attempt === target.operation.attempt
+    ? op.poller
+    : undefined;
+}
+
+/**
+ * Patches Azure VMs and Arc-enabled servers through Azure's own installer (assessPatches,
+ * installPatches), on the official SDK. The reboot happens inside installPatches: `reboot` reports what
+ * it did, `waitForBoot` checks the machine runs again. Every call checks Azure first, and a retried
+ * install resumes polling the operation it submitted (heartbeat details) instead of submitting another.
+ */
+export class AzureDriver implements PatchDriver {
+  private readonly clients = new Map<string, ArmClients>();
+  private readonly arm: ArmOptions;
+  private readonly pollIntervalMs: number;
+  private readonly backoffMs: number;
+  private readonly bootPollMs: number;
+  /** rebootStatus of installs this process finished, for the reboot step that follows (key: resource|operation|attempt). */
+  private readonly rebootStatus = new Map<string, string>();
+
+  constructor(options: AzureDriverOptions) {
+    this.arm = {
+      credential: options.credential,
+      endpoint: options.endpoint ?? 'https://management.azure.com',
+      scope: options.scope ?? 'https://management.azure.com/.default',
+      requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+      retry: options.retry ?? { maxRetries: 4, retryDelayInMs: 2_000, maxRetryDelayInMs: 60_000 },
+      ca: options.ca,
+    };
+    this.pollIntervalMs = options.pollIntervalMs ?? 15_000;
+    this.backoffMs = options.backoffMs ?? 30_000;
+    this.bootPollMs = options.bootPollMs ?? 10_000;
+  }
+
+  private resource(target: MachineTarget): AzureResource {
+    const parsed = target.azure ? parseAzureResourceId(target.azure.resourceId) : undefined;
+    if (!parsed?.ok)
+      throw new DriverError(
+        'InstallFailed',
+        `${target.name}: no usable azure.resourceId (fleet "azure" settings)`,
+      );
+    return parsed.value;
+  }
+
+  private clientsOf(r: AzureResource): ArmClients {
+    let c = this.clients.get(r.subscriptionId);
+    if (!c) this.clients.set(r.subscriptionId, (c = createArmClients(r.subscriptionId, this.arm)));
+    return c;
+  }
+
+  /** Runs a read, retrying timeouts and dropped connections with backoff until `until` (the SDK retries 429 and 5xx itself). */
+  private async read<T>(
+    r: AzureResource,
+    action: string,
+    call: () => Promise<T>,
+    until = Date.now() + 5 * 60_000,
+  ): Promise<T> {
+    for (let pause = this.backoffMs; ; pause = Math.min(pause * 2, 300_000)) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!isTransient(err) || Date.now() + pause > until) throw asDriverError(err, r, action);
+        await delay(pause);
+      }
+    }
+  }
+
+  /**
+   * Submits a long-running operation; a 409 (another operation on the machine in progress) is retried
+   * after Retry-After or a growing pause until `until`. Only a submission Azure refused is repeated.
+   */
+  private async submit<P extends { submitted(): Promise<void> }>(
+    r: AzureResource,
+    action: string,
+    start: () => P,
+    until: number,
+  ): Promise<{ poller: P }> {
+    // Wrapped: a poller is a thenable, and returning it bare would await the whole operation.
+    for (let pause = this.backoffMs; ; pause = Math.min(pause * 2, 300_000)) {
+      const poller = start();
+      try {
+        await poller.submitted();
+        return { poller };
+      } catch (err) {
+        const wait = conflictRetryAfterMs(err, pause);
+        if (wait === undefined) throw asDriverError(err, r, action);
+        if (Date.now() + wait > until)
+          throw new DriverError(
+            'Unreachable',
+            `${r.id}: another operation is still in progress (409); try again in the next window`,
+          );
+        await delay(wait);
+      }
+    }
+  }
+
+  /** Polls to the end; a poll that times out or loses its connection resumes from the serialized state. */
+  private async finish<T>(
+    r: AzureResource,
+    action: string,
+    state: string,
+    restore: (state: string) => { pollUntilDone(): Promise<T> },
+    first?: { pollUntilDone(): Promise<T> },
+  ): Promise<T> {
+    let poller = first ?? restore(state);
+    for (let pause = this.backoffMs; ; pause = Math.min(pause * 2, 300_000)) {
+      try {
+        return await poller.pollUntilDone();
+      } catch (err) {
+        if (!isTransient(err)) throw asDriverError(err, r, action);
+        await delay(pause);
+        poller = restore(state);
+      }
+    }
+  }
+
+  private restoreVm<T>(c: ArmClients, state: string, op: 'assess' | 'install') {
+    const source =
+      op === 'install' ? c.compute.virtualMachines.installPatches : c.compute.virtualMachines.assessPatches;
+    return restorePoller<never, T>(c.compute as ComputeManagementClient, state, source as never, {
+      updateIntervalInMs: this.pollIntervalMs,
+    });
+  }
+
+  private arcPath(r: AzureResource, verb: string): string {
+    return `/subscriptions/${r.subscriptionId}/resourceGroups/${r.resourceGroup}/providers/Microsoft.HybridCompute/machines/${r.name}/${verb}`;
+  }
+
+  async bootId(target: MachineTarget): Promise<string> {
+    // Azure exposes no boot id and reboots inside installPatches: the token names the attempt.
+    await this.state(target);
+    return `azure:${target.operation.id}:${target.operation.attempt}:before-install-reboot`;
+  }
+
+  /** Whether the machine runs: a VM's power state and agent, an Arc machine's connection status. */
+  private async state(target: MachineTarget): Promise<{ running: boolean; detail: string }> {
+    const r = this.resource(target);
+    const c = this.clientsOf(r);
+    if (r.kind === 'arc') {
+      const m = await this.read(r, 'Microsoft.HybridCompute/machines/read', () =>
+        c.hybrid.machines.get(r.resourceGroup, r.name),
+      );
+      const status = m.properties?.status;
+      return { running: status === 'Connected', detail: `Arc status ${status ?? 'unknown'}` };
+    }
+    const view = await this.read(r, 'Microsoft.Compute/virtualMachines/instanceView/read', () =>
+      c.compute.virtualMachines.instanceView(r.resourceGroup, r.name),
+    );
+    const power = view.statuses?.find((s) => s.code?.startsWith('PowerState/'))?.code ?? 'PowerState/unknown';
+    const agent = view.vmAgent?.statuses?.[0]?.displayStatus ?? 'unknown';
+    return {
+      running: power === 'PowerState/running' && agent === 'Ready',
+      detail: `${power}, VM agent ${agent}`,
+    };
+  }
+
+  async assess(target: MachineTarget): Promise<Assessment> {
+    const r = this.resource(target);
+    const c = this.clientsOf(r);
+    const action = `${r.kind === 'arc' ? 'Microsoft.HybridCompute/machines' : 'Microsoft.Compute/virtualMachines'}/assessPatches/action`;
+    const until = Date.now() + 30 * 60_000;
+    let result: AzureAssessResult;
+    if (r.kind === 'arc') {
+      const start = () =>
+        arcOperation<AzureAssessResult>(c.arm, this.arcPath(r, 'assessPatches'), {
+          intervalInMs: this.pollIntervalMs,
+        });
+      const { poller } = await this.submit(r, action, start, until);
+      const state = await poller.serialize();
+      result = await this.finish(
+        r,
+        action,
+        state,
+        (s) =>
+          arcOperation<AzureAssessResult>(c.arm, this.arcPath(r, 'assessPatches'), {
+            restoreFrom: s,
+            intervalInMs: this.pollIntervalMs,
+          }),
+        poller,
+      );
+    } else {
+      const start = () =>
+        c.compute.virtualMachines.assessPatches(r.resourceGroup, r.name, {
+          updateIntervalInMs: this.pollIntervalMs,
+        });
+      const { poller } = await this.submit(r, action, start, until);
+      const state = await poller.serialize();
+      result = (await this.finish(
+        r,
+        action,
+        state,
+        (s) => this.restoreVm(c, s, 'assess'),
+        poller,
+      )) as AzureAssessResult;
+    }
+    return toAssessment(target.name, target.os, r.kind, result, await this.bootId(target));
+  }
+
+  async install(
+    target: MachineTarget,
+    request: { patchIds: string[]; deadline: number; checkpoint?: Checkpoint },
+  ): Promise<InstallResult> {
+    const r = this.resource(target);
+    const c = this.clientsOf(r);
+    const action = `${r.kind === 'arc' ? 'Microsoft.HybridCompute/machines' : 'Microsoft.Compute/virtualMachines'}/installPatches/action`;
+    const body = installRequest(
+      target.os,
+      request.patchIds,
+      request.deadline,
+      Date.now(),
+      target.azure?.rebootSetting ?? 'IfRequired',
+    );
+    const restore =
+      r.kind === 'arc'
+        ? (s: string) =>
+            arcOperation<AzureInstallResult>(c.arm, this.arcPath(r, 'installPatches'), {
+              restoreFrom: s,
+              intervalInMs: this.pollIntervalMs,
+            })
+        : (s: string) => this.restoreVm<AzureInstallResult>(c, s, 'install');
+
+    // A retry after a crash finds the operation it submitted in its heartbeat details: poll it, never submit again.
+    let state = savedOperation(request.checkpoint?.saved, target, r.id);
+    let first: { pollUntilDone(): Promise<AzureInstallResult> } | undefined;
+    if (!state) {
+      const start =
+        r.kind === 'arc'
+          ? () =>
+              arcOperation<AzureInstallResult>(c.arm, this.arcPath(r, 'installPatches'), {
+                body,
+                intervalInMs: this.pollIntervalMs,
+              })
+          : () =>
+              c.compute.virtualMachines.installPatches(r.resourceGroup, r.name, body as never, {
+                updateIntervalInMs: this.pollIntervalMs,
+              });
+      const { poller } = await this.submit(r, action, start, request.deadline);
+      state = await poller.serialize();
+      const saved: SavedOperation = {
+        azureOperation: {
+          resourceId: r.id,
+          operation: target.operation.id,
+          attempt: target.operation.attempt,
+          poller: state,
+        },
+      };
+      request.checkpoint?.save(saved);
+      first = poller as { pollUntilDone(): Promise<AzureInstallResult> };
+    }
+    const result = (await this.finish(r, action, state, restore, first)) as AzureInstallResult;
+    this.rebootStatus.set(
+      `${r.id}|${target.operation.id}|${target.operation.attempt}`,
+      result.rebootStatus ?? '',
+    );
+    return toInstallResult(target.os, request.patchIds, result);
+  }
+
+  async reboot(target: MachineTarget): Promise<{ rebooted: boolean }> {
+    // installPatches rebooted (or not) as its rebootSetting said; this step only reports it.
+    const r = this.resource(target);
+    const status = this.rebootStatus.get(`${r.id}|${target.operation.id}|${target.operation.attempt}`);
+    return { rebooted: status === undefined || ['Completed', 'Started', 'Failed'].includes(status) };
+  }
+
+  async waitForBoot(
+    target: MachineTarget,
+    request: { previousBootId: string; timeoutMs: number },
+  ): Promise<{ bootId: string }> {
+    const r = this.resource(target);
+    const status = this.rebootStatus.get(`${r.id}|${target.operation.id}|${target.operation.attempt}`);
+    if (status === 'Failed')
+      throw new DriverError(
+        'DidNotComeBack',
+        `${target.name}: Azure reports the reboot inside installPatches as Failed`,
+      );
+    const until = Date.now() + request.timeoutMs;
+    for (;;) {
+      const s = await this.state(target);
+      if (s.running)
+        return { bootId: request.previousBootId.replace(/before-install-reboot$/, 'after-install-reboot') };
+      if (Date.now() + this.bootPollMs > until)
+        throw new DriverError(
+          'DidNotComeBack',
+          `${target.name}: not running after Azure's reboot (${s.detail})`,
+        );
+      await delay(this.bootPollMs);
+    }
+  }
+
+  async runScript(target: MachineTarget): Promise<{ exitCode: number; output: string }> {
+    throw new DriverError(
+      'ScriptFailed',
+      `${target.name}: the azure driver does not run pre/post scripts (use Azure's pre and post events, docs/azure-driver.md)`,
+    );
+  }
+
+  async health(target: MachineTarget): Promise<{ healthy: boolean; detail: string }> {
+    const s = await this.state(target);
+    return { healthy: s.running, detail: s.detail };
+  }
+}
