@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * A throwaway self-signed certificate for 127.0.0.1, made with openssl for each emulator: the SDK
  * sends bearer tokens only over TLS, so the emulator speaks HTTPS like ARM does.
  */
-export function selfSignedCert(): { key: string; cert: string; certPath: string } {
+export function selfSignedCert(): { key: string; cert: string; certPath: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'offpeak-azure-emulator-'));
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
@@ -46,7 +46,7 @@ export function selfSignedCert(): { key: string; cert: string; certPath: string 
     ],
     { stdio: 'ignore' },
   );
-  const out = { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), certPath };
+  const out = { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), certPath, dir };
   rmSync(keyPath);
   return out;
 }

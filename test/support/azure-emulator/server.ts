@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { selfSignedCert } from './cert';
@@ -91,6 +93,8 @@ export class AzureEmulator {
   asyncOperationHeader = true;
   /** Polls an operation answers InProgress before it completes. */
   pollsToComplete = 1;
+  /** The Retry-After of answers to polls of a running operation (the SDK waits this long before the next poll). */
+  pollRetryAfterSeconds = 0;
   private readonly machines = new Map<string, MachineState>();
   private readonly operations = new Map<string, Operation>();
   private faults: Array<Fault & { left: number }> = [];
@@ -154,7 +158,7 @@ export class AzureEmulator {
     this.faults.push({ ...fault, left: fault.times ?? 1 });
   }
 
-  /** Keep every operation InProgress until `release()` (a worker can be killed meanwhile). */
+  /** Keep installPatches operations InProgress until `release()` (a worker can be killed meanwhile). */
   hold(): void {
     this.holding = true;
   }
@@ -176,6 +180,7 @@ export class AzureEmulator {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    rmSync(dirname(this.caPath), { recursive: true, force: true });
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -290,7 +295,7 @@ export class AzureEmulator {
         kind: verb,
         body: (body ?? {}) as InstallBody,
         polls: 0,
-        held: this.holding,
+        held: this.holding && verb === 'installPatches',
         startedAt: new Date().toISOString(),
       });
       return send(202, undefined, this.operationHeaders(machine, id));
@@ -304,7 +309,7 @@ export class AzureEmulator {
     return {
       location: `${base}/operationResults/${id}?monitor=true`,
       ...(this.asyncOperationHeader ? { 'azure-asyncoperation': `${base}/operations/${id}` } : {}),
-      'retry-after': '0',
+      'retry-after': String(this.pollRetryAfterSeconds),
     };
   }
 
@@ -318,7 +323,10 @@ export class AzureEmulator {
     op.polls++;
     if (!op.result && !op.held && op.polls > this.pollsToComplete) op.result = this.complete(op);
     const done = op.result !== undefined;
-    if (resultUrl) return done ? send(200, op.result) : send(202, undefined, { 'retry-after': '0' });
+    if (resultUrl)
+      return done
+        ? send(200, op.result)
+        : send(202, undefined, { 'retry-after': String(this.pollRetryAfterSeconds) });
     // The Azure-AsyncOperation status resource: name, status, startTime (and endTime when done).
     send(
       200,
@@ -328,7 +336,7 @@ export class AzureEmulator {
         startTime: op.startedAt,
         ...(done ? { endTime: new Date().toISOString(), properties: { output: op.result } } : {}),
       },
-      done ? {} : { 'retry-after': '0' },
+      done ? {} : { 'retry-after': String(this.pollRetryAfterSeconds) },
     );
   }
 
