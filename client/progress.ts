@@ -1,5 +1,9 @@
+import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
 import type { RolloutReport } from '../workflows/rollout-state';
 import { bar, table } from './output';
+
+/** A report as the client assembles it: with the rollout's simulated machines (client/temporal.ts). */
+type Shown = RolloutReport & { simulated?: SimulatedMarker };
 
 const DONE = new Set([
   'Succeeded',
@@ -15,10 +19,12 @@ const DONE = new Set([
 ]);
 
 /** Progress per phase and region, as lines for a terminal. */
-export function progressLines(report: RolloutReport): string[] {
+export function progressLines(report: Shown): string[] {
   const lines = [
     `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
+  const simulated = simulatedNotice(report.simulated);
+  if (simulated) lines.push(`  ${simulated}`);
   if (report.paged) return [...lines, ...pagedLines(report, report.paged), errorsLine(report)];
   for (const phase of report.phases) {
     const machines = report.machines.filter((m) => m.phase === phase.index);
@@ -59,7 +65,7 @@ function pagedLines(report: RolloutReport, paged: NonNullable<RolloutReport['pag
 }
 
 /** The closing summary: one row per outcome, then the machines that did not succeed. */
-export function summaryTable(report: RolloutReport): string {
+export function summaryTable(report: Shown): string {
   const byOutcome = new Map<string, number>();
   for (const m of report.machines) byOutcome.set(m.outcome, (byOutcome.get(m.outcome) ?? 0) + 1);
   const counts = table(
@@ -70,7 +76,9 @@ export function summaryTable(report: RolloutReport): string {
   const rows = notOk.map((m) => [m.name, m.region, m.outcome, m.attempts.length, m.detail ?? '']);
   const installed = report.machines.reduce((n, m) => n + m.installed, 0);
   const rebooted = report.machines.filter((m) => m.rebooted).length;
+  const simulated = simulatedNotice(report.simulated);
   return [
+    ...(simulated ? [simulated, ''] : []),
     counts,
     '',
     `patches installed: ${installed}; machines rebooted: ${rebooted}; errors: ${report.errors.count} (budget ${report.errors.allowed})`,

@@ -13,6 +13,7 @@ import { rolloutWorkflowId } from '../workflows/ids';
 import { machinesQuery, statusQuery } from '../workflows/rollout';
 import { stageRolloutInput } from '../activities/spec-store';
 import { machineCountOf } from '../domain/spec-slices';
+import { isSimulated, SIMULATED_MEMO_KEY, type SimulatedMarker } from '../domain/simulated';
 import { MACHINE_PAGE_LIMIT, type MachineReport, type RolloutReport } from '../workflows/rollout-state';
 import { OperationError, UsageError } from './errors';
 import { planOrThrow } from './commands/plan';
@@ -70,6 +71,8 @@ export async function startRollout(
       taskQueue: DEFAULT_TASK_QUEUE,
       workflowId,
       args: [stageRolloutInput(input)],
+      // The simulated machines, for status and reports to name (the workflows never read it).
+      ...(input.simulated ? { memo: { [SIMULATED_MEMO_KEY]: input.simulated } } : {}),
       staticSummary: `Offpeak rollout ${input.rolloutId}: ${machines} machine(s) in ${input.phases.length} phase(s), ${input.settings.month} (${input.settings.monthType})`,
       typedSearchAttributes: [
         { key: SA.kind, value: 'rollout' },
@@ -83,8 +86,32 @@ export async function startRollout(
   }
 }
 
-/** A report, with what could not be read when its machines were assembled from their attempts. */
-export type AssembledReport = RolloutReport & { notes?: string[] };
+/**
+ * A report, with what could not be read when its machines were assembled from their attempts, and the
+ * machines the simulator "patched" (from the rollout's memo; each such machine is marked `simulated`).
+ */
+export type AssembledReport = Omit<RolloutReport, 'machines'> & {
+  machines: Array<MachineReport & { simulated?: true }>;
+  notes?: string[];
+  simulated?: SimulatedMarker;
+};
+
+/** Marks the simulated machines of a report, as its rollout's memo names them. */
+function withSimulated<R extends Pick<RolloutReport, 'machines'>>(
+  report: R,
+  memo: unknown,
+): R & AssembledReport {
+  const marker = (memo as Record<string, unknown> | undefined)?.[SIMULATED_MEMO_KEY] as
+    SimulatedMarker | undefined;
+  if (!marker) return report as R & AssembledReport;
+  return {
+    ...report,
+    simulated: marker,
+    machines: report.machines.map((m) =>
+      isSimulated(marker, m.name) ? { ...m, simulated: true as const } : m,
+    ),
+  } as R & AssembledReport;
+}
 
 /**
  * The rollout's report. A sliced rollout's status and result leave the machines out (`paged`): with
@@ -104,7 +131,7 @@ export async function rolloutReport(
       described.status.name === 'COMPLETED'
         ? ((await handle.result()) as RolloutReport)
         : await handle.query(statusQuery);
-    if (!report.paged || !options.machines) return report;
+    if (!report.paged || !options.machines) return withSimulated(report, described.memo);
     const { paged, ...rest } = report;
     const pages = async () => {
       const machines: MachineReport[] = [];
@@ -121,9 +148,9 @@ export async function rolloutReport(
         (await pages()).map((m) => ({ name: m.name, region: m.region, reason: m.detail ?? '' }));
       const summary = { ...report, paged: { ...paged, excluded } };
       const { machines, notes } = await machinesFromAttempts(client, summary, described);
-      return { ...rest, machines, ...(notes.length ? { notes } : {}) };
+      return withSimulated({ ...rest, machines, ...(notes.length ? { notes } : {}) }, described.memo);
     }
-    return { ...rest, machines: await pages() };
+    return withSimulated({ ...rest, machines: await pages() }, described.memo);
   } catch (err) {
     if (err instanceof WorkflowNotFoundError || /not found/i.test((err as Error).message))
       throw UsageError.of(

@@ -14,6 +14,23 @@ export interface WorkerOptions {
   workflows?: boolean;
 }
 
+/**
+ * Says once per machine, in the worker's log, that the simulator (not a real driver) acts on it: a
+ * machine without `ssh` or `azure` settings is never patched silently.
+ */
+export function announcingSimulated(drivers: Drivers, warn: (machine: string) => void): Drivers {
+  const announced = new Set<string>();
+  return {
+    forMachine(machine) {
+      if (!announced.has(machine.name)) {
+        announced.add(machine.name);
+        warn(machine.name);
+      }
+      return drivers.forMachine(machine);
+    },
+  };
+}
+
 export function simulatedDrivers(stateDir: string, timeScale: number): Drivers {
   const driver = new SimulatedDriver({ stateDir, timeScale });
   return { forMachine: () => driver };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SIMULATED_MEMO_KEY, simulatedNotice } from '../../domain/simulated';
 import { Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Fleet, Machine } from '../../domain/fleet';
@@ -220,7 +221,10 @@ export function registerInstall(program: Command): void {
             workflowId: rolloutWorkflowId(rolloutId),
             args: [input],
             staticSummary: `${unsafe ? 'UNSAFE (availability rules bypassed) ' : ''}on-demand install by ${by}: ${count} machine(s)`,
-            memo: { offpeak: { kind: 'install', unsafe, by, machines: opts.machine } },
+            memo: {
+              offpeak: { kind: 'install', unsafe, by, machines: opts.machine },
+              ...(input.simulated ? { [SIMULATED_MEMO_KEY]: input.simulated } : {}),
+            },
             typedSearchAttributes: [
               { key: SA.kind, value: 'rollout' },
               { key: SA.rollout, value: rolloutId },
@@ -231,6 +235,8 @@ export function registerInstall(program: Command): void {
             throw UsageError.of('--id', `a rollout "${rolloutId}" already exists`);
           throw err;
         }
+        const simulated = simulatedNotice(input.simulated, count);
+        if (simulated) note(simulated);
         if (unsafe)
           note(
             `UNSAFE install by ${by}: availability rules bypassed (recorded on ${rolloutWorkflowId(rolloutId)})`,

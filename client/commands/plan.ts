@@ -7,6 +7,7 @@ import { UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { printJson } from '../output';
 import { outputOption } from './options';
+import { simulatedMarker, simulatedNames, simulatedNotice } from '../../domain/simulated';
 
 export function planOrThrow(fleet: Fleet, policy: Policy): Plan {
   const planned = planRollout(fleet, policy);
@@ -27,8 +28,16 @@ export function registerPlan(program: Command): void {
       '\nExamples:\n  $ offpeak plan --fleet examples/fleet.yaml\n  $ offpeak plan --fleet examples/fleet.yaml --policy examples/policy-demo.yaml --output json',
     )
     .action((opts: { fleet: string; policy?: string; output: string }) => {
-      const plan = planOrThrow(loadFleet(opts.fleet), loadPolicy(opts.policy));
-      if (opts.output === 'json') printJson(plan);
-      else process.stdout.write(`${formatPlanTable(plan)}\n`);
+      const fleet = loadFleet(opts.fleet);
+      const plan = planOrThrow(fleet, loadPolicy(opts.policy));
+      const planned = new Set(plan.machines.filter((m) => !m.excluded).map((m) => m.name));
+      const names = simulatedNames(fleet.machines.filter((m) => planned.has(m.name)));
+      const simulated = simulatedMarker(names, planned.size);
+      if (opts.output === 'json') printJson(simulated ? { ...plan, simulated } : plan);
+      else {
+        process.stdout.write(`${formatPlanTable(plan)}\n`);
+        const notice = simulatedNotice(simulated, planned.size);
+        if (notice) process.stdout.write(`${notice}\n`);
+      }
     });
 }

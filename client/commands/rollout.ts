@@ -14,6 +14,7 @@ import { workflowUiUrl } from '../../servers/connection';
 import { OperationError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note, printJson } from '../output';
+import { simulatedNotice } from '../../domain/simulated';
 import { progressLines, summaryTable } from '../progress';
 import { renderRolloutHtml } from '../report-html';
 import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
@@ -50,6 +51,8 @@ export function registerRollout(program: Command): void {
       });
       const { client, target } = await connectClient();
       const started = await startRollout(client, input);
+      const simulated = simulatedNotice(input.simulated);
+      if (simulated) note(simulated);
       note(`${started.alreadyStarted ? 'Already running' : 'Started'}: ${started.workflowId}`);
       const url = workflowUiUrl(target.uiUrl, target.namespace, started.workflowId);
       if (url) note(`Temporal UI: ${url}`);

@@ -2,8 +2,14 @@ import type { Command } from 'commander';
 import { join } from 'node:path';
 import { offpeakHome } from '../../servers/binaries';
 import { resolveTemporal } from '../../servers/connection';
-import { azureDriverFromEnv } from '../../activities/drivers/azure/from-env';
-import { connectWorker, createWorker, fleetDrivers, simulatedDrivers } from '../../worker/worker';
+import { azureDriverFromEnv, azureEnvProblems } from '../../activities/drivers/azure/from-env';
+import {
+  announcingSimulated,
+  connectWorker,
+  createWorker,
+  fleetDrivers,
+  simulatedDrivers,
+} from '../../worker/worker';
 import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
 import { UsageError } from '../errors';
@@ -51,6 +57,9 @@ export function registerWorker(program: Command): void {
     )
     .action(async (opts: WorkerCommandOptions) => {
       const metricsAddress = metricsAddressOf(opts);
+      const azureProblems = azureEnvProblems();
+      if (azureProblems.length) throw new UsageError(azureProblems);
+      const azure = azureDriverFromEnv();
       const logger = createLogger();
       installRuntimeLogger(logger, { metricsAddress });
       const target = await resolveTemporal({ embedded: true, log: note });
@@ -63,9 +72,11 @@ export function registerWorker(program: Command): void {
         // Machines with `driver: ssh` are patched over SSH, `driver: azure` through Azure's API; the
         // others (`driver: simulated`) by the simulator, which patches nothing.
         drivers: fleetDrivers(
-          simulatedDrivers(opts.simState, Number(opts.timeScale)),
+          announcingSimulated(simulatedDrivers(opts.simState, Number(opts.timeScale)), (machine) =>
+            logger.warn({ machine }, 'SIMULATED: driver "simulated" patches nothing on this machine'),
+          ),
           {},
-          azureDriverFromEnv,
+          () => azure,
         ),
       });
       note(

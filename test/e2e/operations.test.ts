@@ -110,14 +110,17 @@ test('assess, install (a Manual machine too; --unsafe recorded), then compliance
       expect(all.code).toBe(0);
       const fleetReport = JSON.parse(all.stdout) as ComplianceReport;
       const status = Object.fromEntries(fleetReport.machines.map((m) => [m.machine, m.status]));
-      expect(status).toEqual({
+      // The fleet is simulated (no driver): never counted compliant, whatever its evidence says.
+      expect(Object.values(status)).toEqual(Array(5).fill('Simulated'));
+      const evidence = Object.fromEntries(fleetReport.machines.map((m) => [m.machine, m.simulatedEvidence]));
+      expect(evidence).toEqual({
         e1: 'Compliant',
         m1: 'Compliant',
         w1: 'Compliant',
         w2: 'Compliant',
         e2: 'Unknown',
       });
-      expect(fleetReport.summary.compliantPercent).toBe(80);
+      expect(fleetReport.summary).toMatchObject({ compliant: 0, simulated: 5, compliantPercent: 0 });
 
       const byRollout = JSON.parse(
         (await offpeak('compliance', '--rollout', 'ops-1', '--output', 'json')).stdout,
@@ -132,7 +135,8 @@ test('assess, install (a Manual machine too; --unsafe recorded), then compliance
       expect(csv.stdout.split('\n')[0]).toBe(
         'machine,status,last assessed,critical,security,other,last install,outstanding',
       );
-      expect(csv.stdout).toContain('e1,Compliant,');
+      // Without --fleet, the rollouts that patched e1 say it was simulated.
+      expect(csv.stdout).toContain('e1,Simulated,');
 
       const unknownRollout = await offpeak('compliance', '--rollout', 'nope');
       expect(unknownRollout.code).toBe(2);
