@@ -137,12 +137,16 @@ export class AzureDriver implements PatchDriver {
     }
   }
 
-  /** Polls to the end; a poll that times out or loses its connection resumes from the serialized state. */
+  /**
+   * Polls to the end; a poll that times out or loses its connection resumes from the serialized state,
+   * until `until` (then the attempt moves on; the operation itself is Azure's to finish).
+   */
   private async finish<T>(
     r: AzureResource,
     action: string,
     state: string,
     restore: (state: string) => { pollUntilDone(): Promise<T> },
+    until: number,
     first?: { pollUntilDone(): Promise<T> },
   ): Promise<T> {
     let poller = first ?? restore(state);
@@ -150,7 +154,7 @@ export class AzureDriver implements PatchDriver {
       try {
         return await poller.pollUntilDone();
       } catch (err) {
-        if (!isTransient(err)) throw asDriverError(err, r, action);
+        if (!isTransient(err) || Date.now() + pause > until) throw asDriverError(err, r, action);
         await delay(pause);
         poller = restore(state);
       }
@@ -219,6 +223,7 @@ export class AzureDriver implements PatchDriver {
             restoreFrom: s,
             intervalInMs: this.pollIntervalMs,
           }),
+        until,
         poller,
       );
     } else {
@@ -233,6 +238,7 @@ export class AzureDriver implements PatchDriver {
         action,
         state,
         (s) => this.restoreVm(c, s, 'assess'),
+        until,
         poller,
       )) as AzureAssessResult;
     }
@@ -290,7 +296,14 @@ export class AzureDriver implements PatchDriver {
       request.checkpoint?.save(saved);
       first = poller as { pollUntilDone(): Promise<AzureInstallResult> };
     }
-    const result = (await this.finish(r, action, state, restore, first)) as AzureInstallResult;
+    const result = (await this.finish(
+      r,
+      action,
+      state,
+      restore,
+      request.deadline + 30 * 60_000,
+      first,
+    )) as AzureInstallResult;
     this.rebootStatus.set(
       `${r.id}|${target.operation.id}|${target.operation.attempt}`,
       result.rebootStatus ?? '',
