@@ -5,7 +5,8 @@ import { DriverError, type DriverFailureKind } from './drivers/driver';
  * The one catalogue of typed failures. Retryable or not, on purpose:
  * - MachineUnreachable is retried by the activity's retry policy (a blip), then the attempt moves to the next window;
  * - everything else reports a fact about the host that a retry would not change; NotAuthorized (a cloud
- *   API refused a permission, naming the missing action) waits for a person to grant it.
+ *   API refused a permission, naming the missing action) waits for a person to grant it;
+ *   PlatformManaged (Azure patches the VM itself) is reported before anything runs, never patched twice.
  */
 export const FAILURE = {
   MachineUnreachable: 'MachineUnreachable',
@@ -14,6 +15,7 @@ export const FAILURE = {
   HostKeyMismatch: 'HostKeyMismatch',
   DidNotComeBack: 'DidNotComeBack',
   NotAuthorized: 'NotAuthorized',
+  PlatformManaged: 'PlatformManaged',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 
@@ -23,6 +25,7 @@ export const NON_RETRYABLE: FailureType[] = [
   'HostKeyMismatch',
   'DidNotComeBack',
   'NotAuthorized',
+  'PlatformManaged',
 ];
 
 const BY_KIND: Record<DriverFailureKind, FailureType> = {
@@ -32,6 +35,7 @@ const BY_KIND: Record<DriverFailureKind, FailureType> = {
   HostKeyMismatch: 'HostKeyMismatch',
   DidNotComeBack: 'DidNotComeBack',
   NotAuthorized: 'NotAuthorized',
+  PlatformManaged: 'PlatformManaged',
 };
 
 /** Runs a driver call and turns its DriverErrors into typed ApplicationFailures. */

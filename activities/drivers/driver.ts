@@ -21,7 +21,9 @@ export type DriverFailureKind =
   | 'HostKeyMismatch'
   | 'DidNotComeBack'
   /** The cloud refused the call for want of a permission (Azure 403 AuthorizationFailed). */
-  | 'NotAuthorized';
+  | 'NotAuthorized'
+  /** The platform patches the machine itself (an Azure VM in AutomaticByPlatform without the bypass flag). */
+  | 'PlatformManaged';
 
 export class DriverError extends Error {
   constructor(

@@ -328,3 +328,41 @@ test('a retried install resumes the operation saved in its checkpoint and never 
     emu.ledger.filter((e) => e.resourceId === vmId('win-resume') && e.kind === 'installPatches'),
   ).toHaveLength(1);
 });
+
+test('pre-flight: a VM Azure patches itself (AutomaticByPlatform without the bypass flag) is reported before anything runs', async () => {
+  emu.add(windowsVm('win-platform', { bypassPlatformSafetyChecksOnUserSchedule: false }));
+  const err = await driver()
+    .assess(target(vmId('win-platform'), 'Windows'))
+    .catch((e: unknown) => e);
+  expect(err).toMatchObject({
+    kind: 'PlatformManaged',
+    message: expect.stringContaining('bypassPlatformSafetyChecksOnUserSchedule'),
+  });
+  expect(emu.requests.filter((r) => r.path.startsWith(vmId('win-platform'))).map((r) => r.method)).toEqual([
+    'GET',
+  ]);
+  // Manual and AutomaticByOS VMs are not Azure's to patch on its schedule: they pass.
+  emu.add(linuxVm('lin-manual', { patchMode: 'Manual', bypassPlatformSafetyChecksOnUserSchedule: false }));
+  expect((await driver().assess(target(vmId('lin-manual'), 'Linux'))).patches).toHaveLength(3);
+});
+
+test("Azure's reboot failing inside installPatches is DidNotComeBack; a stopped VM is unhealthy and does not come back", async () => {
+  emu.add(linuxVm('lin-reboot-fails', { rebootFails: true }));
+  const t = target(vmId('lin-reboot-fails'), 'Linux');
+  const d = driver();
+  const result = await d.install(t, { patchIds: ['linux-image-amd64=6.1.115-1'], deadline: IN_AN_HOUR() });
+  expect(result.rebootRequired).toBe(true);
+  const before = await d.bootId(t);
+  expect(await d.reboot(t, { expectedBootId: before })).toEqual({ rebooted: true });
+  await expect(d.waitForBoot(t, { previousBootId: before, timeoutMs: 1_000 })).rejects.toMatchObject({
+    kind: 'DidNotComeBack',
+    message: expect.stringContaining('Failed'),
+  });
+
+  emu.add(linuxVm('lin-stopped', { power: 'stopped' }));
+  const s = target(vmId('lin-stopped'), 'Linux');
+  expect(await d.health(s)).toEqual({ healthy: false, detail: 'PowerState/stopped, VM agent Not Ready' });
+  await expect(d.waitForBoot(s, { previousBootId: 'x', timeoutMs: 100 })).rejects.toMatchObject({
+    kind: 'DidNotComeBack',
+  });
+});

@@ -201,9 +201,31 @@ export class AzureDriver implements PatchDriver {
     };
   }
 
+  /**
+   * Pre-flight: a VM in AutomaticByPlatform is patched by Azure itself unless the bypass flag hands it
+   * to a customer schedule. Such a VM is reported before anything runs, not orchestrated twice.
+   */
+  private async preflight(r: AzureResource, c: ArmClients): Promise<void> {
+    if (r.kind !== 'vm') return;
+    const vm = await this.read(r, 'Microsoft.Compute/virtualMachines/read', () =>
+      c.compute.virtualMachines.get(r.resourceGroup, r.name),
+    );
+    const settings =
+      vm.osProfile?.linuxConfiguration?.patchSettings ?? vm.osProfile?.windowsConfiguration?.patchSettings;
+    if (
+      settings?.patchMode === 'AutomaticByPlatform' &&
+      !settings.automaticByPlatformSettings?.bypassPlatformSafetyChecksOnUserSchedule
+    )
+      throw new DriverError(
+        'PlatformManaged',
+        `${r.id}: Azure patches this VM itself (patchMode AutomaticByPlatform without automaticByPlatformSettings.bypassPlatformSafetyChecksOnUserSchedule); set that to true to hand it to Offpeak (docs/azure-driver.md)`,
+      );
+  }
+
   async assess(target: MachineTarget): Promise<Assessment> {
     const r = this.resource(target);
     const c = this.clientsOf(r);
+    await this.preflight(r, c);
     const action = `${r.kind === 'arc' ? 'Microsoft.HybridCompute/machines' : 'Microsoft.Compute/virtualMachines'}/assessPatches/action`;
     const until = Date.now() + 30 * 60_000;
     let result: AzureAssessResult;

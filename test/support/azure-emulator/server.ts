@@ -30,6 +30,9 @@ export interface EmulatedMachine {
   failing?: string[];
   /** Azure's reboot inside installPatches fails. */
   rebootFails?: boolean;
+  /** VM patch settings (default: AutomaticByPlatform, handed to customer schedules by the bypass flag). */
+  patchMode?: 'AutomaticByPlatform' | 'AutomaticByOS' | 'ImageDefault' | 'Manual';
+  bypassPlatformSafetyChecksOnUserSchedule?: boolean;
 }
 
 interface MachineState extends EmulatedMachine {
@@ -275,6 +278,7 @@ export class AzureEmulator {
     if (method === 'GET' && verb === 'instanceView' && machine.kind === 'vm')
       return send(200, this.instanceView(machine));
     if (method === 'GET' && !verb && machine.kind === 'arc') return send(200, this.arcMachine(machine));
+    if (method === 'GET' && !verb && machine.kind === 'vm') return send(200, this.vm(machine));
     if (method === 'POST' && (verb === 'assessPatches' || verb === 'installPatches')) {
       if ([...this.operations.values()].some((o) => o.machine === machine && !o.result))
         return send(409, {
@@ -515,6 +519,37 @@ export class AzureEmulator {
           displayStatus: running ? 'VM running' : 'VM stopped',
         },
       ],
+    };
+  }
+
+  /** VirtualMachine_Get.json (compute 2024-07-01), trimmed to identity and patch settings. */
+  private vm(m: MachineState): Record<string, unknown> {
+    const patchSettings = {
+      patchMode: m.patchMode ?? 'AutomaticByPlatform',
+      assessmentMode: 'AutomaticByPlatform',
+      automaticByPlatformSettings: {
+        rebootSetting: 'IfRequired',
+        bypassPlatformSafetyChecksOnUserSchedule: m.bypassPlatformSafetyChecksOnUserSchedule ?? true,
+      },
+    };
+    return {
+      id: m.resourceId,
+      name: m.resourceId.split('/').pop(),
+      type: 'Microsoft.Compute/virtualMachines',
+      location: 'eastus',
+      properties: {
+        vmId: '0f47b100-583c-48e3-a4c0-aefc2c9bbcc1',
+        osProfile: {
+          computerName: m.resourceId.split('/').pop(),
+          ...(m.os === 'Windows'
+            ? {
+                windowsConfiguration: { provisionVMAgent: true, enableAutomaticUpdates: true, patchSettings },
+              }
+            : { linuxConfiguration: { provisionVMAgent: true, patchSettings } }),
+        },
+        storageProfile: { osDisk: { osType: m.os } },
+        provisioningState: 'Succeeded',
+      },
     };
   }
 
