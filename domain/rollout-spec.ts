@@ -131,6 +131,18 @@ export function machineSpecOf(m: Machine): MachineSpec {
   };
 }
 
+/** The policy's patch selection, in the words of Azure's installPatches request. */
+export function selectionOf(policy: Policy): RolloutSettings['selection'] {
+  return {
+    classifications: policy.classifications,
+    kbNumbersToInclude: policy.kbNumbersToInclude,
+    kbNumbersToExclude: policy.kbNumbersToExclude,
+    packageNameMasksToInclude: policy.packageNameMasksToInclude,
+    packageNameMasksToExclude: policy.packageNameMasksToExclude,
+    excludeKbsRequiringReboot: policy.excludeKbsRequiringReboot,
+  };
+}
+
 export function buildRolloutInput(args: {
   rolloutId: string;
   startedBy: string;
@@ -174,14 +186,7 @@ export function buildRolloutInput(args: {
       ...release,
       maxAttempts: policy.maxAttempts,
       rebootSetting: policy.rebootSetting,
-      selection: {
-        classifications: policy.classifications,
-        kbNumbersToInclude: policy.kbNumbersToInclude,
-        kbNumbersToExclude: policy.kbNumbersToExclude,
-        packageNameMasksToInclude: policy.packageNameMasksToInclude,
-        packageNameMasksToExclude: policy.packageNameMasksToExclude,
-        excludeKbsRequiringReboot: policy.excludeKbsRequiringReboot,
-      },
+      selection: selectionOf(policy),
       errorBudget: policy.errorBudget,
       approvals: policy.approvals,
     },

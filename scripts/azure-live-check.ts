@@ -15,7 +15,8 @@ import { AzureDriver } from '../activities/drivers/azure';
 import type { MachineTarget } from '../activities/drivers/driver';
 import { parseAzureResourceId } from '../domain/azure-resource';
 import { selectPatches } from '../domain/patch-selection';
-import type { RebootSetting } from '../domain/policy';
+import { parsePolicy, type RebootSetting } from '../domain/policy';
+import { selectionOf } from '../domain/rollout-spec';
 
 async function main(): Promise<void> {
   const resourceId = process.env.OFFPEAK_AZURE_LIVE_RESOURCE_ID ?? '';
@@ -40,13 +41,10 @@ async function main(): Promise<void> {
   const assessment = await driver.assess(target);
   say('assessment', assessment);
   if (process.env.OFFPEAK_AZURE_LIVE_INSTALL !== '1') return;
+  const policy = parsePolicy({}); // the default policy: Critical and Security
+  if (!policy.ok) throw new Error('the default policy is invalid');
   const { selected } = selectPatches(assessment.patches, {
-    classifications: ['Critical', 'Security'],
-    kbNumbersToInclude: [],
-    kbNumbersToExclude: [],
-    packageNameMasksToInclude: [],
-    packageNameMasksToExclude: [],
-    excludeKbsRequiringReboot: false,
+    ...selectionOf(policy.value),
     hotpatchOnly: false,
   });
   say('selected', selected);

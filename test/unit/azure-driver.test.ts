@@ -1,6 +1,8 @@
 import { AzureDriver } from '../../activities/drivers/azure';
 import { DriverError, type MachineTarget, type PatchDriver } from '../../activities/drivers/driver';
 import { selectPatches } from '../../domain/patch-selection';
+import { selectionOf } from '../../domain/rollout-spec';
+import { policyOf } from '../support/rollouts';
 import { AzureEmulator } from '../support/azure-emulator/server';
 import { arcId, arcLinux, linuxVm, vmId, windowsVm } from '../fixtures/azure/emulated-machines';
 
@@ -46,15 +48,8 @@ function target(
 }
 
 const IN_AN_HOUR = () => Date.now() + 3_600_000;
-const CRITICAL_AND_SECURITY = {
-  classifications: ['Critical', 'Security'] as const,
-  kbNumbersToInclude: [],
-  kbNumbersToExclude: [],
-  packageNameMasksToInclude: [],
-  packageNameMasksToExclude: [],
-  excludeKbsRequiringReboot: false,
-  hotpatchOnly: false,
-};
+/** The default policy's selection: Critical and Security. */
+const CRITICAL_AND_SECURITY = { ...selectionOf(policyOf({})), hotpatchOnly: false };
 
 test('assess maps a Windows VM assessment (VirtualMachine_AssessPatches.json) to Offpeak patches, over the LRO protocol', async () => {
   emu.add(windowsVm('win-assess', { rebootPending: true }));
