@@ -64,7 +64,16 @@ export function createActivities(drivers: Drivers) {
     },
 
     async assess(machine: MachineSpec, op: Operation): Promise<Assessment> {
-      return asActivityFailure(() => driverOf(machine).assess(target(machine, op)));
+      // A remote assessment (Azure's takes minutes) may outlast this step's start-to-close timeout: the
+      // driver saves its operation in the heartbeat details and the step's next try resumes it.
+      const ctx = Context.current();
+      const end = ctx.info.currentAttemptScheduledTimestampMs + ctx.info.startToCloseTimeoutMs;
+      return asActivityFailure(() =>
+        driverOf(machine).assess(target(machine, op), {
+          checkpoint: { saved: ctx.info.heartbeatDetails, save: (d) => ctx.heartbeat(d) },
+          budgetMs: Math.max(1_000, end - Date.now() - 10_000),
+        }),
+      );
     },
 
     async runScript(

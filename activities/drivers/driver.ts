@@ -55,7 +55,14 @@ export interface PatchDriver {
    * `reboot` reports what the install did.
    */
   bootId(target: MachineTarget): Promise<string>;
-  assess(target: MachineTarget): Promise<Assessment>;
+  /**
+   * Drivers of remote long-running operations (azure) resume the assessment saved in `checkpoint`, and
+   * leave it running for the step's next try when `budgetMs` (the step's time left) runs out.
+   */
+  assess(
+    target: MachineTarget,
+    request?: { checkpoint?: Checkpoint; budgetMs?: number },
+  ): Promise<Assessment>;
   /** Installs exactly `patchIds` (already installed ones count as Installed), stopping at `deadline`. */
   install(
     target: MachineTarget,

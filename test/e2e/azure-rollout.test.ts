@@ -104,11 +104,12 @@ test('Azure VMs and an Arc machine roll out through the real SDK; a worker kille
   try {
     await startRollout(client, input);
 
-    // Wait until the first install runs in Azure and its operation is in the activity's heartbeat details.
+    // Wait until the first step's installs run in Azure and each operation is in its activity's
+    // heartbeat details (the one moment a kill cannot be survived is before that: docs/azure-driver.md).
     const first = machines.find((m) => m.zone === '1')!;
-    const handle = client.workflow.getHandle(machineWorkflowId(input.rolloutId, 'eastus', first.name, 1));
-    await until('the install operation in the heartbeat details', async () => {
-      if (emu.running() === 0) return false;
+    const checkpointed = async (resourceId: string) => {
+      const name = resourceId.split('/').pop()!;
+      const handle = client.workflow.getHandle(machineWorkflowId(input.rolloutId, 'eastus', name, 1));
       const pending = await handle.describe().then(
         (d) => d.raw.pendingActivities ?? [],
         () => [],
@@ -116,12 +117,23 @@ test('Azure VMs and an Arc machine roll out through the real SDK; a worker kille
       return pending.some(
         (a) => a.activityType?.name === 'install' && (a.heartbeatDetails?.payloads?.length ?? 0) > 0,
       );
+    };
+    await until('the install operations in the heartbeat details', async () => {
+      const running = emu.running();
+      if (!running.some((o) => o.resourceId === first.resourceId)) return false;
+      for (const o of running) if (!(await checkpointed(o.resourceId))) return false;
+      return true;
     });
+    const inFlight = emu.running();
     const killed = worker;
     const exited = new Promise((resolve) => killed.once('exit', resolve));
     killed.kill('SIGKILL');
     await exited;
-    expect(emu.running()).toBe(1);
+    // The kill caught installs in flight (the first zone's, and the standalone Arc machine's when the
+    // plan puts it in the same step), and nothing else.
+    expect(emu.running()).toEqual(inFlight);
+    expect(inFlight.every((o) => o.kind === 'installPatches')).toBe(true);
+    expect(inFlight.map((o) => o.resourceId)).toContain(first.resourceId);
 
     worker = startWorker(env, log);
     emu.release();

@@ -361,3 +361,22 @@ test("Azure's reboot failing inside installPatches is DidNotComeBack; a stopped 
     kind: 'DidNotComeBack',
   });
 });
+
+test("an assessment that outlasts its step's time is left running and resumed by the step's next try", async () => {
+  emu.add(windowsVm('win-slow-assess'));
+  const t = target(vmId('win-slow-assess'), 'Windows');
+  emu.hold(['assessPatches']);
+  let saved: unknown;
+  const save = (s: unknown) => (saved = s);
+  await expect(
+    driver().assess(t, { checkpoint: { saved: undefined, save }, budgetMs: 200 }),
+  ).rejects.toMatchObject({
+    kind: 'Unreachable',
+    message: expect.stringContaining('still running in Azure'),
+  });
+  expect(saved).toMatchObject({ azureOperation: { verb: 'assessPatches' } });
+  emu.release();
+  const a = await driver().assess(t, { checkpoint: { saved, save }, budgetMs: 5_000 });
+  expect(a.patches).toHaveLength(3);
+  expect(emu.requestsTo('assessPatches').filter((r) => r.path.includes('win-slow-assess'))).toHaveLength(1);
+});

@@ -1,7 +1,11 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { restorePoller, type ComputeManagementClient } from '@azure/arm-compute';
 import { setTimeout as delay } from 'node:timers/promises';
-import { parseAzureResourceId, type AzureResource } from '../../../domain/azure-resource';
+import {
+  AZURE_MACHINE_TYPES,
+  parseAzureResourceId,
+  type AzureResource,
+} from '../../../domain/azure-resource';
 import type { Assessment, InstallResult } from '../../../domain/patches';
 import { DriverError, type Checkpoint, type MachineTarget, type PatchDriver } from '../driver';
 import { arcOperation } from './arc-lro';
@@ -31,20 +35,36 @@ export interface AzureDriverOptions {
   bootPollMs?: number;
 }
 
-/** What a retried install finds in its heartbeat details: the operation it already submitted. */
+type Verb = 'assessPatches' | 'installPatches';
+
+const actionOf = (r: AzureResource, verb: Verb) => `${AZURE_MACHINE_TYPES[r.kind]}/${verb}/action`;
+
+/** What a retried step finds in its heartbeat details: the operation it already submitted. */
 interface SavedOperation {
-  azureOperation: { resourceId: string; operation: string; attempt: number; poller: string };
+  azureOperation: { resourceId: string; verb: Verb; operation: string; attempt: number; poller: string };
 }
 
-function savedOperation(saved: unknown, target: MachineTarget, resourceId: string): string | undefined {
+function savedOperation(
+  saved: unknown,
+  target: MachineTarget,
+  resourceId: string,
+  verb: Verb,
+): string | undefined {
   const op = (saved as Partial<SavedOperation> | undefined)?.azureOperation;
   return op &&
     op.resourceId === resourceId &&
+    op.verb === verb &&
     op.operation === target.operation.id &&
     op.attempt === target.operation.attempt
     ? op.poller
     : undefined;
 }
+
+type Poller<T> = {
+  submitted(): Promise<void>;
+  serialize(): Promise<string>;
+  pollUntilDone(o?: { abortSignal?: AbortSignal }): Promise<T>;
+};
 
 /**
  * Patches Azure VMs and Arc-enabled servers through Azure's own installer (assessPatches,
@@ -139,29 +159,80 @@ export class AzureDriver implements PatchDriver {
 
   /**
    * Polls to the end; a poll that times out or loses its connection resumes from the serialized state,
-   * until `until` (then the attempt moves on; the operation itself is Azure's to finish).
+   * until `until` (then the attempt moves on; the operation itself is Azure's to finish). When `signal`
+   * aborts (the step's time is up) the operation is left running for the step's next try to resume.
    */
   private async finish<T>(
     r: AzureResource,
-    action: string,
+    verb: Verb,
     state: string,
-    restore: (state: string) => { pollUntilDone(): Promise<T> },
+    restore: (state: string) => Poller<T>,
     until: number,
-    first?: { pollUntilDone(): Promise<T> },
+    first: Poller<T> | undefined,
+    signal: AbortSignal,
   ): Promise<T> {
     let poller = first ?? restore(state);
     for (let pause = this.backoffMs; ; pause = Math.min(pause * 2, 300_000)) {
       try {
-        return await poller.pollUntilDone();
+        return await poller.pollUntilDone({ abortSignal: signal });
       } catch (err) {
-        if (!isTransient(err) || Date.now() + pause > until) throw asDriverError(err, r, action);
+        if (signal.aborted)
+          throw new DriverError(
+            'Unreachable',
+            `${r.id}: ${verb} is still running in Azure; the step's next try resumes it`,
+          );
+        if (!isTransient(err) || Date.now() + pause > until) throw asDriverError(err, r, actionOf(r, verb));
         await delay(pause);
         poller = restore(state);
       }
     }
   }
 
-  private restoreVm<T>(c: ArmClients, state: string, op: 'assess' | 'install') {
+  /**
+   * Runs one long-running operation: resumes the one saved in the checkpoint (a retried step), or
+   * submits it and saves it there at once, then polls it to its result within `budgetMs`.
+   */
+  private async operate<T>(
+    target: MachineTarget,
+    r: AzureResource,
+    verb: Verb,
+    o: {
+      start: () => Poller<T>;
+      restore: (state: string) => Poller<T>;
+      /** Submissions refused with 409 are repeated until this instant; polls go on until `until`. */
+      submitUntil: number;
+      until: number;
+      checkpoint?: Checkpoint;
+      budgetMs?: number;
+    },
+  ): Promise<T> {
+    let state = savedOperation(o.checkpoint?.saved, target, r.id, verb);
+    let first: Poller<T> | undefined;
+    if (!state) {
+      const { poller } = await this.submit(r, actionOf(r, verb), o.start, o.submitUntil);
+      state = await poller.serialize();
+      const saved: SavedOperation = {
+        azureOperation: {
+          resourceId: r.id,
+          verb,
+          operation: target.operation.id,
+          attempt: target.operation.attempt,
+          poller: state,
+        },
+      };
+      o.checkpoint?.save(saved);
+      first = poller;
+    }
+    const controller = new AbortController();
+    const timer = o.budgetMs === undefined ? undefined : setTimeout(() => controller.abort(), o.budgetMs);
+    try {
+      return await this.finish(r, verb, state, o.restore, o.until, first, controller.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private restoreVm<T>(c: ArmClients, state: string, op: 'assess' | 'install'): Poller<T> {
     const source =
       op === 'install' ? c.compute.virtualMachines.installPatches : c.compute.virtualMachines.assessPatches;
     return restorePoller<never, T>(c.compute as ComputeManagementClient, state, source as never, {
@@ -222,48 +293,36 @@ export class AzureDriver implements PatchDriver {
       );
   }
 
-  async assess(target: MachineTarget): Promise<Assessment> {
+  async assess(
+    target: MachineTarget,
+    request: { checkpoint?: Checkpoint; budgetMs?: number } = {},
+  ): Promise<Assessment> {
     const r = this.resource(target);
     const c = this.clientsOf(r);
     await this.preflight(r, c);
-    const action = `${r.kind === 'arc' ? 'Microsoft.HybridCompute/machines' : 'Microsoft.Compute/virtualMachines'}/assessPatches/action`;
     const until = Date.now() + 30 * 60_000;
-    let result: AzureAssessResult;
-    if (r.kind === 'arc') {
-      const start = () =>
-        arcOperation<AzureAssessResult>(c.arm, this.arcPath(r, 'assessPatches'), {
-          intervalInMs: this.pollIntervalMs,
-        });
-      const { poller } = await this.submit(r, action, start, until);
-      const state = await poller.serialize();
-      result = await this.finish(
-        r,
-        action,
-        state,
-        (s) =>
-          arcOperation<AzureAssessResult>(c.arm, this.arcPath(r, 'assessPatches'), {
-            restoreFrom: s,
-            intervalInMs: this.pollIntervalMs,
-          }),
-        until,
-        poller,
-      );
-    } else {
-      const start = () =>
-        c.compute.virtualMachines.assessPatches(r.resourceGroup, r.name, {
-          updateIntervalInMs: this.pollIntervalMs,
-        });
-      const { poller } = await this.submit(r, action, start, until);
-      const state = await poller.serialize();
-      result = (await this.finish(
-        r,
-        action,
-        state,
-        (s) => this.restoreVm(c, s, 'assess'),
-        until,
-        poller,
-      )) as AzureAssessResult;
-    }
+    const submitUntil = until;
+    const path = this.arcPath(r, 'assessPatches');
+    const interval = { intervalInMs: this.pollIntervalMs };
+    const result =
+      r.kind === 'arc'
+        ? await this.operate<AzureAssessResult>(target, r, 'assessPatches', {
+            ...request,
+            submitUntil,
+            until,
+            start: () => arcOperation<AzureAssessResult>(c.arm, path, interval),
+            restore: (s) => arcOperation<AzureAssessResult>(c.arm, path, { ...interval, restoreFrom: s }),
+          })
+        : await this.operate<AzureAssessResult>(target, r, 'assessPatches', {
+            ...request,
+            submitUntil,
+            until,
+            start: () =>
+              c.compute.virtualMachines.assessPatches(r.resourceGroup, r.name, {
+                updateIntervalInMs: this.pollIntervalMs,
+              }) as Poller<AzureAssessResult>,
+            restore: (s) => this.restoreVm<AzureAssessResult>(c, s, 'assess'),
+          });
     return toAssessment(target.name, target.os, r.kind, result, await this.bootId(target));
   }
 
@@ -273,7 +332,6 @@ export class AzureDriver implements PatchDriver {
   ): Promise<InstallResult> {
     const r = this.resource(target);
     const c = this.clientsOf(r);
-    const action = `${r.kind === 'arc' ? 'Microsoft.HybridCompute/machines' : 'Microsoft.Compute/virtualMachines'}/installPatches/action`;
     const body = installRequest(
       target.os,
       request.patchIds,
@@ -281,51 +339,29 @@ export class AzureDriver implements PatchDriver {
       Date.now(),
       target.azure?.rebootSetting ?? 'IfRequired',
     );
-    const restore =
-      r.kind === 'arc'
-        ? (s: string) =>
-            arcOperation<AzureInstallResult>(c.arm, this.arcPath(r, 'installPatches'), {
-              restoreFrom: s,
-              intervalInMs: this.pollIntervalMs,
-            })
-        : (s: string) => this.restoreVm<AzureInstallResult>(c, s, 'install');
-
+    const path = this.arcPath(r, 'installPatches');
+    const interval = { intervalInMs: this.pollIntervalMs };
     // A retry after a crash finds the operation it submitted in its heartbeat details: poll it, never submit again.
-    let state = savedOperation(request.checkpoint?.saved, target, r.id);
-    let first: { pollUntilDone(): Promise<AzureInstallResult> } | undefined;
-    if (!state) {
-      const start =
-        r.kind === 'arc'
-          ? () =>
-              arcOperation<AzureInstallResult>(c.arm, this.arcPath(r, 'installPatches'), {
-                body,
-                intervalInMs: this.pollIntervalMs,
-              })
-          : () =>
+    const o = {
+      checkpoint: request.checkpoint,
+      submitUntil: request.deadline,
+      until: request.deadline + 30 * 60_000,
+    };
+    const result =
+      r.kind === 'arc'
+        ? await this.operate<AzureInstallResult>(target, r, 'installPatches', {
+            ...o,
+            start: () => arcOperation<AzureInstallResult>(c.arm, path, { ...interval, body }),
+            restore: (s) => arcOperation<AzureInstallResult>(c.arm, path, { ...interval, restoreFrom: s }),
+          })
+        : await this.operate<AzureInstallResult>(target, r, 'installPatches', {
+            ...o,
+            start: () =>
               c.compute.virtualMachines.installPatches(r.resourceGroup, r.name, body as never, {
                 updateIntervalInMs: this.pollIntervalMs,
-              });
-      const { poller } = await this.submit(r, action, start, request.deadline);
-      state = await poller.serialize();
-      const saved: SavedOperation = {
-        azureOperation: {
-          resourceId: r.id,
-          operation: target.operation.id,
-          attempt: target.operation.attempt,
-          poller: state,
-        },
-      };
-      request.checkpoint?.save(saved);
-      first = poller as { pollUntilDone(): Promise<AzureInstallResult> };
-    }
-    const result = (await this.finish(
-      r,
-      action,
-      state,
-      restore,
-      request.deadline + 30 * 60_000,
-      first,
-    )) as AzureInstallResult;
+              }) as Poller<AzureInstallResult>,
+            restore: (s) => this.restoreVm<AzureInstallResult>(c, s, 'install'),
+          });
     this.rebootStatus.set(
       `${r.id}|${target.operation.id}|${target.operation.attempt}`,
       result.rebootStatus ?? '',

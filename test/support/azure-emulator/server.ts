@@ -101,7 +101,7 @@ export class AzureEmulator {
   private readonly machines = new Map<string, MachineState>();
   private readonly operations = new Map<string, Operation>();
   private faults: Array<Fault & { left: number }> = [];
-  private holding = false;
+  private holding: string[] = [];
 
   private constructor(
     private readonly server: Server,
@@ -161,19 +161,21 @@ export class AzureEmulator {
     this.faults.push({ ...fault, left: fault.times ?? 1 });
   }
 
-  /** Keep installPatches operations InProgress until `release()` (a worker can be killed meanwhile). */
-  hold(): void {
-    this.holding = true;
+  /** Keep these operations InProgress until `release()` (a worker can be killed meanwhile). */
+  hold(verbs: Array<'installPatches' | 'assessPatches'> = ['installPatches']): void {
+    this.holding = verbs;
   }
 
   release(): void {
-    this.holding = false;
+    this.holding = [];
     for (const op of this.operations.values()) op.held = false;
   }
 
   /** Operations submitted and still running. */
-  running(): number {
-    return [...this.operations.values()].filter((o) => !o.result).length;
+  running(): Array<{ resourceId: string; kind: string }> {
+    return [...this.operations.values()]
+      .filter((o) => !o.result)
+      .map((o) => ({ resourceId: o.machine.resourceId, kind: o.kind }));
   }
 
   requestsTo(verb: string, method = 'POST'): LoggedRequest[] {
@@ -299,7 +301,7 @@ export class AzureEmulator {
         kind: verb,
         body: (body ?? {}) as InstallBody,
         polls: 0,
-        held: this.holding && verb === 'installPatches',
+        held: this.holding.includes(verb),
         startedAt: new Date().toISOString(),
       });
       return send(202, undefined, this.operationHeaders(machine, id));
