@@ -1,16 +1,12 @@
 import type { TokenCredential } from '@azure/core-auth';
 import { restorePoller, type ComputeManagementClient } from '@azure/arm-compute';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  AZURE_MACHINE_TYPES,
-  parseAzureResourceId,
-  type AzureResource,
-} from '../../../domain/azure-resource';
+import { parseAzureResourceId, type AzureResource } from '../../../domain/azure-resource';
 import type { Assessment, InstallResult } from '../../../domain/patches';
 import { DriverError, type Checkpoint, type MachineTarget, type PatchDriver } from '../driver';
 import { arcOperation } from './arc-lro';
+import { Operations, type Poller } from './operations';
 import { createArmClients, type ArmClients, type ArmOptions } from './clients';
-import { asDriverError, conflictRetryAfterMs, isTransient } from './errors';
 import {
   installRequest,
   toAssessment,
@@ -35,37 +31,6 @@ export interface AzureDriverOptions {
   bootPollMs?: number;
 }
 
-type Verb = 'assessPatches' | 'installPatches';
-
-const actionOf = (r: AzureResource, verb: Verb) => `${AZURE_MACHINE_TYPES[r.kind]}/${verb}/action`;
-
-/** What a retried step finds in its heartbeat details: the operation it already submitted. */
-interface SavedOperation {
-  azureOperation: { resourceId: string; verb: Verb; operation: string; attempt: number; poller: string };
-}
-
-function savedOperation(
-  saved: unknown,
-  target: MachineTarget,
-  resourceId: string,
-  verb: Verb,
-): string | undefined {
-  const op = (saved as Partial<SavedOperation> | undefined)?.azureOperation;
-  return op &&
-    op.resourceId === resourceId &&
-    op.verb === verb &&
-    op.operation === target.operation.id &&
-    op.attempt === target.operation.attempt
-    ? op.poller
-    : undefined;
-}
-
-type Poller<T> = {
-  submitted(): Promise<void>;
-  serialize(): Promise<string>;
-  pollUntilDone(o?: { abortSignal?: AbortSignal }): Promise<T>;
-};
-
 /**
  * Patches Azure VMs and Arc-enabled servers through Azure's own installer (assessPatches,
  * installPatches), on the official SDK. The reboot happens inside installPatches: `reboot` reports what
@@ -76,7 +41,7 @@ export class AzureDriver implements PatchDriver {
   private readonly clients = new Map<string, ArmClients>();
   private readonly arm: ArmOptions;
   private readonly pollIntervalMs: number;
-  private readonly backoffMs: number;
+  private readonly ops: Operations;
   private readonly bootPollMs: number;
   /** rebootStatus of installs this process finished, for the reboot step that follows (key: resource|operation|attempt). */
   private readonly rebootStatus = new Map<string, string>();
@@ -91,7 +56,7 @@ export class AzureDriver implements PatchDriver {
       ca: options.ca,
     };
     this.pollIntervalMs = options.pollIntervalMs ?? 15_000;
-    this.backoffMs = options.backoffMs ?? 30_000;
+    this.ops = new Operations(options.backoffMs ?? 30_000);
     this.bootPollMs = options.bootPollMs ?? 10_000;
   }
 
@@ -109,127 +74,6 @@ export class AzureDriver implements PatchDriver {
     let c = this.clients.get(r.subscriptionId);
     if (!c) this.clients.set(r.subscriptionId, (c = createArmClients(r.subscriptionId, this.arm)));
     return c;
-  }
-
-  /** Runs a read, retrying timeouts and dropped connections with backoff until `until` (the SDK retries 429 and 5xx itself). */
-  private async read<T>(
-    r: AzureResource,
-    action: string,
-    call: () => Promise<T>,
-    until = Date.now() + 5 * 60_000,
-  ): Promise<T> {
-    for (let pause = this.backoffMs; ; pause = Math.min(pause * 2, 300_000)) {
-      try {
-        return await call();
-      } catch (err) {
-        if (!isTransient(err) || Date.now() + pause > until) throw asDriverError(err, r, action);
-        await delay(pause);
-      }
-    }
-  }
-
-  /**
-   * Submits a long-running operation; a 409 (another operation on the machine in progress) is retried
-   * after Retry-After or a growing pause until `until`. Only a submission Azure refused is repeated.
-   */
-  private async submit<P extends { submitted(): Promise<void> }>(
-    r: AzureResource,
-    action: string,
-    start: () => P,
-    until: number,
-  ): Promise<{ poller: P }> {
-    // Wrapped: a poller is a thenable, and returning it bare would await the whole operation.
-    for (let pause = this.backoffMs; ; pause = Math.min(pause * 2, 300_000)) {
-      const poller = start();
-      try {
-        await poller.submitted();
-        return { poller };
-      } catch (err) {
-        const wait = conflictRetryAfterMs(err, pause);
-        if (wait === undefined) throw asDriverError(err, r, action);
-        if (Date.now() + wait > until)
-          throw new DriverError(
-            'Unreachable',
-            `${r.id}: another operation is still in progress (409); try again in the next window`,
-          );
-        await delay(wait);
-      }
-    }
-  }
-
-  /**
-   * Polls to the end; a poll that times out or loses its connection resumes from the serialized state,
-   * until `until` (then the attempt moves on; the operation itself is Azure's to finish). When `signal`
-   * aborts (the step's time is up) the operation is left running for the step's next try to resume.
-   */
-  private async finish<T>(
-    r: AzureResource,
-    verb: Verb,
-    state: string,
-    restore: (state: string) => Poller<T>,
-    until: number,
-    first: Poller<T> | undefined,
-    signal: AbortSignal,
-  ): Promise<T> {
-    let poller = first ?? restore(state);
-    for (let pause = this.backoffMs; ; pause = Math.min(pause * 2, 300_000)) {
-      try {
-        return await poller.pollUntilDone({ abortSignal: signal });
-      } catch (err) {
-        if (signal.aborted)
-          throw new DriverError(
-            'Unreachable',
-            `${r.id}: ${verb} is still running in Azure; the step's next try resumes it`,
-          );
-        if (!isTransient(err) || Date.now() + pause > until) throw asDriverError(err, r, actionOf(r, verb));
-        await delay(pause);
-        poller = restore(state);
-      }
-    }
-  }
-
-  /**
-   * Runs one long-running operation: resumes the one saved in the checkpoint (a retried step), or
-   * submits it and saves it there at once, then polls it to its result within `budgetMs`.
-   */
-  private async operate<T>(
-    target: MachineTarget,
-    r: AzureResource,
-    verb: Verb,
-    o: {
-      start: () => Poller<T>;
-      restore: (state: string) => Poller<T>;
-      /** Submissions refused with 409 are repeated until this instant; polls go on until `until`. */
-      submitUntil: number;
-      until: number;
-      checkpoint?: Checkpoint;
-      budgetMs?: number;
-    },
-  ): Promise<T> {
-    let state = savedOperation(o.checkpoint?.saved, target, r.id, verb);
-    let first: Poller<T> | undefined;
-    if (!state) {
-      const { poller } = await this.submit(r, actionOf(r, verb), o.start, o.submitUntil);
-      state = await poller.serialize();
-      const saved: SavedOperation = {
-        azureOperation: {
-          resourceId: r.id,
-          verb,
-          operation: target.operation.id,
-          attempt: target.operation.attempt,
-          poller: state,
-        },
-      };
-      o.checkpoint?.save(saved);
-      first = poller;
-    }
-    const controller = new AbortController();
-    const timer = o.budgetMs === undefined ? undefined : setTimeout(() => controller.abort(), o.budgetMs);
-    try {
-      return await this.finish(r, verb, state, o.restore, o.until, first, controller.signal);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private restoreVm<T>(c: ArmClients, state: string, op: 'assess' | 'install'): Poller<T> {
@@ -255,13 +99,13 @@ export class AzureDriver implements PatchDriver {
     const r = this.resource(target);
     const c = this.clientsOf(r);
     if (r.kind === 'arc') {
-      const m = await this.read(r, 'Microsoft.HybridCompute/machines/read', () =>
+      const m = await this.ops.read(r, 'Microsoft.HybridCompute/machines/read', () =>
         c.hybrid.machines.get(r.resourceGroup, r.name),
       );
       const status = m.properties?.status;
       return { running: status === 'Connected', detail: `Arc status ${status ?? 'unknown'}` };
     }
-    const view = await this.read(r, 'Microsoft.Compute/virtualMachines/instanceView/read', () =>
+    const view = await this.ops.read(r, 'Microsoft.Compute/virtualMachines/instanceView/read', () =>
       c.compute.virtualMachines.instanceView(r.resourceGroup, r.name),
     );
     const power = view.statuses?.find((s) => s.code?.startsWith('PowerState/'))?.code ?? 'PowerState/unknown';
@@ -278,7 +122,7 @@ export class AzureDriver implements PatchDriver {
    */
   private async preflight(r: AzureResource, c: ArmClients): Promise<void> {
     if (r.kind !== 'vm') return;
-    const vm = await this.read(r, 'Microsoft.Compute/virtualMachines/read', () =>
+    const vm = await this.ops.read(r, 'Microsoft.Compute/virtualMachines/read', () =>
       c.compute.virtualMachines.get(r.resourceGroup, r.name),
     );
     const settings =
@@ -306,14 +150,14 @@ export class AzureDriver implements PatchDriver {
     const interval = { intervalInMs: this.pollIntervalMs };
     const result =
       r.kind === 'arc'
-        ? await this.operate<AzureAssessResult>(target, r, 'assessPatches', {
+        ? await this.ops.operate<AzureAssessResult>(target, r, 'assessPatches', {
             ...request,
             submitUntil,
             until,
             start: () => arcOperation<AzureAssessResult>(c.arm, path, interval),
             restore: (s) => arcOperation<AzureAssessResult>(c.arm, path, { ...interval, restoreFrom: s }),
           })
-        : await this.operate<AzureAssessResult>(target, r, 'assessPatches', {
+        : await this.ops.operate<AzureAssessResult>(target, r, 'assessPatches', {
             ...request,
             submitUntil,
             until,
@@ -349,12 +193,12 @@ export class AzureDriver implements PatchDriver {
     };
     const result =
       r.kind === 'arc'
-        ? await this.operate<AzureInstallResult>(target, r, 'installPatches', {
+        ? await this.ops.operate<AzureInstallResult>(target, r, 'installPatches', {
             ...o,
             start: () => arcOperation<AzureInstallResult>(c.arm, path, { ...interval, body }),
             restore: (s) => arcOperation<AzureInstallResult>(c.arm, path, { ...interval, restoreFrom: s }),
           })
-        : await this.operate<AzureInstallResult>(target, r, 'installPatches', {
+        : await this.ops.operate<AzureInstallResult>(target, r, 'installPatches', {
             ...o,
             start: () =>
               c.compute.virtualMachines.installPatches(r.resourceGroup, r.name, body as never, {
