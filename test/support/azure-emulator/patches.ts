@@ -92,3 +92,7 @@ export function installBodyProblem(body: InstallBody, os: 'Windows' | 'Linux'): 
   if (os === 'Linux' && !body.linuxParameters) return 'linuxParameters is required for a Linux machine';
   return undefined;
 }
+
+/** A patch's key in the emulator's state and ledger: the KB number, or name_version. */
+export const keyOf = (os: 'Windows' | 'Linux', p: EmulatedPatch) =>
+  os === 'Windows' ? (p.kbId ?? p.name) : `${p.name}_${p.version ?? ''}`;
