@@ -63,6 +63,7 @@ export function prepareRollout(args: {
 export async function startRollout(
   client: Client,
   input: RolloutInput,
+  options: { simulated?: SimulatedMarker } = {},
 ): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = rolloutWorkflowId(input.rolloutId);
   const machines = machineCountOf(input);
@@ -72,7 +73,7 @@ export async function startRollout(
       workflowId,
       args: [stageRolloutInput(input)],
       // The simulated machines, for status and reports to name (the workflows never read it).
-      ...(input.simulated ? { memo: { [SIMULATED_MEMO_KEY]: input.simulated } } : {}),
+      ...(options.simulated ? { memo: { [SIMULATED_MEMO_KEY]: options.simulated } } : {}),
       staticSummary: `Offpeak rollout ${input.rolloutId}: ${machines} machine(s) in ${input.phases.length} phase(s), ${input.settings.month} (${input.settings.monthType})`,
       typedSearchAttributes: [
         { key: SA.kind, value: 'rollout' },

@@ -7,7 +7,6 @@ import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseSettings } from './calendar';
 import { azureRebootSetting } from './reboot';
-import { simulatedMarker, simulatedNames, type SimulatedMarker } from './simulated';
 import type { SelectionCriteria } from './patch-selection';
 import type { SlicedRegion } from './spec-slices';
 
@@ -79,8 +78,6 @@ export interface RolloutInput {
   childrenPerRun?: number;
   /** A sliced rollout continues as new past this many history events (default 8,000; tests lower it). */
   eventsPerRun?: number;
-  /** The planned machines the simulator "patches" (driver: simulated); the client keeps it in the rollout's memo. */
-  simulated?: SimulatedMarker;
   /** Machines of the fleet the plan leaves out, with the reason: they appear in the report. */
   excluded: Array<{ name: string; region: string; reason: string }>;
 }
@@ -176,8 +173,6 @@ export function buildRolloutInput(args: {
     ),
   }));
 
-  const planned = regions.flatMap((r) => r.machines.map((m) => byName.get(m.name)!));
-  const simulated = simulatedMarker(simulatedNames(planned), planned.length);
   return {
     version: 1,
     rolloutId: args.rolloutId,
@@ -192,7 +187,6 @@ export function buildRolloutInput(args: {
     },
     phases: plan.phases,
     regions,
-    ...(simulated ? { simulated } : {}),
     excluded: plan.machines
       .filter((m) => m.excluded)
       .map((m) => ({

@@ -1,4 +1,5 @@
-import type { DriverKind } from './fleet';
+import type { DriverKind, Fleet } from './fleet';
+import type { RolloutInput } from './rollout-spec';
 
 /**
  * The simulator patches nothing. Wherever a simulated machine appears (plan, rollout start, status,
@@ -28,6 +29,23 @@ export function simulatedMarker(names: readonly string[], total: number): Simula
     all: names.length === total,
     ...(names.length <= NAMES_CAP ? { names: [...names] } : {}),
   };
+}
+
+/**
+ * The marker of a rollout about to start (its regions still inline): its planned machines with
+ * `driver: simulated`. It goes into the rollout's memo only, never into the workflow input, which
+ * carries no machine names once sliced (docs/scale.md).
+ */
+export function simulatedMarkerOf(
+  fleet: Pick<Fleet, 'machines'>,
+  input: Pick<RolloutInput, 'regions'>,
+): SimulatedMarker | undefined {
+  const driver = new Map(fleet.machines.map((m) => [m.name, m.driver]));
+  const planned = input.regions.flatMap((r) => r.machines.map((m) => m.name));
+  return simulatedMarker(
+    planned.filter((name) => driver.get(name) === 'simulated'),
+    planned.length,
+  );
 }
 
 /** Whether a marker names this machine; undefined when the marker cannot tell (too many names kept). */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SIMULATED_MEMO_KEY, simulatedNotice } from '../../domain/simulated';
+import { SIMULATED_MEMO_KEY, simulatedMarkerOf, simulatedNotice } from '../../domain/simulated';
 import { Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Fleet, Machine } from '../../domain/fleet';
@@ -214,6 +214,7 @@ export function registerInstall(program: Command): void {
           now,
         );
         const count = input.regions.reduce((n, r) => n + r.machines.length, 0);
+        const simulated = simulatedMarkerOf(fleet, input);
         const { client } = await connectClient();
         try {
           await client.workflow.start('rolloutWorkflow', {
@@ -223,7 +224,7 @@ export function registerInstall(program: Command): void {
             staticSummary: `${unsafe ? 'UNSAFE (availability rules bypassed) ' : ''}on-demand install by ${by}: ${count} machine(s)`,
             memo: {
               offpeak: { kind: 'install', unsafe, by, machines: opts.machine },
-              ...(input.simulated ? { [SIMULATED_MEMO_KEY]: input.simulated } : {}),
+              ...(simulated ? { [SIMULATED_MEMO_KEY]: simulated } : {}),
             },
             typedSearchAttributes: [
               { key: SA.kind, value: 'rollout' },
@@ -235,8 +236,8 @@ export function registerInstall(program: Command): void {
             throw UsageError.of('--id', `a rollout "${rolloutId}" already exists`);
           throw err;
         }
-        const simulated = simulatedNotice(input.simulated, count);
-        if (simulated) note(simulated);
+        const notice = simulatedNotice(simulated, count);
+        if (notice) note(notice);
         if (unsafe)
           note(
             `UNSAFE install by ${by}: availability rules bypassed (recorded on ${rolloutWorkflowId(rolloutId)})`,

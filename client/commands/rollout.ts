@@ -14,7 +14,7 @@ import { workflowUiUrl } from '../../servers/connection';
 import { OperationError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note, printJson } from '../output';
-import { simulatedNotice } from '../../domain/simulated';
+import { simulatedMarkerOf, simulatedNotice } from '../../domain/simulated';
 import { progressLines, summaryTable } from '../progress';
 import { renderRolloutHtml } from '../report-html';
 import { connectClient, newRolloutId, prepareRollout, rolloutReport, startRollout } from '../temporal';
@@ -42,17 +42,19 @@ export function registerRollout(program: Command): void {
     )
     .action(async (opts: { fleet: string; policy?: string; id?: string; by?: string; wait?: boolean }) => {
       const now = new Date();
+      const fleet = loadFleet(opts.fleet);
       const input = prepareRollout({
         rolloutId: opts.id ?? newRolloutId(now),
         startedBy: opts.by ?? whoAmI(),
-        fleet: loadFleet(opts.fleet),
+        fleet,
         policy: loadPolicy(opts.policy),
         now,
       });
+      const simulated = simulatedMarkerOf(fleet, input);
       const { client, target } = await connectClient();
-      const started = await startRollout(client, input);
-      const simulated = simulatedNotice(input.simulated);
-      if (simulated) note(simulated);
+      const started = await startRollout(client, input, { simulated });
+      const notice = simulatedNotice(simulated);
+      if (notice) note(notice);
       note(`${started.alreadyStarted ? 'Already running' : 'Started'}: ${started.workflowId}`);
       const url = workflowUiUrl(target.uiUrl, target.namespace, started.workflowId);
       if (url) note(`Temporal UI: ${url}`);

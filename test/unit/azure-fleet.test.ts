@@ -1,6 +1,7 @@
 import { parseFleet } from '../../domain/fleet';
 import { formatProblem } from '../../domain/problems';
-import { isSimulated, simulatedNotice } from '../../domain/simulated';
+import { isSimulated, simulatedMarkerOf, simulatedNotice } from '../../domain/simulated';
+import { fleetOf } from '../support/rollouts';
 import { rolloutInputOf, vm } from '../support/rollouts';
 
 const VM =
@@ -87,22 +88,18 @@ test('a rollout hands Azure the reboot setting Offpeak would apply: Always becom
   );
 });
 
-test('a rollout records its simulated machines, and the notice names them', () => {
-  const input = rolloutInputOf({
-    rolloutId: 'r',
-    fleet: { machines: [vm('sim-1'), vm('az-1', { driver: 'azure', azure: { resourceId: VM } })] },
-    now: new Date('2026-11-01T00:00:00Z'),
-  });
-  expect(input.simulated).toEqual({ count: 1, all: false, names: ['sim-1'] });
-  expect(isSimulated(input.simulated, 'sim-1')).toBe(true);
-  expect(isSimulated(input.simulated, 'az-1')).toBe(false);
-  expect(simulatedNotice(input.simulated, 2)).toBe(
+test('a rollout records its simulated machines (for its memo, never its input), and the notice names them', () => {
+  const doc = { machines: [vm('sim-1'), vm('az-1', { driver: 'azure', azure: { resourceId: VM } })] };
+  const input = rolloutInputOf({ rolloutId: 'r', fleet: doc, now: new Date('2026-11-01T00:00:00Z') });
+  expect(JSON.stringify(input)).not.toContain('"simulated"');
+  const marker = simulatedMarkerOf(fleetOf(doc), input);
+  expect(marker).toEqual({ count: 1, all: false, names: ['sim-1'] });
+  expect(isSimulated(marker, 'sim-1')).toBe(true);
+  expect(isSimulated(marker, 'az-1')).toBe(false);
+  expect(simulatedNotice(marker, 2)).toBe(
     'SIMULATED: 1 of 2 machine(s) (sim-1) use driver "simulated": the simulator patches nothing on them, and their results are not real (set driver: ssh or azure)',
   );
-  const real = rolloutInputOf({
-    rolloutId: 'r',
-    fleet: { machines: [vm('az-1', { driver: 'azure', azure: { resourceId: VM } })] },
-    now: new Date('2026-11-01T00:00:00Z'),
-  });
-  expect(real.simulated).toBeUndefined();
+  const real = { machines: [vm('az-1', { driver: 'azure', azure: { resourceId: VM } })] };
+  const realInput = rolloutInputOf({ rolloutId: 'r', fleet: real, now: new Date('2026-11-01T00:00:00Z') });
+  expect(simulatedMarkerOf(fleetOf(real), realInput)).toBeUndefined();
 });
