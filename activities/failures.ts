@@ -10,6 +10,8 @@ const BY_KIND: Record<DriverFailureKind, FailureType> = {
   HostKeyMismatch: FAILURE.HostKeyMismatch,
   UnsupportedShell: FAILURE.UnsupportedShell,
   DidNotComeBack: FAILURE.DidNotComeBack,
+  NotAuthorized: FAILURE.NotAuthorized,
+  PlatformManaged: FAILURE.PlatformManaged,
 };
 
 /** Runs a driver call and turns its DriverErrors into typed ApplicationFailures. */

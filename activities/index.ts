@@ -10,7 +10,7 @@ import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
-  forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh'>>): PatchDriver;
+  forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh' | 'azure'>>): PatchDriver;
 }
 
 export interface Operation {
@@ -25,16 +25,24 @@ function target(machine: MachineSpec, operation: Operation): MachineTarget {
     image: machine.image,
     simulation: machine.simulation,
     ...(machine.timeScale !== undefined ? { timeScale: machine.timeScale } : {}),
+    ...(machine.azure ? { azure: machine.azure } : {}),
     operation,
   };
 }
 
-/** Heartbeats while a long driver call runs, so a dead worker is noticed within the heartbeat timeout. */
+/**
+ * Heartbeats while a long driver call runs, so a dead worker is noticed within the heartbeat timeout.
+ * Every beat repeats the latest details: they are what a retry resumes from (an Azure operation).
+ */
 async function withHeartbeat<T>(call: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  const timer = setInterval(() => ctx.heartbeat(), 1000);
+  let latest: unknown = ctx.info.heartbeatDetails;
+  const timer = setInterval(() => ctx.heartbeat(latest), 1000);
   try {
-    return await call((details) => ctx.heartbeat(details));
+    return await call((details) => {
+      latest = details;
+      ctx.heartbeat(details);
+    });
   } finally {
     clearInterval(timer);
   }
@@ -69,7 +77,16 @@ export function createActivities(drivers: Drivers) {
     },
 
     async assess(machine: MachineSpec, op: Operation): Promise<Assessment> {
-      return asActivityFailure(() => driverOf(machine).assess(target(machine, op)));
+      // A remote assessment (Azure's takes minutes) may outlast this step's start-to-close timeout: the
+      // driver saves its operation in the heartbeat details and the step's next try resumes it.
+      const ctx = Context.current();
+      const end = ctx.info.currentAttemptScheduledTimestampMs + ctx.info.startToCloseTimeoutMs;
+      return asActivityFailure(() =>
+        driverOf(machine).assess(target(machine, op), {
+          checkpoint: { saved: ctx.info.heartbeatDetails, save: (d) => ctx.heartbeat(d) },
+          budgetMs: Math.max(1_000, end - Date.now() - 10_000),
+        }),
+      );
     },
 
     async runScript(
@@ -109,6 +126,7 @@ export function createActivities(drivers: Drivers) {
             patchIds,
             deadline,
             onProgress: (installed) => beat({ installed }),
+            checkpoint: { saved: Context.current().info.heartbeatDetails, save: beat },
           }),
         ),
       );

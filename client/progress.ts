@@ -1,11 +1,17 @@
+import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
 import type { RolloutReport, RolloutSummary } from '../workflows/messages';
 import { bar, table } from './output';
 
+/** What the client read with a rollout: its simulated machines (its memo, client/report.ts). */
+type Marked = { simulated?: SimulatedMarker };
+
 /** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */
-export function progressLines(report: RolloutSummary): string[] {
+export function progressLines(report: RolloutSummary & Marked): string[] {
   const lines = [
     `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
+  const simulated = simulatedNotice(report.simulated);
+  if (simulated) lines.push(`  ${simulated}`);
   for (const phase of report.phases) {
     const regions = report.regions.filter((r) => r.phase === phase.index);
     const total = regions.reduce((n, r) => n + r.total, 0);
@@ -21,7 +27,7 @@ export function progressLines(report: RolloutSummary): string[] {
 }
 
 /** The closing summary: one row per outcome, then the machines that did not succeed. */
-export function summaryTable(report: RolloutReport): string {
+export function summaryTable(report: RolloutReport & Marked): string {
   const byOutcome = new Map<string, number>();
   for (const m of report.machines) byOutcome.set(m.outcome, (byOutcome.get(m.outcome) ?? 0) + 1);
   const counts = table(
@@ -32,7 +38,9 @@ export function summaryTable(report: RolloutReport): string {
   const rows = notOk.map((m) => [m.name, m.region, m.outcome, m.attempts.length, m.detail ?? '']);
   const installed = report.machines.reduce((n, m) => n + m.installed, 0);
   const rebooted = report.machines.filter((m) => m.rebooted).length;
+  const simulated = simulatedNotice(report.simulated);
   return [
+    ...(simulated ? [simulated, ''] : []),
     counts,
     '',
     `patches installed: ${installed}; machines rebooted: ${rebooted}; errors: ${report.errors.count} (budget ${report.errors.allowed})`,

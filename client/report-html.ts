@@ -1,3 +1,4 @@
+import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
 import type { AttemptOutcome } from '../domain/outcomes';
 import type { MachineReport, RolloutReport } from '../workflows/messages';
 
@@ -6,7 +7,8 @@ import type { MachineReport, RolloutReport } from '../workflows/messages';
  * (its Content-Security-Policy forbids loading any). Pure: the same report gives the same page.
  * Every interpolated value goes through `html`, which escapes it unless it is already markup.
  */
-export function renderRolloutHtml(report: RolloutReport): string {
+export function renderRolloutHtml(report: RolloutReport & { simulated?: SimulatedMarker }): string {
+  const simulated = simulatedNotice(report.simulated);
   const planned = report.machines.filter((m) => m.outcome !== 'Excluded');
   const succeeded = planned.filter((m) => m.outcome === 'Succeeded').length;
   const attempts = planned.reduce((n, m) => n + m.attempts.length, 0);
@@ -30,6 +32,7 @@ export function renderRolloutHtml(report: RolloutReport): string {
             Rollout <code>${report.rolloutId}</code>
             <span class="status status-${report.status}">${report.status}</span>
           </h1>
+          ${simulated ? html`<p class="reason simulated">${simulated}</p>` : ''}
           ${report.reason ? html`<p class="reason">${report.reason}</p>` : ''}
           ${report.waitingFor ? html`<p class="waiting">Waiting for ${report.waitingFor}</p>` : ''}
           <dl class="facts">

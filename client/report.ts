@@ -9,6 +9,7 @@ import {
   type RolloutWorkflowInput,
 } from '../workflows/messages';
 import { OperationError } from './errors';
+import { isSimulated, SIMULATED_MEMO_KEY, type SimulatedMarker } from '../domain/simulated';
 import { machinesFromAttempts, type AttemptReading } from './machine-attempts';
 import { QUERY_TIMEOUT_MS, shortReason } from './rollout-view';
 
@@ -32,6 +33,11 @@ async function describeRollout(client: Client, rolloutId: string): Promise<Workf
   }
 }
 
+/** The rollout's simulated machines, as the client recorded them in its memo at start (domain/simulated.ts). */
+async function simulatedOf(d: WorkflowExecutionDescription): Promise<SimulatedMarker | undefined> {
+  return (await d.memo)?.[SIMULATED_MEMO_KEY] as SimulatedMarker | undefined;
+}
+
 /**
  * The summary: a completed rollout's result, a running one's status query, and otherwise (failed,
  * terminated) the last status it kept in its memo.
@@ -40,14 +46,17 @@ export async function rolloutSummary(
   client: Client,
   rolloutId: string,
   described?: WorkflowExecutionDescription,
-): Promise<RolloutSummary> {
+): Promise<RolloutSummary & { simulated?: SimulatedMarker }> {
   const d = described ?? (await describeRollout(client, rolloutId));
   const handle = client.workflow.getHandle(d.workflowId, d.runId);
-  if (d.status.name === 'COMPLETED') return (await handle.result()) as RolloutSummary;
+  const simulated = await simulatedOf(d);
+  const marked = (s: RolloutSummary) => (simulated ? { ...s, simulated } : s);
+  if (d.status.name === 'COMPLETED') return marked((await handle.result()) as RolloutSummary);
   if (d.status.name === 'RUNNING')
     // A running rollout answers through a worker: bounded, and said plainly when none does.
     return client.connection
       .withDeadline(Date.now() + QUERY_TIMEOUT_MS * 3, () => handle.query(statusQuery))
+      .then(marked)
       .catch((err: unknown) => {
         throw new OperationError(
           `rollout ${rolloutId} is running and its report needs a worker (${shortReason(err, QUERY_TIMEOUT_MS * 3)}): start one with \`offpeak worker\``,
@@ -55,7 +64,7 @@ export async function rolloutSummary(
       });
   const memo = (await d.memo)?.[STATUS_MEMO_KEY] as RolloutSummary | undefined;
   if (!memo) throw new OperationError(`rollout ${rolloutId} ended ${d.status.name} and left no status`);
-  return memo;
+  return marked(memo);
 }
 
 /** The rollout's input, from the start of its latest run (every run carries the plan): no worker needed. */
@@ -81,10 +90,14 @@ export async function rolloutReport(
   client: Client,
   rolloutId: string,
   options: AttemptReading = {},
-): Promise<RolloutReport> {
+): Promise<RolloutReport & { simulated?: SimulatedMarker }> {
   const described = await describeRollout(client, rolloutId);
   const summary = await rolloutSummary(client, rolloutId, described);
   const input = await rolloutInput(client, described);
   const { machines, notes } = await machinesFromAttempts(client, summary, input, described, options);
-  return { ...summary, machines, ...(notes.length ? { notes } : {}) };
+  // Each machine the simulator "patched" says so.
+  const marked = summary.simulated
+    ? machines.map((m) => (isSimulated(summary.simulated, m.name) ? { ...m, simulated: true as const } : m))
+    : machines;
+  return { ...summary, machines: marked, ...(notes.length ? { notes } : {}) };
 }

@@ -7,6 +7,7 @@ import { stageRolloutInput } from '../store/spec-store';
 import { rolloutWorkflowId } from '../workflows/ids';
 import { SA } from '../workflows/messages';
 import { OperationError } from './errors';
+import { SIMULATED_MEMO_KEY, type SimulatedMarker } from '../domain/simulated';
 
 export async function connectClient(
   target?: TemporalTarget,
@@ -30,6 +31,7 @@ export async function connectClient(
 export async function startRollout(
   client: Client,
   input: RolloutInput,
+  options: { simulated?: SimulatedMarker } = {},
 ): Promise<{ workflowId: string; alreadyStarted: boolean }> {
   const workflowId = rolloutWorkflowId(input.rolloutId);
   const machines = machineCountOf(input);
@@ -42,6 +44,8 @@ export async function startRollout(
       // The month lets `rollout list --month` filter from visibility alone.
       memo: {
         offpeak: { kind: 'rollout', month: input.settings.month, monthType: input.settings.monthType },
+        // The simulated machines, for status and reports to name (the workflows never read it).
+        ...(options.simulated ? { [SIMULATED_MEMO_KEY]: options.simulated } : {}),
       },
       typedSearchAttributes: [
         { key: SA.kind, value: 'rollout' },

@@ -18,8 +18,14 @@ import { normalizeKb } from './patch-selection';
  *   lists it, it is `NotAvailable` (installed by other means or superseded).
  */
 
-export type ComplianceStatus = 'Compliant' | 'NonCompliant' | 'Unknown';
-export const COMPLIANCE_STATUSES: readonly ComplianceStatus[] = ['Compliant', 'NonCompliant', 'Unknown'];
+/** `Simulated`: patched by the simulator (driver: simulated), which changes nothing; never counted compliant. */
+export type ComplianceStatus = 'Compliant' | 'NonCompliant' | 'Unknown' | 'Simulated';
+export const COMPLIANCE_STATUSES: readonly ComplianceStatus[] = [
+  'Compliant',
+  'NonCompliant',
+  'Unknown',
+  'Simulated',
+];
 
 export interface AssessmentEvidence {
   machine: string;
@@ -47,6 +53,8 @@ export type PatchState = PatchInstallState | 'Missing' | 'NotAvailable';
 export interface MachineCompliance {
   machine: string;
   status: ComplianceStatus;
+  /** A simulated machine: the status its (unreal) evidence alone would give. */
+  simulatedEvidence?: ComplianceStatus;
   lastAssessedAt?: string;
   /** Available patches by classification as of the last assessment, less what was installed since. */
   available?: { critical: number; security: number; other: number };
@@ -105,6 +113,7 @@ export interface ComplianceSummary {
   compliant: number;
   nonCompliant: number;
   unknown: number;
+  simulated: number;
   /** Compliant machines as a share of all machines considered, one decimal. */
   compliantPercent: number;
 }
@@ -233,6 +242,8 @@ export function complianceReport(input: {
   assessments: readonly AssessmentEvidence[];
   attempts: readonly AttemptEvidence[];
   query: ComplianceQuery;
+  /** Machines the simulator patched: their evidence is kept, their status is `Simulated`. */
+  simulated?: (machine: string) => boolean;
 }): ComplianceReport {
   const { query } = input;
   const attempts = query.rollout
@@ -256,7 +267,10 @@ export function complianceReport(input: {
   const attemptsOf = group(attempts);
   let machines = [...names]
     .sort()
-    .map((m) => machineCompliance(m, assessmentsOf.get(m) ?? [], attemptsOf.get(m) ?? [], query.patch));
+    .map((m) => machineCompliance(m, assessmentsOf.get(m) ?? [], attemptsOf.get(m) ?? [], query.patch))
+    .map((m) =>
+      input.simulated?.(m.machine) ? { ...m, status: 'Simulated' as const, simulatedEvidence: m.status } : m,
+    );
   if (query.patch !== undefined) machines = machines.filter((m) => m.patch !== undefined);
 
   const tally = (status: ComplianceStatus) => machines.filter((m) => m.status === status).length;
@@ -265,6 +279,7 @@ export function complianceReport(input: {
     compliant: tally('Compliant'),
     nonCompliant: tally('NonCompliant'),
     unknown: tally('Unknown'),
+    simulated: tally('Simulated'),
     compliantPercent: percent(tally('Compliant'), machines.length),
   };
   const report: ComplianceReport = { query, summary, machines };

@@ -14,6 +14,10 @@ export const FAILURE = {
   /** The SSH user's login shell quotes differently from POSIX sh: nothing was run (activities/drivers/ssh). */
   UnsupportedShell: 'UnsupportedShell',
   DidNotComeBack: 'DidNotComeBack',
+  /** A cloud API refused a permission, naming the missing action: a person grants it. */
+  NotAuthorized: 'NotAuthorized',
+  /** The platform patches the machine itself (an Azure VM in AutomaticByPlatform): reported before anything runs. */
+  PlatformManaged: 'PlatformManaged',
   BadSlice: 'BadSlice',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
@@ -24,5 +28,7 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FAILURE.HostKeyMismatch,
   FAILURE.UnsupportedShell,
   FAILURE.DidNotComeBack,
+  FAILURE.NotAuthorized,
+  FAILURE.PlatformManaged,
   FAILURE.BadSlice,
 ];

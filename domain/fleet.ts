@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { azureSettingsSchema } from './azure-resource';
 import { type Parsed, type Problem, problemsFromZod, reservedKeyProblems } from './problems';
 import { isDeclaredRegion, type RegionPairs } from './regions';
 import { resolveTimeZone } from './timezones';
@@ -9,6 +10,9 @@ import { maintenanceConfigurationSchema, parseMaintenanceConfiguration } from '.
 export const PATCH_MODES = ['AutomaticByPlatform', 'AutomaticByOS', 'Manual', 'ImageDefault'] as const;
 export type PatchMode = (typeof PATCH_MODES)[number];
 export type OsType = 'Linux' | 'Windows';
+/** How a machine is patched. `simulated` patches nothing: every output that shows such a machine says so. */
+export const DRIVERS = ['simulated', 'ssh', 'azure'] as const;
+export type DriverKind = (typeof DRIVERS)[number];
 
 /**
  * Bounds on every number and name of a fleet, so that no value can make a timer infinite or a payload
@@ -159,10 +163,12 @@ const machineSchema = z
       )
       .refine((tags) => Object.keys(tags).length <= FLEET_BOUNDS.tags, `at most ${FLEET_BOUNDS.tags} tags`)
       .default({}),
-    driver: z.enum(['simulated', 'ssh']).default('simulated'),
+    driver: z.enum(DRIVERS).default('simulated'),
     simulation: simulationSchema.optional(),
     /** Connection settings of the `ssh` driver; present exactly when `driver` is `ssh`. */
     ssh: sshSettingsSchema.optional(),
+    /** The Azure VM or Arc machine the `azure` driver patches; present exactly when `driver` is `azure`. */
+    azure: azureSettingsSchema.optional(),
     /** Expected durations, for the plan's estimate. */
     durations: z
       .object({
@@ -270,6 +276,10 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       problems.push({ path: `${at}.ssh`, message: 'is required with driver "ssh"' });
     if (m.driver !== 'ssh' && m.ssh)
       problems.push({ path: `${at}.ssh`, message: 'is only valid with driver "ssh"' });
+    if (m.driver === 'azure' && !m.azure)
+      problems.push({ path: `${at}.azure`, message: 'is required with driver "azure" (azure.resourceId)' });
+    if (m.driver !== 'azure' && m.azure)
+      problems.push({ path: `${at}.azure`, message: 'is only valid with driver "azure"' });
     if (m.driver === 'ssh' && m.os !== 'Linux')
       problems.push({ path: `${at}.os`, message: 'the ssh driver patches Linux machines only' });
     const timeZone = resolveTimeZone(m.timeZone);

@@ -1,3 +1,4 @@
+import { AZURE_MACHINE_TYPES, parseAzureResourceId } from './azure-resource';
 import { PATCH_MODES, type PatchMode } from './fleet';
 import type { Problem } from './problems';
 
@@ -29,7 +30,8 @@ export interface AzureImport {
 
 type Row = Record<string, unknown>;
 
-const VM_TYPE = 'microsoft.compute/virtualmachines';
+/** The resource types imported: Azure VMs and Arc-enabled servers, both patched by the azure driver. */
+const MACHINE_TYPES = Object.values(AZURE_MACHINE_TYPES).map((t) => t.toLowerCase());
 
 function obj(v: unknown): Row | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Row) : undefined;
@@ -96,8 +98,8 @@ export function importAzureResourceGraph(doc: unknown): AzureImport {
       return;
     }
     const type = str(row.type);
-    if (type && type.toLowerCase() !== VM_TYPE) {
-      warnings.push(`${path}: skipped a ${type} (only virtual machines are imported)`);
+    if (type && !MACHINE_TYPES.includes(type.toLowerCase())) {
+      warnings.push(`${path}: skipped a ${type} (only virtual machines and Arc machines are imported)`);
       return;
     }
     const name = pick(row, str, 'name');
@@ -109,7 +111,12 @@ export function importAzureResourceGraph(doc: unknown): AzureImport {
       return;
     }
     const region = pick(row, str, 'location');
-    const os = pick(row, str, 'osType', 'properties.storageProfile.osDisk.osType');
+    // VMs name the OS in their OS disk, Arc machines in properties.osType (in lower case).
+    const osRaw = pick(row, str, 'osType', 'properties.storageProfile.osDisk.osType', 'properties.osType');
+    const os =
+      osRaw && /^(linux|windows)$/i.test(osRaw)
+        ? osRaw[0].toUpperCase() + osRaw.slice(1).toLowerCase()
+        : osRaw;
     if (!region) problems.push({ path: `${path}.location`, message: 'is missing' });
     if (os !== 'Linux' && os !== 'Windows')
       problems.push({
@@ -119,6 +126,20 @@ export function importAzureResourceGraph(doc: unknown): AzureImport {
     if (!region || (os !== 'Linux' && os !== 'Windows')) return;
 
     const machine: Record<string, unknown> & { name: string } = { name, region: region.toLowerCase(), os };
+
+    // The azure driver patches the machine through Azure by its resource ID: never a silent simulation.
+    const id = pick(row, str, 'id');
+    const resource = id ? parseAzureResourceId(id) : undefined;
+    if (resource?.ok) machine.azure = { resourceId: id };
+    else
+      problems.push({
+        path: `${path}.id`,
+        message:
+          resource && !resource.ok
+            ? resource.message
+            : 'is missing: add `id` to the query (docs/operations.md); the azure driver needs the resource ID',
+      });
+    machine.driver = 'azure';
 
     const zones = row.zones;
     const zone = Array.isArray(zones) ? str(zones[0]) : str(zones);

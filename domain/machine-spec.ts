@@ -1,4 +1,6 @@
+import type { AzureSettings } from './azure-resource';
 import type { Machine, OsType, SshSettings } from './fleet';
+import type { RebootSetting } from './policy';
 import type { PlanStep } from './plan';
 import type { MaintenanceSchedule } from './windows/maintenance-schedule';
 
@@ -16,6 +18,11 @@ export interface MachineSpec {
   timeScale?: number;
   /** The ssh driver's connection settings (key references only, never key material). */
   ssh?: SshSettings;
+  /**
+   * The azure driver's resource, with the reboot setting Azure applies inside installPatches (rollouts
+   * set it from the policy and the month; without it, IfRequired).
+   */
+  azure?: AzureSettings & { rebootSetting?: RebootSetting };
   hotpatchCapable: boolean;
   /** null: the window is always open (the demo's policy). */
   schedule: MaintenanceSchedule | null;

@@ -14,3 +14,14 @@ export function shouldReboot(
   if (setting === 'Always' && !hotpatchMonthOnCapableImage) return true;
   return hostRequiresReboot;
 }
+
+/**
+ * The `rebootSetting` Offpeak hands to Azure's installPatches, which reboots inside the operation: the
+ * same decision as `shouldReboot`, so Azure never reboots a machine Offpeak would not have rebooted.
+ */
+export function azureRebootSetting(
+  setting: RebootSetting,
+  hotpatchMonthOnCapableImage: boolean,
+): RebootSetting {
+  return setting === 'Always' && hotpatchMonthOnCapableImage ? 'IfRequired' : setting;
+}

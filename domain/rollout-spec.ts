@@ -4,6 +4,7 @@ import type { Policy, RebootSetting } from './policy';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseMonthAt, releaseSettings } from './calendar';
+import { azureRebootSetting } from './reboot';
 import type { SelectionCriteria } from './patch-selection';
 import type { MachineSpec } from './machine-spec';
 import { inlineRegion, type SlicedRegion } from './spec-slices';
@@ -92,9 +93,22 @@ export function machineSpecOf(m: Machine): MachineSpec {
     image: m.image,
     simulation: m.simulation,
     ...(m.ssh ? { ssh: m.ssh } : {}),
+    ...(m.azure ? { azure: m.azure } : {}),
     hotpatchCapable: isHotpatchCapable(m.image),
     schedule: null,
     taskQueue: siteTaskQueue(m.site),
+  };
+}
+
+/** The policy's patch selection, in the words of Azure's installPatches request. */
+export function selectionOf(policy: Policy): RolloutSettings['selection'] {
+  return {
+    classifications: policy.classifications,
+    kbNumbersToInclude: policy.kbNumbersToInclude,
+    kbNumbersToExclude: policy.kbNumbersToExclude,
+    packageNameMasksToInclude: policy.packageNameMasksToInclude,
+    packageNameMasksToExclude: policy.packageNameMasksToExclude,
+    excludeKbsRequiringReboot: policy.excludeKbsRequiringReboot,
   };
 }
 
@@ -119,11 +133,20 @@ export function buildRolloutInput(args: {
       machines: r.steps.flatMap((step) =>
         step.machines.map((name) => {
           const m = byName.get(name)!;
-          return {
+          const spec: MachineSpec = {
             ...machineSpecOf(m),
             ...scheduleFor(m, fleet, policy),
             ...(policy.simulationSpeed !== 1 ? { timeScale: policy.simulationSpeed } : {}),
           };
+          if (spec.azure) {
+            // Azure reboots inside installPatches: the attempt's reboot setting travels with the resource.
+            const hotpatchOnly = spec.hotpatchCapable && release.monthType === 'hotpatch';
+            spec.azure = {
+              ...spec.azure,
+              rebootSetting: azureRebootSetting(policy.rebootSetting, hotpatchOnly),
+            };
+          }
+          return spec;
         }),
       ),
     }),
@@ -137,14 +160,7 @@ export function buildRolloutInput(args: {
       ...release,
       maxAttempts: policy.maxAttempts,
       rebootSetting: policy.rebootSetting,
-      selection: {
-        classifications: policy.classifications,
-        kbNumbersToInclude: policy.kbNumbersToInclude,
-        kbNumbersToExclude: policy.kbNumbersToExclude,
-        packageNameMasksToInclude: policy.packageNameMasksToInclude,
-        packageNameMasksToExclude: policy.packageNameMasksToExclude,
-        excludeKbsRequiringReboot: policy.excludeKbsRequiringReboot,
-      },
+      selection: selectionOf(policy),
       errorBudget: policy.errorBudget,
       approvals: policy.approvals,
     },

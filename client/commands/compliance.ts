@@ -10,6 +10,13 @@ import {
   type ComplianceStatus,
 } from '../../domain/compliance';
 import { SA, type AssessmentResult, type MachineAttemptResult } from '../../workflows/messages';
+import type { DriverKind } from '../../domain/fleet';
+import {
+  isSimulated,
+  SIMULATED_MEMO_KEY,
+  simulatedNames,
+  type SimulatedMarker,
+} from '../../domain/simulated';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { NotFoundError, UsageError } from '../errors';
 import { loadFleet } from '../input';
@@ -101,6 +108,30 @@ export async function gatherEvidence(
   return { assessments, attempts };
 }
 
+/**
+ * The machines the simulator patched: the fleet's `driver: simulated` machines, and those the rollouts
+ * that attempted them record as simulated (their memo, client/temporal.ts).
+ */
+async function simulatedMachines(
+  client: Client,
+  fleet: ReadonlyArray<{ name: string; driver: DriverKind }>,
+  attempts: readonly AttemptEvidence[],
+): Promise<Set<string>> {
+  const out = new Set(simulatedNames(fleet));
+  const rollouts = [...new Set(attempts.map((a) => a.rolloutId).filter(Boolean))];
+  const markers = new Map(
+    await mapLimit(rollouts, 8, async (id): Promise<[string, SimulatedMarker | undefined]> => {
+      const d = await client.workflow
+        .getHandle(rolloutWorkflowId(id))
+        .describe()
+        .catch(() => undefined);
+      return [id, d?.memo?.[SIMULATED_MEMO_KEY] as SimulatedMarker | undefined];
+    }),
+  );
+  for (const a of attempts) if (isSimulated(markers.get(a.rolloutId), a.machine)) out.add(a.machine);
+  return out;
+}
+
 function rowsOf(report: ComplianceReport): { headers: string[]; rows: Array<Array<string | number>> } {
   const headers = [
     'machine',
@@ -181,7 +212,8 @@ export function registerCompliance(program: Command): void {
           throw UsageError.of('--rollout', `"${opts.rollout}" is not a rollout ID`);
         if (opts.patch !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._+:~=-]*$/.test(opts.patch))
           throw UsageError.of('--patch', `"${opts.patch}" is not a KB or package`);
-        const fleet = opts.fleet ? loadFleet(opts.fleet).machines.map((m) => m.name) : undefined;
+        const fleetMachines = opts.fleet ? loadFleet(opts.fleet).machines : undefined;
+        const fleet = fleetMachines?.map((m) => m.name);
         const { client } = await connectClient();
         if (opts.rollout) {
           try {
@@ -193,10 +225,12 @@ export function registerCompliance(program: Command): void {
           }
         }
         const evidence = await gatherEvidence(client, opts);
+        const simulated = await simulatedMachines(client, fleetMachines ?? [], evidence.attempts);
         const report = complianceReport({
           fleet,
           ...evidence,
           query: { machine: opts.machine, rollout: opts.rollout, patch: opts.patch, status: opts.status },
+          simulated: (m) => simulated.has(m),
         });
         if (opts.machine && report.machines.length === 0 && !opts.patch && !opts.rollout)
           throw UsageError.of(
@@ -208,7 +242,7 @@ export function registerCompliance(program: Command): void {
         if (opts.output === 'table') {
           const s = report.summary;
           process.stdout.write(
-            `\n${s.compliant}/${s.machines} compliant (${s.compliantPercent}%), ${s.nonCompliant} non-compliant, ${s.unknown} unknown\n`,
+            `\n${s.compliant}/${s.machines} compliant (${s.compliantPercent}%), ${s.nonCompliant} non-compliant, ${s.unknown} unknown${s.simulated ? `, ${s.simulated} simulated (driver: simulated patches nothing; never counted compliant)` : ''}\n`,
           );
           const waiting = report.machines.flatMap((m) =>
             (m.excluded ?? []).map(

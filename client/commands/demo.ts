@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import pino from 'pino';
 import { createInterface } from 'node:readline/promises';
 import { readLedger } from '../../activities/drivers/simulated';
+import { simulatedMarkerOf } from '../../domain/simulated';
 import { offpeakHome, projectRoot } from '../../servers/binaries';
 import { resolveTemporal, workflowUiUrl } from '../../servers/connection';
 import { connectWorker, createWorker, simulatedDrivers } from '../../worker/worker';
@@ -77,7 +78,7 @@ export function registerDemo(program: Command): void {
 
       let summary: RolloutSummary | undefined;
       await worker.runUntil(async () => {
-        await startRollout(client, input);
+        await startRollout(client, input, { simulated: simulatedMarkerOf(fleet, input) });
         note(
           `Started rollout ${input.rolloutId}: ${machineCountOf(input)} machines in ${input.phases.length} phases.`,
         );

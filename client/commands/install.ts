@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { SIMULATED_MEMO_KEY, simulatedMarkerOf, simulatedNotice } from '../../domain/simulated';
 import { Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Fleet, Machine } from '../../domain/fleet';
@@ -221,6 +222,7 @@ export function registerInstall(program: Command): void {
           now,
         );
         const count = machineCountOf(input);
+        const simulated = simulatedMarkerOf(fleet, input);
         const { client } = await connectClient();
         try {
           await client.workflow.start('rolloutWorkflow', {
@@ -230,6 +232,7 @@ export function registerInstall(program: Command): void {
             staticSummary: `${unsafe ? 'UNSAFE (availability rules bypassed) ' : ''}on-demand install by ${by}: ${count} machine(s)`,
             memo: {
               offpeak: { kind: 'install', unsafe, by, machines: opts.machine, month: input.settings.month },
+              ...(simulated ? { [SIMULATED_MEMO_KEY]: simulated } : {}),
             },
             typedSearchAttributes: [
               { key: SA.kind, value: 'rollout' },
@@ -241,6 +244,8 @@ export function registerInstall(program: Command): void {
             throw UsageError.of('--id', `a rollout "${rolloutId}" already exists`);
           throw err;
         }
+        const notice = simulatedNotice(simulated, count);
+        if (notice) note(notice);
         if (unsafe)
           note(
             `UNSAFE install by ${by}: availability rules bypassed (recorded on ${rolloutWorkflowId(rolloutId)})`,

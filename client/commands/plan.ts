@@ -8,6 +8,7 @@ import { printJson } from '../output';
 import { newRolloutId } from '../../domain/pre-start';
 import { prepareOrThrow } from '../prepare';
 import { outputOption, whoAmI } from './options';
+import { simulatedMarker, simulatedNames, simulatedNotice } from '../../domain/simulated';
 
 /** An instant with its zone: "2026-12-08", "2026-12-08T22:00Z", "2026-12-08T22:00:00+01:00". */
 export function parseStart(text: string): number {
@@ -78,13 +79,23 @@ export function registerPlan(program: Command): void {
           approvalMinutes,
           monthType: release.monthType,
         });
-        if (opts.output === 'json') printJson({ ...plan, forecast: detail.forecast });
-        else
+        // A machine the simulator would "patch" is named as such (domain/simulated.ts).
+        const planned = new Set(plan.machines.filter((m) => !m.excluded).map((m) => m.name));
+        const simulated = simulatedMarker(
+          simulatedNames(fleet.machines.filter((m) => planned.has(m.name))),
+          planned.size,
+        );
+        if (opts.output === 'json')
+          printJson({ ...plan, ...(simulated ? { simulated } : {}), forecast: detail.forecast });
+        else {
           process.stdout.write(
             `${formatPlanTable(plan)}\n${formatForecastTable(plan, detail, {
               assumptions: assumptionsText(policy, approvalMinutes, start === undefined),
             })}\n`,
           );
+          const notice = simulatedNotice(simulated, planned.size);
+          if (notice) process.stdout.write(`${notice}\n`);
+        }
       },
     );
 }

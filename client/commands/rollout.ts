@@ -6,6 +6,7 @@ import { withExamples } from '../command';
 import { OperationError, UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note, printJson } from '../output';
+import { simulatedMarkerOf, simulatedNotice } from '../../domain/simulated';
 import { summaryTable } from '../progress';
 import { renderRolloutHtml } from '../report-html';
 import { rolloutView } from '../rollout-view';
@@ -41,15 +42,19 @@ export function registerRollout(program: Command): void {
     'offpeak rollout start --fleet fleet.yaml --id nov-2026 --wait',
   ).action(async (opts: { fleet: string; policy?: string; id?: string; by?: string; wait?: boolean }) => {
     const now = new Date();
+    const fleet = loadFleet(opts.fleet);
     const input = prepareRollout({
       rolloutId: opts.id ?? newRolloutId(now),
       startedBy: opts.by ?? whoAmI(),
-      fleet: loadFleet(opts.fleet),
+      fleet,
       policy: loadPolicy(opts.policy),
       now,
     });
+    const simulated = simulatedMarkerOf(fleet, input);
     const { client, target } = await connectClient();
-    const started = await startRollout(client, input);
+    const started = await startRollout(client, input, { simulated });
+    const notice = simulatedNotice(simulated);
+    if (notice) note(notice);
     note(`${started.alreadyStarted ? 'Already running' : 'Started'}: ${started.workflowId}`);
     const url = workflowUiUrl(target.uiUrl, target.namespace, started.workflowId);
     if (url) note(`Temporal UI: ${url}`);

@@ -3,7 +3,15 @@ import { join } from 'node:path';
 import { offpeakHome } from '../../servers/binaries';
 import { resolveTemporal } from '../../servers/connection';
 import { GracefulShutdownPeriodExpiredError } from '@temporalio/worker';
-import { connectWorker, createWorker, fleetDrivers, SHUTDOWN, simulatedDrivers } from '../../worker/worker';
+import { azureDriverFromEnv, azureEnvProblems } from '../../activities/drivers/azure/from-env';
+import {
+  announcingSimulated,
+  connectWorker,
+  createWorker,
+  fleetDrivers,
+  SHUTDOWN,
+  simulatedDrivers,
+} from '../../worker/worker';
 import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
 import { OperationError, UsageError } from '../errors';
@@ -59,6 +67,9 @@ export function registerWorker(program: Command): void {
     )
     .action(async (opts: WorkerCommandOptions) => {
       const metricsAddress = metricsAddressOf(opts);
+      const azureProblems = azureEnvProblems();
+      if (azureProblems.length) throw new UsageError(azureProblems);
+      const azure = azureDriverFromEnv();
       const logger = createLogger();
       installRuntimeLogger(logger, { metricsAddress });
       const target = await resolveTemporal({ embedded: true, log: note });
@@ -79,8 +90,15 @@ export function registerWorker(program: Command): void {
         namespace: target.namespace,
         taskQueue: opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE,
         workflows: !opts.site,
-        // Machines with `driver: ssh` are patched over SSH; the others by the simulator.
-        drivers: fleetDrivers(simulatedDrivers(opts.simState, Number(opts.timeScale))),
+        // Machines with `driver: ssh` are patched over SSH, `driver: azure` through Azure's API; the
+        // others (`driver: simulated`) by the simulator, which patches nothing.
+        drivers: fleetDrivers(
+          announcingSimulated(simulatedDrivers(opts.simState, Number(opts.timeScale)), (machine) =>
+            logger.warn({ machine }, 'SIMULATED: driver "simulated" patches nothing on this machine'),
+          ),
+          {},
+          () => azure,
+        ),
       });
       note(
         `Worker polling ${opts.site ? siteTaskQueue(opts.site) : DEFAULT_TASK_QUEUE} on ${target.connectionOptions.address}; Ctrl-C stops it.`,

@@ -248,7 +248,14 @@ describe('fleet-wide, by rollout, by machine, by status', () => {
 
   test('percentages over every machine, never-seen machines counted as Unknown', () => {
     const { summary } = complianceReport({ fleet, assessments, attempts, query: {} });
-    expect(summary).toEqual({ machines: 4, compliant: 2, nonCompliant: 1, unknown: 1, compliantPercent: 50 });
+    expect(summary).toEqual({
+      machines: 4,
+      compliant: 2,
+      nonCompliant: 1,
+      unknown: 1,
+      simulated: 0,
+      compliantPercent: 50,
+    });
   });
 
   test('a rollout query considers only the machines and attempts of that rollout', () => {

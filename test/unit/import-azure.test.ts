@@ -70,12 +70,54 @@ test('projected rows with merged update and fault domains keep them; a set machi
 test.each([
   ['not rows at all', { value: 1 }, ''],
   ['a row that is not an object', [42], 'data[0]'],
-  ['an unknown OS type', [{ name: 'a', location: 'eastus', osType: 'Plan9' }], 'data[0].osType'],
-  ['a missing location', [{ name: 'a', osType: 'Linux' }], 'data[0].location'],
+  [
+    'an unknown OS type',
+    [
+      {
+        id: '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a',
+        name: 'a',
+        location: 'eastus',
+        osType: 'Plan9',
+      },
+    ],
+    'data[0].osType',
+  ],
+  [
+    'a missing location',
+    [
+      {
+        id: '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a',
+        name: 'a',
+        osType: 'Linux',
+      },
+    ],
+    'data[0].location',
+  ],
   ['an unusable name', [{ name: '-bad name', location: 'eastus', osType: 'Linux' }], 'data[0].name'],
+  ['a missing resource ID', [{ name: 'a', location: 'eastus', osType: 'Linux' }], 'data[0].id'],
+  [
+    'a resource ID of something else',
+    [
+      {
+        name: 'a',
+        location: 'eastus',
+        osType: 'Linux',
+        id: '/subscriptions/x/resourceGroups/rg/providers/Microsoft.Web/sites/a',
+      },
+    ],
+    'data[0].id',
+  ],
   [
     'an unknown patch mode',
-    [{ name: 'a', location: 'eastus', osType: 'Linux', linuxPatchMode: 'Sometimes' }],
+    [
+      {
+        id: '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a',
+        name: 'a',
+        location: 'eastus',
+        osType: 'Linux',
+        linuxPatchMode: 'Sometimes',
+      },
+    ],
     'data[0].patchMode',
   ],
 ])('%s is a problem at its path', (_what, doc, path) => {
@@ -85,10 +127,46 @@ test.each([
 
 test('an unknown region passes the converter but parseFleet names it', () => {
   const { fleet, problems } = importAzureResourceGraph({
-    data: [{ name: 'a', location: 'moonbase1', osType: 'Linux' }],
+    data: [
+      {
+        id: '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a',
+        name: 'a',
+        location: 'moonbase1',
+        osType: 'Linux',
+      },
+    ],
   });
   expect(problems).toEqual([]);
   const parsed = parseFleet(fleet);
   expect(parsed.ok).toBe(false);
   if (!parsed.ok) expect(parsed.problems[0].path).toBe('machines[0].region');
+});
+
+test('every imported machine is patched through Azure by its resource ID (driver: azure), Arc machines included', () => {
+  const arc =
+    '/subscriptions/00000000-0000-4000-8000-000000000001/resourceGroups/rg-hybrid/providers/Microsoft.HybridCompute/machines/dc-srv-1';
+  const { fleet, problems } = importAzureResourceGraph({
+    data: [
+      ...(fixture('resources-vms.json') as { data: unknown[] }).data,
+      {
+        id: arc,
+        name: 'dc-srv-1',
+        type: 'microsoft.hybridcompute/machines',
+        location: 'westeurope',
+        properties: { osType: 'windows', status: 'Connected' },
+      },
+    ],
+  });
+  expect(problems).toEqual([]);
+  const parsed = parseFleet(fleet);
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  expect(parsed.value.machines.map((m) => m.driver)).toEqual(['azure', 'azure', 'azure', 'azure', 'azure']);
+  expect(parsed.value.machines.find((m) => m.name === 'sql-01')?.azure?.resourceId).toBe(
+    '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/RG-SQL/providers/Microsoft.Compute/virtualMachines/sql-01',
+  );
+  expect(parsed.value.machines.at(-1)).toMatchObject({
+    name: 'dc-srv-1',
+    os: 'Windows',
+    azure: { resourceId: arc },
+  });
 });

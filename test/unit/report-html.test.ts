@@ -1,4 +1,5 @@
 import { renderRolloutHtml } from '../../client/report-html';
+import { progressLines, summaryTable } from '../../client/progress';
 import type { MachineReport, RolloutReport } from '../../workflows/messages';
 
 const at = (hours: number) => new Date(Date.UTC(2026, 10, 10, 22) + hours * 3_600_000).toISOString();
@@ -251,4 +252,15 @@ describe('renderRolloutHtml', () => {
     expect(empty).toContain('No gate decision recorded; gate phase-0 is open.');
     expect(empty).toMatch(/<\/html>\n$/);
   });
+});
+
+test('a rollout with simulated machines says so in the HTML report, its status lines and its summary', () => {
+  const report = { ...sampleReport(), simulated: { count: 2, all: false, names: ['a1', 'a2'] } };
+  const notice =
+    'SIMULATED: 2 machine(s) (a1, a2) use driver "simulated": the simulator patches nothing on them, and their results are not real (set driver: ssh or azure)';
+  expect(renderRolloutHtml(report)).toContain(notice.replace(/"/g, '&#34;'));
+  expect(progressLines(report)).toContain(`  ${notice}`);
+  expect(summaryTable(report).split('\n')[0]).toBe(notice);
+  expect(renderRolloutHtml(sampleReport())).not.toContain('SIMULATED');
+  expect(summaryTable(sampleReport())).not.toContain('SIMULATED');
 });

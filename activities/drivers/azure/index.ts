@@ -1,0 +1,1 @@
+export { AzureDriver, type AzureDriverOptions } from './driver';
