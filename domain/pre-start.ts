@@ -46,8 +46,27 @@ export function prepareRolloutInput(args: PreStart): Parsed<{ plan: Plan; input:
 
   const plan = planned.value;
   const input = buildRolloutInput({ ...args, plan });
-  problems.push(...gateProblems(args.policy, plan), ...windowProblems(args.fleet, args.policy, input));
+  problems.push(
+    ...deadlineProblems(input, args.now),
+    ...gateProblems(args.policy, plan),
+    ...windowProblems(args.fleet, args.policy, input),
+  );
   return problems.length ? { ok: false, problems } : { ok: true, value: { plan, input } };
+}
+
+/**
+ * A rollout keeps its release's deadline however late it starts (release + deadlineDays): one whose
+ * deadline has already passed would skip every machine, so it is refused with the way out.
+ */
+function deadlineProblems(input: RolloutInput, now: Date): Problem[] {
+  const { deadline, month, releaseDate } = input.settings;
+  if (deadline > now.getTime()) return [];
+  return [
+    {
+      path: 'policy: month',
+      message: `the deadline of release ${month} (released ${releaseDate}) passed at ${new Date(deadline).toISOString()}: choose a later month or raise deadlineDays`,
+    },
+  ];
 }
 
 /** A gate before a phase the plan does not have would never hold anything: say so instead. */

@@ -10,6 +10,7 @@ import { machineWorkflowId, regionWorkflowId } from '../../workflows/ids';
 import type { MachineAttemptResult } from '../../workflows/messages';
 import { cancelUpdate, resumeUpdate, type RolloutSummary } from '../../workflows/messages';
 import { isStored } from '../../domain/spec-slices';
+import { releaseMonthAt } from '../../domain/calendar';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
@@ -23,6 +24,9 @@ import {
 } from '../support/workflow-harness';
 
 jest.setTimeout(120_000);
+
+/** The release these rollouts belong to: the latest one, so their deadline is still ahead. */
+const MONTH = releaseMonthAt(Date.now());
 
 let env: TestWorkflowEnvironment;
 const store = tempDir('spec-store');
@@ -89,7 +93,7 @@ async function stagedRollout(
   const planned = rolloutInputOf({
     rolloutId,
     fleet: { machines },
-    policy: { windows: 'always', month: '2026-11', ...policy },
+    policy: { windows: 'always', month: MONTH, ...policy },
     now: new Date(await env.currentTimeMs()),
   });
   const { sliceMachines, ...perRun } = knobs;
@@ -121,7 +125,7 @@ test('a sliced rollout keeps tallies, and it and its regions continue as new whi
 
   const { result, rolloutRuns, regionHistory, retried } = await withWorker(
     env,
-    driversOf({ stateDir: tempDir('sliced'), month: '2026-11' }),
+    driversOf({ stateDir: tempDir('sliced'), month: MONTH }),
     async () => {
       const handle = await startRollout(env, input);
       const result = await closedResult(handle);
@@ -223,7 +227,7 @@ test('across continue-as-new, an exceeded budget halts with no new starts and an
   );
   const { halted, report, runs } = await withWorker(
     env,
-    driversOf({ stateDir: tempDir('sliced-budget'), month: '2026-11' }),
+    driversOf({ stateDir: tempDir('sliced-budget'), month: MONTH }),
     async () => {
       const handle = await startRollout(env, input);
       const halted = await waitForStatus(handle, (r) => r.status === 'Halted', 'the rollout to halt');
@@ -319,7 +323,7 @@ test('terminating a rollout stops its regions: the running step finishes, no lat
   const region = env.client.workflow.getHandle(regionWorkflowId('terminated', 'eastus'));
   const { status, started, first } = await withWorker(
     env,
-    driversOf({ stateDir: tempDir('terminated'), month: '2026-11', timeScale: 1 }),
+    driversOf({ stateDir: tempDir('terminated'), month: MONTH, timeScale: 1 }),
     async () => {
       const handle = await startRollout(env, input);
       await waitUntil(
