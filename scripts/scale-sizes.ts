@@ -13,7 +13,7 @@ import { parseFleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';
 import { buildRolloutInput, type RegionSpec, type RolloutInput } from '../domain/rollout-spec';
-import { inlineRegion } from '../domain/spec-slices';
+import { inlineRegion, inlineSpecOf } from '../domain/spec-slices';
 import type { RegionCursor, RegionInput, StepReport } from '../workflows/messages';
 import { emptyMarks, mark } from '../workflows/region-marks';
 import { RolloutState } from '../workflows/rollout-state';
@@ -36,15 +36,7 @@ export function syntheticRollout(machines: number): RolloutInput {
     plan: plan.value,
     now: new Date('2026-11-10T12:00:00Z'),
   });
-  const specs: RegionSpec[] = base.regions.map((r) => {
-    const slices = r.slices.map((ref) => readSlice('', ref));
-    return {
-      region: r.region,
-      phase: r.phase,
-      steps: slices.flatMap((x) => x.steps),
-      machines: slices.flatMap((x) => x.machines),
-    };
-  });
+  const specs: RegionSpec[] = base.regions.map(inlineSpecOf);
   const perCopy = specs.reduce((n, r) => n + r.machines.length, 0);
   const copies = Math.ceil(machines / perCopy);
   const regions: RegionSpec[] = specs.map((r) => ({ ...r, steps: [], machines: [] }));

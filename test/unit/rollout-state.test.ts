@@ -6,7 +6,11 @@ import { rolloutInputOf, vm } from '../support/rollouts';
 
 /** Two phases: eastus (three machines, a zone each), then westus (one). */
 function newState(policy: Record<string, unknown> = {}) {
-  const input = rolloutInputOf({
+  return new RolloutState(inputOf(policy));
+}
+
+function inputOf(policy: Record<string, unknown> = {}) {
+  return rolloutInputOf({
     rolloutId: 'r',
     startedBy: 'carol',
     fleet: {
@@ -25,7 +29,6 @@ function newState(policy: Record<string, unknown> = {}) {
     },
     now: new Date('2026-11-11T00:00:00Z'),
   });
-  return new RolloutState(input);
 }
 
 const at = '2026-11-11T01:00:00.000Z';
@@ -171,25 +174,7 @@ describe('the rollout state', () => {
     state.startPhase(0, at);
     state.recordStep(report(1, [['a1', 'InstallFailed']]));
     state.takeReplies();
-    const input = rolloutInputOf({
-      rolloutId: 'r',
-      startedBy: 'carol',
-      fleet: {
-        machines: [
-          vm('a1', { zone: '1' }),
-          vm('a2', { zone: '2' }),
-          vm('a3', { zone: '3' }),
-          vm('w1', { region: 'westus' }),
-        ],
-      },
-      policy: {
-        windows: 'always',
-        phases: [['eastus'], ['westus']],
-        errorBudget: 0,
-        approvals: { approvers: ['alice', 'bob'], fourEyes: true },
-      },
-      now: new Date('2026-11-11T00:00:00Z'),
-    });
+    const input = inputOf({ errorBudget: 0 });
     const next = new RolloutState(input, JSON.parse(JSON.stringify(state.carry())));
     expect(next.summary()).toEqual(state.summary());
     expect(next.takeReplies()).toEqual([]); // the reply was sent by the run before

@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSlice, stageRolloutInput, writeSlice } from '../../store/spec-store';
-import type { RegionSpec } from '../../domain/rollout-spec';
-import { isStored, machineCountOf, sliceRegion, type SlicedRegion } from '../../domain/spec-slices';
+import { inlineSpecOf, isStored, machineCountOf, sliceRegion } from '../../domain/spec-slices';
 import type { StepReport } from '../../workflows/messages';
 import { anyMarked, emptyMarks, mark, marked } from '../../workflows/region-marks';
 import { payloadSizes, syntheticRollout } from '../../scripts/scale-sizes';
@@ -44,16 +43,7 @@ test('a step report of 1,000 machines (the children limit) stays under 1 MB', ()
 
 describe('slicing', () => {
   const input = syntheticRollout(2_000);
-  /** A region as one spec again, from its inline slices. */
-  const specOf = (r: SlicedRegion): RegionSpec => {
-    const slices = r.slices.map((ref) => readSlice('', ref));
-    return {
-      region: r.region,
-      phase: r.phase,
-      steps: slices.flatMap((x) => x.steps),
-      machines: slices.flatMap((x) => x.machines),
-    };
-  };
+  const specOf = inlineSpecOf;
 
   it('cuts a region into whole steps in plan order, at most 500 machines a slice', () => {
     for (const region of input.regions.map(specOf)) {
