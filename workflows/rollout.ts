@@ -45,12 +45,18 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
    * Sends the replies the state owes its regions. The signals are issued now, in this workflow task, and
    * not awaited: a handler answers its caller at once, and a region that has ended needs no reply.
    */
+  let replying = 0;
   const reply = () => {
-    for (const { region, reply } of state.takeReplies())
+    for (const { region, reply } of state.takeReplies()) {
+      replying++;
       void getExternalWorkflowHandle(regionWorkflowId(plan.rolloutId, region))
         .signal(stepReplySignal, reply)
-        .catch(() => undefined);
+        .catch(() => undefined)
+        .finally(() => replying--);
+    }
   };
+  /** The server drops a signal still in flight when its sender's run closes: a run ends only once all are delivered. */
+  const quiet = () => allHandlersFinished() && replying === 0;
   /** Every operator command and report: decided by the state, made visible, answered to the regions. */
   const handle = <T>(decide: () => T): T => {
     const decision = decide();
@@ -121,8 +127,8 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
 
     await condition(() => state.phaseEnded() || historyFull());
     if (!state.phaseEnded()) {
-      // Every reply has been issued: the next run starts from the state alone.
-      await condition(allHandlersFinished);
+      // Every reply has been delivered: the next run starts from the state alone.
+      await condition(quiet);
       await continueAsNew<typeof rolloutWorkflow>({ ...plan, continued: state.carry() });
     }
     state.finishPhase(now());
@@ -133,6 +139,6 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
 
   state.finish();
   publish();
-  await condition(allHandlersFinished);
+  await condition(quiet);
   return state.summary();
 }
