@@ -107,7 +107,7 @@ export function createActivities(drivers: Drivers) {
       );
       if (result.exitCode !== 0) {
         throw ApplicationFailure.create({
-          type: 'ScriptFailed',
+          type: FAILURE.ScriptFailed,
           nonRetryable: true,
           message: `${kind}-script ${script} exited ${result.exitCode}: ${result.output.slice(-500)}`,
         });

@@ -19,6 +19,8 @@ export const FAILURE = {
   /** The platform patches the machine itself (an Azure VM in AutomaticByPlatform): reported before anything runs. */
   PlatformManaged: 'PlatformManaged',
   BadSlice: 'BadSlice',
+  /** An operator's request the rollout's Update validator refused as malformed or oversized: nothing recorded. */
+  InvalidRequest: 'InvalidRequest',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 

@@ -8,6 +8,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { FAILURE } from '../domain/failures';
 import { operatorRequestProblem } from '../domain/operator-messages';
 import { startRegion } from './children';
 import { regionWorkflowId } from './ids';
@@ -69,7 +70,11 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     validator: (r: unknown) => {
       const problem = operatorRequestProblem(r);
       if (problem)
-        throw ApplicationFailure.create({ type: 'InvalidRequest', message: problem, nonRetryable: true });
+        throw ApplicationFailure.create({
+          type: FAILURE.InvalidRequest,
+          message: problem,
+          nonRetryable: true,
+        });
     },
   };
 
