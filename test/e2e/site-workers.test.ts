@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type Drivers } from '../../activities';
@@ -6,13 +5,12 @@ import { readLedger } from '../../activities/drivers/simulated';
 import { prepareRollout } from '../../client/prepare';
 import { rolloutReport } from '../../client/report';
 import { startRollout } from '../../client/temporal';
-import { FINAL_ROLLOUT_STATUSES } from '../../domain/outcomes';
 import { inlineSpecOf } from '../../domain/spec-slices';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
 import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { rolloutWorkflowId } from '../../workflows/ids';
-import { statusQuery, type RolloutReport } from '../../workflows/messages';
+import type { RolloutReport } from '../../workflows/messages';
 import { checkAvailability, checkLedger } from '../support/availability-check';
 import { fleetOf, policyOf, tempDir, vm } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
@@ -100,9 +98,7 @@ test("a site's machines are patched only by the site's worker; the others by the
     report = await orchestration.runUntil(() =>
       siteWorker.runUntil(async () => {
         await startRollout(client, input);
-        const handle = client.workflow.getHandle(rolloutWorkflowId(input.rolloutId));
-        while (!FINAL_ROLLOUT_STATUSES.has((await handle.query(statusQuery)).status)) await delay(250); // poll pacing only
-        await handle.result();
+        await client.workflow.getHandle(rolloutWorkflowId(input.rolloutId)).result();
         return rolloutReport(client, input.rolloutId, { patches: true });
       }),
     );

@@ -8,7 +8,7 @@ import { SimulatedDriver, type SimulatedDriverOptions } from '../../activities/d
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
 import { readSlice, specStoreDir } from '../../store/spec-store';
 import type { ListedExecution } from '../../client/machine-attempts';
-import { rolloutReport } from '../../client/report';
+import { rolloutInput, rolloutReport } from '../../client/report';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import {
   regionStatusQuery,
@@ -68,17 +68,15 @@ export async function rolloutResult(
 
 /** The rollout's full report now (running or ended), as `rolloutResult` assembles it. */
 export async function reportOf(env: TestWorkflowEnvironment, rolloutId: string): Promise<RolloutReport> {
-  const input = await rolloutInputFromStart(env, rolloutId);
   // A plain client: the time-skipping client's `result()` unlocks and relocks time skipping, which there
   // makes the next update on the rollout go unanswered.
   const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+  // The plan as the report reads it: the rollout's input, from the start of its latest run.
+  const input = await rolloutInput(
+    client,
+    await client.workflow.getHandle(rolloutWorkflowId(rolloutId)).describe(),
+  );
   return rolloutReport(client, rolloutId, { patches: true, executions: () => attemptsById(env, input) });
-}
-
-async function rolloutInputFromStart(env: TestWorkflowEnvironment, rolloutId: string): Promise<RolloutInput> {
-  const { events } = await env.client.workflow.getHandle(rolloutWorkflowId(rolloutId)).fetchHistory();
-  const payload = events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
-  return env.client.workflow.options.loadedDataConverter.payloadConverter.fromPayload(payload);
 }
 
 /** Every attempt of every planned machine, described by its workflow ID (attempts are numbered from 1). */
