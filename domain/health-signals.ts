@@ -54,3 +54,12 @@ export type HealthSignalVerdict =
   | { status: 'ok' }
   | { status: 'firing'; firing: FiringSignal[]; reason: string }
   | { status: 'unreachable'; reason: string };
+
+/**
+ * Where verdicts come from: the Prometheus client in production (activities/signals/prometheus.ts), a
+ * controllable source in workflow tests (like the simulated machine driver). The `checkHealthSignals`
+ * activity asks the source it was built with.
+ */
+export interface HealthSignalSource {
+  check(request: HealthSignalRequest): Promise<HealthSignalVerdict>;
+}
