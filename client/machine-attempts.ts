@@ -6,6 +6,7 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { RolloutInput } from '../domain/rollout-spec';
 import { readSlice, specStoreDir } from '../store/spec-store';
 import {
@@ -187,8 +188,32 @@ async function resultReport(
       (await client.workflow.getHandle(workflowId, runId).result()) as MachineAttemptResult,
     );
   } catch (err) {
-    if (err instanceof WorkflowFailedError) return erroredReport(attempt, err);
+    if (err instanceof WorkflowFailedError)
+      return { ...erroredReport(attempt, err), ...(await erroredSpan(client, workflowId, runId)) };
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/** The activities that begin disrupting a machine: its pre-script, else its install (workflows/machine.ts). */
+const DISRUPTIVE_ACTIVITIES: ReadonlySet<string> = new Set(['runScript', 'install']);
+
+/**
+ * An attempt that failed as a workflow left no memo: its disruptive span from its history, from the first
+ * disruptive activity scheduled until the workflow closed. None when it failed before touching the machine.
+ */
+async function erroredSpan(
+  client: Client,
+  workflowId: string,
+  runId: string,
+): Promise<{ startedAt?: string; finishedAt?: string }> {
+  const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+  const events = history.events ?? [];
+  const first = events.find((e) =>
+    DISRUPTIVE_ACTIVITIES.has(e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''),
+  );
+  const startedAt = optionalTsToMs(first?.eventTime);
+  const finishedAt = optionalTsToMs(events.at(-1)?.eventTime);
+  if (startedAt === undefined || finishedAt === undefined) return {};
+  return { startedAt: new Date(startedAt).toISOString(), finishedAt: new Date(finishedAt).toISOString() };
 }
