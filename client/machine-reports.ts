@@ -6,6 +6,7 @@ import {
   ROLLOUT_STATUS,
 } from '../domain/outcomes';
 import { zeroCounts, type PatchOutcome } from '../domain/patches';
+import type { PlanStep } from '../domain/plan';
 import type { MachineSpec, RolloutInput } from '../domain/rollout-spec';
 import { isStored, type SpecSliceRef } from '../domain/spec-slices';
 import type {
@@ -40,8 +41,11 @@ export interface ListedAttempt {
 /** A machine's placement, as its slice gives it. */
 export type Placement = Pick<MachineSpec, 'name' | 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
 
-/** A slice's machines as read from the spec store (placement is all the report needs), or why not. */
-export type SliceRead = { machines: Placement[] } | { error: string };
+/** A slice's steps (the report names each machine's step). */
+export type StepRead = Pick<PlanStep, 'index' | 'label' | 'machines'>;
+
+/** A slice's machines as read from the spec store (placement and steps are all the report needs), or why not. */
+export type SliceRead = { machines: Placement[]; steps?: StepRead[] } | { error: string };
 
 /** The plan's regions and exclusions, each slice named by a key (`sliceKey`), with the rollout's status. */
 export interface AssemblyInput {
@@ -85,6 +89,7 @@ function machineReport(
   phase: number | undefined,
   listed: readonly ListedAttempt[],
   skipped: string | undefined,
+  step?: MachineReport['step'],
 ): MachineReport {
   const { name, region, zone, availabilitySet, updateDomain } = m;
   const done = listed
@@ -92,7 +97,7 @@ function machineReport(
     .sort((a, b) => a.attempt - b.attempt)
     .filter((a, i, all) => i === 0 || all[i - 1].attempt !== a.attempt);
   const last = done.at(-1);
-  const base = { name, region, zone, availabilitySet, updateDomain, phase };
+  const base = { name, region, zone, availabilitySet, updateDomain, phase, ...(step ? { step } : {}) };
   if (!last) {
     // Never attempted: Skipped once the rollout has stopped in a phase that ran (as its regions report
     // such machines), else not started yet. A running attempt has no outcome yet.
@@ -172,9 +177,14 @@ export function assembleMachineReports(input: AssemblyInput): { machines: Machin
         );
         continue;
       }
+      const stepOf = new Map<string, MachineReport['step']>();
+      for (const st of slice.steps ?? [])
+        for (const name of st.machines) stepOf.set(name, { index: st.index, label: st.label });
       for (const m of slice.machines) {
         seen.add(m.name);
-        machines.push(machineReport(m, r.phase, byMachine.get(m.name) ?? [], skippedIn(r.phase)));
+        machines.push(
+          machineReport(m, r.phase, byMachine.get(m.name) ?? [], skippedIn(r.phase), stepOf.get(m.name)),
+        );
       }
     }
   }

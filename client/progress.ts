@@ -1,23 +1,47 @@
 import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
-import type { RolloutReport, RolloutSummary } from '../workflows/messages';
+import type { MachineReport, RegionReport, RolloutReport, RolloutSummary } from '../workflows/messages';
+import { failedMachinesLine, failuresFirst, isFailed, type FailedMachines } from './failures';
 import { bar, table } from './output';
 
 /** What the client read with a rollout: its simulated machines (its memo, client/report.ts). */
 type Marked = { simulated?: SimulatedMarker };
 
+/** A phase's counts, summed over its regions: what the status table shows per phase. */
+export type PhaseCounts = Pick<RegionReport, 'total' | 'done' | 'succeeded' | 'notSucceeded' | 'errors'>;
+
+export function phaseCounts(report: Pick<RolloutSummary, 'regions'>, phase: number): PhaseCounts {
+  const counts: PhaseCounts = { total: 0, done: 0, succeeded: 0, notSucceeded: 0, errors: 0 };
+  for (const r of report.regions)
+    if (r.phase === phase) for (const k of Object.keys(counts) as Array<keyof PhaseCounts>) counts[k] += r[k];
+  return counts;
+}
+
+/**
+ * What `status --output json` prints: the summary with each phase's counts (every count the table shows,
+ * per phase and per region) and the failed machines named.
+ */
+export function statusJson(report: RolloutSummary & Marked, failed?: FailedMachines) {
+  return {
+    ...report,
+    phases: report.phases.map((p) => ({ ...p, ...phaseCounts(report, p.index) })),
+    failed: failed ?? { machines: [], total: 0 },
+  };
+}
+
 /** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */
-export function progressLines(report: RolloutSummary & Marked): string[] {
+export function progressLines(report: RolloutSummary & Marked, failed?: FailedMachines): string[] {
   const lines = [
     `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
+  // The reason as the workflow gives it (a halt's names its machines), unless the line above carries it.
+  if (report.reason && !report.waitingFor?.includes(report.reason)) lines.push(`  reason: ${report.reason}`);
   const simulated = simulatedNotice(report.simulated);
   if (simulated) lines.push(`  ${simulated}`);
+  if (failed?.total) lines.push(`  failed: ${failedMachinesLine(failed)}`);
   for (const phase of report.phases) {
-    const regions = report.regions.filter((r) => r.phase === phase.index);
-    const total = regions.reduce((n, r) => n + r.total, 0);
-    const done = regions.reduce((n, r) => n + r.done, 0);
+    const { done, total } = phaseCounts(report, phase.index);
     lines.push(`  phase ${phase.index} ${bar(done, total)} ${done}/${total} ${phase.status}`);
-    for (const r of regions)
+    for (const r of report.regions.filter((x) => x.phase === phase.index))
       lines.push(
         `    ${r.region.padEnd(20)} ${bar(r.done, r.total, 20)} ${r.done}/${r.total}${r.notSucceeded ? `  ${r.notSucceeded} not succeeded` : ''}`,
       );
@@ -26,7 +50,16 @@ export function progressLines(report: RolloutSummary & Marked): string[] {
   return lines;
 }
 
-/** The closing summary: one row per outcome, then the machines that did not succeed. */
+/** Up to this many attempts, the table report lists every one; beyond, those of failed and retried machines. */
+export const ALL_ATTEMPTS_UP_TO = 200;
+
+const when = (iso: string | undefined) => iso ?? '';
+
+/**
+ * The table report (and `watch`'s closing summary): the status and the reason as the workflow gives it,
+ * machines by outcome, the phases, the failed machines by name (failures first), the attempts with their
+ * disruptive spans, and the gate decisions.
+ */
 export function summaryTable(report: RolloutReport & Marked): string {
   const byOutcome = new Map<string, number>();
   for (const m of report.machines) byOutcome.set(m.outcome, (byOutcome.get(m.outcome) ?? 0) + 1);
@@ -34,17 +67,57 @@ export function summaryTable(report: RolloutReport & Marked): string {
     ['outcome', 'machines'],
     [...byOutcome.entries()].sort((a, b) => b[1] - a[1]).map(([o, n]) => [o, n]),
   );
-  const notOk = report.machines.filter((m) => m.outcome !== 'Succeeded' && m.outcome !== 'Excluded');
-  const rows = notOk.map((m) => [m.name, m.region, m.outcome, m.attempts.length, m.detail ?? '']);
   const installed = report.machines.reduce((n, m) => n + m.installed, 0);
   const rebooted = report.machines.filter((m) => m.rebooted).length;
   const simulated = simulatedNotice(report.simulated);
+  const ordered = failuresFirst(report.machines);
+  const failed = ordered.filter((m) => isFailed(m.outcome));
+  const phases = table(
+    ['phase', 'regions', 'status', 'started', 'finished', 'done', 'succeeded', 'not succeeded', 'errors'],
+    report.phases.map((p) => {
+      const c = phaseCounts(report, p.index);
+      return [
+        p.index,
+        p.regions.join(', '),
+        p.status,
+        when(p.startedAt),
+        when(p.finishedAt),
+        `${c.done}/${c.total}`,
+        c.succeeded,
+        c.notSucceeded,
+        c.errors,
+      ];
+    }),
+  );
   return [
     ...(simulated ? [simulated, ''] : []),
+    `Rollout ${report.rolloutId}: ${report.status}`,
+    ...(report.reason ? [`reason: ${report.reason}`] : []),
+    '',
     counts,
     '',
     `patches installed: ${installed}; machines rebooted: ${rebooted}; errors: ${report.errors.count} (budget ${report.errors.allowed})`,
-    ...(rows.length ? ['', table(['machine', 'region', 'outcome', 'attempts', 'detail'], rows)] : []),
+    '',
+    phases,
+    ...(failed.length
+      ? [
+          '',
+          `Failed machines (${failed.length}):`,
+          table(
+            ['machine', 'region', 'phase', 'step', 'outcome', 'attempts', 'detail'],
+            failed.map((m) => [
+              m.name,
+              m.region,
+              m.phase ?? '',
+              m.step?.label ?? '',
+              m.outcome,
+              m.attempts.length,
+              m.detail ?? '',
+            ]),
+          ),
+        ]
+      : []),
+    ...attemptLines(ordered),
     ...(report.gates.length
       ? [
           '',
@@ -55,4 +128,31 @@ export function summaryTable(report: RolloutReport & Marked): string {
         ]
       : []),
   ].join('\n');
+}
+
+/** The attempts, failed machines first, each with its disruptive span (install start to health check). */
+function attemptLines(machines: readonly MachineReport[]): string[] {
+  const all = machines.reduce((n, m) => n + m.attempts.length, 0);
+  if (all === 0) return [];
+  const every = all <= ALL_ATTEMPTS_UP_TO;
+  const shown = every ? machines : machines.filter((m) => isFailed(m.outcome) || m.attempts.length > 1);
+  const rows = shown.flatMap((m) =>
+    m.attempts.map((a) => [
+      m.name,
+      a.attempt,
+      a.outcome,
+      when(a.startedAt),
+      when(a.finishedAt),
+      a.detail ?? '',
+    ]),
+  );
+  return [
+    '',
+    every
+      ? `Attempts (${all}; started and finished: the disruptive span, install start to the post-reboot health check):`
+      : `Attempts of failed and retried machines (${rows.length} of ${all}; every attempt is in \`rollout report -o json\` and \`--html\`):`,
+    ...(rows.length
+      ? [table(['machine', 'attempt', 'outcome', 'started', 'finished', 'detail'], rows)]
+      : ['(none)']),
+  ];
 }

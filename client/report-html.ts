@@ -1,6 +1,16 @@
 import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
-import type { AttemptOutcome } from '../domain/outcomes';
+import { ATTEMPT_OUTCOMES, MACHINE_STATE, MACHINE_STATES } from '../domain/outcomes';
 import type { MachineReport, RolloutReport } from '../workflows/messages';
+import { failuresFirst, isFailed } from './failures';
+import { escapeHtml, formatInstant, html, raw, type Html } from './html';
+import {
+  COLOURS,
+  OUTCOME_CSS,
+  placementOf,
+  spanText,
+  TIMELINE_CSS,
+  timelineSection,
+} from './report-timeline';
 
 /**
  * A rollout report as one self-contained HTML page: inline CSS and SVG, no script, no external asset
@@ -24,6 +34,8 @@ export function renderRolloutHtml(report: RolloutReport & { simulated?: Simulate
         <title>Offpeak rollout ${report.rolloutId}</title>
         <style>
           ${raw(CSS)}
+          ${raw(TIMELINE_CSS)}
+          ${raw(OUTCOME_CSS)}
         </style>
       </head>
       <body>
@@ -45,16 +57,17 @@ export function renderRolloutHtml(report: RolloutReport & { simulated?: Simulate
           </dl>
         </header>
         <main>
+          ${failuresSection(report)}
           <section id="timeline">
             <h2>Timeline</h2>
             <p class="hint">
-              One row per machine, grouped by phase, region, then zone, availability set and update domain, or
-              standalone. One bar per attempt, from install start to the post-reboot health check (UTC);
-              attempts that installed nothing sit in the “no install” column; a dashed line is a gate
+              One row per phase, region and step (its span: the first install start to the last post-reboot
+              health check, UTC), then the machines of a step on demand, failed machines first: one bar per
+              attempt; attempts that installed nothing sit in the “no install” column; a dashed line is a gate
               decision. Hover for details.
             </p>
             ${legend(OUTCOMES.filter((o) => planned.some((m) => m.attempts.some((a) => a.outcome === o))))}
-            <div class="scroll">${timeline(report)}</div>
+            ${timelineSection(report)}
           </section>
           <section id="gates">
             <h2>Gates</h2>
@@ -80,65 +93,11 @@ export function renderRolloutHtml(report: RolloutReport & { simulated?: Simulate
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Escaping: a tagged template whose interpolations are escaped unless they are `Html` already.
-
-class Html {
-  constructor(readonly value: string) {}
-}
-type Part = Html | string | number | undefined | null | false | Part[];
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function render(part: Part): string {
-  if (part === undefined || part === null || part === false) return '';
-  if (part instanceof Html) return part.value;
-  if (Array.isArray(part)) return part.map(render).join('');
-  return escapeHtml(String(part));
-}
-
-function html(strings: TemplateStringsArray, ...parts: Part[]): Html {
-  return new Html(strings.reduce((out, s, i) => out + s + (i < parts.length ? render(parts[i]) : ''), ''));
-}
-
-function raw(markup: string): Html {
-  return new Html(markup);
-}
-
-// ---------------------------------------------------------------------------------------------------
 // Colours and small pieces.
 
-type MachineOutcome = MachineReport['outcome'];
-const OUTCOMES: AttemptOutcome[] = [
-  'Succeeded',
-  'Pending',
-  'WindowMissed',
-  'Unreachable',
-  'InstallFailed',
-  'PreScriptFailed',
-  'PostScriptFailed',
-  'DidNotComeBack',
-  'Unhealthy',
-  'Errored',
-  'Skipped',
-];
-const MACHINE_OUTCOMES: MachineOutcome[] = [...OUTCOMES, 'NotStarted'];
-const COLOURS: Record<MachineOutcome, string> = {
-  Succeeded: '#2e9e5b',
-  Pending: '#e8a33d',
-  WindowMissed: '#c9b458',
-  Unreachable: '#8e7cc3',
-  InstallFailed: '#d64545',
-  PreScriptFailed: '#e0683a',
-  PostScriptFailed: '#b8502c',
-  DidNotComeBack: '#8b1e2d',
-  Unhealthy: '#c2377f',
-  Errored: '#5c1a1a',
-  Skipped: '#a0a4ab',
-  NotStarted: '#d9dce1',
-  Excluded: '#eceef1',
-};
+/** Legend orders: the catalogue's (domain/outcomes.ts). */
+const OUTCOMES = ATTEMPT_OUTCOMES;
+const MACHINE_OUTCOMES = MACHINE_STATES.filter((o) => o !== MACHINE_STATE.Excluded);
 const PATCH_STATES = ['installed', 'failed', 'pending', 'excluded', 'notSelected'] as const;
 const PATCH_COLOURS: Record<string, string> = {
   installed: '#2e9e5b',
@@ -172,253 +131,8 @@ function percent(n: number, total: number): string {
   return total === 0 ? '–' : `${Math.floor((n / total) * 1000) / 10}%`;
 }
 
-function formatInstant(iso: string | undefined): string {
-  if (!iso) return '';
-  const t = Date.parse(iso);
-  return Number.isNaN(t)
-    ? iso
-    : new Date(t)
-        .toISOString()
-        .replace('T', ' ')
-        .replace(/\.\d+Z$|Z$/, 'Z');
-}
-
 function num(n: number): string {
   return String(Math.round(n * 10) / 10);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Timeline.
-
-interface Row {
-  kind: 'phase' | 'region' | 'group' | 'machine';
-  label: string;
-  machine?: MachineReport;
-  span?: { start: number; end: number; status: string };
-}
-
-/** Zone, availability set and update domain, or standalone: the unit a step patches together. */
-function groupOf(m: MachineReport): string {
-  if (m.zone !== undefined) return `zone ${m.zone}`;
-  if (m.availabilitySet !== undefined)
-    return `availability set ${m.availabilitySet} · UD ${m.updateDomain ?? '?'}`;
-  return 'standalone';
-}
-
-function firstStart(machines: MachineReport[]): number {
-  let first = Number.POSITIVE_INFINITY;
-  for (const m of machines)
-    for (const a of m.attempts) if (a.startedAt) first = Math.min(first, Date.parse(a.startedAt));
-  return first;
-}
-
-function byStartThenName<T extends { machines: MachineReport[]; label: string }>(a: T, b: T): number {
-  const d = firstStart(a.machines) - firstStart(b.machines);
-  return Number.isNaN(d) || d === 0 ? a.label.localeCompare(b.label) : d;
-}
-
-function timelineRows(report: RolloutReport): Row[] {
-  const rows: Row[] = [];
-  for (const phase of report.phases) {
-    const span =
-      phase.startedAt && phase.finishedAt
-        ? { start: Date.parse(phase.startedAt), end: Date.parse(phase.finishedAt), status: phase.status }
-        : undefined;
-    rows.push({ kind: 'phase', label: `Phase ${phase.index} · ${phase.status}`, span });
-    for (const region of phase.regions) {
-      rows.push({ kind: 'region', label: region });
-      const machines = report.machines.filter(
-        (m) => m.region === region && m.phase === phase.index && m.outcome !== 'Excluded',
-      );
-      const groups = new Map<string, MachineReport[]>();
-      for (const m of machines) groups.set(groupOf(m), [...(groups.get(groupOf(m)) ?? []), m]);
-      const ordered = [...groups.entries()]
-        .map(([label, ms]) => ({ label, machines: ms }))
-        .sort(byStartThenName);
-      for (const g of ordered) {
-        rows.push({ kind: 'group', label: g.label });
-        for (const m of [...g.machines].sort((a, b) => a.name.localeCompare(b.name)))
-          rows.push({ kind: 'machine', label: m.name, machine: m });
-      }
-    }
-  }
-  return rows;
-}
-
-const TICK_STEPS = [
-  1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3,
-  1800e3, 3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3, 172800e3, 604800e3, 1209600e3,
-];
-
-function tickLabel(t: number, step: number): string {
-  const iso = new Date(t).toISOString();
-  if (step < 1000) return iso.slice(11, 23);
-  if (step < 60_000) return iso.slice(11, 19);
-  if (step < 86_400_000) return iso.slice(11, 16) === '00:00' ? iso.slice(5, 10) : iso.slice(11, 16);
-  return iso.slice(5, 10);
-}
-
-const LAYOUT = { labelWidth: 250, gutter: 70, plot: 880, rowHeight: 18, axis: 34 };
-
-function timeline(report: RolloutReport): Html {
-  const rows = timelineRows(report);
-  const times: number[] = [];
-  for (const m of report.machines)
-    for (const a of m.attempts) {
-      if (a.startedAt) times.push(Date.parse(a.startedAt));
-      if (a.finishedAt) times.push(Date.parse(a.finishedAt));
-    }
-  for (const p of report.phases) {
-    if (p.startedAt) times.push(Date.parse(p.startedAt));
-    if (p.finishedAt) times.push(Date.parse(p.finishedAt));
-  }
-  const valid = times.filter((t) => !Number.isNaN(t));
-  let t0 = valid.length ? Math.min(...valid) : 0;
-  let t1 = valid.length ? Math.max(...valid) : 1000;
-  if (t1 - t0 < 10) t1 = t0 + 10;
-  const pad = (t1 - t0) * 0.02;
-  t0 -= pad;
-  t1 += pad;
-
-  const { labelWidth, gutter, plot, rowHeight, axis } = LAYOUT;
-  const x0 = labelWidth + gutter;
-  const x = (t: number) => x0 + ((t - t0) / (t1 - t0)) * plot;
-  const width = x0 + plot + 10;
-  const height = axis + rows.length * rowHeight + 8;
-  const step = TICK_STEPS.find((s) => (t1 - t0) / s <= 8) ?? TICK_STEPS[TICK_STEPS.length - 1];
-  const ticks: number[] = [];
-  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) ticks.push(t);
-
-  const parts: Html[] = [];
-  parts.push(
-    html`<rect
-      class="gutter"
-      x="${labelWidth}"
-      y="${axis - 4}"
-      width="${gutter - 6}"
-      height="${height - axis}"
-    />`,
-    html`<text class="axis" x="${labelWidth + 4}" y="${axis - 10}">no install</text>`,
-  );
-  for (const t of ticks)
-    parts.push(
-      html`<line class="tick" x1="${num(x(t))}" x2="${num(x(t))}" y1="${axis - 4}" y2="${height}" />`,
-      html`<text class="axis" x="${num(x(t))}" y="${axis - 10}" text-anchor="middle"
-        >${tickLabel(t, step)}</text
-      >`,
-    );
-  parts.push(
-    html`<text class="axis" x="${x0 + plot}" y="12" text-anchor="end"
-      >UTC${valid.length ? ` · ${new Date(t0).toISOString().slice(0, 10)}` : ''}</text
-    >`,
-  );
-
-  rows.forEach((row, i) => {
-    const y = axis + i * rowHeight;
-    const mid = y + rowHeight / 2 + 4;
-    const indent = { phase: 6, region: 18, group: 32, machine: 46 }[row.kind];
-    if (row.kind === 'phase')
-      parts.push(html`<rect class="band" x="0" y="${y}" width="${width}" height="${rowHeight}" />`);
-    parts.push(html`<text class="label label-${row.kind}" x="${indent}" y="${mid}">${row.label}</text>`);
-    if (row.span && !Number.isNaN(row.span.start) && !Number.isNaN(row.span.end)) {
-      const left = x(row.span.start);
-      parts.push(
-        html`<rect
-          class="phase-span"
-          x="${num(left)}"
-          y="${y + 5}"
-          width="${num(Math.max(2, x(row.span.end) - left))}"
-          height="${rowHeight - 10}"
-          ><title>
-            ${row.label}: ${formatInstant(new Date(row.span.start).toISOString())} –
-            ${formatInstant(new Date(row.span.end).toISOString())}
-          </title></rect
-        >`,
-      );
-    }
-    const m = row.machine;
-    if (!m) return;
-    parts.push(
-      html`<line
-        class="row-line"
-        x1="${x0}"
-        x2="${x0 + plot}"
-        y1="${y + rowHeight / 2}"
-        y2="${y + rowHeight / 2}"
-      />`,
-    );
-    if (m.attempts.length === 0)
-      parts.push(
-        html`<text class="axis" x="${labelWidth + 4}" y="${mid - 1}"
-          >${m.outcome === 'NotStarted' ? 'not started' : ''}</text
-        >`,
-      );
-    let untimed = 0;
-    for (const a of m.attempts) {
-      const title = `${m.name} attempt ${a.attempt}: ${a.outcome}${
-        a.startedAt
-          ? `, ${formatInstant(a.startedAt)} – ${formatInstant(a.finishedAt) || 'running'}`
-          : ', nothing installed'
-      }${a.detail ? ` (${a.detail})` : ''}`;
-      const attrs = raw(
-        `data-attempt="${escapeHtml(`${m.name}#${a.attempt}`)}" data-outcome="${escapeHtml(a.outcome)}" fill="${colourOf(a.outcome)}"`,
-      );
-      const start = a.startedAt ? Date.parse(a.startedAt) : Number.NaN;
-      if (Number.isNaN(start)) {
-        const left = labelWidth + 4 + untimed++ * 12;
-        parts.push(
-          html`<rect
-            class="attempt untimed"
-            ${attrs}
-            x="${left}"
-            y="${y + 4}"
-            width="9"
-            height="${rowHeight - 8}"
-            rx="2"
-            ><title>${title}</title></rect
-          >`,
-        );
-        continue;
-      }
-      const end = a.finishedAt ? Date.parse(a.finishedAt) : t1;
-      const left = x(start);
-      const w = Math.max(4, x(Number.isNaN(end) ? t1 : end) - left);
-      parts.push(
-        html`<rect
-          class="attempt"
-          ${attrs}
-          x="${num(left)}"
-          y="${y + 3}"
-          width="${num(w)}"
-          height="${rowHeight - 6}"
-          rx="2"
-          ><title>${title}</title></rect
-        >`,
-      );
-    }
-  });
-
-  for (const g of report.gates) {
-    const t = Date.parse(g.at);
-    if (g.decision === 'refused' || Number.isNaN(t) || t < t0 || t > t1) continue;
-    parts.push(
-      html`<line class="gate-line" x1="${num(x(t))}" x2="${num(x(t))}" y1="${axis - 4}" y2="${height}"
-        ><title>gate ${g.name} ${g.decision} by ${g.by} at ${formatInstant(g.at)}</title></line
-      >`,
-    );
-  }
-
-  return html`<svg
-    class="timeline"
-    xmlns="http://www.w3.org/2000/svg"
-    width="${width}"
-    height="${height}"
-    viewBox="0 0 ${width} ${height}"
-    role="img"
-    aria-label="Timeline of the rollout's attempts"
-  >
-    ${parts}
-  </svg>`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -456,21 +170,98 @@ function gatesTable(report: RolloutReport): Html {
   </table>`;
 }
 
-function machineTable(report: RolloutReport): Html {
-  const rows = [...report.machines].sort(
-    (a, b) =>
-      Number(a.outcome === 'Succeeded') - Number(b.outcome === 'Succeeded') ||
-      a.region.localeCompare(b.region) ||
-      a.name.localeCompare(b.name),
+/** Every attempt of a machine in a cell: outcome and disruptive span. */
+function attemptsCell(m: MachineReport): Html {
+  return html`${m.attempts.map(
+    (a) =>
+      html`<div>
+        ${a.attempt}. ${a.outcome}${a.startedAt ? ` ${spanText(a.startedAt, a.finishedAt)}` : ''}
+      </div>`,
+  )}`;
+}
+
+/** The failed machines the page shows before "N more". */
+const FAILURES_SHOWN = 20;
+
+/** The failed machines, named first thing on the page: where, which step, how each attempt ended. */
+function failuresSection(report: RolloutReport): Html {
+  const failed = failuresFirst(report.machines).filter((m) => isFailed(m.outcome));
+  if (failed.length === 0) return html``;
+  const head = html`<thead>
+    <tr>
+      <th>Machine</th>
+      <th>Phase</th>
+      <th>Region</th>
+      <th>Step</th>
+      <th>Outcome</th>
+      <th>Attempts (UTC)</th>
+      <th>Detail</th>
+    </tr>
+  </thead>`;
+  const rows = (ms: MachineReport[]) =>
+    ms.map(
+      (m) =>
+        html`<tr data-failed="${m.name}">
+          <td>${m.name}</td>
+          <td>${m.phase ?? ''}</td>
+          <td>${m.region}</td>
+          <td>${m.step?.label ?? placementOf(m)}</td>
+          <td><span class="swatch o-${m.outcome}"></span>${m.outcome}</td>
+          <td class="attempts">${attemptsCell(m)}</td>
+          <td class="detail">${m.detail ?? ''}</td>
+        </tr>`,
+    );
+  const rest = failed.slice(FAILURES_SHOWN);
+  return html`<section id="failures">
+    <h2>Failed machines (${failed.length})</h2>
+    <table class="failures">
+      ${head}
+      <tbody>
+        ${rows(failed.slice(0, FAILURES_SHOWN))}
+      </tbody>
+    </table>
+    ${
+      rest.length
+        ? html`<details class="more">
+            <summary>${rest.length} more failed machines</summary>
+            <table class="failures">
+              ${head}
+              <tbody>
+                ${rows(rest)}
+              </tbody>
+            </table>
+          </details>`
+        : ''
+    }
+  </section>`;
+}
+
+/** Beyond this many machines, the machines table opens on demand. */
+const OPEN_MACHINES_UP_TO = 500;
+
+/** One compact line per machine (the hot path at 10,000 machines), every value escaped. */
+function machineRow(m: MachineReport): Html {
+  const td = (v: string | number | undefined, cls = '') =>
+    `<td${cls ? ` class="${cls}"` : ''}>${escapeHtml(String(v ?? ''))}</td>`;
+  return raw(
+    `<tr>${td(m.name)}${td(m.region)}${td(m.outcome === 'Excluded' ? '' : (m.step?.label ?? placementOf(m)))}` +
+      `<td><span class="swatch o-${m.outcome}"></span>${m.outcome}</td>${td(m.attempts.length)}` +
+      `${td(m.installed)}${td(m.failed)}${td(m.pending)}${td(m.excluded)}` +
+      `${td(m.notSelected)}${td(m.rebooted ? 'yes' : '')}${td(m.detail, 'detail')}</tr>\n`,
   );
-  return html`<table class="machines">
+}
+
+/** Every machine: failed ones first, then the rest in plan order, excluded machines last. */
+function machineTable(report: RolloutReport): Html {
+  const rows = failuresFirst(report.machines);
+  const tableOf = html`<table class="machines">
     <thead>
       <tr>
         <th>Machine</th>
         <th>Region</th>
         <th>Placement</th>
         <th>Outcome</th>
-        <th>Attempts</th>
+        <th class="n">Attempts</th>
         <th class="n">Installed</th>
         <th class="n">Failed</th>
         <th class="n">Pending</th>
@@ -481,25 +272,15 @@ function machineTable(report: RolloutReport): Html {
       </tr>
     </thead>
     <tbody>
-      ${rows.map(
-        (m) =>
-          html`<tr data-machine="${m.name}">
-            <td>${m.name}</td>
-            <td>${m.region}</td>
-            <td>${m.outcome === 'Excluded' ? '' : groupOf(m)}</td>
-            <td><span class="swatch" style="background:${colourOf(m.outcome)}"></span>${m.outcome}</td>
-            <td>${m.attempts.length}</td>
-            <td class="n">${m.installed}</td>
-            <td class="n">${m.failed}</td>
-            <td class="n">${m.pending}</td>
-            <td class="n">${m.excluded}</td>
-            <td class="n">${m.notSelected}</td>
-            <td>${m.rebooted ? 'yes' : ''}</td>
-            <td class="detail">${m.detail ?? ''}</td>
-          </tr>`,
-      )}
+      ${rows.map(machineRow)}
     </tbody>
   </table>`;
+  return rows.length <= OPEN_MACHINES_UP_TO
+    ? tableOf
+    : html`<details class="machines">
+        <summary>All ${rows.length} machines, failed ones first</summary>
+        ${tableOf}
+      </details>`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -649,7 +430,7 @@ h3 { font-size: 14px; margin: 18px 0 6px; color: var(--muted); }
 code { font-size: 0.95em; background: var(--band); padding: 1px 5px; border-radius: 4px; }
 .status { font-size: 13px; vertical-align: middle; padding: 2px 8px; border-radius: 10px; background: #dfe3e8; }
 .status-Completed { background: #d3f0de; color: #1b6b3c; }
-.status-Halted, .status-Aborted, .status-Rejected { background: #f8d7d7; color: #8b1e2d; }
+.status-Halted, .status-Canceled, .status-Rejected { background: #f8d7d7; color: #8b1e2d; }
 .status-WaitingForApproval, .status-Paused { background: #fbe9c9; color: #7a4d00; }
 .reason { color: #8b1e2d; margin: 4px 0; }
 .waiting { color: var(--muted); margin: 4px 0; }
@@ -659,7 +440,6 @@ code { font-size: 0.95em; background: var(--band); padding: 1px 5px; border-radi
 .hint { color: var(--muted); font-size: 13px; margin: 0 0 8px; }
 .legend { list-style: none; padding: 0; margin: 6px 0 10px; display: flex; flex-wrap: wrap; gap: 4px 16px; font-size: 13px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
-.scroll { overflow-x: auto; border: 1px solid var(--line); border-radius: 6px; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", sans-serif; fill: var(--fg); }
 svg .axis { fill: var(--muted); font-size: 11px; }
 svg .label-phase { font-weight: 700; }
@@ -676,11 +456,16 @@ svg .seg { fill: #fff; font-size: 11px; font-weight: 600; }
 svg .none { fill: var(--band); }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; white-space: nowrap; }
-td.detail { white-space: normal; }
+th { white-space: normal; }
+td.detail, td.comment, td:first-child { white-space: normal; overflow-wrap: anywhere; }
+td.attempts { white-space: nowrap; font-variant-numeric: tabular-nums; }
+details.machines > summary { cursor: pointer; color: var(--muted); margin: 4px 0 8px; }
+svg.chart { max-width: 100%; height: auto; }
 th { font-weight: 600; color: var(--muted); background: var(--band); }
-td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+td.n, th.n, table.machines td:nth-child(n + 5):nth-child(-n + 10) { text-align: right; font-variant-numeric: tabular-nums; }
 td.bad { color: #b3261e; font-weight: 700; }
 td.comment { white-space: pre-wrap; }
+.more > summary { cursor: pointer; color: var(--muted); margin: 6px 0; }
 .decision { padding: 1px 7px; border-radius: 9px; background: #e4e7ec; }
 .decision-approved { background: #d3f0de; color: #1b6b3c; }
 .decision-rejected, .decision-expired { background: #f8d7d7; color: #8b1e2d; }

@@ -1,4 +1,5 @@
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
 import { machineCountOf } from '../domain/spec-slices';
@@ -59,12 +60,20 @@ export async function startRollout(
   }
 }
 /**
+ * A live worker polls again at once after each long poll (at most about a minute): one not seen for this
+ * long has stopped, though the server still lists it for a few minutes.
+ */
+export const LIVE_POLLER_MS = 90_000;
+
+/**
  * How many workers poll `taskQueue` for workflow tasks (DescribeTaskQueue's pollers: those seen in the
- * last few minutes). Undefined when the server does not say (an older server, no permission).
+ * last few minutes; with `withinMs`, only those seen that recently). Undefined when the server does not
+ * say (an older server, no permission).
  */
 export async function workflowPollers(
   client: Client,
   taskQueue: string = DEFAULT_TASK_QUEUE,
+  withinMs?: number,
 ): Promise<number | undefined> {
   try {
     const described = await client.workflowService.describeTaskQueue({
@@ -72,7 +81,11 @@ export async function workflowPollers(
       taskQueue: { name: taskQueue },
       taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     });
-    return described.pollers?.length ?? 0;
+    const pollers = described.pollers ?? [];
+    if (withinMs === undefined) return pollers.length;
+    const since = Date.now() - withinMs;
+    // A poller without a time is counted: only the server's word that it is old rules it out.
+    return pollers.filter((p) => (optionalTsToMs(p.lastAccessTime) ?? Infinity) >= since).length;
   } catch {
     return undefined;
   }

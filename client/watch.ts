@@ -3,30 +3,48 @@ import { FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS } from '../domain/outcomes';
 import type { RolloutSummary } from '../workflows/messages';
 import { NotFoundError } from './errors';
 import { progressLines } from './progress';
-import { rolloutView, shortReason, type RolloutView, type ServerView } from './rollout-view';
+import type { FailedMachines } from './failures';
+import { keptSummary, rolloutView, shortReason, type RolloutView, type ServerView } from './rollout-view';
 
 const NEEDS_A_PERSON: ReadonlySet<string> = new Set([
   ROLLOUT_STATUS.WaitingForApproval,
   ROLLOUT_STATUS.Halted,
 ]);
 
-/** What the server alone says about a rollout, for when no worker answers. */
-export function serverLines(rolloutId: string, server: ServerView, why: string): string[] {
+/**
+ * What the server alone says about a rollout, for when no worker answers: the last summary the rollout
+ * kept in its memo (the same progress lines, per step and phase), or as much of it as there is.
+ */
+export function serverLines(
+  rolloutId: string,
+  server: ServerView,
+  why: string,
+  failed?: FailedMachines,
+): string[] {
   const kept = server.memoStatus;
+  const whole = keptSummary(server);
   return [
     `Rollout ${rolloutId}: workflow ${server.execution} (${why}; showing what the server keeps, without running workflow code)`,
     `  started ${server.startTime}${server.closeTime ? `, closed ${server.closeTime}` : ''}`,
     ...(server.summary ? [`  ${server.summary}`] : []),
-    ...(kept?.status
-      ? [`  last kept status: ${kept.status}${kept.waitingFor ? ` (waiting for ${kept.waitingFor})` : ''}`]
-      : []),
-    ...(kept?.phases ?? []).map((p) => `  phase ${p.index} ${p.status}`),
+    ...(whole
+      ? progressLines(whole, failed).map((line, i) => (i === 0 ? `  last kept status: ${line}` : `  ${line}`))
+      : [
+          ...(kept?.status
+            ? [
+                `  last kept status: ${kept.status}${kept.waitingFor ? ` (waiting for ${kept.waitingFor})` : ''}`,
+              ]
+            : []),
+          ...(kept?.phases ?? []).map((p) => `  phase ${p.index} ${p.status}`),
+        ]),
   ];
 }
 
 /** The lines of one view: the workflow's own progress, or the server's view. */
 export function viewLines(rolloutId: string, view: RolloutView): string[] {
-  return view.report ? progressLines(view.report) : serverLines(rolloutId, view.server, view.fallback);
+  return view.report
+    ? progressLines(view.report, view.failed)
+    : serverLines(rolloutId, view.server, view.fallback, view.failed);
 }
 
 /** The command an operator runs next, given where the rollout stands. */

@@ -127,6 +127,8 @@ export interface MachineReport extends PatchCounts {
   availabilitySet?: string;
   updateDomain?: number;
   phase?: number;
+  /** The plan's step this machine is patched in (its index in the region, its label), when its slice was read. */
+  step?: { index: number; label: string };
   outcome: MachineState;
   detail?: string;
   rebooted: boolean;

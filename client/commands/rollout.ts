@@ -7,9 +7,9 @@ import { OperationError, UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { note, printJson } from '../output';
 import { simulatedMarkerOf, simulatedNotice } from '../../domain/simulated';
-import { summaryTable } from '../progress';
+import { statusJson, summaryTable } from '../progress';
 import { renderRolloutHtml } from '../report-html';
-import { rolloutView } from '../rollout-view';
+import { keptSummary, rolloutView } from '../rollout-view';
 import { FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS } from '../../domain/outcomes';
 import { newRolloutId, prepareRollout } from '../prepare';
 import { rolloutReport } from '../report';
@@ -88,10 +88,15 @@ export function registerRollout(program: Command): void {
     const { client } = await connectClient();
     const view = await rolloutView(client, id);
     if (view.fallback) note(`Note: ${view.fallback}; showing what the server keeps.`);
-    if (opts.output === 'json')
+    if (opts.output === 'json') {
+      // The same shape either way: the workflow's answer, or the summary it last kept in its memo.
+      const kept = view.report ?? keptSummary(view.server);
       printJson(
-        view.report
-          ? view.report
+        kept
+          ? {
+              ...statusJson(kept, view.failed),
+              ...(view.fallback ? { fallback: view.fallback, server: view.server } : {}),
+            }
           : {
               rolloutId: id,
               status: view.server.memoStatus?.status ?? null,
@@ -99,7 +104,7 @@ export function registerRollout(program: Command): void {
               server: view.server,
             },
       );
-    else process.stdout.write(`${viewLines(id, view).join('\n')}\n`);
+    } else process.stdout.write(`${viewLines(id, view).join('\n')}\n`);
   });
 
   withExamples(

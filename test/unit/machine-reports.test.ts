@@ -92,6 +92,24 @@ describe('assembleMachineReports', () => {
     ]);
   });
 
+  test("names each machine's step from its slice's steps (the plan's index and label)", () => {
+    const steps = [
+      { index: 0, label: 'zone 1 batch 1/1', machines: ['e-a'] },
+      { index: 1, label: 'zone 2 batch 1/1', machines: ['e-b'] },
+    ];
+    const { machines } = assembleMachineReports({
+      summary: summaryOf(),
+      slices: slicesOf({ 'e1.json': { ...(slicesOf().get('e1.json') as { machines: [] }), steps } }),
+      attempts: [],
+    });
+    expect(Object.fromEntries(machines.map((m) => [m.name, m.step]))).toEqual({
+      'e-b': { index: 1, label: 'zone 2 batch 1/1' },
+      'e-a': { index: 0, label: 'zone 1 batch 1/1' },
+      'e-set': undefined,
+      'w-a': undefined,
+    });
+  });
+
   test('a machine takes its outcome, detail and counts from its latest finished attempt; attempts sorted; rebooted if any', () => {
     const { machines } = assembleMachineReports({
       summary: summaryOf(),

@@ -70,11 +70,13 @@ function sampleReport(): RolloutReport {
       machine('eus-1', 'eastus', {
         phase: 1,
         zone: '1',
+        step: { index: 0, label: 'zone 1 batch 1/1' },
         attempts: [{ attempt: 1, outcome: 'Succeeded', startedAt: at(24), finishedAt: at(25) }],
       }),
       machine('eus-2', 'eastus', {
         phase: 1,
         zone: '2',
+        step: { index: 1, label: 'zone 2 batch 1/1' },
         outcome: 'Succeeded',
         attempts: [
           {
@@ -90,6 +92,7 @@ function sampleReport(): RolloutReport {
       machine('eus-3', 'eastus', {
         phase: 1,
         zone: '2',
+        step: { index: 1, label: 'zone 2 batch 1/1' },
         outcome: 'Succeeded',
         rebooted: false,
         patches: [],
@@ -102,6 +105,12 @@ function sampleReport(): RolloutReport {
         availabilitySet: 'web',
         updateDomain: 0,
         attempts: [{ attempt: 1, outcome: 'Succeeded', startedAt: at(24), finishedAt: at(25) }],
+      }),
+      machine('wus-0a', 'westus', {
+        phase: 1,
+        availabilitySet: 'web',
+        updateDomain: 1,
+        attempts: [{ attempt: 1, outcome: 'Succeeded', startedAt: at(25), finishedAt: at(25.5) }],
       }),
       machine('wus-1', 'westus', {
         phase: 1,
@@ -160,38 +169,81 @@ describe('renderRolloutHtml', () => {
     const attempts = report.machines.flatMap((m) => m.attempts.map((a) => `${m.name}#${a.attempt}`));
     expect(count(page, /data-attempt="/g)).toBe(attempts.length);
     for (const key of attempts) expect(page).toContain(`data-attempt="${key}"`);
-    expect(page).toMatch(/data-attempt="wus-1#2" data-outcome="InstallFailed" fill="#d64545"/);
-    expect(page).toMatch(/data-attempt="eus-2#1" data-outcome="Pending" fill="#e8a33d"/);
+    expect(page).toMatch(
+      /<i class="a o-InstallFailed" style="left:[\d.]+%;width:[\d.]+%" data-attempt="wus-1#2"/,
+    );
+    expect(page).toMatch(/<i class="a o-Pending" style="[^"]+" data-attempt="eus-2#1"/);
+    expect(page).toContain('.o-InstallFailed { background: #d64545; }');
     // An attempt that installed nothing has no span: it sits in the "no install" column.
-    expect(page).toMatch(/class="attempt untimed"\s+data-attempt="eus-3#1"/);
+    expect(page).toMatch(/<i class="a u o-Succeeded" data-attempt="eus-3#1"/);
   });
 
-  test('groups timeline rows phase, region, then zone, availability set and update domain, or standalone', () => {
-    const labels = [...page.matchAll(/class="label label-(\w+)"[^>]*>([^<]*)</g)].map(
-      (m) => `${m[1]}:${m[2]}`,
+  test("rolls the timeline up by phase, region and step (the plan's, else placement), machines inside on demand", () => {
+    const rows = [...page.matchAll(/class="tl-label label-(\w+)"[^>]*>([^<]*)<small[^>]*>([^<]*)</g)].map(
+      (m) => `${m[1]}:${m[2].trim()} (${m[3]})`,
     );
-    expect(labels).toEqual([
-      'phase:Phase 0 · Succeeded',
-      'region:westcentralus',
-      'group:zone 1',
-      'machine:wcu-1',
-      'group:zone 2',
-      'machine:wcu-2',
-      'phase:Phase 1 · Succeeded',
-      'region:eastus',
-      'group:zone 1',
-      'machine:eus-1',
-      'group:zone 2',
-      'machine:eus-2',
-      'machine:eus-3',
-      'region:westus',
-      'group:availability set web · UD 0',
-      'machine:wus-0',
-      'group:availability set web · UD 1',
-      'machine:wus-1',
-      'group:standalone',
-      'machine:wus-batch-1',
-      'machine:wus-batch-2',
+    expect(rows).toEqual([
+      'phase:Phase 0 · Succeeded (2 machines)',
+      'region:westcentralus (2 machines)',
+      'step:zone 1 (1 machine)',
+      'step:zone 2 (1 machine)',
+      'phase:Phase 1 · Succeeded (8 machines · 2 failed)',
+      'region:eastus (3 machines)',
+      'step:zone 1 batch 1/1 (1 machine)',
+      'step:zone 2 batch 1/1 (2 machines)',
+      'region:westus (5 machines · 2 failed)',
+      'step:availability set web · UD 0 (1 machine)',
+      'step:availability set web · UD 1 (2 machines · 1 failed)',
+      'step:standalone (2 machines · 1 failed)',
+    ]);
+    // Each step is a <details>: steps with failures open, the rest closed; failed machines first inside.
+    const steps = [
+      ...page.matchAll(/<details class="tl-step" data-step="([^"]+)"\s*(open)?>([\s\S]*?)<\/details>/g),
+    ];
+    expect(steps.map((m) => [m[1], Boolean(m[2])])).toEqual([
+      ['westcentralus/zone 1', false],
+      ['westcentralus/zone 2', false],
+      ['eastus/zone 1 batch 1/1', false],
+      ['eastus/zone 2 batch 1/1', false],
+      ['westus/availability set web · UD 0', false],
+      ['westus/availability set web · UD 1', true],
+      ['westus/standalone', true],
+    ]);
+    const machinesIn = (step: string) =>
+      [...steps.find((m) => m[1] === step)![3].matchAll(/data-machine="([^"]+)"/g)].map((m) => m[1]);
+    expect(machinesIn('westus/availability set web · UD 1')).toEqual(['wus-1', 'wus-0a']);
+    expect(machinesIn('westus/standalone')).toEqual(['wus-batch-1', 'wus-batch-2']);
+    expect(machinesIn('eastus/zone 2 batch 1/1')).toEqual(['eus-2', 'eus-3']);
+  });
+
+  test('names the failed machines first, with outcomes, steps and attempt spans; the machines table puts them first', () => {
+    const failures = page.slice(
+      page.indexOf('<section id="failures">'),
+      page.indexOf('<section id="timeline">'),
+    );
+    expect(page.indexOf('<section id="failures">')).toBeGreaterThan(0);
+    expect(failures).toContain('Failed machines (2)');
+    expect([...failures.matchAll(/<tr data-failed="([^"]+)"/g)].map((m) => m[1])).toEqual([
+      'wus-1',
+      'wus-batch-1',
+    ]);
+    expect(failures).toMatch(/1\. InstallFailed 2026-11-11 23:00:00Z – 2026-11-12 00:00:00Z/);
+    expect(failures).toMatch(/2\. InstallFailed 2026-11-12 23:00:00Z – 2026-11-13 00:00:00Z/);
+    expect(failures).toContain('availability set web · UD 1');
+    const table = page.slice(page.indexOf('<table class="machines">'));
+    const order = [...table.matchAll(/<tr><td>([^<]+)<\/td>/g)].map((m) => m[1]);
+    expect(order).toEqual([
+      'wus-1',
+      'wus-batch-1',
+      'wcu-1',
+      'wcu-2',
+      'eus-1',
+      'eus-2',
+      'eus-3',
+      'wus-0',
+      'wus-0a',
+      'wus-batch-2',
+      'm1',
     ]);
   });
 
@@ -216,22 +268,19 @@ describe('renderRolloutHtml', () => {
     expect(page).not.toMatch(/(src|href)=["']?(https?:)?\/\//i);
     expect(page).toContain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
     const urls = [...page.matchAll(/https?:\/\/[^\s"'<)]+/g)].map((m) => m[0]);
-    expect(urls).toEqual([
-      'http://www.w3.org/2000/svg',
-      'http://www.w3.org/2000/svg',
-      'http://www.w3.org/2000/svg',
-    ]);
+    // The two charts' SVG namespace, nothing else.
+    expect(urls).toEqual(['http://www.w3.org/2000/svg', 'http://www.w3.org/2000/svg']);
   });
 
   test('charts machines by outcome per phase and region, and patches by state per region', () => {
     expect(page).toMatch(
-      /<g data-row="phase 1 · westus"[\s\S]*?<text class="axis"[^>]*>4 machines<\/text><\/g/,
+      /<g data-row="phase 1 · westus"[\s\S]*?<text class="axis"[^>]*>5 machines<\/text><\/g/,
     );
     expect(page).toMatch(
       /<g data-row="westus"[\s\S]*?<rect\s+data-segment="failed"[^>]*><title>westus: 1 failed \(/,
     );
-    expect(page).toMatch(/<td>KB5031234<\/td>\s*<td class="n">5<\/td>\s*<td class="n bad">1<\/td>/);
-    expect(page).toContain('6/9 (66.6%)');
+    expect(page).toMatch(/<td>KB5031234<\/td>\s*<td class="n">6<\/td>\s*<td class="n bad">1<\/td>/);
+    expect(page).toContain('7/10 (70%)');
   });
 
   test('a rollout that has not started any machine still renders, without a bar', () => {
