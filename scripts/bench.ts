@@ -4,6 +4,8 @@
  * 2. Payload sizes of a rollout of 100,000 machines, sliced (docs/scale.md): scripts/scale-sizes.ts.
  * 3. Rollout throughput: the same machines through Offpeak and through a bare Temporal baseline (the
  *    same count of child workflows and activities with no logic) on the same dev server, in one run.
+ * 4. Reports: the HTML report at 10,000 machines in Chromium, and `rollout status` at 100,000 machines
+ *    with no worker (scripts/bench-reports.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -137,6 +139,8 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
+  process.stdout.write('\n');
+  execFileSync(process.execPath, [join(__dirname, 'bench-reports.js')], { stdio: 'inherit' });
 }
 
 main().catch((err) => {

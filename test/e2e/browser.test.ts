@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
@@ -13,6 +13,8 @@ import type { DevServer } from '../../servers/dev-server';
 import { simulatedDrivers } from '../../worker/worker';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import { rolloutReport } from '../../client/report';
+import { renderRolloutHtml } from '../../client/report-html';
+import { CHROMIUM, CHROMIUM_ARGS, measurePage, syntheticReport } from '../../scripts/large-report';
 import { gateDecisionSignal, statusQuery } from '../../workflows/messages';
 import type { RolloutReport } from '../../workflows/messages';
 import { fleetOf, policyOf, tempDir } from '../support/rollouts';
@@ -27,7 +29,6 @@ import { testDevServer, testWorkflowBundle } from '../support/servers';
 
 jest.setTimeout(180_000);
 
-const CHROMIUM = '/usr/bin/chromium';
 const root = join(__dirname, '..', '..');
 const results = join(root, 'test-results');
 const ROLLOUT = 'e2e-browser';
@@ -59,16 +60,7 @@ beforeAll(async () => {
   report = await runRollout(server);
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
 });
 
@@ -211,25 +203,39 @@ test('`offpeak rollout report --html` writes a page that renders offline with on
   page.on('request', (r) => requests.push(r.url()));
   try {
     await page.goto(`file://${file}`);
-    await page.locator('svg.timeline').waitFor();
+    await page.locator('.tl').waitFor();
     const expected = report.machines.flatMap((m) => m.attempts.map((a) => `${m.name}#${a.attempt}`)).sort();
     const drawn = await page
       .locator('[data-attempt]')
       .evaluateAll((els) => els.map((e) => e.getAttribute('data-attempt')));
     expect(drawn.sort()).toEqual(expected);
+    // The page fits a 1,280 px window: nothing runs off the right edge.
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    expect(await documentWidths(page)).toEqual({ scrollWidth: 1280, clientWidth: 1280 });
+    // A step's machines are shown on demand: hidden until its summary is clicked (no script needed).
+    const steps = page.locator('details.tl-step:not([open])');
+    const closed = await steps.count();
+    expect(closed).toBeGreaterThan(0);
+    const firstStep = await steps.first().getAttribute('data-step');
+    const firstBar = page.locator(`details[data-step="${firstStep}"] [data-attempt]`).first();
+    expect(await firstBar.isVisible()).toBe(false);
+    for (let i = 0; i < closed; i++) await steps.first().locator('summary').click();
+    expect(await firstBar.isVisible()).toBe(true);
     // Each bar is visible and coloured by its outcome.
-    const boxes = await page.locator('svg.timeline [data-attempt]').evaluateAll((els) =>
+    const boxes = await page.locator('.tl [data-attempt]').evaluateAll((els) =>
       els.map((e) => {
         const r = e.getBoundingClientRect();
         const style = (
-          globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }
+          globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }
         ).getComputedStyle(e);
-        return { outcome: e.getAttribute('data-outcome'), fill: style.fill, w: r.width, h: r.height };
+        const outcome = /o-(\w+)/.exec(e.getAttribute('class') ?? '')?.[1];
+        return { outcome, fill: style.backgroundColor, w: r.width, h: r.height };
       }),
     );
     for (const b of boxes) expect(b.w * b.h).toBeGreaterThan(0);
     const fills = new Map(boxes.map((b) => [b.outcome, b.fill]));
     expect(new Set(fills.values()).size).toBe(fills.size);
+    expect(await documentWidths(page)).toEqual({ scrollWidth: 1280, clientWidth: 1280 });
 
     // The hostile comment is text in the gates table, and nothing of it ran.
     await expect(page.locator('tr[data-gate="phase-1"] td.comment').innerText()).resolves.toBe(HOSTILE);
@@ -240,6 +246,41 @@ test('`offpeak rollout report --html` writes a page that renders offline with on
     await page.close();
   }
 });
+
+test('a 10,000-machine report fits 1,280 px, names its failures first and opens a step on demand', async () => {
+  const big = syntheticReport(10_000);
+  const file = join(results, 'report-10000.html');
+  writeFileSync(file, renderRolloutHtml(big));
+  const measured = await measurePage(browser, `file://${file}`);
+  expect(measured.scrollWidth).toBe(measured.clientWidth);
+  expect(measured.clientWidth).toBe(1280);
+  expect(measured.openedMachines).toBeGreaterThan(0);
+  const page = await newPage();
+  try {
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    await page.goto(`file://${file}`);
+    // The failed machines are the page's first section, before the timeline.
+    const sections = await page.locator('main > section').evaluateAll((els) => els.map((e) => e.id));
+    expect(sections.slice(0, 2)).toEqual(['failures', 'timeline']);
+    const failed = big.machines.filter((m) => m.outcome !== 'Succeeded').map((m) => m.name);
+    const named = await page
+      .locator('tr[data-failed]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-failed')));
+    expect(named.sort()).toEqual([...failed].sort());
+    await page.screenshot({ path: join(results, 'report-10000.png') });
+  } finally {
+    await page.close();
+  }
+});
+
+async function documentWidths(page: Page): Promise<{ scrollWidth: number; clientWidth: number }> {
+  return page.evaluate(() => {
+    const d = (
+      globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }
+    ).document.documentElement;
+    return { scrollWidth: d.scrollWidth, clientWidth: d.clientWidth };
+  });
+}
 
 /** The real CLI (the package's bin, built by `npm test`) against the test's dev server. */
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
