@@ -44,6 +44,14 @@ const fleet = {
   ].map((m) => ({ os: 'Linux', patchMode: 'AutomaticByPlatform', ...m })),
 };
 const policy = { windows: 'always', approvals: { beforePhases: [1], approvers: ['alice'] } };
+/** A second rollout whose canary's install fails: it halts (and stays halted) on its first error. */
+const HALTED = 'e2e-browser-halt';
+const haltingFleet = {
+  machines: [
+    { name: 'h1', region: 'eastus', zone: '1', simulation: { failInstall: true } },
+    { name: 'h2', region: 'eastus', zone: '2' },
+  ].map((m) => ({ os: 'Linux', patchMode: 'AutomaticByPlatform', ...m })),
+};
 
 let server: DevServer;
 let browser: Browser;
@@ -101,6 +109,19 @@ async function runRollout(dev: DevServer): Promise<RolloutReport> {
         comment: HOSTILE,
       });
       await handle.result();
+      // The second rollout: started once the first is done, left halted on its canary's failure.
+      await startRollout(
+        client,
+        prepareRollout({
+          rolloutId: HALTED,
+          startedBy: 'tester',
+          fleet: fleetOf(haltingFleet),
+          policy: policyOf({ windows: 'always', errorBudget: 0, maxAttempts: 1 }),
+          now: new Date(),
+        }),
+      );
+      const halted = client.workflow.getHandle(rolloutWorkflowId(HALTED));
+      while ((await halted.query(statusQuery)).status !== 'Halted') await delay(200); // poll pacing only
       return rolloutReport(client, ROLLOUT, { patches: true });
     });
   } finally {
@@ -188,6 +209,56 @@ test('the Temporal UI shows the rollout by its workflow ID, its region and machi
     await page.screenshot({ path: join(results, 'ui-list.png'), fullPage: true });
   } finally {
     await page.close();
+  }
+});
+
+test("the Temporal UI's list shows a halted rollout and its failed machine attempt without opening them", async () => {
+  // The columns an operator adds once (docs/operations.md): Offpeak's search attributes beside the status.
+  // The UI keeps them in local storage; this sets what its column picker would.
+  const columns = ['Status', 'Workflow ID', 'OffpeakKind', 'OffpeakOutcome', 'OffpeakPhase', 'Start'];
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  await context.addInitScript(
+    ([ns, labels]) =>
+      (
+        globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+      ).localStorage.setItem(
+        'namespace-workflow-table-columns',
+        JSON.stringify({ [ns]: labels.map((label) => ({ label })) }),
+      ),
+    [server.namespace, columns] as const,
+  );
+  const page = await context.newPage();
+  page.setDefaultTimeout(30_000);
+  try {
+    const query = `OffpeakRollout = "${HALTED}" AND OffpeakKind != "region"`;
+    await page.goto(
+      `${server.uiUrl}/namespaces/${server.namespace}/workflows?query=${encodeURIComponent(query)}`,
+    );
+    const row = (id: string) =>
+      page.getByRole('row').filter({ has: page.getByRole('link', { name: id, exact: true }) });
+    // The rollout: still running, and its outcome column says Halted.
+    await expect(
+      row(rolloutWorkflowId(HALTED)).getByText('Halted', { exact: true }).waitFor(),
+    ).resolves.toBeUndefined();
+    // Its failed machine attempt: completed as a workflow, InstallFailed in its outcome column.
+    const failed = machineWorkflowId(HALTED, 'eastus', 'h1', 1);
+    await expect(row(failed).getByText('InstallFailed', { exact: true }).waitFor()).resolves.toBeUndefined();
+    await page.screenshot({ path: join(results, 'ui-list-failures.png'), fullPage: true });
+
+    // The rollout's history shows where each phase began: an upsert of OffpeakPhase per phase.
+    await page.goto(workflowUrl(rolloutWorkflowId(HALTED)));
+    await page
+      .getByTestId('workflow-id-heading')
+      .getByText(rolloutWorkflowId(HALTED), { exact: true })
+      .waitFor();
+    await page.getByRole('tab', { name: /Event History/ }).click();
+    await page
+      .getByText(/Upsert ?Workflow ?Search ?Attributes/i)
+      .first()
+      .waitFor();
+    await page.screenshot({ path: join(results, 'ui-history-phases.png'), fullPage: true });
+  } finally {
+    await context.close();
   }
 });
 
