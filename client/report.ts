@@ -12,6 +12,7 @@ import { OperationError } from './errors';
 import { isSimulated, SIMULATED_MEMO_KEY, type SimulatedMarker } from '../domain/simulated';
 import { machinesFromAttempts, type AttemptReading } from './machine-attempts';
 import { QUERY_TIMEOUT_MS, shortReason } from './rollout-view';
+import { LIVE_POLLER_MS, workflowPollers } from './temporal';
 
 /**
  * Reading a rollout, one way for every size: its summary (counts per region and phase, gates) from the
@@ -46,23 +47,31 @@ export async function rolloutSummary(
   client: Client,
   rolloutId: string,
   described?: WorkflowExecutionDescription,
-): Promise<RolloutSummary & { simulated?: SimulatedMarker }> {
+): Promise<RolloutSummary & { simulated?: SimulatedMarker; fromMemo?: string }> {
   const d = described ?? (await describeRollout(client, rolloutId));
   const handle = client.workflow.getHandle(d.workflowId, d.runId);
   const simulated = await simulatedOf(d);
   const marked = (s: RolloutSummary) => (simulated ? { ...s, simulated } : s);
   if (d.status.name === 'COMPLETED') return marked((await handle.result()) as RolloutSummary);
-  if (d.status.name === 'RUNNING')
-    // A running rollout answers through a worker: bounded, and said plainly when none does.
-    return client.connection
-      .withDeadline(Date.now() + QUERY_TIMEOUT_MS * 3, () => handle.query(statusQuery))
-      .then(marked)
-      .catch((err: unknown) => {
-        throw new OperationError(
-          `rollout ${rolloutId} is running and its report needs a worker (${shortReason(err, QUERY_TIMEOUT_MS * 3)}): start one with \`offpeak worker\``,
-        );
-      });
   const memo = (await d.memo)?.[STATUS_MEMO_KEY] as RolloutSummary | undefined;
+  if (d.status.name === 'RUNNING') {
+    // A running rollout answers through a worker, bounded; without one, the summary it keeps in its memo.
+    const polled = await workflowPollers(client, d.taskQueue, LIVE_POLLER_MS);
+    try {
+      if (polled === 0) throw new Error(`no worker has polled task queue "${d.taskQueue}" recently`);
+      return marked(
+        await client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS * 3, () =>
+          handle.query(statusQuery),
+        ),
+      );
+    } catch (err) {
+      const why = shortReason(err, QUERY_TIMEOUT_MS * 3);
+      if (memo?.phases) return { ...marked(memo), fromMemo: why };
+      throw new OperationError(
+        `rollout ${rolloutId} is running and its report needs a worker (${why}): start one with \`offpeak worker\``,
+      );
+    }
+  }
   if (!memo) throw new OperationError(`rollout ${rolloutId} ended ${d.status.name} and left no status`);
   return marked(memo);
 }
@@ -94,10 +103,14 @@ export async function rolloutReport(
   const described = await describeRollout(client, rolloutId);
   const summary = await rolloutSummary(client, rolloutId, described);
   const input = await rolloutInput(client, described);
-  const { machines, notes } = await machinesFromAttempts(client, summary, input, described, options);
+  const { fromMemo, ...kept } = summary;
+  const { machines, notes } = await machinesFromAttempts(client, kept, input, described, options);
+  // No worker answered: the counts are those of the rollout's last step or phase, as its memo keeps them.
+  if (fromMemo)
+    notes.unshift(`${fromMemo}: the status is the one the rollout kept at its last step or phase`);
   // Each machine the simulator "patched" says so.
-  const marked = summary.simulated
-    ? machines.map((m) => (isSimulated(summary.simulated, m.name) ? { ...m, simulated: true as const } : m))
+  const marked = kept.simulated
+    ? machines.map((m) => (isSimulated(kept.simulated, m.name) ? { ...m, simulated: true as const } : m))
     : machines;
-  return { ...summary, machines: marked, ...(notes.length ? { notes } : {}) };
+  return { ...kept, machines: marked, ...(notes.length ? { notes } : {}) };
 }

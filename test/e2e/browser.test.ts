@@ -262,6 +262,38 @@ test("the Temporal UI's list shows a halted rollout and its failed machine attem
   }
 });
 
+test("with its worker gone, status and the table report name the halted rollout's failed machine and its reason", async () => {
+  const status = await runCli(['rollout', 'status', HALTED]);
+  expect(status.code).toBe(0);
+  expect(status.stderr).toMatch(/^Note: .*; showing what the server keeps\./);
+  // The memo's summary, with the failed machine named from visibility and the reason as the workflow gives it.
+  expect(status.stdout).toContain(`last kept status: Rollout ${HALTED}: Halted`);
+  expect(status.stdout).toMatch(/\n {4}failed: h1 \(InstallFailed[^\n]*\)\n/);
+  const json = JSON.parse((await runCli(['rollout', 'status', HALTED, '-o', 'json'])).stdout) as {
+    status: string;
+    reason: string;
+    failed: { machines: Array<{ name: string; outcome: string; attempt: number }>; total: number };
+    phases: Array<{ index: number; total: number; done: number; errors: number }>;
+  };
+  expect(json.status).toBe('Halted');
+  expect(json.reason).toBeTruthy();
+  expect(status.stdout).toContain(json.reason);
+  expect(json.failed).toMatchObject({
+    total: 1,
+    machines: [{ name: 'h1', outcome: 'InstallFailed', attempt: 1 }],
+  });
+  expect(json.phases[0]).toMatchObject({ index: 0, total: 2, errors: 1 });
+
+  const table = await runCli(['rollout', 'report', HALTED]);
+  expect(table.code).toBe(0);
+  expect(table.stderr).toContain('the status is the one the rollout kept at its last step or phase');
+  expect(table.stdout).toContain(`Rollout ${HALTED}: Halted`);
+  expect(table.stdout).toMatch(/^Failed machines \(1\):$/m);
+  expect(table.stdout).toMatch(/^h1\s+eastus\s+0\s+\S.*InstallFailed\s+1/m);
+  // The failed attempt's disruptive span: install start and the end, both timestamps.
+  expect(table.stdout).toMatch(/^h1\s+1\s+InstallFailed\s+20\d\d-\S+Z\s+20\d\d-\S+Z/m);
+});
+
 test('`offpeak rollout report --html` writes a page that renders offline with one bar per attempt', async () => {
   const file = join(results, 'report.html');
   const cli = await runCli(['rollout', 'report', ROLLOUT, '--html', file, '--output', 'json']);
