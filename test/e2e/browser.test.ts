@@ -245,7 +245,7 @@ test("the Temporal UI's list shows a halted rollout and its failed machine attem
     await expect(row(failed).getByText('InstallFailed', { exact: true }).waitFor()).resolves.toBeUndefined();
     await page.screenshot({ path: join(results, 'ui-list-failures.png'), fullPage: true });
 
-    // The rollout's history shows where each phase began: an upsert of OffpeakPhase per phase.
+    // The rollout's event history has an upsert of OffpeakPhase (and OffpeakOutcome) per phase and status.
     await page.goto(workflowUrl(rolloutWorkflowId(HALTED)));
     await page
       .getByTestId('workflow-id-heading')

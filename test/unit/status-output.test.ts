@@ -7,7 +7,7 @@ import {
 } from '../../client/failures';
 import { progressLines, statusJson, summaryTable } from '../../client/progress';
 import { serverLines } from '../../client/watch';
-import { ATTEMPT_OUTCOMES, OUTCOME } from '../../domain/outcomes';
+import { ATTEMPT_OUTCOMES, OUTCOME, type AttemptOutcome } from '../../domain/outcomes';
 import { syntheticReport } from '../../scripts/large-report';
 import type { MachineReport, RolloutReport, RolloutSummary } from '../../workflows/messages';
 
@@ -71,7 +71,7 @@ describe('failures first', () => {
   });
 
   test('a machine counts as failed by its latest failed attempt, unless a later attempt succeeded', () => {
-    const f = (name: string, attempt: number, outcome = OUTCOME.Pending, phase = 0) => ({
+    const f = (name: string, attempt: number, outcome: AttemptOutcome = OUTCOME.Pending, phase = 0) => ({
       name,
       region: 'eastus',
       phase,
