@@ -42,6 +42,7 @@ export async function startRollout(
       workflowId,
       args: [stageRolloutInput(input)],
       staticSummary: `Offpeak rollout ${input.rolloutId}: ${machines} machine(s) in ${input.phases.length} phase(s), ${input.settings.month} (${input.settings.monthType})`,
+      staticDetails: rolloutDetails(input),
       // The month lets `rollout list --month` filter from visibility alone.
       memo: {
         offpeak: { kind: 'rollout', month: input.settings.month, monthType: input.settings.monthType },
@@ -59,6 +60,30 @@ export async function startRollout(
     throw err;
   }
 }
+/**
+ * The rollout's plan as the Temporal UI shows it beside its summary (User Metadata, Markdown): its phases
+ * with their regions and machines, gates and budget, and the commands that follow it.
+ */
+export function rolloutDetails(input: RolloutInput): string {
+  const { approvals, errorBudget, deadline, maxAttempts } = input.settings;
+  const gated = (i: number) => approvals.beforePhases === 'all' || approvals.beforePhases.includes(i);
+  const phases = input.phases.map((p) => {
+    const regions = input.regions.filter((r) => r.phase === p.index);
+    const machines = regions.reduce((n, r) => n + r.machineCount, 0);
+    const list = regions.map((r) => `${r.region} (${r.machineCount})`).join(', ');
+    return `- Phase ${p.index}${gated(p.index) ? ' (gate: needs an approval)' : ''}: ${machines} machine(s) in ${list}`;
+  });
+  const id = input.rolloutId;
+  return [
+    `**Plan**: ${input.phases.length} phase(s), error budget ${errorBudget}, at most ${maxAttempts} attempt(s) a machine, deadline ${new Date(deadline).toISOString()}`,
+    '',
+    ...phases,
+    ...(input.excluded.length ? ['', `${input.excluded.length} machine(s) excluded (see the report).`] : []),
+    '',
+    `**Follow**: \`offpeak rollout watch ${id}\` · \`offpeak rollout status ${id}\` · \`offpeak rollout report ${id} --html ${id}.html\``,
+  ].join('\n');
+}
+
 /**
  * A live worker polls again at once after each long poll (at most about a minute): one not seen for this
  * long has stopped, though the server still lists it for a few minutes.

@@ -177,6 +177,11 @@ test('the Temporal UI shows the rollout by its workflow ID, its region and machi
       .frameLocator('#user-metadata-summary')
       .getByText(`Offpeak rollout ${ROLLOUT}: 5 machine(s) in 2 phase(s)`)
       .waitFor();
+    // Beside it, its plan (phases, regions, gates) and the commands that follow it.
+    const details = page.frameLocator('#user-metadata-details');
+    await details.getByText(/Phase 1 \(gate: needs an approval\): 3 machine\(s\) in westus \(3\)/).waitFor();
+    await details.getByText(`offpeak rollout watch ${ROLLOUT}`).waitFor();
+    await page.screenshot({ path: join(results, 'ui-user-metadata.png'), fullPage: true });
 
     // Relationships: regions and, expanded, every machine attempt.
     await page.getByRole('tab', { name: /Relationships/ }).click();
