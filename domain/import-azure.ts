@@ -133,8 +133,7 @@ export function importAzureResourceGraph(doc: unknown): AzureImport {
     if (resource?.ok) {
       machine.azure = { resourceId: id };
       machine.subscription = resource.value.subscriptionId.toLowerCase();
-    }
-    else
+    } else
       problems.push({
         path: `${path}.id`,
         message:
