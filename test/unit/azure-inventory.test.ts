@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { InventoryError, readAzureInventory } from '../../activities/drivers/azure/inventory';
@@ -123,6 +124,11 @@ describe('the query', () => {
     ]);
     expect(q.endsWith('| order by id asc')).toBe(true);
     expect(inventoryQuery({ tags: [] })).toBe(`${INVENTORY_QUERY}\n| order by id asc`);
+  });
+
+  test('docs/operations.md shows it as it is', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'operations.md'), 'utf8');
+    expect(/```kusto\n([\s\S]*?)\n```/.exec(doc)?.[1]).toBe(INVENTORY_QUERY);
   });
 
   test.each([
