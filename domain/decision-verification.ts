@@ -2,6 +2,7 @@ import {
   decisionStatement,
   SIGNATURE_MAX_SKEW_MS,
   type DecisionStatement,
+  type DecisionVerdict,
 } from './signed-decision';
 import { parsePublicKey, verifySshSignature, type SshPublicKey } from './sshsig';
 
@@ -11,16 +12,14 @@ export interface KeyedApprover {
   key: string;
 }
 
-export type DecisionVerdict =
-  | { verified: true; approver: string; fingerprint: string }
-  | { verified: false; reason: string };
-
 export interface DecisionToVerify {
   statement: DecisionStatement;
   signature: string;
   approvers: readonly KeyedApprover[];
   /** The rollout's clock (workflow time), epoch milliseconds. */
   now: number;
+  /** Who started the rollout: a key registered to that name is the starter's (four eyes). */
+  startedBy: string;
 }
 
 /**
@@ -28,7 +27,13 @@ export interface DecisionToVerify {
  * key's approver is the one the request names, and it was made within the allowed skew of the rollout's
  * clock. Replays (a nonce seen before) are the rollout's to refuse: it keeps the nonces. Never throws.
  */
-export function verifyDecision({ statement, signature, approvers, now }: DecisionToVerify): DecisionVerdict {
+export function verifyDecision({
+  statement,
+  signature,
+  approvers,
+  now,
+  startedBy,
+}: DecisionToVerify): DecisionVerdict {
   const at = Date.parse(statement.at);
   if (!Number.isFinite(at)) return { verified: false, reason: 'the signature has no valid time' };
   if (Math.abs(at - now) > SIGNATURE_MAX_SKEW_MS)
@@ -49,7 +54,13 @@ export function verifyDecision({ statement, signature, approvers, now }: Decisio
       verified: false,
       reason: `signed with ${owner}'s key (${checked.value.fingerprint}) but sent as "${statement.by}"`,
     };
-  return { verified: true, approver: owner, fingerprint: checked.value.fingerprint };
+  const { fingerprint } = checked.value;
+  return {
+    verified: true,
+    approver: owner,
+    fingerprint,
+    startersKey: fingerprintsOf(startedBy, approvers).includes(fingerprint),
+  };
 }
 
 /** The fingerprints of the keys configured for one approver name (four eyes compares keys). */

@@ -64,7 +64,10 @@ export function signedProofProblems(value: unknown, path: string): Problem[] {
     if (!['at', 'nonce', 'signature'].includes(key))
       problems.push({ path: `${path}.${key}`, message: 'is not a field of a signature' });
   if (typeof proof.at !== 'string' || !INSTANT.test(proof.at))
-    problems.push({ path: `${path}.at`, message: 'must be an ISO-8601 UTC time such as 2026-12-01T10:00:00Z' });
+    problems.push({
+      path: `${path}.at`,
+      message: 'must be an ISO-8601 UTC time such as 2026-12-01T10:00:00Z',
+    });
   if (typeof proof.nonce !== 'string' || !NONCE.test(proof.nonce))
     problems.push({ path: `${path}.nonce`, message: 'must be 32 lowercase hex digits' });
   if (typeof proof.signature !== 'string' || proof.signature.length === 0)
@@ -72,4 +75,42 @@ export function signedProofProblems(value: unknown, path: string): Problem[] {
   else if (proof.signature.length > MAX_SIGNATURE_BYTES)
     problems.push({ path: `${path}.signature`, message: `must be at most ${MAX_SIGNATURE_BYTES} bytes` });
   return problems;
+}
+
+/** What verifying a signature found (the activity's result, recorded in the rollout's history). */
+export type DecisionVerdict =
+  | {
+      verified: true;
+      approver: string;
+      fingerprint: string;
+      /** The key is one the rollout's starter holds: four eyes compares keys. */
+      startersKey: boolean;
+    }
+  | { verified: false; reason: string };
+
+/**
+ * How a decision was authenticated, as the rollout's state judges it: not required (no approver has a
+ * key: names are unauthenticated), or required, with the signature's nonce and verdict when it was signed.
+ */
+export type Authentication =
+  { required: false } | { required: true; signed?: { nonce: string; at: string; verdict: DecisionVerdict } };
+
+export const UNAUTHENTICATED: Authentication = { required: false };
+
+/** Why an authenticated decision is refused, or undefined. `seen` says whether a nonce was used before. */
+export function signatureRefusal(
+  action: SignedAction,
+  auth: Authentication,
+  seen: (nonce: string) => boolean,
+  fourEyes: boolean,
+): string | undefined {
+  if (!auth.required) return undefined;
+  const { signed } = auth;
+  if (!signed)
+    return `${action} needs a signature by an approver's key (--sign-with KEY): approvers have keys`;
+  if (!signed.verdict.verified) return `signature refused: ${signed.verdict.reason}`;
+  if (seen(signed.nonce)) return `signature refused: nonce ${signed.nonce} was used before (a replay)`;
+  if (fourEyes && signed.verdict.startersKey && (action === 'approve' || action === 'reject'))
+    return `signed with ${signed.verdict.fingerprint}, a key of the rollout's starter, and the policy asks for four eyes`;
+  return undefined;
 }

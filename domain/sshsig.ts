@@ -73,14 +73,19 @@ export const fingerprintOf = (blob: Buffer): string =>
 /** Parses one `authorized_keys`-style line: `TYPE BASE64 [comment]`. */
 export function parsePublicKey(line: string): Checked<SshPublicKey> {
   const [type, base64] = line.trim().split(/\s+/);
-  if (!type || !base64) return { ok: false, reason: 'must be an OpenSSH public key such as "ssh-ed25519 AAAA…"' };
+  if (!type || !base64)
+    return { ok: false, reason: 'must be an OpenSSH public key such as "ssh-ed25519 AAAA…"' };
   if (!(SSH_KEY_TYPES as readonly string[]).includes(type))
-    return { ok: false, reason: `key type "${type.slice(0, 40)}" is not supported (use ${SSH_KEY_TYPES.join(', ')})` };
+    return {
+      ok: false,
+      reason: `key type "${type.slice(0, 40)}" is not supported (use ${SSH_KEY_TYPES.join(', ')})`,
+    };
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) return { ok: false, reason: 'the key is not valid base64' };
   const blob = Buffer.from(base64, 'base64');
   try {
     const inner = new WireReader(blob).string().toString('utf8');
-    if (inner !== type) return { ok: false, reason: `the key says "${type}" but holds a "${inner.slice(0, 40)}" key` };
+    if (inner !== type)
+      return { ok: false, reason: `the key says "${type}" but holds a "${inner.slice(0, 40)}" key` };
     keyObjectOf(blob);
   } catch {
     return { ok: false, reason: 'the key is truncated or malformed' };
@@ -212,9 +217,11 @@ export function verifySshSignature(
   if (sig.hashAlgorithm !== 'sha512' && sig.hashAlgorithm !== 'sha256')
     return { ok: false, reason: `hash algorithm "${sig.hashAlgorithm.slice(0, 40)}" is not allowed` };
   const key = keys.find((k) => k.blob.equals(sig.publicKey));
-  if (!key) return { ok: false, reason: `signed by key ${fingerprintOf(sig.publicKey)}, which is not an approver's` };
+  if (!key)
+    return { ok: false, reason: `signed by key ${fingerprintOf(sig.publicKey)}, which is not an approver's` };
   try {
-    if (signatureHolds(sig, signedData(message, namespace, sig.hashAlgorithm))) return { ok: true, value: key };
+    if (signatureHolds(sig, signedData(message, namespace, sig.hashAlgorithm)))
+      return { ok: true, value: key };
   } catch {
     // A malformed signature blob is a signature that does not hold.
   }

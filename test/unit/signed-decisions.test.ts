@@ -6,12 +6,24 @@ import { signDecision } from '../../client/sign';
 import { verifyDecision, fingerprintsOf, type KeyedApprover } from '../../domain/decision-verification';
 import { decisionStatement, signedProofProblems } from '../../domain/signed-decision';
 import { parsePublicKey, verifySshSignature } from '../../domain/sshsig';
+import { parsePolicy } from '../../domain/policy';
 
 /** Real OpenSSH keys and signatures: made by ssh-keygen, checked by our verifier and by ssh-keygen itself. */
 const dir = mkdtempSync(join(tmpdir(), 'offpeak-sshsig-'));
 function keygen(name: string, type: string, bits?: number): { path: string; pub: string } {
   const path = join(dir, name);
-  execFileSync('ssh-keygen', ['-q', '-t', type, ...(bits ? ['-b', String(bits)] : []), '-N', '', '-C', name, '-f', path]);
+  execFileSync('ssh-keygen', [
+    '-q',
+    '-t',
+    type,
+    ...(bits ? ['-b', String(bits)] : []),
+    '-N',
+    '',
+    '-C',
+    name,
+    '-f',
+    path,
+  ]);
   return { path, pub: readFileSync(`${path}.pub`, 'utf8').trim() };
 }
 const alice = keygen('alice', 'ed25519');
@@ -35,8 +47,19 @@ describe('signed decisions', () => {
     const proof = await signDecision({ ...decision, by: name }, key.path, now);
     expect(signedProofProblems(proof, 'signed')).toEqual([]);
     const statement = { ...decision, by: name, at: proof.at, nonce: proof.nonce };
-    const verdict = verifyDecision({ statement, signature: proof.signature, approvers, now: now.getTime() });
-    expect(verdict).toEqual({ verified: true, approver: name, fingerprint: fingerprintsOf(name, approvers)[0] });
+    const verdict = verifyDecision({
+      statement,
+      signature: proof.signature,
+      approvers,
+      now: now.getTime(),
+      startedBy: 'dave',
+    });
+    expect(verdict).toEqual({
+      verified: true,
+      approver: name,
+      fingerprint: fingerprintsOf(name, approvers)[0],
+      startersKey: false,
+    });
 
     const signers = join(dir, 'allowed_signers');
     writeFileSync(signers, approvers.map((a) => `${a.name} ${a.key}`).join('\n') + '\n');
@@ -59,21 +82,46 @@ describe('signed decisions', () => {
       { ...base, rollout: 'offpeak-2027-01' },
       { ...base, nonce: 'f'.repeat(32) },
     ]) {
-      const verdict = verifyDecision({ statement: changed, signature: proof.signature, approvers, now: now.getTime() });
-      expect(verdict).toEqual({ verified: false, reason: expect.stringContaining('does not match this decision') });
+      const verdict = verifyDecision({
+        statement: changed,
+        signature: proof.signature,
+        approvers,
+        now: now.getTime(),
+        startedBy: 'dave',
+      });
+      expect(verdict).toEqual({
+        verified: false,
+        reason: expect.stringContaining('does not match this decision'),
+      });
     }
   });
 
   it("refuses a key that is not an approver's, and a key sent under another name", async () => {
     const impostor = await signDecision({ ...decision, by: 'alice' }, mallory.path, now);
     const asAlice = { ...decision, by: 'alice', at: impostor.at, nonce: impostor.nonce };
-    expect(verifyDecision({ statement: asAlice, signature: impostor.signature, approvers, now: now.getTime() })).toEqual({
+    expect(
+      verifyDecision({
+        statement: asAlice,
+        signature: impostor.signature,
+        approvers,
+        now: now.getTime(),
+        startedBy: 'dave',
+      }),
+    ).toEqual({
       verified: false,
       reason: expect.stringContaining("which is not an approver's"),
     });
     const bobsKey = await signDecision({ ...decision, by: 'alice' }, bob.path, now);
     const claimed = { ...decision, by: 'alice', at: bobsKey.at, nonce: bobsKey.nonce };
-    expect(verifyDecision({ statement: claimed, signature: bobsKey.signature, approvers, now: now.getTime() })).toEqual({
+    expect(
+      verifyDecision({
+        statement: claimed,
+        signature: bobsKey.signature,
+        approvers,
+        now: now.getTime(),
+        startedBy: 'dave',
+      }),
+    ).toEqual({
       verified: false,
       reason: expect.stringContaining(`signed with bob's key`),
     });
@@ -83,7 +131,9 @@ describe('signed decisions', () => {
     const proof = await signDecision({ ...decision, by: 'alice' }, alice.path, now);
     const statement = { ...decision, by: 'alice', at: proof.at, nonce: proof.nonce };
     const later = now.getTime() + 11 * 60_000;
-    expect(verifyDecision({ statement, signature: proof.signature, approvers, now: later })).toEqual({
+    expect(
+      verifyDecision({ statement, signature: proof.signature, approvers, now: later, startedBy: 'dave' }),
+    ).toEqual({
       verified: false,
       reason: expect.stringContaining('more than 10 minutes'),
     });
@@ -108,14 +158,62 @@ describe('signed decisions', () => {
       `-----BEGIN SSH SIGNATURE-----\n${Buffer.alloc(300, 0xff).toString('base64')}\n-----END SSH SIGNATURE-----`,
     ];
     for (const signature of hostile)
-      expect(verifyDecision({ statement, signature, approvers, now: now.getTime() })).toMatchObject({ verified: false });
-    for (const key of ['', 'ssh-ed25519', 'ssh-dss AAAA', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==', 'ssh-rsa %%%'])
+      expect(
+        verifyDecision({ statement, signature, approvers, now: now.getTime(), startedBy: 'dave' }),
+      ).toMatchObject({ verified: false });
+    for (const key of [
+      '',
+      'ssh-ed25519',
+      'ssh-dss AAAA',
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA==',
+      'ssh-rsa %%%',
+    ])
       expect(parsePublicKey(key)).toMatchObject({ ok: false });
-    expect(signedProofProblems({ at: 'yesterday', nonce: 'x', signature: 'y'.repeat(5000), extra: 1 }, 'signed')).toEqual([
+    expect(
+      signedProofProblems({ at: 'yesterday', nonce: 'x', signature: 'y'.repeat(5000), extra: 1 }, 'signed'),
+    ).toEqual([
       { path: 'signed.extra', message: 'is not a field of a signature' },
       { path: 'signed.at', message: 'must be an ISO-8601 UTC time such as 2026-12-01T10:00:00Z' },
       { path: 'signed.nonce', message: 'must be 32 lowercase hex digits' },
       { path: 'signed.signature', message: 'must be at most 4096 bytes' },
     ]);
+  });
+});
+
+describe('keyed approvers in the policy', () => {
+  it('accepts keys, marks the starter’s key, and refuses bad keys and mixed lists by field', async () => {
+    const ok = parsePolicy({ approvals: { approvers: [{ name: 'alice', key: alice.pub }] } });
+    expect(ok.ok).toBe(true);
+    const proof = await signDecision({ ...decision, by: 'alice' }, alice.path, now);
+    const statement = { ...decision, by: 'alice', at: proof.at, nonce: proof.nonce };
+    const verdict = verifyDecision({
+      statement,
+      signature: proof.signature,
+      approvers,
+      now: now.getTime(),
+      startedBy: 'alice',
+    });
+    expect(verdict).toMatchObject({ verified: true, startersKey: true });
+
+    const bad = parsePolicy({ approvals: { approvers: [{ name: 'alice', key: 'ssh-dss AAAAB3' }] } });
+    expect(bad).toEqual({
+      ok: false,
+      problems: [
+        {
+          path: 'approvals.approvers[0].key',
+          message: expect.stringContaining('"ssh-dss" is not supported'),
+        },
+      ],
+    });
+    const mixed = parsePolicy({ approvals: { approvers: ['bob', { name: 'alice', key: alice.pub }] } });
+    expect(mixed).toEqual({
+      ok: false,
+      problems: [
+        {
+          path: 'approvals.approvers',
+          message: expect.stringContaining('give every approver a key, or none'),
+        },
+      ],
+    });
   });
 });
