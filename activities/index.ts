@@ -6,6 +6,8 @@ import type { MachineTarget, PatchDriver } from './drivers/driver';
 import { asActivityFailure } from './failures';
 import { readSlice, SliceError, specStoreDir } from '../store/spec-store';
 import { FAILURE } from '../domain/failures';
+import { verifyDecision, type DecisionToVerify } from '../domain/decision-verification';
+import type { DecisionVerdict } from '../domain/signed-decision';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
 
 export interface Drivers {
@@ -66,6 +68,11 @@ export function createActivities(drivers: Drivers) {
           });
         throw err;
       }
+    },
+
+    /** Verifies an operator's signed decision against the approvers' keys (the verdict is recorded in history). */
+    async verifyDecision(request: DecisionToVerify): Promise<DecisionVerdict> {
+      return verifyDecision(request);
     },
 
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */

@@ -52,16 +52,26 @@ export function evaluatePhaseGate(
   return { verdict: 'promote' };
 }
 
+/** An approver: a name (unauthenticated), or a name with an OpenSSH public key. */
+export type Approver = string | { name: string; key: string };
+
 export interface ApprovalPolicy {
-  approvers: string[];
+  approvers: readonly Approver[];
   fourEyes: boolean;
 }
+
+export const approverName = (a: Approver): string => (typeof a === 'string' ? a : a.name);
+
+/** Approvers with keys: when there are any, every decision must be signed by one of their keys. */
+export const keyedApprovers = (policy: ApprovalPolicy): Array<{ name: string; key: string }> =>
+  policy.approvers.flatMap((a) => (typeof a === 'string' ? [] : [a]));
 
 /** Returns why an approver may not decide a gate, or undefined when they may. */
 export function approverRefusal(by: string, startedBy: string, policy: ApprovalPolicy): string | undefined {
   if (!by.trim()) return 'an approval must name who decides';
-  if (policy.approvers.length > 0 && !policy.approvers.includes(by))
-    return `"${by}" is not in the policy's approvers (${policy.approvers.join(', ')})`;
+  const names = policy.approvers.map(approverName);
+  if (names.length > 0 && !names.includes(by))
+    return `"${by}" is not in the policy's approvers (${names.join(', ')})`;
   if (policy.fourEyes && by === startedBy)
     return `"${by}" started this rollout and the policy asks for four eyes`;
   return undefined;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { approverNameProblems } from './operator-messages';
 import { type Parsed, problemsFromZod } from './problems';
+import { parsePublicKey } from './sshsig';
 
 export const CLASSIFICATIONS = ['Critical', 'Security', 'Other'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
@@ -33,6 +34,14 @@ export const countOrPercentSchema = z.union([
     .refine((s) => parseFloat(s) <= 100, 'a percentage cannot exceed 100%')
     .transform((s) => s as `${number}%`),
 ]);
+
+const approverName = z.string().superRefine((name, ctx) => {
+  for (const p of approverNameProblems(name, '')) ctx.addIssue({ code: 'custom', message: p.message });
+});
+const sshPublicKey = z.string().superRefine((key, ctx) => {
+  const parsed = parsePublicKey(key);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day as HH:mm');
 /** `YYYY-MM` from 1970 (where epoch instants start) to 2999 (so deadlines stay four-digit dates). */
@@ -86,13 +95,20 @@ export const policySchema = z
         beforePhases: z
           .union([z.literal('all'), list(z.number().int().nonnegative().max(POLICY_BOUNDS.listItems))])
           .default([]),
-        /** Names as operators send them (domain/operator-messages.ts). */
-        approvers: list(
-          z.string().superRefine((name, ctx) => {
-            for (const p of approverNameProblems(name, ''))
-              ctx.addIssue({ code: 'custom', message: p.message });
-          }),
-        ).default([]),
+        /**
+         * Names as operators send them (domain/operator-messages.ts), unauthenticated; or `{name, key}` with
+         * an OpenSSH public key, and then approve, reject, override and cancel must be signed by a key
+         * (docs/operations.md, "Signed decisions").
+         */
+        approvers: list(z.union([approverName, z.object({ name: approverName, key: sshPublicKey }).strict()]))
+          .default([])
+          .refine(
+            (list) => !list.some((a) => typeof a === 'string') || list.every((a) => typeof a === 'string'),
+            {
+              message:
+                'give every approver a key, or none: a name without a key could approve unauthenticated',
+            },
+          ),
         /** The person who started the rollout may not approve its gates. */
         fourEyes: z.boolean().default(false),
         /** A gate nobody decides within this many minutes halts the rollout. */

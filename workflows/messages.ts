@@ -3,6 +3,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { AttemptOutcome, RolloutStatus } from '../domain/outcomes';
 import type { MachineSpec, RolloutInput, RolloutSettings } from '../domain/rollout-spec';
 import type { SpecSliceRef } from '../domain/spec-slices';
+import type { SignedProof } from '../domain/signed-decision';
 import type { RetryMarks } from './region-marks';
 import type { GateRecord, PhaseReport, RegionTally, RolloutSummary } from './results';
 
@@ -147,6 +148,8 @@ export interface RolloutCarry {
   forgivenErrors: number;
   gates: GateRecord[];
   refusalsDropped: number;
+  /** Nonces of verified signatures still within their time window: each is accepted once. */
+  nonces?: Array<{ nonce: string; at: string }>;
   phases: PhaseReport[];
   tallies: RegionTally[];
   /** The phase whose regions are running. */
@@ -165,16 +168,23 @@ export interface Decision {
   reason?: string;
 }
 
-export interface GateRequest {
+/** What every operator request may carry: a signature (required when approvers have keys) and the caller's client identity. */
+export interface Attribution {
+  /** The sshsig over the decision's statement (domain/signed-decision.ts). */
+  signed?: SignedProof;
+  /** The Temporal client identity the CLI connected with, as it reports it (recorded beside the decision). */
+  identity?: string;
+}
+export interface GateRequest extends Attribution {
   gate: string;
   by: string;
   comment?: string;
 }
-export interface PauseRequest {
+export interface PauseRequest extends Attribution {
   by: string;
   reason?: string;
 }
-export interface ResumeRequest {
+export interface ResumeRequest extends Attribution {
   by: string;
   /** Resuming a halt needs an override, recorded as a decision. */
   override?: boolean;

@@ -71,6 +71,10 @@ export interface GateRecord {
   by: string;
   at: string;
   comment?: string;
+  /** The fingerprint of the key that signed the decision (approvers with keys). */
+  key?: string;
+  /** The Temporal client identity the decision came from, as the client reported it. */
+  identity?: string;
 }
 
 export interface PhaseReport {

@@ -1,4 +1,4 @@
-import { approverRefusal, type GateVerdict } from '../domain/gates';
+import type { GateVerdict } from '../domain/gates';
 import {
   FINAL_ROLLOUT_STATUSES,
   GATE_DECISION,
@@ -7,6 +7,7 @@ import {
   type RolloutStatus,
 } from '../domain/outcomes';
 import type { RolloutInput } from '../domain/rollout-spec';
+import { UNAUTHENTICATED } from '../domain/signed-decision';
 import { machineCountOf } from '../domain/spec-slices';
 import { GateBook } from './gate-book';
 import type {
@@ -101,9 +102,9 @@ export class RolloutState {
 
   // ---- Operator commands: each answers accepted, or refused and why ----------------------------------------
 
-  decideGate(decision: 'approve' | 'reject', req: GateRequest, at: string): Decision {
-    const { startedBy, settings } = this.input;
-    return this.log.decide(decision, req, at, startedBy, settings.approvals);
+  /** `auth`: how the request was authenticated (approvers with keys: the signature's verdict, from an activity). */
+  decideGate(decision: 'approve' | 'reject', req: GateRequest, at: string, auth = UNAUTHENTICATED): Decision {
+    return this.log.decide(decision, req, at, this.input.startedBy, this.input.settings.approvals, auth);
   }
 
   pause(req: PauseRequest): Decision {
@@ -114,13 +115,13 @@ export class RolloutState {
     return { accepted: true };
   }
 
-  resume(req: ResumeRequest, at: string): Decision {
+  resume(req: ResumeRequest, at: string, auth = UNAUTHENTICATED): Decision {
     if (this.status === ROLLOUT_STATUS.Halted) {
-      const approvals = { ...this.input.settings.approvals, fourEyes: false };
-      const refusal = approverRefusal(req.by, this.input.startedBy, approvals);
-      const entry = { name: 'resume', phase: -1, by: req.by, at };
-      if (!req.override || refusal)
-        return this.log.refuse(entry, refusal ?? 'resuming a halted rollout needs --override');
+      const entry = this.log.entryOf('resume', req, at, auth);
+      const refusal = req.override
+        ? this.log.commandRefusal('override', req, at, auth, this.input)
+        : 'resuming a halted rollout needs --override';
+      if (refusal) return this.log.refuse(entry, refusal);
       this.forgivenErrors = this.errorTally().count;
       this.reason = this.paused = undefined;
       this.setStatus(ROLLOUT_STATUS.Running);
@@ -132,8 +133,11 @@ export class RolloutState {
     return { accepted: true };
   }
 
-  cancel(req: PauseRequest): Decision {
+  /** Cancel needs an approver whenever approvers are configured (and their signature when they have keys). */
+  cancel(req: PauseRequest, at: string, auth = UNAUTHENTICATED): Decision {
     if (this.ended()) return { accepted: false, reason: `the rollout has ended (${this.status})` };
+    const refusal = this.log.commandRefusal('cancel', req, at, auth, this.input);
+    if (refusal) return this.log.refuse(this.log.entryOf('cancel', req, at, auth), refusal);
     if (!this.stopped) this.reason = `cancelled by ${req.by}${req.reason ? `: ${req.reason}` : ''}`;
     this.stopped = true;
     return { accepted: true };

@@ -46,6 +46,7 @@ export function carryOf(state: StateView): RolloutCarry {
     ...{ status, reason, waitingFor, paused, stopped, forgivenErrors, phases, phase },
     gates: state.log.records,
     refusalsDropped: state.log.dropped,
+    ...(state.log.nonces.length ? { nonces: state.log.nonces } : {}),
     ...state.regions.carry(),
   };
 }

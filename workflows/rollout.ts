@@ -1,6 +1,5 @@
 import {
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -8,18 +7,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FAILURE } from '../domain/failures';
-import { operatorRequestProblem } from '../domain/operator-messages';
 import { startRegion } from './children';
+import { handleOperatorCommands } from './rollout-commands';
 import { regionWorkflowId } from './ids';
 import {
-  approveUpdate,
-  cancelUpdate,
   EVENTS_PER_RUN,
-  gateDecisionSignal,
-  pauseUpdate,
-  rejectUpdate,
-  resumeUpdate,
   SA,
   statusQuery,
   stepReplySignal,
@@ -65,29 +57,9 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     reply();
     return decision;
   };
-  /** Validators refuse only malformed or oversized requests; every other decision is the state's. */
-  const validator = {
-    validator: (r: unknown) => {
-      const problem = operatorRequestProblem(r);
-      if (problem)
-        throw ApplicationFailure.create({
-          type: FAILURE.InvalidRequest,
-          message: problem,
-          nonRetryable: true,
-        });
-    },
-  };
-
   setHandler(statusQuery, () => state.summary());
   setHandler(stepReportSignal, (report) => handle(() => state.recordStep(report)));
-  setHandler(approveUpdate, (r) => handle(() => state.decideGate('approve', r, now())), validator);
-  setHandler(rejectUpdate, (r) => handle(() => state.decideGate('reject', r, now())), validator);
-  setHandler(pauseUpdate, (r) => handle(() => state.pause(r)), validator);
-  setHandler(resumeUpdate, (r) => handle(() => state.resume(r, now())), validator);
-  setHandler(cancelUpdate, (r) => handle(() => state.cancel(r)), validator);
-  setHandler(gateDecisionSignal, ({ decision, ...r }) => {
-    if (!operatorRequestProblem(r)) handle(() => state.decideGate(decision, r, now()));
-  });
+  handleOperatorCommands(state, handle);
 
   /** Waits while the rollout is paused or halted; false when it was cancelled meanwhile. */
   const proceed = async (): Promise<boolean> => {

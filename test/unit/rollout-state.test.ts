@@ -146,7 +146,7 @@ describe('the rollout state', () => {
   test('cancel stops the regions and ends the rollout Canceled; an ended rollout refuses commands', () => {
     const state = newState();
     state.startPhase(0, at);
-    expect(state.cancel({ by: 'bob', reason: 'bad patch' })).toEqual({ accepted: true });
+    expect(state.cancel({ by: 'bob', reason: 'bad patch' }, at)).toEqual({ accepted: true });
     expect(state.takeReplies()).toEqual([
       { region: 'eastus', reply: { ack: 0, hold: 'cancelled', stop: true } },
     ]);
@@ -229,7 +229,7 @@ test('no sequence of events lets a region start a step while the rollout is held
           state.recordStep(report(++seq, e.results));
         } else if (e.kind === 'pause') state.pause({ by: 'alice' });
         else if (e.kind === 'resume') state.resume({ by: e.by, override: e.override }, at);
-        else state.cancel({ by: 'bob' });
+        else state.cancel({ by: 'bob' }, at);
         deliver();
         const mayStart = seen.hold === null && !seen.stop && seen.ack >= seq;
         if (mayStart) expect(state.hold()).toBeNull();
