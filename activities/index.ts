@@ -7,6 +7,7 @@ import { asActivityFailure } from './failures';
 import { readSlice, SliceError, specStoreDir } from '../store/spec-store';
 import { FAILURE } from '../domain/failures';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
+import { createWebhookActivities } from './signals/webhooks';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
@@ -156,6 +157,9 @@ export function createActivities(drivers: Drivers) {
     async healthCheck(machine: MachineSpec, op: Operation): Promise<{ healthy: boolean; detail: string }> {
       return asActivityFailure(() => driverOf(machine).health(target(machine, op)));
     },
+
+    /** The rollout's hooks and notifications (activities/signals/webhooks.ts). */
+    ...createWebhookActivities(),
   };
 }
 
