@@ -27,6 +27,7 @@ import {
   type RolloutSummary,
   type RolloutWorkflowInput,
 } from './messages';
+import { RolloutNotices } from './rollout-notices';
 import { publisher } from './rollout-visibility';
 import { RolloutState } from './rollout-state';
 
@@ -41,11 +42,9 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
   const { continued, ...plan } = input;
   const state = new RolloutState(plan, continued);
   const now = () => new Date(Date.now()).toISOString();
-  const publish = publisher(state);
-  /**
-   * Sends the replies the state owes its regions. The signals are issued now, in this workflow task, and
-   * not awaited: a handler answers its caller at once, and a region that has ended needs no reply.
-   */
+  const notices = new RolloutNotices(state); // hooks and notifications
+  const publish = notices.telling(publisher(state));
+  /** Sends the replies the state owes its regions, now and not awaited: a handler answers at once. */
   let replying = 0;
   const reply = () => {
     for (const { region, reply } of state.takeReplies()) {
@@ -57,7 +56,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     }
   };
   /** The server drops a signal still in flight when its sender's run closes: a run ends only once all are delivered. */
-  const quiet = () => allHandlersFinished() && replying === 0;
+  const quiet = () => allHandlersFinished() && replying === 0 && notices.idle();
   /** Every operator command and report: decided by the state, made visible, answered to the regions. */
   const handle = <T>(decide: () => T): T => {
     const decision = decide();
@@ -79,7 +78,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
   };
 
   setHandler(statusQuery, () => state.summary());
-  setHandler(stepReportSignal, (report) => handle(() => state.recordStep(report)));
+  setHandler(stepReportSignal, (report) => handle(() => state.recordStep(notices.seen(report))));
   setHandler(approveUpdate, (r) => handle(() => state.decideGate('approve', r, now())), validator);
   setHandler(rejectUpdate, (r) => handle(() => state.decideGate('reject', r, now())), validator);
   setHandler(pauseUpdate, (r) => handle(() => state.pause(r)), validator);
@@ -124,6 +123,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
         publish();
         if (next === 'stop' || !(await proceed())) break;
       }
+      if (!(await notices.beforePhase(i, proceed))) break;
       state.startPhase(i, now());
       publish();
       for (const region of plan.regions.filter((r) => r.phase === i)) await startRegion(plan, region);
@@ -138,7 +138,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     }
     state.finishPhase(now());
     publish();
-    if (state.stopped || !(await proceed())) break;
+    if (!(await notices.afterPhase(i, proceed))) break;
     state.promoteAfterOverride();
   }
 
