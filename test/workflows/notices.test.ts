@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
-import { cancelUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
+import { approveUpdate, cancelUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
 import { bodyOf, startHttp } from '../support/http';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
@@ -231,5 +231,93 @@ test('a hook that fails under onFailure continue lets the rollout go on', async 
     ]);
   } finally {
     await hook.close();
+  }
+});
+
+test('resume --override after a beforePhase halt starts the phase without calling the hook again', async () => {
+  const hook = await receiver((body) => (body.event === 'beforePhase' && body.phase === 1 ? 503 : 200));
+  try {
+    const input = rolloutInputOf({
+      rolloutId: 'hook-override',
+      startedBy: 'carol',
+      fleet,
+      policy: hooked('halt', hook.url),
+      now: new Date(await env.currentTimeMs()),
+    });
+    const stateDir = tempDir('hook-override');
+    const report = await withWorker(env, driversOf({ stateDir }), async () => {
+      const handle = await startRollout(env, input);
+      await waitForStatus(handle, (r) => r.status === 'Halted', 'the hook to halt the rollout');
+      expect(await installed(stateDir)).toEqual(new Set(['a1', 'a2']));
+      expect(await steer(handle, resumeUpdate, { by: 'alice', override: true })).toEqual({ accepted: true });
+      return rolloutResult(env, handle);
+    });
+    expect(report.status).toBe('Completed');
+    expect(await installed(stateDir)).toEqual(new Set(['a1', 'a2', 'w1']));
+    expect(hook.received.map((d) => [d.body.event, d.body.phase, d.body.status])).toEqual([
+      ['beforePhase', 0, undefined],
+      ['afterPhase', 0, 'Succeeded'],
+      ['beforePhase', 1, undefined],
+      ['afterPhase', 1, 'Succeeded'],
+    ]);
+  } finally {
+    await hook.close();
+  }
+});
+
+test('a rollout that continues as new tells each notice once, and ends once they are delivered', async () => {
+  const chat = await receiver();
+  process.env.OFFPEAK_TEST_CHAT_URL = chat.url;
+  try {
+    const machines = Array.from({ length: 6 }, (_, i) =>
+      vm(`e${i + 1}`, {
+        zone: String((i % 3) + 1),
+        ...(i === 0 ? { simulation: { failInstall: true } } : {}),
+      }),
+    );
+    const input = {
+      ...rolloutInputOf({
+        rolloutId: 'notice-continued',
+        fleet: { machines: [...machines, vm('w1', { region: 'westus' })] },
+        policy: {
+          windows: 'always',
+          errorBudget: '50%',
+          maxAttempts: 1,
+          phases: [['eastus'], ['westus']],
+          approvals: { beforePhases: [1], approvers: ['alice'] },
+          notifications: { webhook: { urlEnv: 'OFFPEAK_TEST_CHAT_URL' } },
+        },
+        now: new Date(await env.currentTimeMs()),
+      }),
+      eventsPerRun: 40,
+    };
+    const { report, continued } = await withWorker(
+      env,
+      driversOf({ stateDir: tempDir('notice-continued') }),
+      async () => {
+        const handle = await startRollout(env, input);
+        await waitForStatus(handle, (r) => r.openGate === 'phase-1', 'gate phase-1 open');
+        expect(await steer(handle, approveUpdate, { gate: 'phase-1', by: 'alice' })).toEqual({
+          accepted: true,
+        });
+        const report = await rolloutResult(env, handle);
+        // The last run's start names the run it continued from.
+        const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+        return { report, continued: Boolean(started?.continuedExecutionRunId) };
+      },
+    );
+    expect(report.status).toBe('Completed');
+    expect(continued).toBe(true);
+    expect(chat.received.map((d) => d.body.text)).toEqual([
+      // e1's failure counts in every run; its name is known to the run that saw it (docs/operations.md).
+      expect.stringMatching(
+        /^Rollout notice-continued waits for approval of gate "phase-1" \(westus\)\nFailed machines/,
+      ),
+      expect.stringMatching(
+        /^Rollout notice-continued ended Completed: 6 of 7 machine\(s\) succeeded\nFailed machines/,
+      ),
+    ]);
+  } finally {
+    await chat.close();
   }
 });
