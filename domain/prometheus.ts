@@ -142,7 +142,7 @@ export function alertsVerdict(
   return verdictOf(firing, `alert(s) firing`);
 }
 
-/** The verdict of a GET /api/v1/query answer: any sample is firing; a scalar or string result is a mistake. */
+/** The verdict of an /api/v1/query answer: any sample is firing; a scalar or string result is a mistake. */
 export function queryVerdict(body: unknown, where: string): HealthSignalVerdict {
   const parsed = queryAnswer.safeParse(body);
   if (!parsed.success) return unusable(body, queryAnswer, where);

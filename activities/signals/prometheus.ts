@@ -9,7 +9,7 @@ import { alertsVerdict, expandQuery, queryVerdict } from '../../domain/prometheu
  * The production `HealthSignalSource`: Prometheus's HTTP API, asked with Node's fetch. `alerts` reads
  * GET /api/v1/alerts and keeps the listed alerts that concern the request (domain/prometheus.ts says
  * how labels match); `query` runs the PromQL query, `$regions` / `$services` expanded, through
- * GET /api/v1/query, and any sample returned is firing.
+ * POST /api/v1/query (a form), and any sample returned is firing.
  *
  * Nothing here passes silently: a refused connection, a timeout (`timeoutSeconds`), a non-2xx answer, a
  * body that is not the API's JSON or `status: error` is `unreachable` with the reason, never `ok`.
@@ -25,12 +25,12 @@ export function prometheusSource(): HealthSignalSource {
         ? `Basic ${Buffer.from(`${decodeURIComponent(base.username)}:${decodeURIComponent(base.password)}`).toString('base64')}`
         : undefined;
       base.username = base.password = '';
-      const target =
-        query === undefined
-          ? new URL('api/v1/alerts', base)
-          : new URL(`api/v1/query?${new URLSearchParams({ query: expandQuery(query, request) })}`, base);
+      // A query goes as a form (POST): expanded over many regions it may outgrow a URL.
+      const form =
+        query === undefined ? undefined : new URLSearchParams({ query: expandQuery(query, request) });
+      const target = new URL(form ? 'api/v1/query' : 'api/v1/alerts', base);
       const where = `Prometheus at ${base.origin}${base.pathname}`;
-      const answer = await getJson(target, timeoutSeconds, where, auth);
+      const answer = await askJson(target, { timeoutSeconds, where, auth, form });
       if ('unreachable' in answer) return { status: 'unreachable', reason: answer.unreachable };
       return query === undefined
         ? alertsVerdict(answer.body, request, where)
@@ -39,19 +39,22 @@ export function prometheusSource(): HealthSignalSource {
   };
 }
 
-/** The JSON body of a GET, or why there is none. A 4xx with the API's error JSON is read as its error. */
-async function getJson(
+/**
+ * The JSON body of a GET (or of a form's POST), or why there is none. A 4xx with the API's error JSON is
+ * read as its error.
+ */
+async function askJson(
   url: URL,
-  timeoutSeconds: number,
-  where: string,
-  authorization?: string,
+  ask: { timeoutSeconds: number; where: string; auth?: string; form?: URLSearchParams },
 ): Promise<{ body: unknown } | { unreachable: string }> {
+  const { timeoutSeconds, where, auth, form } = ask;
   let response: Response;
   let text: string;
   try {
     response = await fetch(url, {
+      ...(form ? { method: 'POST', body: form } : {}),
       signal: AbortSignal.timeout(timeoutSeconds * 1000),
-      headers: { accept: 'application/json', ...(authorization ? { authorization } : {}) },
+      headers: { accept: 'application/json', ...(auth ? { authorization: auth } : {}) },
     });
     text = await response.text();
   } catch (err) {

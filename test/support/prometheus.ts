@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from './servers';
 import { tempDir } from './rollouts';
@@ -92,6 +92,7 @@ export async function startPrometheus(exporter: Exporter, rules: string): Promis
     async stop() {
       if (child.exitCode === null) child.kill();
       await exited;
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
