@@ -9,6 +9,7 @@ import { FAILURE } from '../domain/failures';
 import { verifyDecision, type DecisionToVerify } from '../domain/decision-verification';
 import type { DecisionVerdict } from '../domain/signed-decision';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
+import { createWebhookActivities } from './signals/webhooks';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
@@ -163,6 +164,9 @@ export function createActivities(drivers: Drivers) {
     async healthCheck(machine: MachineSpec, op: Operation): Promise<{ healthy: boolean; detail: string }> {
       return asActivityFailure(() => driverOf(machine).health(target(machine, op)));
     },
+
+    /** The rollout's hooks and notifications (activities/signals/webhooks.ts). */
+    ...createWebhookActivities(),
   };
 }
 

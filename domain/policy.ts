@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { approverNameProblems } from './operator-messages';
 import { type Parsed, problemsFromZod } from './problems';
 import { parsePublicKey } from './sshsig';
+import { hooksSchema, notificationsSchema } from './webhook-policy';
 
 export const CLASSIFICATIONS = ['Critical', 'Security', 'Other'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
@@ -116,6 +117,10 @@ export const policySchema = z
       })
       .strict()
       .default({ beforePhases: [], approvers: [], fourEyes: false }),
+    /** Off-machine hooks POSTed before and after each phase, HMAC-signed (docs/operations.md, "Hooks"). */
+    hooks: hooksSchema.optional(),
+    /** A chat webhook told when the rollout halts, a gate opens or expires, and when it ends. */
+    notifications: notificationsSchema.optional(),
     /** Demo only: a simulated-time scale for driver durations (1 = as configured). */
     simulationSpeed: z
       .number()

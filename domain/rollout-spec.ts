@@ -1,6 +1,7 @@
 import type { Fleet, Machine } from './fleet';
 import type { Plan } from './plan';
 import type { Policy, RebootSetting } from './policy';
+import type { Hooks, Notifications } from './webhooks';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseMonthAt, releaseSettings } from './calendar';
@@ -28,6 +29,10 @@ export interface RolloutSettings {
   selection: Omit<SelectionCriteria, 'hotpatchOnly'>;
   errorBudget: Policy['errorBudget'];
   approvals: Policy['approvals'];
+  /** Off-machine hooks before and after each phase (domain/webhooks.ts). */
+  hooks?: Hooks;
+  /** Where notices go: the name of the environment variable holding the webhook's URL, never the URL. */
+  notifications?: Notifications;
 }
 
 export interface RolloutInput {
@@ -163,6 +168,8 @@ export function buildRolloutInput(args: {
       selection: selectionOf(policy),
       errorBudget: policy.errorBudget,
       approvals: policy.approvals,
+      ...(policy.hooks ? { hooks: policy.hooks } : {}),
+      ...(policy.notifications ? { notifications: policy.notifications } : {}),
     },
     phases: plan.phases,
     regions,

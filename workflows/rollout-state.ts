@@ -242,7 +242,8 @@ export class RolloutState {
     this.waitingFor = waitingFor;
   }
 
-  private halt(reason: string, shown = reason): void {
+  /** Also when a hook failed under `onFailure: halt` (workflows/rollout-notices.ts). */
+  halt(reason: string, shown = reason): void {
     this.reason = reason;
     this.setStatus(ROLLOUT_STATUS.Halted, `an operator to resume with an override, or cancel (${shown})`);
   }

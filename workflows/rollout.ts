@@ -19,6 +19,7 @@ import {
   type RolloutSummary,
   type RolloutWorkflowInput,
 } from './messages';
+import { RolloutNotices } from './rollout-notices';
 import { publisher } from './rollout-visibility';
 import { RolloutState } from './rollout-state';
 
@@ -33,11 +34,9 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
   const { continued, ...plan } = input;
   const state = new RolloutState(plan, continued);
   const now = () => new Date(Date.now()).toISOString();
-  const publish = publisher(state);
-  /**
-   * Sends the replies the state owes its regions. The signals are issued now, in this workflow task, and
-   * not awaited: a handler answers its caller at once, and a region that has ended needs no reply.
-   */
+  const notices = new RolloutNotices(state); // hooks and notifications
+  const publish = notices.telling(publisher(state));
+  /** Sends the replies the state owes its regions, now and not awaited: a handler answers at once. */
   let replying = 0;
   const reply = () => {
     for (const { region, reply } of state.takeReplies()) {
@@ -49,7 +48,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     }
   };
   /** The server drops a signal still in flight when its sender's run closes: a run ends only once all are delivered. */
-  const quiet = () => allHandlersFinished() && replying === 0;
+  const quiet = () => allHandlersFinished() && replying === 0 && notices.idle();
   /** Every operator command and report: decided by the state, made visible, answered to the regions. */
   const handle = <T>(decide: () => T): T => {
     const decision = decide();
@@ -58,7 +57,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     return decision;
   };
   setHandler(statusQuery, () => state.summary());
-  setHandler(stepReportSignal, (report) => handle(() => state.recordStep(report)));
+  setHandler(stepReportSignal, (report) => handle(() => state.recordStep(notices.seen(report))));
   handleOperatorCommands(state, handle);
 
   /** Waits while the rollout is paused or halted; false when it was cancelled meanwhile. */
@@ -96,6 +95,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
         publish();
         if (next === 'stop' || !(await proceed())) break;
       }
+      if (!(await notices.beforePhase(i, proceed))) break;
       state.startPhase(i, now());
       publish();
       for (const region of plan.regions.filter((r) => r.phase === i)) await startRegion(plan, region);
@@ -110,7 +110,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     }
     state.finishPhase(now());
     publish();
-    if (state.stopped || !(await proceed())) break;
+    if (!(await notices.afterPhase(i, proceed))) break;
     state.promoteAfterOverride();
   }
 
