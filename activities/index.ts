@@ -7,10 +7,13 @@ import { asActivityFailure } from './failures';
 import { readSlice, SliceError, specStoreDir } from '../store/spec-store';
 import { FAILURE } from '../domain/failures';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
+import type { HealthSignalRequest, HealthSignalSource, HealthSignalVerdict } from '../domain/health-signals';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
   forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh' | 'azure'>>): PatchDriver;
+  /** Where the rollout's health signals come from (Prometheus); without one, every check is unreachable. */
+  healthSignals?: HealthSignalSource;
 }
 
 export interface Operation {
@@ -155,6 +158,16 @@ export function createActivities(drivers: Drivers) {
 
     async healthCheck(machine: MachineSpec, op: Operation): Promise<{ healthy: boolean; detail: string }> {
       return asActivityFailure(() => driverOf(machine).health(target(machine, op)));
+    },
+
+    /**
+     * Asks the operator's monitoring whether the rollout's health signals fire for the request's regions and
+     * services. A read only: the rollout decides what the verdict means (firing halts, unreachable waits).
+     */
+    async checkHealthSignals(request: HealthSignalRequest): Promise<HealthSignalVerdict> {
+      const source = drivers.healthSignals;
+      if (!source) return { status: 'unreachable', reason: 'no Prometheus client in this worker' };
+      return source.check(request);
     },
   };
 }

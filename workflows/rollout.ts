@@ -27,6 +27,7 @@ import {
   type RolloutSummary,
   type RolloutWorkflowInput,
 } from './messages';
+import { bake, passGate, proceed, runPhase, type RolloutRun } from './rollout-phases';
 import { publisher } from './rollout-visibility';
 import { RolloutState } from './rollout-state';
 
@@ -89,15 +90,6 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     if (!operatorRequestProblem(r)) handle(() => state.decideGate(decision, r, now()));
   });
 
-  /** Waits while the rollout is paused or halted; false when it was cancelled meanwhile. */
-  const proceed = async (): Promise<boolean> => {
-    if (state.held()) {
-      state.showPaused();
-      publish();
-      await condition(() => !state.held());
-    }
-    return !state.stopped;
-  };
   const historyFull = () =>
     workflowInfo().continueAsNewSuggested ||
     workflowInfo().historyLength >= (plan.eventsPerRun ?? EVENTS_PER_RUN);
@@ -109,36 +101,45 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     ]);
   publish();
 
+  const run: RolloutRun = {
+    state,
+    show: () => handle(() => undefined),
+    full: historyFull,
+    now,
+    expireAfterMinutes: plan.settings.approvals.expireAfterMinutes,
+  };
+  /** Every reply delivered, the next run starts from the state alone. */
+  const carryOn = async () => {
+    await condition(quiet);
+    await continueAsNew<typeof rolloutWorkflow>({ ...plan, continued: state.carry() });
+  };
+
   for (const phase of state.phases) {
     const i = phase.index;
     // A continued run resumes inside the phase it left: earlier phases are settled, its regions started.
     if (continued && i < continued.phase) continue;
-    if (!(continued && i === continued.phase)) {
-      if (!(await proceed())) break;
-      if (state.openGate(i)) {
-        publish();
-        const { expireAfterMinutes } = plan.settings.approvals;
-        if (expireAfterMinutes) await condition(() => state.gateSettled(), expireAfterMinutes * 60_000);
-        else await condition(() => state.gateSettled());
-        const next = state.closeGate(now());
-        publish();
-        if (next === 'stop' || !(await proceed())) break;
-      }
+    const resumed = continued && i === continued.phase;
+    if (!resumed) {
+      if (!(await proceed(run)) || !(await passGate(run, i))) break;
       state.startPhase(i, now());
       publish();
-      for (const region of plan.regions.filter((r) => r.phase === i)) await startRegion(plan, region);
-      reply(); // a hold that arrived while the regions started
+      for (const region of plan.regions.filter((r) => r.phase === i)) {
+        // A region starts with the hold of the moment: a pause that came first holds its first step.
+        const first = state.firstReply();
+        await startRegion(plan, region, first);
+        state.regionStarted(region.region, first);
+        reply(); // a hold that changed while it started
+      }
     }
-
-    await condition(() => state.phaseEnded() || historyFull());
-    if (!state.phaseEnded()) {
-      // Every reply has been delivered: the next run starts from the state alone.
-      await condition(quiet);
-      await continueAsNew<typeof rolloutWorkflow>({ ...plan, continued: state.carry() });
+    if (!(resumed && state.watch.bake)) {
+      await runPhase(run);
+      if (!state.phaseEnded()) await carryOn();
+      state.finishPhase(now());
+      publish();
     }
-    state.finishPhase(now());
-    publish();
-    if (state.stopped || !(await proceed())) break;
+    if (!(await bake(run, phase.regions))) await carryOn();
+    state.endBake();
+    if (state.stopped || !(await proceed(run))) break;
     state.promoteAfterOverride();
   }
 

@@ -93,7 +93,7 @@ async function startAndHalt(rolloutId: string, stateDir: string) {
   );
 
   expect(halted.reason).toBe(
-    'error budget exceeded: 1 error(s), at most 0 allowed (latest: a1 InstallFailed)',
+    'error budget exceeded in phase 0: 1 error(s), at most 0 allowed: a1 InstallFailed',
   );
   const report = await reportOf(env, rolloutId);
   expect(machineOf(report, 'a1').attempts.map((a) => a.outcome)).toEqual(['InstallFailed']);
