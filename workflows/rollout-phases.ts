@@ -1,6 +1,8 @@
 import { condition, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HealthSignalVerdict } from '../domain/health-signals';
+import type { RolloutInput } from '../domain/rollout-spec';
+import { startRegion } from './children';
 import type { RolloutState } from './rollout-state';
 
 /**
@@ -18,6 +20,8 @@ export interface RolloutRun {
   state: RolloutState;
   /** Makes the state visible (details, memo, gauges) and sends the replies the regions are owed. */
   show(): void;
+  /** Sends the replies the regions are owed. */
+  reply(): void;
   /** The run's history is full: continue as new. */
   full(): boolean;
   now(): string;
@@ -40,6 +44,19 @@ export async function passGate(run: RolloutRun, index: number): Promise<boolean>
   else await condition(() => state.gateSettled());
   const next = state.closeGate(run.now());
   return next !== 'stop' && (await proceed(run));
+}
+
+/**
+ * Starts the phase's regions, each with the hold of the moment in its input: a pause that came first holds
+ * its first step, and one that comes while it starts is sent once it has started.
+ */
+export async function startRegions(run: RolloutRun, plan: RolloutInput, index: number): Promise<void> {
+  for (const region of plan.regions.filter((r) => r.phase === index)) {
+    const first = run.state.firstReply();
+    await startRegion(plan, region, first);
+    run.state.regionStarted(region.region, first);
+    run.reply();
+  }
 }
 
 /** Asks the health signals for `regions`; an activity that fails is an unreachable Prometheus, never a pass. */

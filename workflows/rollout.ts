@@ -10,7 +10,6 @@ import {
 } from '@temporalio/workflow';
 import { FAILURE } from '../domain/failures';
 import { operatorRequestProblem } from '../domain/operator-messages';
-import { startRegion } from './children';
 import { regionWorkflowId } from './ids';
 import {
   approveUpdate,
@@ -27,15 +26,16 @@ import {
   type RolloutSummary,
   type RolloutWorkflowInput,
 } from './messages';
-import { bake, passGate, proceed, runPhase, type RolloutRun } from './rollout-phases';
+import { bake, passGate, proceed, runPhase, startRegions, type RolloutRun } from './rollout-phases';
 import { publisher } from './rollout-visibility';
 import { RolloutState } from './rollout-state';
 
 /**
  * The monthly rollout: phases of regions one after another, each behind an optional approval gate and
- * promoted only when its own machines' health holds. Regions run as children and talk to it in one
- * request/reply (a step's report, the rollout's answer). The state and every rule live in `RolloutState`;
- * this function wires handlers and waits. It continues as new while its regions run, carrying counts only,
+ * promoted only when its own machines' health holds, then baked while its health signals are watched.
+ * Regions run as children and talk to it in one request/reply (a step's report, the rollout's answer). The
+ * state and every rule live in `RolloutState`, the waits in rollout-phases.ts; this function wires handlers
+ * and waits. It continues as new while its regions run or its phase bakes, carrying counts only,
  * so a rollout of any size stays under Temporal's history limits (docs/scale.md).
  */
 export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<RolloutSummary> {
@@ -104,6 +104,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
   const run: RolloutRun = {
     state,
     show: () => handle(() => undefined),
+    reply,
     full: historyFull,
     now,
     expireAfterMinutes: plan.settings.approvals.expireAfterMinutes,
@@ -123,13 +124,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
       if (!(await proceed(run)) || !(await passGate(run, i))) break;
       state.startPhase(i, now());
       publish();
-      for (const region of plan.regions.filter((r) => r.phase === i)) {
-        // A region starts with the hold of the moment: a pause that came first holds its first step.
-        const first = state.firstReply();
-        await startRegion(plan, region, first);
-        state.regionStarted(region.region, first);
-        reply(); // a hold that changed while it started
-      }
+      await startRegions(run, plan, i);
     }
     if (!(resumed && state.watch.bake)) {
       await runPhase(run);
