@@ -1,6 +1,14 @@
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
-import { ControlledSignals } from '../support/health-signals';
+import { runsOf } from '../../client/runs';
+import {
+  cancelUpdate,
+  pauseUpdate,
+  resumeUpdate,
+  statusQuery,
+  type RolloutWorkflowInput,
+} from '../../workflows/messages';
+import { ControlledSignals } from '../support/controlled-signals';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
@@ -159,4 +167,62 @@ test('a pause during the bake shows Paused and holds the next phase after the ba
   );
   expect(report.status).toBe('Completed');
   expect(ms(machineOf(report, 'w1').attempts[0].startedAt)).toBeGreaterThanOrEqual(resumedAt);
+});
+
+test('an alert firing after a step halts before the next step starts', async () => {
+  const signals = new ControlledSignals();
+  signals.verdict = {
+    status: 'firing',
+    firing: [{ name: 'HighErrorRate', labels: { region: 'eastus' } }],
+    reason: '1 alert firing',
+  };
+  const input = await inputOf('step-firing', { health: { prometheus }, bakeMinutes: 0 });
+  const report = await withWorker(
+    env,
+    { ...driversOf({ stateDir: tempDir('step-firing') }), healthSignals: signals },
+    async () => {
+      const handle = await startRollout(env, input);
+      const halted = await waitForStatus(handle, (r) => r.status === 'Halted', 'the halt');
+      expect(halted.reason).toBe('health signal firing: HighErrorRate{region="eastus"} (1 alert firing)');
+      await env.sleep('1 day');
+      expect(machineOf(await reportOf(env, 'step-firing'), 'a2').outcome).toBe('NotStarted');
+      expect(await steer(handle, cancelUpdate, { by: 'bob' })).toEqual({ accepted: true });
+      return rolloutResult(env, handle);
+    },
+  );
+  expect(machineOf(report, 'a1').outcome).toBe('Succeeded');
+  expect(machineOf(report, 'a2').outcome).toBe('Skipped');
+  expect(signals.requests).toHaveLength(1); // after a1's step, for eastus and its service
+  expect(signals.requests[0]).toMatchObject({ regions: ['eastus'], services: ['web'] });
+});
+
+test('a long bake continues as new and still ends on time, promoting the phase once', async () => {
+  const signals = new ControlledSignals();
+  const input = { ...(await inputOf('bake-continued', { health: { prometheus } })), eventsPerRun: 80 };
+  const { report, inputs } = await withWorker(
+    env,
+    { ...driversOf({ stateDir: tempDir('bake-continued') }), healthSignals: signals },
+    async () => {
+      const handle = await startRollout(env, input);
+      const report = await rolloutResult(env, handle);
+      // Each run's input, from its first event: what the run before it carried.
+      const inputs = (await runsOf(env.client, handle.workflowId)).map(
+        (r) =>
+          defaultPayloadConverter.fromPayload(
+            r.history.events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0],
+          ) as RolloutWorkflowInput,
+      );
+      return { report, inputs };
+    },
+  );
+  expect(report.status).toBe('Completed');
+  expect(report.phases.map((p) => p.status)).toEqual(['Succeeded', 'Succeeded']);
+  // Some run began inside the bake, carrying it.
+  const carriedBakes = inputs.filter((i) => i.continued?.bake).map((i) => i.continued!.bake!.phase);
+  expect(carriedBakes.length).toBeGreaterThan(0);
+  expect(new Set(carriedBakes)).toEqual(new Set([0]));
+  const finished = ms(report.phases[0].finishedAt);
+  expect(ms(report.phases[1].startedAt)).toBeGreaterThanOrEqual(finished + 30 * 60_000);
+  expect(ms(report.phases[1].startedAt)).toBeLessThan(finished + 32 * 60_000);
+  expect(signals.requests.filter((r) => r.regions.join() === 'eastus').length).toBeGreaterThanOrEqual(30);
 });
