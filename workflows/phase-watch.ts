@@ -56,7 +56,7 @@ export class PhaseWatch {
 
   /** The regions asked about were answered: their steps are acknowledged. */
   answered(regions: readonly string[]): void {
-    for (const r of regions) this.due.splice(this.due.indexOf(r), this.due.includes(r) ? 1 : 0);
+    for (const r of regions) if (this.due.includes(r)) this.due.splice(this.due.indexOf(r), 1);
   }
 
   carry(): Pick<RolloutCarry, 'bake' | 'signalsDue'> {
