@@ -59,8 +59,11 @@ export async function startRegions(run: RolloutRun, plan: RolloutInput, index: n
   }
 }
 
-/** Asks the health signals for `regions`; an activity that fails is an unreachable Prometheus, never a pass. */
-async function askSignals({ state, show }: RolloutRun, regions: string[]): Promise<void> {
+/**
+ * Asks the health signals for `regions`; an activity that fails is an unreachable Prometheus, never a pass.
+ * Shown (and answered) when the steps of `regions` wait for it or the verdict changed something.
+ */
+async function askSignals({ state, show }: RolloutRun, regions: string[], stepsWait: boolean): Promise<void> {
   const request = state.watch.request(regions);
   let verdict: HealthSignalVerdict = { status: 'ok' };
   if (request && !state.stopped)
@@ -69,7 +72,7 @@ async function askSignals({ state, show }: RolloutRun, regions: string[]): Promi
       reason: err instanceof Error ? err.message : String(err),
     }));
   state.recordSignals(regions, verdict);
-  show();
+  if (stepsWait || verdict.status !== 'ok') show();
 }
 
 /**
@@ -81,7 +84,7 @@ export async function runPhase(run: RolloutRun): Promise<void> {
   for (;;) {
     await condition(() => state.phaseEnded() || run.full() || state.watch.due.length > 0);
     if (state.watch.due.length === 0) return;
-    await askSignals(run, [...state.watch.due]);
+    await askSignals(run, [...state.watch.due], true);
   }
 }
 
@@ -95,7 +98,7 @@ export async function bake(run: RolloutRun, regions: string[]): Promise<boolean>
     const wait = state.watch.nextWait(Date.now());
     if (wait <= 0) break;
     if (await condition(() => !state.baking(), wait)) break;
-    await askSignals(run, regions);
+    await askSignals(run, regions, false);
     if (run.full()) return false;
   }
   return true;
