@@ -11,7 +11,8 @@ import type { RolloutState } from './rollout-state';
  */
 
 const { checkHealthSignals } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+  // The source answers its own timeout (at most 120 s) as unreachable; this bounds a worker that hangs.
+  startToCloseTimeout: '3 minutes',
   retry: { maximumAttempts: 3, initialInterval: '1 second' },
 });
 
@@ -69,7 +70,7 @@ async function askSignals({ state, show }: RolloutRun, regions: string[], stepsW
   if (request && !state.stopped)
     verdict = await checkHealthSignals(request).catch((err: unknown) => ({
       status: 'unreachable' as const,
-      reason: err instanceof Error ? err.message : String(err),
+      reason: `the check failed: ${rootCause(err)}`,
     }));
   state.recordSignals(regions, verdict);
   if (stepsWait || verdict.status !== 'ok') show();
@@ -102,4 +103,11 @@ export async function bake(run: RolloutRun, regions: string[]): Promise<boolean>
     if (run.full()) return false;
   }
   return true;
+}
+
+/** The innermost cause (the source's own message), not "Activity task failed". */
+function rootCause(err: unknown): string {
+  let cause = err;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  return cause instanceof Error ? cause.message : String(cause);
 }

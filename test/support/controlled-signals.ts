@@ -10,10 +10,13 @@ import type {
  */
 export class ControlledSignals implements HealthSignalSource {
   verdict: HealthSignalVerdict = { status: 'ok' };
+  /** When set, every check throws this (a client that breaks instead of answering). */
+  failure?: string;
   readonly requests: HealthSignalRequest[] = [];
 
   async check(request: HealthSignalRequest): Promise<HealthSignalVerdict> {
     this.requests.push(request);
+    if (this.failure) throw new Error(this.failure);
     return this.verdict;
   }
 }

@@ -226,3 +226,22 @@ test('a long bake continues as new and still ends on time, promoting the phase o
   expect(ms(report.phases[1].startedAt)).toBeLessThan(finished + 32 * 60_000);
   expect(signals.requests.filter((r) => r.regions.join() === 'eastus').length).toBeGreaterThanOrEqual(30);
 });
+
+test('a check that keeps failing is an unreachable Prometheus: the rollout halts inconclusive, naming the failure', async () => {
+  const signals = new ControlledSignals();
+  signals.failure = 'socket hang up';
+  const input = await inputOf('signals-failing', { health: { prometheus } });
+  const report = await withWorker(
+    env,
+    { ...driversOf({ stateDir: tempDir('signals-failing') }), healthSignals: signals },
+    async () => {
+      const handle = await startRollout(env, input);
+      const halted = await waitForStatus(handle, (r) => r.status === 'Halted', 'the halt');
+      expect(halted.reason).toBe('health signals unreachable: the check failed: socket hang up');
+      expect(await steer(handle, cancelUpdate, { by: 'bob' })).toEqual({ accepted: true });
+      return rolloutResult(env, handle);
+    },
+  );
+  expect(signals.requests).toHaveLength(3); // the activity's three tries
+  expect(machineOf(report, 'a2').outcome).toBe('Skipped');
+});
