@@ -53,7 +53,11 @@ export class RolloutState extends RolloutStanding {
     this.regions = new RegionBook(input, carry);
     this.watch = new PhaseWatch(input.settings, carry);
     if (!carry) return;
-    ({ forgivenErrors: this.forgivenErrors, phaseForgiven: this.phaseForgiven, phase: this.phase } = carry);
+    ({
+      forgivenErrors: this.forgivenErrors,
+      phaseForgiven: this.phaseForgiven = 0,
+      phase: this.phase,
+    } = carry);
   }
 
   // ---- Progress from regions, and the replies they are owed ----------------------------------------------
