@@ -10,10 +10,13 @@ import { verifyDecision, type DecisionToVerify } from '../domain/decision-verifi
 import type { DecisionVerdict } from '../domain/signed-decision';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
 import { createWebhookActivities } from './signals/webhooks';
+import type { HealthSignalRequest, HealthSignalSource, HealthSignalVerdict } from '../domain/health-signals';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
   forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh' | 'azure'>>): PatchDriver;
+  /** Where the rollout's health signals come from (Prometheus); without one, every check is unreachable. */
+  healthSignals?: HealthSignalSource;
 }
 
 export interface Operation {
@@ -167,6 +170,15 @@ export function createActivities(drivers: Drivers) {
 
     /** The rollout's hooks and notifications (activities/signals/webhooks.ts). */
     ...createWebhookActivities(),
+    /**
+     * Asks the operator's monitoring whether the rollout's health signals fire for the request's regions and
+     * services. A read only: the rollout decides what the verdict means (firing halts, unreachable waits).
+     */
+    async checkHealthSignals(request: HealthSignalRequest): Promise<HealthSignalVerdict> {
+      const source = drivers.healthSignals;
+      if (!source) return { status: 'unreachable', reason: 'no Prometheus client in this worker' };
+      return source.check(request);
+    },
   };
 }
 

@@ -1,3 +1,4 @@
+import { MACHINES_NAMED } from '../domain/gates';
 import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
 import type { RolloutReport, RolloutSummary } from '../workflows/messages';
 import { bar, table } from './output';
@@ -8,10 +9,11 @@ type Marked = { simulated?: SimulatedMarker };
 /** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */
 export function progressLines(report: RolloutSummary & Marked): string[] {
   const lines = [
-    `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
+    `Rollout ${report.rolloutId}: ${report.status}${report.baking ? `, ${report.baking}` : ''}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
   const simulated = simulatedNotice(report.simulated);
   if (simulated) lines.push(`  ${simulated}`);
+  lines.push(...failedLines(report.failed));
   for (const phase of report.phases) {
     const regions = report.regions.filter((r) => r.phase === phase.index);
     const total = regions.reduce((n, r) => n + r.total, 0);
@@ -24,6 +26,21 @@ export function progressLines(report: RolloutSummary & Marked): string[] {
   }
   lines.push(`  errors ${report.errors.count} (budget ${report.errors.allowed})`);
   return lines;
+}
+
+/**
+ * The failed machines a summary names (the first ten of each phase), failures first: what `status` and
+ * `watch` show before the progress bars.
+ */
+export function failedLines(failed: RolloutSummary['failed']): string[] {
+  if (!failed?.length) return [];
+  const width = Math.max(...failed.map((f) => f.name.length));
+  return [
+    `  failed machines (the first ${MACHINES_NAMED} of each phase):`,
+    ...failed.map(
+      (f) => `    ${f.name.padEnd(width)}  ${f.outcome.padEnd(16)} ${f.region}, phase ${f.phase}`,
+    ),
+  ];
 }
 
 /** The closing summary: one row per outcome, then the machines that did not succeed. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { prometheusSignalSchema } from './health-signals';
 import { approverNameProblems } from './operator-messages';
 import { type Parsed, problemsFromZod } from './problems';
 import { parsePublicKey } from './sshsig';
@@ -17,6 +18,8 @@ export const POLICY_BOUNDS = {
   count: 1_000_000,
   deadlineDays: 60,
   expireAfterMinutes: 60 * 24 * 60,
+  /** A phase bakes at most as long as the longest deadline. */
+  bakeMinutes: 60 * 24 * 60,
   /** `simulationSpeed` between 1/10,000 and 1,000 times the configured durations. */
   simulationSpeed: { min: 0.0001, max: 1000 },
   listItems: 1000,
@@ -25,6 +28,7 @@ export const POLICY_BOUNDS = {
 
 const text = z.string().min(1).max(POLICY_BOUNDS.textLength);
 const list = <T extends z.ZodType>(item: T) => z.array(item).max(POLICY_BOUNDS.listItems);
+const bakeMinutes = z.number().int().nonnegative().max(POLICY_BOUNDS.bakeMinutes);
 
 /** A count (3) or a share ("20%"). */
 export const countOrPercentSchema = z.union([
@@ -84,6 +88,13 @@ export const policySchema = z
     /** Health gate: failures that halt the rollout when EXCEEDED (AWS MaxErrors semantics). */
     errorBudget: countOrPercentSchema.default(0),
     maxAttempts: z.number().int().min(1).max(20).default(3),
+    /**
+     * Minutes a promoted phase bakes (its health signals watched) before the next phase starts: one number
+     * for every phase, or one per phase when `phases` are explicit. 0: the next phase starts at once.
+     */
+    bakeMinutes: z.union([bakeMinutes, z.array(bakeMinutes).min(1).max(POLICY_BOUNDS.listItems)]).default(0),
+    /** Fleet-level health signals from the operator's monitoring, asked after each step and during a bake. */
+    health: z.object({ prometheus: prometheusSignalSchema }).strict().optional(),
     /** Days from the monthly release until the rollout's deadline. */
     deadlineDays: z.number().int().min(1).max(POLICY_BOUNDS.deadlineDays).default(30),
     /** The release month, `YYYY-MM`; defaults to the latest release (Patch Tuesday) on or before the start. */
@@ -128,7 +139,23 @@ export const policySchema = z
       .max(POLICY_BOUNDS.simulationSpeed.max)
       .default(1),
   })
-  .strict();
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (!Array.isArray(policy.bakeMinutes)) return;
+    const given = policy.bakeMinutes.length;
+    if (!policy.phases)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bakeMinutes'],
+        message: 'a list of bake times needs explicit phases (or give one number for every phase)',
+      });
+    else if (given !== policy.phases.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bakeMinutes'],
+        message: `gives ${given} bake time(s) for ${policy.phases.length} phase(s): give one per phase`,
+      });
+  });
 
 export type Policy = z.infer<typeof policySchema>;
 

@@ -175,6 +175,26 @@ const scenarios: Array<{
     },
   },
   {
+    name: 'bake',
+    async run(client) {
+      // eastus bakes 20 minutes, its health signals asked after each step and every 5 minutes; then westus.
+      const fleet = { machines: [vm('k1', 'eastus', { zone: '1' }), vm('k2', 'westus')] };
+      const policy = {
+        windows: 'always',
+        phases: [['eastus'], ['westus']],
+        bakeMinutes: [20, 0],
+        health: {
+          prometheus: { url: 'http://prometheus:9090', alerts: ['HighErrorRate'], intervalSeconds: 300 },
+        },
+      };
+      const input = inputOf('replay-bake', fleet, policy);
+      await (await start(client, input)).result();
+      return [
+        { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+      ];
+    },
+  },
+  {
     name: 'approval-gate',
     async run(client) {
       const fleet = { machines: [vm('g1', 'eastus', { zone: '1' }), vm('g2', 'westus')] };
@@ -346,7 +366,11 @@ async function main(argv: string[]): Promise<void> {
         connection: env.nativeConnection,
         taskQueue: DEFAULT_TASK_QUEUE,
         workflowsPath: require.resolve('../workflows'),
-        activities: createActivities(simulatedDrivers(stateDir, 0)),
+        // Health signals that always answer ok: the bake scenario records their checks.
+        activities: createActivities({
+          ...simulatedDrivers(stateDir, 0),
+          healthSignals: { check: async () => ({ status: 'ok' }) },
+        }),
       });
       await worker.runUntil(async () => {
         for (const { part, workflowType, workflowId, runId } of await scenario.run(env.client)) {

@@ -1,6 +1,6 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { countsAsError, GATE_DECISION, OUTCOME, PHASE_STATUS, ROLLOUT_STATUS } from '../domain/outcomes';
+import { GATE_DECISION, PHASE_STATUS, ROLLOUT_STATUS } from '../domain/outcomes';
 import {
   hookHaltReason,
   NOTICE_MACHINES,
@@ -8,9 +8,7 @@ import {
   type HookPayload,
   type HookResult,
   type NoticeEvent,
-  type NoticeMachine,
 } from '../domain/webhooks';
-import type { StepReport } from './messages';
 import type { RolloutState } from './rollout-state';
 
 /**
@@ -39,9 +37,6 @@ export class RolloutNotices {
   private inFlight = 0;
   /** What was told already: a run that continued as new starts from what its state shows. */
   private told: { halt?: string; gate?: string; expired: number; ended: boolean };
-  /** Failed machines named in notices: the first `NOTICE_MACHINES` this run saw, forgotten once they succeed. */
-  private readonly failed = new Map<string, NoticeMachine>();
-  private readonly seqs = new Map<string, number>();
   private publish = () => this.observe();
 
   constructor(private readonly state: RolloutState) {
@@ -60,20 +55,6 @@ export class RolloutNotices {
       this.observe();
     };
     return this.publish;
-  }
-
-  /** Notes a region's report (once per `seq`) for the failed machines a notice names; returns it. */
-  seen(report: StepReport): StepReport {
-    if ((this.seqs.get(report.region) ?? 0) >= report.seq) return report;
-    this.seqs.set(report.region, report.seq);
-    const { maxAttempts } = this.state.input.settings;
-    for (const r of report.results) {
-      const counts = countsAsError(r.outcome, r.attempt >= maxAttempts);
-      if (r.outcome === OUTCOME.Succeeded) this.failed.delete(r.name);
-      else if (this.failed.has(r.name) || (counts && this.failed.size < NOTICE_MACHINES))
-        this.failed.set(r.name, { name: r.name, outcome: r.outcome });
-    }
-    return report;
   }
 
   /** No notice in flight: the run may end or continue as new. */
@@ -157,7 +138,13 @@ export class RolloutNotices {
       event,
       status: state.status,
       detail,
-      failed: { machines: count ? [...this.failed.values()] : [], count },
+      // The state's failed machines (the first of each phase, carried across continue-as-new).
+      failed: {
+        machines: count
+          ? state.regions.failed.slice(0, NOTICE_MACHINES).map(({ name, outcome }) => ({ name, outcome }))
+          : [],
+        count,
+      },
     };
     this.inFlight++;
     void notify(state.input.settings.notifications!, notice)

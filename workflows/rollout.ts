@@ -7,9 +7,9 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { startRegion } from './children';
-import { handleOperatorCommands } from './rollout-commands';
 import { regionWorkflowId } from './ids';
+import { handleOperatorCommands } from './rollout-commands';
+import { RolloutNotices } from './rollout-notices';
 import {
   EVENTS_PER_RUN,
   SA,
@@ -19,15 +19,16 @@ import {
   type RolloutSummary,
   type RolloutWorkflowInput,
 } from './messages';
-import { RolloutNotices } from './rollout-notices';
+import { bake, passGate, proceed, runPhase, startRegions, type RolloutRun } from './rollout-phases';
 import { publisher } from './rollout-visibility';
 import { RolloutState } from './rollout-state';
 
 /**
  * The monthly rollout: phases of regions one after another, each behind an optional approval gate and
- * promoted only when its own machines' health holds. Regions run as children and talk to it in one
- * request/reply (a step's report, the rollout's answer). The state and every rule live in `RolloutState`;
- * this function wires handlers and waits. It continues as new while its regions run, carrying counts only,
+ * promoted only when its own machines' health holds, then baked while its health signals are watched.
+ * Regions run as children and talk to it in one request/reply (a step's report, the rollout's answer). The
+ * state and every rule live in `RolloutState`, the waits in rollout-phases.ts; this function wires handlers
+ * and waits. It continues as new while its regions run or its phase bakes, carrying counts only,
  * so a rollout of any size stays under Temporal's history limits (docs/scale.md).
  */
 export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<RolloutSummary> {
@@ -36,7 +37,10 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
   const now = () => new Date(Date.now()).toISOString();
   const notices = new RolloutNotices(state); // hooks and notifications
   const publish = notices.telling(publisher(state));
-  /** Sends the replies the state owes its regions, now and not awaited: a handler answers at once. */
+  /**
+   * Sends the replies the state owes its regions. The signals are issued now, in this workflow task, and
+   * not awaited: a handler answers its caller at once, and a region that has ended needs no reply.
+   */
   let replying = 0;
   const reply = () => {
     for (const { region, reply } of state.takeReplies()) {
@@ -57,18 +61,9 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     return decision;
   };
   setHandler(statusQuery, () => state.summary());
-  setHandler(stepReportSignal, (report) => handle(() => state.recordStep(notices.seen(report))));
+  setHandler(stepReportSignal, (report) => handle(() => state.recordStep(report)));
   handleOperatorCommands(state, handle);
 
-  /** Waits while the rollout is paused or halted; false when it was cancelled meanwhile. */
-  const proceed = async (): Promise<boolean> => {
-    if (state.held()) {
-      state.showPaused();
-      publish();
-      await condition(() => !state.held());
-    }
-    return !state.stopped;
-  };
   const historyFull = () =>
     workflowInfo().continueAsNewSuggested ||
     workflowInfo().historyLength >= (plan.eventsPerRun ?? EVENTS_PER_RUN);
@@ -80,37 +75,41 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     ]);
   publish();
 
+  const run: RolloutRun = {
+    state,
+    show: () => handle(() => undefined),
+    reply,
+    full: historyFull,
+    now,
+    expireAfterMinutes: plan.settings.approvals.expireAfterMinutes,
+  };
+  /** Every reply delivered, the next run starts from the state alone. */
+  const carryOn = async () => {
+    await condition(quiet);
+    await continueAsNew<typeof rolloutWorkflow>({ ...plan, continued: state.carry() });
+  };
+
   for (const phase of state.phases) {
     const i = phase.index;
     // A continued run resumes inside the phase it left: earlier phases are settled, its regions started.
     if (continued && i < continued.phase) continue;
-    if (!(continued && i === continued.phase)) {
-      if (!(await proceed())) break;
-      if (state.openGate(i)) {
-        publish();
-        const { expireAfterMinutes } = plan.settings.approvals;
-        if (expireAfterMinutes) await condition(() => state.gateSettled(), expireAfterMinutes * 60_000);
-        else await condition(() => state.gateSettled());
-        const next = state.closeGate(now());
-        publish();
-        if (next === 'stop' || !(await proceed())) break;
-      }
-      if (!(await notices.beforePhase(i, proceed))) break;
+    const resumed = continued && i === continued.phase;
+    if (!resumed) {
+      if (!(await proceed(run)) || !(await passGate(run, i))) break;
+      if (!(await notices.beforePhase(i, () => proceed(run)))) break;
       state.startPhase(i, now());
       publish();
-      for (const region of plan.regions.filter((r) => r.phase === i)) await startRegion(plan, region);
-      reply(); // a hold that arrived while the regions started
+      await startRegions(run, plan, i);
     }
-
-    await condition(() => state.phaseEnded() || historyFull());
-    if (!state.phaseEnded()) {
-      // Every reply has been delivered: the next run starts from the state alone.
-      await condition(quiet);
-      await continueAsNew<typeof rolloutWorkflow>({ ...plan, continued: state.carry() });
+    if (!(resumed && state.watch.bake)) {
+      await runPhase(run);
+      if (!state.phaseEnded()) await carryOn();
+      state.finishPhase(now());
+      publish();
     }
-    state.finishPhase(now());
-    publish();
-    if (!(await notices.afterPhase(i, proceed))) break;
+    if (!(await bake(run, phase.regions))) await carryOn();
+    state.endBake();
+    if (!(await notices.afterPhase(i, () => proceed(run)))) break;
     state.promoteAfterOverride();
   }
 
