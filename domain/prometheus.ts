@@ -13,7 +13,8 @@ import { formatProblem, problemsFromZod } from './problems';
  *  3. for each of the region and service labels (names from the policy's `labels`): the alert has no such
  *     label (or an empty one), so it applies to every region (service); or its value is one of the
  *     request's regions (services). Values compare exactly, case included.
- * An alert with a service label therefore never concerns a request without services.
+ * A request without services (the policy names no `serviceCapacity.tag`, so Offpeak does not know which
+ * services its machines run) does not filter by the service label: a firing alert of the region concerns it.
  */
 
 /** Firing signals kept in a verdict (and named in its reason): the first ones, then a count. */
@@ -34,7 +35,7 @@ export function alertConcerns(
     alert.state === 'firing' &&
     alerts.includes(alert.labels.alertname ?? '') &&
     applies(labels.region, request.regions) &&
-    applies(labels.service, request.services)
+    (request.services.length === 0 || applies(labels.service, request.services))
   );
 }
 
@@ -52,13 +53,16 @@ export function regexAlternation(values: readonly string[]): string {
   return escapeString(values.map(escapeRegex).join('|'));
 }
 
-/** The policy's query with `$regions` and `$services` expanded for the request. */
+/**
+ * The policy's query with `$regions` and `$services` expanded for the request. Unknown services (none in
+ * the request: no `serviceCapacity.tag`) expand to `.*`, so they do not filter, as in `alertConcerns`.
+ */
 export function expandQuery(
   query: string,
   request: Pick<HealthSignalRequest, 'regions' | 'services'>,
 ): string {
   return query.replace(/\$(regions|services)\b/g, (_, which: 'regions' | 'services') =>
-    regexAlternation(request[which]),
+    which === 'services' && request.services.length === 0 ? '.*' : regexAlternation(request[which]),
   );
 }
 

@@ -50,11 +50,17 @@ describe('label matching', () => {
     expect(alertConcerns({ labels: { ...labels, app: 'db' }, state: 'firing' }, req)).toBe(false);
   });
 
-  test('an alert with a service label never concerns a request without services', () => {
+  test('a request without services (no serviceCapacity tag: services unknown) does not filter by service', () => {
     const req = request({}, ['eastus'], []);
     expect(alertConcerns({ labels: { alertname: 'HighErrors', service: 'web' }, state: 'firing' }, req)).toBe(
-      false,
+      true,
     );
+    expect(
+      alertConcerns(
+        { labels: { alertname: 'HighErrors', region: 'westus', service: 'web' }, state: 'firing' },
+        req,
+      ),
+    ).toBe(false);
     expect(alertConcerns({ labels: { alertname: 'HighErrors' }, state: 'firing' }, req)).toBe(true);
   });
 });
@@ -83,6 +89,9 @@ describe('query expansion', () => {
     ['sum(rate(x[5m])) > 1', 'sum(rate(x[5m])) > 1'],
   ])('%s → %s', (query, expected) => {
     expect(expandQuery(query, { regions: ['eastus', 'westus'], services: ['web'] })).toBe(expected);
+    expect(expandQuery('errors{service=~"$services"}', { regions: ['eastus'], services: [] })).toBe(
+      'errors{service=~".*"}',
+    );
   });
 });
 
