@@ -6,11 +6,17 @@ import type { MachineTarget, PatchDriver } from './drivers/driver';
 import { asActivityFailure } from './failures';
 import { readSlice, SliceError, specStoreDir } from '../store/spec-store';
 import { FAILURE } from '../domain/failures';
+import { verifyDecision, type DecisionToVerify } from '../domain/decision-verification';
+import type { DecisionVerdict } from '../domain/signed-decision';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
+import { createWebhookActivities } from './signals/webhooks';
+import type { HealthSignalRequest, HealthSignalSource, HealthSignalVerdict } from '../domain/health-signals';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
   forMachine(machine: Pick<MachineSpec, 'name'> & Partial<Pick<MachineSpec, 'ssh' | 'azure'>>): PatchDriver;
+  /** Where the rollout's health signals come from (Prometheus); without one, every check is unreachable. */
+  healthSignals?: HealthSignalSource;
 }
 
 export interface Operation {
@@ -66,6 +72,11 @@ export function createActivities(drivers: Drivers) {
           });
         throw err;
       }
+    },
+
+    /** Verifies an operator's signed decision against the approvers' keys (the verdict is recorded in history). */
+    async verifyDecision(request: DecisionToVerify): Promise<DecisionVerdict> {
+      return verifyDecision(request);
     },
 
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */
@@ -155,6 +166,18 @@ export function createActivities(drivers: Drivers) {
 
     async healthCheck(machine: MachineSpec, op: Operation): Promise<{ healthy: boolean; detail: string }> {
       return asActivityFailure(() => driverOf(machine).health(target(machine, op)));
+    },
+
+    /** The rollout's hooks and notifications (activities/signals/webhooks.ts). */
+    ...createWebhookActivities(),
+    /**
+     * Asks the operator's monitoring whether the rollout's health signals fire for the request's regions and
+     * services. A read only: the rollout decides what the verdict means (firing halts, unreachable waits).
+     */
+    async checkHealthSignals(request: HealthSignalRequest): Promise<HealthSignalVerdict> {
+      const source = drivers.healthSignals;
+      if (!source) return { status: 'unreachable', reason: 'no Prometheus client in this worker' };
+      return source.check(request);
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { ATTEMPT_MEMO_KEY, SA, type MachineAttemptMemo } from '../workflows/messages';
 import { OUTCOME, type AttemptOutcome } from '../domain/outcomes';
-import { FAILED_ATTEMPT_OUTCOMES, latestFailures, type FailedMachine, type FailedMachines } from './failures';
+import { FAILED_ATTEMPT_OUTCOMES, latestFailures, type ListedFailure, type FailedMachines } from './failures';
 import { attemptOfWorkflowId } from './machine-reports';
 
 /** Failed attempts a status reads at most: the names it shows are the first few of these. */
@@ -16,7 +16,7 @@ const quoted = (values: readonly string[]) => values.map((v) => JSON.stringify(v
  */
 export async function failedMachines(client: Client, rolloutId: string): Promise<FailedMachines> {
   const ofRollout = `${SA.kind.name} = "machine" AND ${SA.rollout.name} = ${JSON.stringify(rolloutId)}`;
-  const attempts: FailedMachine[] = [];
+  const attempts: ListedFailure[] = [];
   let capped = false;
   const query = `${ofRollout} AND ${SA.outcome.name} IN (${quoted(FAILED_ATTEMPT_OUTCOMES)})`;
   for await (const w of client.workflow.list({ query, pageSize: 500 })) {

@@ -29,8 +29,11 @@ export function failuresFirst<T extends Pick<MachineReport, 'outcome'>>(machines
     .map(({ m }) => m);
 }
 
-/** A failed machine as status and watch name it: its latest failed attempt. */
-export interface FailedMachine {
+/**
+ * A failed machine as visibility names it (its latest failed attempt): for summaries from older code,
+ * which do not name their failed machines themselves (`RolloutSummary.failed`).
+ */
+export interface ListedFailure {
   name: string;
   region: string;
   phase?: number;
@@ -42,7 +45,7 @@ export interface FailedMachine {
 /** The failed machines status and watch found, the first ones named. */
 export interface FailedMachines {
   /** Failed machines, at most the listing's limit, by phase, region, then name. */
-  machines: FailedMachine[];
+  machines: ListedFailure[];
   /** How many failed machines there are (at least this many when `capped`). */
   total: number;
   capped?: boolean;
@@ -70,10 +73,10 @@ export function mayHaveFailures(summary: Pick<RolloutSummary, 'regions' | 'error
  * latest finished attempt failed: one entry each (its latest failed attempt), by phase, region, then name.
  */
 export function latestFailures(
-  failedAttempts: readonly FailedMachine[],
+  failedAttempts: readonly ListedFailure[],
   succeeded: ReadonlyArray<{ name: string; attempt: number }>,
-): FailedMachine[] {
-  const latest = new Map<string, FailedMachine>();
+): ListedFailure[] {
+  const latest = new Map<string, ListedFailure>();
   for (const a of failedAttempts) {
     const seen = latest.get(a.name);
     if (!seen || seen.attempt < a.attempt) latest.set(a.name, a);

@@ -1,3 +1,4 @@
+import { MACHINES_NAMED } from '../domain/gates';
 import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
 import type { MachineReport, RegionReport, RolloutReport, RolloutSummary } from '../workflows/messages';
 import { failedMachinesLine, failuresFirst, isFailed, type FailedMachines } from './failures';
@@ -18,26 +19,32 @@ export function phaseCounts(report: Pick<RolloutSummary, 'regions'>, phase: numb
 
 /**
  * What `status --output json` prints: the summary with each phase's counts (every count the table shows,
- * per phase and per region) and the failed machines named.
+ * per phase and per region) and the failed machines named: the rollout's own list (the first ten per
+ * phase), or for a summary from older code the ones visibility names, with their total.
  */
-export function statusJson(report: RolloutSummary & Marked, failed?: FailedMachines) {
+export function statusJson(report: RolloutSummary & Marked, listed?: FailedMachines) {
   return {
     ...report,
     phases: report.phases.map((p) => ({ ...p, ...phaseCounts(report, p.index) })),
-    failed: failed ?? { machines: [], total: 0 },
+    failed: report.failed ?? listed?.machines ?? [],
+    ...(!report.failed && listed
+      ? { failedTotal: listed.total, ...(listed.capped ? { failedCapped: true } : {}) }
+      : {}),
   };
 }
 
 /** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */
-export function progressLines(report: RolloutSummary & Marked, failed?: FailedMachines): string[] {
+export function progressLines(report: RolloutSummary & Marked, listed?: FailedMachines): string[] {
   const lines = [
-    `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
+    `Rollout ${report.rolloutId}: ${report.status}${report.baking ? `, ${report.baking}` : ''}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
   // The reason as the workflow gives it (a halt's names its machines), unless the line above carries it.
   if (report.reason && !report.waitingFor?.includes(report.reason)) lines.push(`  reason: ${report.reason}`);
   const simulated = simulatedNotice(report.simulated);
   if (simulated) lines.push(`  ${simulated}`);
-  if (failed?.total) lines.push(`  failed: ${failedMachinesLine(failed)}`);
+  // The failed machines the rollout names itself, else (a summary from older code) those visibility names.
+  if (report.failed) lines.push(...failedLines(report.failed));
+  else if (listed?.total) lines.push(`  failed: ${failedMachinesLine(listed)}`);
   for (const phase of report.phases) {
     const { done, total } = phaseCounts(report, phase.index);
     lines.push(`  phase ${phase.index} ${bar(done, total)} ${done}/${total} ${phase.status}`);
@@ -48,6 +55,21 @@ export function progressLines(report: RolloutSummary & Marked, failed?: FailedMa
   }
   lines.push(`  errors ${report.errors.count} (budget ${report.errors.allowed})`);
   return lines;
+}
+
+/**
+ * The failed machines a summary names (the first ten of each phase), failures first: what `status` and
+ * `watch` show before the progress bars.
+ */
+export function failedLines(failed: RolloutSummary['failed']): string[] {
+  if (!failed?.length) return [];
+  const width = Math.max(...failed.map((f) => f.name.length));
+  return [
+    `  failed machines (the first ${MACHINES_NAMED} of each phase):`,
+    ...failed.map(
+      (f) => `    ${f.name.padEnd(width)}  ${f.outcome.padEnd(16)} ${f.region}, phase ${f.phase}`,
+    ),
+  ];
 }
 
 /** Up to this many attempts, the table report lists every one; beyond, those of failed and retried machines. */

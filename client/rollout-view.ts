@@ -77,7 +77,8 @@ export async function rolloutView(
 ): Promise<RolloutView> {
   const view = await workflowView(client, rolloutId, queryTimeoutMs);
   const summary = view.report ?? keptSummary(view.server);
-  if (!summary || !mayHaveFailures(summary)) return view;
+  // A summary names its failed machines itself; older ones do not, and visibility names them.
+  if (!summary || summary.failed || !mayHaveFailures(summary)) return view;
   try {
     return { ...view, failed: await failedMachines(client, rolloutId) };
   } catch {

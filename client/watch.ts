@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS } from '../domain/outcomes';
 import type { RolloutSummary } from '../workflows/messages';
 import { NotFoundError } from './errors';
-import { progressLines } from './progress';
+import { failedLines, progressLines } from './progress';
 import type { FailedMachines } from './failures';
 import { keptSummary, rolloutView, shortReason, type RolloutView, type ServerView } from './rollout-view';
 
@@ -35,6 +35,7 @@ export function serverLines(
                 `  last kept status: ${kept.status}${kept.waitingFor ? ` (waiting for ${kept.waitingFor})` : ''}`,
               ]
             : []),
+          ...failedLines(kept?.failed),
           ...(kept?.phases ?? []).map((p) => `  phase ${p.index} ${p.status}`),
         ]),
   ];

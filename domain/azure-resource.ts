@@ -19,6 +19,9 @@ export interface AzureResource {
   id: string;
 }
 
+/** An Azure subscription ID: a GUID (Azure writes it in lower case; compared without case). */
+export const SUBSCRIPTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 // /subscriptions/{uuid}/resourceGroups/{rg}/providers/{namespace}/{type}/{name}. Resource group names
 // are 1-90 characters of letters, digits, ".", "_", "-", "(" and ")", not ending in "."; ARM compares
 // the segment names case-insensitively.

@@ -21,6 +21,8 @@ export const FAILURE = {
   BadSlice: 'BadSlice',
   /** An operator's request the rollout's Update validator refused as malformed or oversized: nothing recorded. */
   InvalidRequest: 'InvalidRequest',
+  /** The notification webhook refused or missed a notice (retried unless its answer is lasting); never halts. */
+  NotificationFailed: 'NotificationFailed',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { azureSettingsSchema } from './azure-resource';
+import { azureSettingsSchema, parseAzureResourceId, SUBSCRIPTION_ID } from './azure-resource';
 import { type Parsed, type Problem, problemsFromZod, reservedKeyProblems } from './problems';
 import { isDeclaredRegion, type RegionPairs } from './regions';
 import { resolveTimeZone } from './timezones';
@@ -146,6 +146,11 @@ const machineSchema = z
     timeZone: z.string().min(1).max(FLEET_BOUNDS.nameLength).default('UTC'),
     /** Name of an entry of the fleet's `maintenanceConfigurations`; without one, the policy's off-peak hours apply. */
     maintenanceConfiguration: labelSchema.optional(),
+    /**
+     * The Azure subscription the machine belongs to (a GUID); with `driver: azure` it is the resource ID's
+     * and may be left out. Standalone machines of one subscription are spread over batches (docs/planner.md).
+     */
+    subscription: z.string().regex(SUBSCRIPTION_ID, 'must be an Azure subscription ID (a GUID)').optional(),
     /** Site whose task queue runs this machine's activities (a worker placed next to the machines). */
     site: z
       .string()
@@ -193,6 +198,8 @@ type MachineInput = z.infer<typeof machineSchema>;
 
 export interface Machine extends Omit<MachineInput, 'patchMode' | 'timeZone'> {
   patchMode: PatchMode;
+  /** In lower case; an azure machine's is its resource ID's when the fleet names none. */
+  subscription?: string;
   /** Canonical IANA name (Windows names are resolved). */
   timeZone: string;
 }
@@ -282,6 +289,7 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       problems.push({ path: `${at}.azure`, message: 'is only valid with driver "azure"' });
     if (m.driver === 'ssh' && m.os !== 'Linux')
       problems.push({ path: `${at}.os`, message: 'the ssh driver patches Linux machines only' });
+    const subscription = subscriptionOf(m, at, problems);
     const timeZone = resolveTimeZone(m.timeZone);
     if (!timeZone) problems.push({ path: `${at}.timeZone`, message: `unknown time zone "${m.timeZone}"` });
     if (m.maintenanceConfiguration !== undefined && !configNames.has(m.maintenanceConfiguration))
@@ -293,6 +301,7 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       ...m,
       patchMode: m.patchMode ?? defaultPatchMode(m.os),
       timeZone: timeZone ?? m.timeZone,
+      ...(subscription !== undefined ? { subscription } : {}),
     });
   });
 
@@ -305,4 +314,17 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       maintenanceConfigurations: raw.maintenanceConfigurations,
     },
   };
+}
+
+/** A machine's subscription: as written, or its azure resource ID's; a mismatch is a problem. */
+function subscriptionOf(m: MachineInput, at: string, problems: Problem[]): string | undefined {
+  const written = m.subscription?.toLowerCase();
+  const resource = m.azure ? parseAzureResourceId(m.azure.resourceId) : undefined;
+  const fromId = resource?.ok ? resource.value.subscriptionId.toLowerCase() : undefined;
+  if (written !== undefined && fromId !== undefined && written !== fromId)
+    problems.push({
+      path: `${at}.subscription`,
+      message: `"${m.subscription}" is not the subscription of azure.resourceId (${fromId})`,
+    });
+  return written ?? fromId;
 }

@@ -130,8 +130,10 @@ export function importAzureResourceGraph(doc: unknown): AzureImport {
     // The azure driver patches the machine through Azure by its resource ID: never a silent simulation.
     const id = pick(row, str, 'id');
     const resource = id ? parseAzureResourceId(id) : undefined;
-    if (resource?.ok) machine.azure = { resourceId: id };
-    else
+    if (resource?.ok) {
+      machine.azure = { resourceId: id };
+      machine.subscription = resource.value.subscriptionId.toLowerCase();
+    } else
       problems.push({
         path: `${path}.id`,
         message:

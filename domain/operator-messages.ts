@@ -1,4 +1,5 @@
 import type { Problem } from './problems';
+import { signedProofProblems } from './signed-decision';
 
 /**
  * Bounds on every message an operator sends a rollout (approve, reject, pause, resume, cancel), as pure
@@ -64,6 +65,16 @@ const booleanProblems: Field = (value, path) =>
 const decisionProblems: Field = (value, path) =>
   value === 'approve' || value === 'reject' ? [] : [{ path, message: 'must be "approve" or "reject"' }];
 
+/** A client identity: Temporal's default is `pid@host`; bounded like a short text. */
+const identityProblems: Field = (value, path) => {
+  if (value === undefined) return [];
+  if (typeof value !== 'string' || value.length === 0 || value.length > 256)
+    return [{ path, message: 'must be a client identity of at most 256 characters' }];
+  return freeTextProblems(value, path);
+};
+/** Every message may carry a signature and the caller's identity (domain/signed-decision.ts). */
+const attribution = { signed: signedProofProblems, identity: identityProblems };
+
 /**
  * Each operator message: its fields and their checks. Fields not listed are refused. `gateDecision` is
  * the CLI's whole decision; the rollout's approve and reject Updates carry it without `decision` (the
@@ -75,10 +86,11 @@ export const OPERATOR_MESSAGES = {
     decision: decisionProblems,
     by: approverNameProblems,
     comment: freeTextProblems,
+    ...attribution,
   },
-  pause: { by: approverNameProblems, reason: freeTextProblems },
-  resume: { by: approverNameProblems, override: booleanProblems, comment: freeTextProblems },
-  cancel: { by: approverNameProblems, reason: freeTextProblems },
+  pause: { by: approverNameProblems, reason: freeTextProblems, ...attribution },
+  resume: { by: approverNameProblems, override: booleanProblems, comment: freeTextProblems, ...attribution },
+  cancel: { by: approverNameProblems, reason: freeTextProblems, ...attribution },
   /** Any operator Update's request, as the rollout's one validator sees it. */
   operatorRequest: {
     gate: (value, path) => (value === undefined ? [] : gateNameProblems(value, path)),
@@ -86,6 +98,7 @@ export const OPERATOR_MESSAGES = {
     comment: freeTextProblems,
     reason: freeTextProblems,
     override: booleanProblems,
+    ...attribution,
   },
 } as const satisfies Record<string, Record<string, Field>>;
 

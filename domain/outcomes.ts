@@ -92,6 +92,8 @@ export const PHASE_STATUS = {
   Pending: 'Pending',
   WaitingForApproval: 'WaitingForApproval',
   Running: 'Running',
+  /** Promoted, and watched for its bake time before the next phase starts. */
+  Baking: 'Baking',
   Succeeded: 'Succeeded',
   Halted: 'Halted',
   Skipped: 'Skipped',
@@ -100,6 +102,7 @@ export type PhaseStatus = (typeof PHASE_STATUS)[keyof typeof PHASE_STATUS];
 /** Phases that have started their regions (a halted phase halted after running). */
 export const PHASES_THAT_RAN: ReadonlySet<PhaseStatus> = new Set([
   PHASE_STATUS.Running,
+  PHASE_STATUS.Baking,
   PHASE_STATUS.Succeeded,
   PHASE_STATUS.Halted,
 ]);

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { prometheusSignalSchema } from './health-signals';
 import { approverNameProblems } from './operator-messages';
 import { type Parsed, problemsFromZod } from './problems';
+import { parsePublicKey } from './sshsig';
+import { hooksSchema, notificationsSchema } from './webhook-policy';
 
 export const CLASSIFICATIONS = ['Critical', 'Security', 'Other'] as const;
 export type Classification = (typeof CLASSIFICATIONS)[number];
@@ -15,6 +18,8 @@ export const POLICY_BOUNDS = {
   count: 1_000_000,
   deadlineDays: 60,
   expireAfterMinutes: 60 * 24 * 60,
+  /** A phase bakes at most as long as the longest deadline. */
+  bakeMinutes: 60 * 24 * 60,
   /** `simulationSpeed` between 1/10,000 and 1,000 times the configured durations. */
   simulationSpeed: { min: 0.0001, max: 1000 },
   listItems: 1000,
@@ -23,6 +28,7 @@ export const POLICY_BOUNDS = {
 
 const text = z.string().min(1).max(POLICY_BOUNDS.textLength);
 const list = <T extends z.ZodType>(item: T) => z.array(item).max(POLICY_BOUNDS.listItems);
+const bakeMinutes = z.number().int().nonnegative().max(POLICY_BOUNDS.bakeMinutes);
 
 /** A count (3) or a share ("20%"). */
 export const countOrPercentSchema = z.union([
@@ -33,6 +39,14 @@ export const countOrPercentSchema = z.union([
     .refine((s) => parseFloat(s) <= 100, 'a percentage cannot exceed 100%')
     .transform((s) => s as `${number}%`),
 ]);
+
+const approverName = z.string().superRefine((name, ctx) => {
+  for (const p of approverNameProblems(name, '')) ctx.addIssue({ code: 'custom', message: p.message });
+});
+const sshPublicKey = z.string().superRefine((key, ctx) => {
+  const parsed = parsePublicKey(key);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.reason });
+});
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day as HH:mm');
 /** `YYYY-MM` from 1970 (where epoch instants start) to 2999 (so deadlines stay four-digit dates). */
@@ -74,6 +88,13 @@ export const policySchema = z
     /** Health gate: failures that halt the rollout when EXCEEDED (AWS MaxErrors semantics). */
     errorBudget: countOrPercentSchema.default(0),
     maxAttempts: z.number().int().min(1).max(20).default(3),
+    /**
+     * Minutes a promoted phase bakes (its health signals watched) before the next phase starts: one number
+     * for every phase, or one per phase when `phases` are explicit. 0: the next phase starts at once.
+     */
+    bakeMinutes: z.union([bakeMinutes, z.array(bakeMinutes).min(1).max(POLICY_BOUNDS.listItems)]).default(0),
+    /** Fleet-level health signals from the operator's monitoring, asked after each step and during a bake. */
+    health: z.object({ prometheus: prometheusSignalSchema }).strict().optional(),
     /** Days from the monthly release until the rollout's deadline. */
     deadlineDays: z.number().int().min(1).max(POLICY_BOUNDS.deadlineDays).default(30),
     /** The release month, `YYYY-MM`; defaults to the latest release (Patch Tuesday) on or before the start. */
@@ -86,13 +107,20 @@ export const policySchema = z
         beforePhases: z
           .union([z.literal('all'), list(z.number().int().nonnegative().max(POLICY_BOUNDS.listItems))])
           .default([]),
-        /** Names as operators send them (domain/operator-messages.ts). */
-        approvers: list(
-          z.string().superRefine((name, ctx) => {
-            for (const p of approverNameProblems(name, ''))
-              ctx.addIssue({ code: 'custom', message: p.message });
-          }),
-        ).default([]),
+        /**
+         * Names as operators send them (domain/operator-messages.ts), unauthenticated; or `{name, key}` with
+         * an OpenSSH public key, and then approve, reject, override and cancel must be signed by a key
+         * (docs/operations.md, "Signed decisions").
+         */
+        approvers: list(z.union([approverName, z.object({ name: approverName, key: sshPublicKey }).strict()]))
+          .default([])
+          .refine(
+            (list) => !list.some((a) => typeof a === 'string') || list.every((a) => typeof a === 'string'),
+            {
+              message:
+                'give every approver a key, or none: a name without a key could approve unauthenticated',
+            },
+          ),
         /** The person who started the rollout may not approve its gates. */
         fourEyes: z.boolean().default(false),
         /** A gate nobody decides within this many minutes halts the rollout. */
@@ -100,6 +128,10 @@ export const policySchema = z
       })
       .strict()
       .default({ beforePhases: [], approvers: [], fourEyes: false }),
+    /** Off-machine hooks POSTed before and after each phase, HMAC-signed (docs/operations.md, "Hooks"). */
+    hooks: hooksSchema.optional(),
+    /** A chat webhook told when the rollout halts, a gate opens or expires, and when it ends. */
+    notifications: notificationsSchema.optional(),
     /** Demo only: a simulated-time scale for driver durations (1 = as configured). */
     simulationSpeed: z
       .number()
@@ -107,7 +139,23 @@ export const policySchema = z
       .max(POLICY_BOUNDS.simulationSpeed.max)
       .default(1),
   })
-  .strict();
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (!Array.isArray(policy.bakeMinutes)) return;
+    const given = policy.bakeMinutes.length;
+    if (!policy.phases)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bakeMinutes'],
+        message: 'a list of bake times needs explicit phases (or give one number for every phase)',
+      });
+    else if (given !== policy.phases.length)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bakeMinutes'],
+        message: `gives ${given} bake time(s) for ${policy.phases.length} phase(s): give one per phase`,
+      });
+  });
 
 export type Policy = z.infer<typeof policySchema>;
 

@@ -1,6 +1,8 @@
 import type { Fleet, Machine } from './fleet';
+import type { PrometheusSignal } from './health-signals';
 import type { Plan } from './plan';
 import type { Policy, RebootSetting } from './policy';
+import type { Hooks, Notifications } from './webhooks';
 import { offPeakSchedule, parseMaintenanceConfiguration } from './windows';
 import { isHotpatchCapable } from './patch-selection';
 import { releaseMonthAt, releaseSettings } from './calendar';
@@ -28,6 +30,14 @@ export interface RolloutSettings {
   selection: Omit<SelectionCriteria, 'hotpatchOnly'>;
   errorBudget: Policy['errorBudget'];
   approvals: Policy['approvals'];
+  /** Off-machine hooks before and after each phase (domain/webhooks.ts). */
+  hooks?: Hooks;
+  /** Where notices go: the name of the environment variable holding the webhook's URL, never the URL. */
+  notifications?: Notifications;
+  /** Minutes each phase bakes after its last machine before the next phase starts (by phase index; absent: 0). */
+  bakeMinutes?: number[];
+  /** Fleet-level health signals, asked after each step and during a bake (domain/health-signals.ts). */
+  health?: { prometheus: PrometheusSignal; services?: Record<string, string[]> };
 }
 
 export interface RolloutInput {
@@ -163,6 +173,9 @@ export function buildRolloutInput(args: {
       selection: selectionOf(policy),
       errorBudget: policy.errorBudget,
       approvals: policy.approvals,
+      ...(policy.hooks ? { hooks: policy.hooks } : {}),
+      ...(policy.notifications ? { notifications: policy.notifications } : {}),
+      ...bakeAndHealthOf(policy, plan, fleet),
     },
     phases: plan.phases,
     regions,
@@ -174,4 +187,28 @@ export function buildRolloutInput(args: {
         reason: `${m.excluded!.reason}: ${m.excluded!.detail}`,
       })),
   };
+}
+
+/** Each phase's bake time, and the health signals with the services of each region (from its machines' tags). */
+function bakeAndHealthOf(
+  policy: Policy,
+  plan: Plan,
+  fleet: Fleet,
+): Pick<RolloutSettings, 'bakeMinutes' | 'health'> {
+  const bake = policy.bakeMinutes;
+  const bakeMinutes = plan.phases.map((p) => (Array.isArray(bake) ? (bake[p.index] ?? 0) : bake));
+  const out: Pick<RolloutSettings, 'bakeMinutes' | 'health'> = bakeMinutes.some((m) => m > 0)
+    ? { bakeMinutes }
+    : {};
+  if (!policy.health) return out;
+  const tag = policy.serviceCapacity?.tag;
+  const services = new Map<string, Set<string>>();
+  if (tag)
+    for (const m of fleet.machines) {
+      const service = m.tags && Object.hasOwn(m.tags, tag) ? m.tags[tag] : undefined;
+      if (!service) continue;
+      services.set(m.region, (services.get(m.region) ?? new Set()).add(service));
+    }
+  const byRegion = Object.fromEntries([...services].map(([r, s]) => [r, [...s].sort()]));
+  return { ...out, health: { prometheus: policy.health.prometheus, services: byRegion } };
 }

@@ -1,66 +1,36 @@
-/**
- * Time zones by IANA name. Windows names (as Azure maintenance configurations use them) are
- * accepted too and mapped to their IANA equivalent.
- */
-const WINDOWS_TO_IANA: Record<string, string> = {
-  UTC: 'UTC',
-  'Coordinated Universal Time': 'UTC',
-  'GMT Standard Time': 'Europe/London',
-  'W. Europe Standard Time': 'Europe/Berlin',
-  'Romance Standard Time': 'Europe/Paris',
-  'Central Europe Standard Time': 'Europe/Budapest',
-  'E. Europe Standard Time': 'Europe/Chisinau',
-  'FLE Standard Time': 'Europe/Kiev',
-  'Eastern Standard Time': 'America/New_York',
-  'Central Standard Time': 'America/Chicago',
-  'Mountain Standard Time': 'America/Denver',
-  'US Mountain Standard Time': 'America/Phoenix',
-  'Pacific Standard Time': 'America/Los_Angeles',
-  'Alaskan Standard Time': 'America/Anchorage',
-  'Hawaiian Standard Time': 'Pacific/Honolulu',
-  'E. South America Standard Time': 'America/Sao_Paulo',
-  'India Standard Time': 'Asia/Kolkata',
-  'China Standard Time': 'Asia/Shanghai',
-  'Tokyo Standard Time': 'Asia/Tokyo',
-  'Korea Standard Time': 'Asia/Seoul',
-  'Singapore Standard Time': 'Asia/Singapore',
-  'AUS Eastern Standard Time': 'Australia/Sydney',
-  'E. Australia Standard Time': 'Australia/Brisbane',
-  'Cen. Australia Standard Time': 'Australia/Adelaide',
-  'W. Australia Standard Time': 'Australia/Perth',
-  'New Zealand Standard Time': 'Pacific/Auckland',
-  'South Africa Standard Time': 'Africa/Johannesburg',
-  'Arabian Standard Time': 'Asia/Dubai',
-  'Israel Standard Time': 'Asia/Jerusalem',
-};
+import { CLDR_TO_IANA, WINDOWS_TO_IANA } from './windows-zones';
 
 /**
- * V8's ICU canonicalises some zones to their old spellings (Asia/Kolkata resolves to Asia/Calcutta).
- * Report the current IANA names instead; Intl accepts both, so either works for zone math.
+ * Time zones by IANA name. Windows names (as Azure maintenance configurations and Windows VMs use them)
+ * are accepted too, every one CLDR maps (domain/windows-zones.ts, generated from CLDR's windowsZones
+ * data), each as the zone CLDR gives it for the whole world: `Central European Standard Time` is
+ * Europe/Warsaw, `SE Asia Standard Time` Asia/Bangkok, `Taipei Standard Time` Asia/Taipei.
  */
-const ICU_LEGACY_TO_IANA: Record<string, string> = {
-  'Asia/Calcutta': 'Asia/Kolkata',
-  'Europe/Kiev': 'Europe/Kyiv',
-  'Asia/Katmandu': 'Asia/Kathmandu',
-  'Asia/Saigon': 'Asia/Ho_Chi_Minh',
-  'Asia/Rangoon': 'Asia/Yangon',
-  'America/Godthab': 'America/Nuuk',
-  'Atlantic/Faeroe': 'Atlantic/Faroe',
-  'Pacific/Enderbury': 'Pacific/Kanton',
-  'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
-};
+
+/** Windows' display name of UTC, which Windows tools print though CLDR keys the zone as "UTC". */
+const WINDOWS_ALIASES: Readonly<Record<string, string>> = { 'Coordinated Universal Time': 'Etc/UTC' };
+
+/** The IANA zone a Windows time zone name stands for (CLDR's spelling), or undefined for other names. */
+export function ianaOfWindowsZone(name: string): string | undefined {
+  // Own keys only: "constructor" is no Windows zone name.
+  if (Object.hasOwn(WINDOWS_TO_IANA, name)) return WINDOWS_TO_IANA[name][0];
+  return Object.hasOwn(WINDOWS_ALIASES, name) ? WINDOWS_ALIASES[name] : undefined;
+}
 
 const cache = new Map<string, string | undefined>();
 
-/** Returns the canonical IANA name for an IANA or Windows time zone name, or undefined if unknown. */
+/**
+ * Returns the canonical IANA name for an IANA or Windows time zone name, or undefined if unknown.
+ * V8's ICU canonicalises some zones to CLDR's old spellings (Asia/Kolkata resolves to Asia/Calcutta):
+ * the current IANA names are reported instead (CLDR's own table of them); Intl accepts both.
+ */
 export function resolveTimeZone(name: string): string | undefined {
   if (cache.has(name)) return cache.get(name);
-  // Own keys only: "constructor" is no Windows zone name.
-  const candidate = Object.hasOwn(WINDOWS_TO_IANA, name) ? WINDOWS_TO_IANA[name] : name;
+  const candidate = ianaOfWindowsZone(name) ?? name;
   let resolved: string | undefined;
   try {
     resolved = new Intl.DateTimeFormat('en-US', { timeZone: candidate }).resolvedOptions().timeZone;
-    if (Object.hasOwn(ICU_LEGACY_TO_IANA, resolved)) resolved = ICU_LEGACY_TO_IANA[resolved];
+    if (Object.hasOwn(CLDR_TO_IANA, resolved)) resolved = CLDR_TO_IANA[resolved];
   } catch {
     resolved = undefined;
   }

@@ -16,6 +16,7 @@
  * `test/histories/manifest.json`, which names each file's workflow ID; entries of other files are kept.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { setTimeout as pause } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +175,26 @@ const scenarios: Array<{
     },
   },
   {
+    name: 'bake',
+    async run(client) {
+      // eastus bakes 20 minutes, its health signals asked after each step and every 5 minutes; then westus.
+      const fleet = { machines: [vm('k1', 'eastus', { zone: '1' }), vm('k2', 'westus')] };
+      const policy = {
+        windows: 'always',
+        phases: [['eastus'], ['westus']],
+        bakeMinutes: [20, 0],
+        health: {
+          prometheus: { url: 'http://prometheus:9090', alerts: ['HighErrorRate'], intervalSeconds: 300 },
+        },
+      };
+      const input = inputOf('replay-bake', fleet, policy);
+      await (await start(client, input)).result();
+      return [
+        { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+      ];
+    },
+  },
+  {
     name: 'approval-gate',
     async run(client) {
       const fleet = { machines: [vm('g1', 'eastus', { zone: '1' }), vm('g2', 'westus')] };
@@ -264,6 +285,54 @@ scenarios.push({
   },
 });
 
+scenarios.push({
+  name: 'webhooks',
+  async run(client) {
+    // Hooks before and after each phase, westus's beforePhase refused (the rollout halts before w1, an
+    // operator overrides), and notices of the halt and the end to a chat webhook: local receivers.
+    const receiver = await listen((body) => (body.event === 'beforePhase' && body.phase === 1 ? 409 : 200));
+    process.env.OFFPEAK_RECORD_HOOK_SECRET = 'recorder';
+    process.env.OFFPEAK_RECORD_CHAT_URL = receiver.url;
+    try {
+      const hook = { url: receiver.url, secretEnv: 'OFFPEAK_RECORD_HOOK_SECRET', onFailure: 'halt' };
+      const input = inputOf(
+        'replay-webhooks',
+        { machines: [vm('h1', 'eastus'), vm('w1', 'westus')] },
+        {
+          windows: 'always',
+          phases: [['eastus'], ['westus']],
+          approvals: { approvers: ['bob'] },
+          hooks: { beforePhase: hook, afterPhase: hook },
+          notifications: { webhook: { urlEnv: 'OFFPEAK_RECORD_CHAT_URL' } },
+        },
+      );
+      const handle = await start(client, input);
+      await waitFor(client, input, (r) => r.status === 'Halted');
+      await handle.executeUpdate(resumeUpdate, { args: [{ by: 'bob', override: true }] });
+      await handle.result();
+      return [
+        { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+      ];
+    } finally {
+      await receiver.close();
+    }
+  },
+});
+
+/** A local HTTP receiver of hooks and notices, answering `status(body)`. */
+async function listen(status: (body: Record<string, unknown>) => number) {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => res.writeHead(status(JSON.parse(Buffer.concat(chunks).toString('utf8')))).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
 /** The spec store the recording worker reads slices from (set before the worker starts). */
 function specStore(): string {
   return process.env.OFFPEAK_SPEC_STORE!;
@@ -297,7 +366,11 @@ async function main(argv: string[]): Promise<void> {
         connection: env.nativeConnection,
         taskQueue: DEFAULT_TASK_QUEUE,
         workflowsPath: require.resolve('../workflows'),
-        activities: createActivities(simulatedDrivers(stateDir, 0)),
+        // Health signals that always answer ok: the bake scenario records their checks.
+        activities: createActivities({
+          ...simulatedDrivers(stateDir, 0),
+          healthSignals: { check: async () => ({ status: 'ok' }) },
+        }),
       });
       await worker.runUntil(async () => {
         for (const { part, workflowType, workflowId, runId } of await scenario.run(env.client)) {

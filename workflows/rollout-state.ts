@@ -1,12 +1,8 @@
-import { approverRefusal, type GateVerdict } from '../domain/gates';
-import {
-  FINAL_ROLLOUT_STATUSES,
-  GATE_DECISION,
-  PHASE_STATUS,
-  ROLLOUT_STATUS,
-  type RolloutStatus,
-} from '../domain/outcomes';
+import { budgetReason, type BudgetCheck, type GateVerdict } from '../domain/gates';
+import type { HealthSignalVerdict } from '../domain/health-signals';
+import { GATE_DECISION, PHASE_STATUS, ROLLOUT_STATUS } from '../domain/outcomes';
 import type { RolloutInput } from '../domain/rollout-spec';
+import { UNAUTHENTICATED } from '../domain/signed-decision';
 import { machineCountOf } from '../domain/spec-slices';
 import { GateBook } from './gate-book';
 import type {
@@ -21,6 +17,8 @@ import type {
   StepReport,
 } from './messages';
 import { RegionBook } from './region-book';
+import { RolloutStanding } from './rollout-standing';
+import { PhaseWatch, signalHalt } from './phase-watch';
 import { carryOf, summaryOf } from './rollout-summary';
 
 export { REFUSALS_KEPT } from './gate-book';
@@ -28,115 +26,93 @@ export { REFUSALS_KEPT } from './gate-book';
 /**
  * The rollout's state machine, kept apart from the workflow's wiring: handlers call it, the workflow asks
  * it what to do next, the status query reads it. Pure and deterministic (no Temporal imports; time comes in
- * as arguments), so it is tested without a server. Its regions' counts and channels are a `RegionBook`,
- * its decisions a `DecisionLog`; it carries all of it across continue-as-new (`carry`).
+ * as arguments), so it is tested without a server. Where it stands (status, hold, pause) is its base
+ * `RolloutStanding`; its regions' counts, failed machines and channels are a `RegionBook`, its decisions a
+ * `GateBook`, its bake and health signals a `PhaseWatch`; it carries all of it across continue-as-new.
  */
-export class RolloutState {
-  status: RolloutStatus = ROLLOUT_STATUS.Running;
-  reason?: string;
-  waitingFor?: string;
-  paused?: string;
-  stopped = false;
+export class RolloutState extends RolloutStanding {
   /** The phase whose regions run, or last ran. */
   phase = -1;
   readonly phases: PhaseReport[];
   /** Errors already forgiven by an operator's override; the budget counts errors beyond them. */
   forgivenErrors = 0;
+  /** The same, of the running phase's own errors. */
+  phaseForgiven = 0;
   readonly log: GateBook;
   readonly regions: RegionBook;
+  /** The bake and the health signals. */
+  readonly watch: PhaseWatch;
 
   constructor(
     readonly input: RolloutInput,
     carry?: RolloutCarry,
   ) {
+    super(carry);
     this.phases =
       carry?.phases ??
       input.phases.map((p) => ({ index: p.index, regions: p.regions, status: PHASE_STATUS.Pending }));
     this.log = new GateBook(carry);
     this.regions = new RegionBook(input, carry);
+    this.watch = new PhaseWatch(input.settings, carry);
     if (!carry) return;
-    ({ status: this.status, reason: this.reason, waitingFor: this.waitingFor, paused: this.paused } = carry);
-    ({ stopped: this.stopped, forgivenErrors: this.forgivenErrors, phase: this.phase } = carry);
+    this.forgivenErrors = carry.forgivenErrors;
+    this.phaseForgiven = carry.phaseForgiven ?? 0;
+    this.phase = carry.phase;
   }
 
   // ---- Progress from regions, and the replies they are owed ----------------------------------------------
 
-  /** A region's report: folded once, judged against the budget; a region that failed halts the rollout. */
+  /** A region's report: folded once, judged against both budgets (naming machines); a failed region halts. */
   recordStep(report: StepReport): void {
-    const { recorded, lastError } = this.regions.record(report, this.input.settings.maxAttempts);
+    const { recorded } = this.regions.record(report, this.input.settings.maxAttempts);
     if (!recorded) return;
     if (report.end?.failure && !this.stopped)
       this.halt(`region ${report.region} failed: ${report.end.failure}`);
-    const budget = this.errorTally();
-    if (this.status !== ROLLOUT_STATUS.Halted && budget.exceeded)
-      this.halt(
-        `error budget exceeded: ${budget.count} error(s), at most ${budget.allowed} allowed` +
-          (lastError ? ` (latest: ${lastError})` : ''),
-      );
+    if (!report.end && report.results.length > 0) this.watch.stepDone(report.region);
+    if (this.halted()) return;
+    const phase = this.phaseTally();
+    const rollout = this.errorTally();
+    if (phase.exceeded)
+      this.halt(budgetReason(`in phase ${this.phase}`, phase, this.regions.failedIn(this.phase)));
+    else if (rollout.exceeded) this.halt(budgetReason('in the rollout', rollout, this.regions.failed));
   }
 
   /** Each running region's answer to its last report, and to all of them when the hold changed. Taken once. */
   takeReplies(): Array<{ region: string; reply: StepReply }> {
-    return this.regions.takeReplies(this.hold(), this.stopped);
-  }
-
-  /** Why regions must not start another step right now, or null. */
-  hold(): string | null {
-    if (this.stopped) return 'cancelled';
-    if (this.status === ROLLOUT_STATUS.Halted) return `halted: ${this.reason}`;
-    if (this.paused) return `paused: ${this.paused}`;
-    return null;
-  }
-
-  /** Paused or halted: no new phase, gate or step starts until an operator resumes (or cancels). */
-  held(): boolean {
-    return !this.stopped && (this.paused !== undefined || this.status === ROLLOUT_STATUS.Halted);
-  }
-
-  /** Shows a pause in the status while the rollout waits for a resume (a halt shows itself). */
-  showPaused(): void {
-    if (this.paused && this.status !== ROLLOUT_STATUS.Halted)
-      this.setStatus(ROLLOUT_STATUS.Paused, `resume (paused by ${this.paused})`);
+    return this.regions.takeReplies(this.hold(), this.stopped, this.watch.due);
   }
 
   // ---- Operator commands: each answers accepted, or refused and why ----------------------------------------
 
-  decideGate(decision: 'approve' | 'reject', req: GateRequest, at: string): Decision {
-    const { startedBy, settings } = this.input;
-    return this.log.decide(decision, req, at, startedBy, settings.approvals);
+  /** `auth`: how the request was authenticated (approvers with keys: the signature's verdict, from an activity). */
+  decideGate(decision: 'approve' | 'reject', req: GateRequest, at: string, auth = UNAUTHENTICATED): Decision {
+    return this.log.decide(decision, req, at, this.input.startedBy, this.input.settings.approvals, auth);
   }
 
-  pause(req: PauseRequest): Decision {
-    if (this.ended()) return { accepted: false, reason: `the rollout has ended (${this.status})` };
-    if (this.stopped) return { accepted: false, reason: 'the rollout is being cancelled' };
-    this.paused = `${req.by}${req.reason ? `: ${req.reason}` : ''}`;
-    if (this.status === ROLLOUT_STATUS.Running) this.showPaused();
-    return { accepted: true };
-  }
-
-  resume(req: ResumeRequest, at: string): Decision {
-    if (this.status === ROLLOUT_STATUS.Halted) {
-      const approvals = { ...this.input.settings.approvals, fourEyes: false };
-      const refusal = approverRefusal(req.by, this.input.startedBy, approvals);
-      const entry = { name: 'resume', phase: -1, by: req.by, at };
-      if (!req.override || refusal)
-        return this.log.refuse(entry, refusal ?? 'resuming a halted rollout needs --override');
+  resume(req: ResumeRequest, at: string, auth = UNAUTHENTICATED): Decision {
+    if (this.halted()) {
+      const entry = this.log.entryOf('resume', req, at, auth);
+      const refusal = req.override
+        ? this.log.commandRefusal('override', req, at, auth, this.input)
+        : 'resuming a halted rollout needs --override';
+      if (refusal) return this.log.refuse(entry, refusal);
       this.forgivenErrors = this.errorTally().count;
+      this.phaseForgiven = this.phase >= 0 ? this.phaseTally().count : 0;
       this.reason = this.paused = undefined;
       this.setStatus(ROLLOUT_STATUS.Running);
       return this.log.record({ ...entry, decision: GATE_DECISION.overridden, comment: req.comment });
     }
     if (!this.paused) return { accepted: false, reason: `the rollout is not paused (${this.status})` };
     this.paused = undefined;
-    if (this.status === ROLLOUT_STATUS.Paused) this.setStatus(ROLLOUT_STATUS.Running);
     return { accepted: true };
   }
 
-  cancel(req: PauseRequest): Decision {
+  /** Cancel needs an approver whenever approvers are configured (and their signature when they have keys). */
+  cancel(req: PauseRequest, at: string, auth = UNAUTHENTICATED): Decision {
     if (this.ended()) return { accepted: false, reason: `the rollout has ended (${this.status})` };
-    if (!this.stopped) this.reason = `cancelled by ${req.by}${req.reason ? `: ${req.reason}` : ''}`;
-    this.stopped = true;
-    return { accepted: true };
+    const refusal = this.log.commandRefusal('cancel', req, at, auth, this.input);
+    if (refusal) return this.log.refuse(this.log.entryOf('cancel', req, at, auth), refusal);
+    return this.stop(req);
   }
 
   // ---- The workflow's steps: gates and phases ------------------------------------------------------------
@@ -170,6 +146,8 @@ export class RolloutState {
       return 'stop';
     }
     if (gate.decision === GATE_DECISION.expired) this.halt(`gate "${gate.name}" expired without a decision`);
+    else
+      this.setStatus(ROLLOUT_STATUS.Running, `phase ${gate.phase} to start (gate "${gate.name}" approved)`);
     return 'run';
   }
 
@@ -179,7 +157,13 @@ export class RolloutState {
     phase.status = PHASE_STATUS.Running;
     phase.startedAt = at;
     this.setStatus(ROLLOUT_STATUS.Running, `phase ${index}: ${phase.regions.join(', ')}`);
+    this.phaseForgiven = 0;
     this.regions.open(phase.regions);
+  }
+
+  /** A region's workflow started with `initial`: answered from now on, a hold changed meanwhile included. */
+  regionStarted(region: string, initial: StepReply): void {
+    this.regions.started(region, initial);
   }
 
   /** Every region of the running phase has ended (its last report said so). */
@@ -187,15 +171,39 @@ export class RolloutState {
     return this.regions.allEnded();
   }
 
-  /** After a phase's regions ended: promoted, or halted with the verdict's reason. */
+  /**
+   * After a phase's regions ended: halted with the verdict's reason, or promoted; a promoted phase with a
+   * bake time bakes first (`baking`), and only then succeeds.
+   */
   finishPhase(at: string): void {
     const phase = this.phases[this.phase];
     phase.finishedAt = at;
-    const verdict =
-      this.stopped || this.status === ROLLOUT_STATUS.Halted ? undefined : this.phaseVerdict(this.phase);
+    const verdict = this.stopped || this.halted() ? undefined : this.phaseVerdict(this.phase);
     phase.status = verdict?.verdict === 'promote' ? PHASE_STATUS.Succeeded : PHASE_STATUS.Halted;
     if (verdict && verdict.verdict !== 'promote')
       this.halt(verdict.reason, `${verdict.verdict}: ${verdict.reason}`);
+    if (verdict?.verdict !== 'promote' || !this.watch.startBake(this.phase, at)) return;
+    phase.status = PHASE_STATUS.Baking;
+    this.setStatus(ROLLOUT_STATUS.Running); // the summary says `Baking phase 1 until 03:40Z`
+  }
+
+  /** A bake runs: its phase was promoted, and no halt or cancel ended it. */
+  baking(): boolean {
+    return this.watch.bake !== undefined && !this.stopped && this.status !== ROLLOUT_STATUS.Halted;
+  }
+
+  /** The bake ended: its phase succeeded, unless a halt or cancel ended it first. */
+  endBake(): void {
+    if (!this.watch.bake) return;
+    this.phases[this.watch.bake.phase].status = this.baking() ? PHASE_STATUS.Succeeded : PHASE_STATUS.Halted;
+    this.watch.bake = undefined;
+  }
+
+  /** The health signals' answer for `regions`: firing halts, unreachable is inconclusive (a person decides). */
+  recordSignals(regions: readonly string[], verdict: HealthSignalVerdict): void {
+    this.watch.answered(regions);
+    const halt = signalHalt(verdict);
+    if (halt && !this.stopped && this.status !== ROLLOUT_STATUS.Halted) this.halt(halt.reason, halt.shown);
   }
 
   /** An operator resumed past the halted phase: it counts as promoted. */
@@ -212,13 +220,23 @@ export class RolloutState {
 
   // ---- Reading ---------------------------------------------------------------------------------------
 
-  errorTally(): { count: number; allowed: number; exceeded: boolean } {
+  errorTally(): BudgetCheck {
     const { errorBudget } = this.input.settings;
     return this.regions.budget(machineCountOf(this.input), this.forgivenErrors, errorBudget);
   }
 
+  /** The running phase's own budget. */
+  phaseTally(): BudgetCheck {
+    return this.regions.phaseBudget(this.phase, this.phaseForgiven, this.input.settings.errorBudget);
+  }
+
   phaseVerdict(index: number): GateVerdict {
-    return this.regions.verdict(this.phases[index].regions, this.errorTally());
+    return this.regions.verdict(index, { phase: this.phaseTally(), rollout: this.errorTally() });
+  }
+
+  /** `Baking phase 1 until 03:40Z` while a bake runs. */
+  bakingLabel(): string | undefined {
+    return this.baking() ? this.watch.label() : undefined;
   }
 
   summary(): RolloutSummary {
@@ -227,19 +245,5 @@ export class RolloutState {
 
   carry(): RolloutCarry {
     return carryOf(this);
-  }
-
-  ended(): boolean {
-    return FINAL_ROLLOUT_STATUSES.has(this.status);
-  }
-
-  private setStatus(status: RolloutStatus, waitingFor?: string): void {
-    this.status = status;
-    this.waitingFor = waitingFor;
-  }
-
-  private halt(reason: string, shown = reason): void {
-    this.reason = reason;
-    this.setStatus(ROLLOUT_STATUS.Halted, `an operator to resume with an override, or cancel (${shown})`);
   }
 }

@@ -12,8 +12,9 @@ export function publisher(state: RolloutState): () => void {
   let shown: { status?: string; phase?: number } = {};
   return () => {
     const summary = state.summary();
-    const { status, waitingFor } = summary;
-    setCurrentDetails(waitingFor ? `**${status}**: ${waitingFor}` : `**${status}**`);
+    const { status, waitingFor, baking } = summary;
+    const details = [baking, waitingFor].filter(Boolean).join('; ');
+    setCurrentDetails(details ? `**${status}**: ${details}` : `**${status}**`);
     if (shown.status !== status || shown.phase !== state.phase)
       upsertSearchAttributes([
         { key: SA.outcome, value: status },

@@ -1,6 +1,5 @@
 import {
   allHandlersFinished,
-  ApplicationFailure,
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
@@ -8,18 +7,11 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { FAILURE } from '../domain/failures';
-import { operatorRequestProblem } from '../domain/operator-messages';
-import { startRegion } from './children';
 import { regionWorkflowId } from './ids';
+import { handleOperatorCommands } from './rollout-commands';
+import { RolloutNotices } from './rollout-notices';
 import {
-  approveUpdate,
-  cancelUpdate,
   EVENTS_PER_RUN,
-  gateDecisionSignal,
-  pauseUpdate,
-  rejectUpdate,
-  resumeUpdate,
   SA,
   statusQuery,
   stepReplySignal,
@@ -27,21 +19,24 @@ import {
   type RolloutSummary,
   type RolloutWorkflowInput,
 } from './messages';
+import { bake, passGate, proceed, runPhase, startRegions, type RolloutRun } from './rollout-phases';
 import { publisher } from './rollout-visibility';
 import { RolloutState } from './rollout-state';
 
 /**
  * The monthly rollout: phases of regions one after another, each behind an optional approval gate and
- * promoted only when its own machines' health holds. Regions run as children and talk to it in one
- * request/reply (a step's report, the rollout's answer). The state and every rule live in `RolloutState`;
- * this function wires handlers and waits. It continues as new while its regions run, carrying counts only,
+ * promoted only when its own machines' health holds, then baked while its health signals are watched.
+ * Regions run as children and talk to it in one request/reply (a step's report, the rollout's answer). The
+ * state and every rule live in `RolloutState`, the waits in rollout-phases.ts; this function wires handlers
+ * and waits. It continues as new while its regions run or its phase bakes, carrying counts only,
  * so a rollout of any size stays under Temporal's history limits (docs/scale.md).
  */
 export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<RolloutSummary> {
   const { continued, ...plan } = input;
   const state = new RolloutState(plan, continued);
   const now = () => new Date(Date.now()).toISOString();
-  const publish = publisher(state);
+  const notices = new RolloutNotices(state); // hooks and notifications
+  const publish = notices.telling(publisher(state));
   /**
    * Sends the replies the state owes its regions. The signals are issued now, in this workflow task, and
    * not awaited: a handler answers its caller at once, and a region that has ended needs no reply.
@@ -57,7 +52,7 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     }
   };
   /** The server drops a signal still in flight when its sender's run closes: a run ends only once all are delivered. */
-  const quiet = () => allHandlersFinished() && replying === 0;
+  const quiet = () => allHandlersFinished() && replying === 0 && notices.idle();
   /** Every operator command and report: decided by the state, made visible, answered to the regions. */
   const handle = <T>(decide: () => T): T => {
     const decision = decide();
@@ -65,39 +60,10 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     reply();
     return decision;
   };
-  /** Validators refuse only malformed or oversized requests; every other decision is the state's. */
-  const validator = {
-    validator: (r: unknown) => {
-      const problem = operatorRequestProblem(r);
-      if (problem)
-        throw ApplicationFailure.create({
-          type: FAILURE.InvalidRequest,
-          message: problem,
-          nonRetryable: true,
-        });
-    },
-  };
-
   setHandler(statusQuery, () => state.summary());
   setHandler(stepReportSignal, (report) => handle(() => state.recordStep(report)));
-  setHandler(approveUpdate, (r) => handle(() => state.decideGate('approve', r, now())), validator);
-  setHandler(rejectUpdate, (r) => handle(() => state.decideGate('reject', r, now())), validator);
-  setHandler(pauseUpdate, (r) => handle(() => state.pause(r)), validator);
-  setHandler(resumeUpdate, (r) => handle(() => state.resume(r, now())), validator);
-  setHandler(cancelUpdate, (r) => handle(() => state.cancel(r)), validator);
-  setHandler(gateDecisionSignal, ({ decision, ...r }) => {
-    if (!operatorRequestProblem(r)) handle(() => state.decideGate(decision, r, now()));
-  });
+  handleOperatorCommands(state, handle);
 
-  /** Waits while the rollout is paused or halted; false when it was cancelled meanwhile. */
-  const proceed = async (): Promise<boolean> => {
-    if (state.held()) {
-      state.showPaused();
-      publish();
-      await condition(() => !state.held());
-    }
-    return !state.stopped;
-  };
   const historyFull = () =>
     workflowInfo().continueAsNewSuggested ||
     workflowInfo().historyLength >= (plan.eventsPerRun ?? EVENTS_PER_RUN);
@@ -109,36 +75,41 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     ]);
   publish();
 
+  const run: RolloutRun = {
+    state,
+    show: () => handle(() => undefined),
+    reply,
+    full: historyFull,
+    now,
+    expireAfterMinutes: plan.settings.approvals.expireAfterMinutes,
+  };
+  /** Every reply delivered, the next run starts from the state alone. */
+  const carryOn = async () => {
+    await condition(quiet);
+    await continueAsNew<typeof rolloutWorkflow>({ ...plan, continued: state.carry() });
+  };
+
   for (const phase of state.phases) {
     const i = phase.index;
     // A continued run resumes inside the phase it left: earlier phases are settled, its regions started.
     if (continued && i < continued.phase) continue;
-    if (!(continued && i === continued.phase)) {
-      if (!(await proceed())) break;
-      if (state.openGate(i)) {
-        publish();
-        const { expireAfterMinutes } = plan.settings.approvals;
-        if (expireAfterMinutes) await condition(() => state.gateSettled(), expireAfterMinutes * 60_000);
-        else await condition(() => state.gateSettled());
-        const next = state.closeGate(now());
-        publish();
-        if (next === 'stop' || !(await proceed())) break;
-      }
+    const resumed = continued && i === continued.phase;
+    if (!resumed) {
+      if (!(await proceed(run)) || !(await passGate(run, i))) break;
+      if (!(await notices.beforePhase(i, () => proceed(run)))) break;
       state.startPhase(i, now());
       publish();
-      for (const region of plan.regions.filter((r) => r.phase === i)) await startRegion(plan, region);
-      reply(); // a hold that arrived while the regions started
+      await startRegions(run, plan, i);
     }
-
-    await condition(() => state.phaseEnded() || historyFull());
-    if (!state.phaseEnded()) {
-      // Every reply has been delivered: the next run starts from the state alone.
-      await condition(quiet);
-      await continueAsNew<typeof rolloutWorkflow>({ ...plan, continued: state.carry() });
+    if (!(resumed && state.watch.bake)) {
+      await runPhase(run);
+      if (!state.phaseEnded()) await carryOn();
+      state.finishPhase(now());
+      publish();
     }
-    state.finishPhase(now());
-    publish();
-    if (state.stopped || !(await proceed())) break;
+    if (!(await bake(run, phase.regions))) await carryOn();
+    state.endBake();
+    if (!(await notices.afterPhase(i, () => proceed(run)))) break;
     state.promoteAfterOverride();
   }
 

@@ -6,6 +6,7 @@ import pino from 'pino';
 import { createInterface } from 'node:readline/promises';
 import { readLedger } from '../../activities/drivers/simulated';
 import { simulatedMarkerOf } from '../../domain/simulated';
+import { approverName } from '../../domain/gates';
 import { offpeakHome, projectRoot } from '../../servers/binaries';
 import { resolveTemporal, workflowUiUrl } from '../../servers/connection';
 import { connectWorker, createWorker, simulatedDrivers } from '../../worker/worker';
@@ -94,7 +95,7 @@ export function registerDemo(program: Command): void {
             await decideGate(
               client.workflow.getHandle(workflowId),
               summary.openGate,
-              policy.approvals.approvers,
+              policy.approvals.approvers.map(approverName),
               opts.interactive,
             );
           }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import { operatorRequestProblem } from '../../domain/operator-messages';
+import type { SignedAction } from '../../domain/signed-decision';
 import { FINAL_ROLLOUT_STATUSES, type RolloutStatus } from '../../domain/outcomes';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import {
@@ -10,12 +11,14 @@ import {
   pauseUpdate,
   rejectUpdate,
   resumeUpdate,
+  type Attribution,
   type Decision,
 } from '../../workflows/messages';
 import { withExamples } from '../command';
 import { OperationError, UsageError } from '../errors';
 import { note } from '../output';
 import { rolloutView, shortReason } from '../rollout-view';
+import { signDecision } from '../sign';
 import { connectClient } from '../temporal';
 import { whoAmI } from './options';
 
@@ -31,7 +34,7 @@ const ANSWER_TIMEOUT_MS = 15_000;
  * validator checks it (domain/operator-messages.ts), then that the rollout exists and still runs.
  */
 export function registerSteering(rollout: Command, idArgument: string): void {
-  const steer = <Req>(
+  const steer = <Req extends Attribution & { by: string; gate?: string; override?: boolean }>(
     name: string,
     description: string,
     configure: (c: Command) => Command,
@@ -51,10 +54,11 @@ export function registerSteering(rollout: Command, idArgument: string): void {
         const status = view.report?.status ?? view.server.execution;
         if (FINAL_ROLLOUT_STATUSES.has(status as RolloutStatus) || view.server.execution !== 'RUNNING')
           throw new OperationError(`rollout ${id} has already ended (${status}); nothing to ${name}`);
+        const attributed = await attribute(id, name, req, opts, client.options.identity);
         let decision: Decision;
         try {
           decision = await client.connection.withDeadline(Date.now() + ANSWER_TIMEOUT_MS, () =>
-            client.workflow.getHandle(rolloutWorkflowId(id)).executeUpdate(update, { args: [req] }),
+            client.workflow.getHandle(rolloutWorkflowId(id)).executeUpdate(update, { args: [attributed] }),
           );
         } catch (err) {
           if (err instanceof WorkflowNotFoundError)
@@ -71,6 +75,10 @@ export function registerSteering(rollout: Command, idArgument: string): void {
       },
     );
   const by = (o: Opts) => String(o.by ?? whoAmI());
+  const SIGN = [
+    '--sign-with <path>',
+    'sign the decision with this OpenSSH key (a private key, or a public key whose private half ssh-agent holds); required when approvers have keys',
+  ] as const;
   const text = (o: Opts, key: string) => (o[key] === undefined ? undefined : String(o[key]));
 
   for (const [decision, update] of [
@@ -85,8 +93,10 @@ export function registerSteering(rollout: Command, idArgument: string): void {
           c
             .requiredOption('--gate <gate>', 'gate name, as `rollout status` shows it, e.g. phase-1')
             .option('--by <name>', BY)
-            .option('--comment <text>', 'comment recorded with the decision'),
+            .option('--comment <text>', 'comment recorded with the decision')
+            .option(...SIGN),
           `offpeak rollout ${decision} nov-2026 --gate phase-1 --comment "${decision === 'approve' ? 'canary looks healthy' : 'errors in canary'}"`,
+          `offpeak rollout ${decision} nov-2026 --gate phase-1 --by alice --sign-with ~/.ssh/id_ed25519`,
         ),
       update,
       (o) => ({ gate: String(o.gate), by: by(o), comment: text(o, 'comment') }),
@@ -110,7 +120,8 @@ export function registerSteering(rollout: Command, idArgument: string): void {
         c
           .option('--by <name>', BY)
           .option('--override', 'resume past a halt (recorded; the errors so far are forgiven)')
-          .option('--comment <text>', 'comment recorded with the resume'),
+          .option('--comment <text>', 'comment recorded with the resume')
+          .option(...SIGN),
         'offpeak rollout resume nov-2026',
         'offpeak rollout resume nov-2026 --override --comment "failures were a flaky health probe"',
       ),
@@ -122,10 +133,39 @@ export function registerSteering(rollout: Command, idArgument: string): void {
     'Cancel the rollout: machines not yet started are skipped, running ones finish; it ends Canceled',
     (c) =>
       withExamples(
-        c.option('--by <name>', BY).option('--reason <text>', 'why, shown in the status and the history'),
+        c
+          .option('--by <name>', BY)
+          .option('--reason <text>', 'why, shown in the status and the history')
+          .option(...SIGN),
         'offpeak rollout cancel nov-2026 --reason "wrong fleet file"',
+        'offpeak rollout cancel nov-2026 --by alice --sign-with ~/.ssh/id_ed25519',
       ),
     cancelUpdate,
     (o) => ({ by: by(o), reason: text(o, 'reason') }),
   );
+}
+
+/** Which signed action a command is, if any: pause needs no signature (stopping is always safe). */
+function signedActionOf(name: string, req: { override?: boolean }): SignedAction | undefined {
+  if (name === 'approve' || name === 'reject' || name === 'cancel') return name;
+  if (name === 'resume' && req.override) return 'override';
+  return undefined;
+}
+
+/** Adds the caller's client identity and, with `--sign-with`, the signature over the decision. */
+async function attribute<Req extends Attribution & { by: string; gate?: string; override?: boolean }>(
+  rollout: string,
+  name: string,
+  req: Req,
+  opts: Opts,
+  identity: string,
+): Promise<Req> {
+  const out: Req = { ...req, identity };
+  const action = signedActionOf(name, req);
+  if (opts.signWith === undefined) return out;
+  if (!action) throw UsageError.of('--sign-with', `${name} is not a decision that is signed`);
+  return {
+    ...out,
+    signed: await signDecision({ rollout, action, gate: req.gate, by: req.by }, String(opts.signWith)),
+  };
 }

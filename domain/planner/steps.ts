@@ -4,6 +4,7 @@ import type { PlanStep, StepKind } from '../plan';
 import { ChainStats, chainBound } from './bounds';
 import { type MergedStep, maxMinutes, mergeTracks, type Track } from './merge';
 import { pack } from './pack';
+import { subscriptionGroups } from './subscriptions';
 
 export interface RegionContext {
   machines: readonly Machine[];
@@ -51,7 +52,7 @@ interface SegmentInfo {
  * (fewest machines first, ties by zone id), each in batches under the disruption budget of the zone; its
  * availability sets, one update domain at a time across all sets (update domain 0 first), then the set
  * machines without an update domain; its standalone machines in batches under the disruption budget of
- * the region's standalone machines. A step holds at most one batch of each track. `items` are the
+ * the region's standalone machines, one subscription's spread over them (subscriptions.ts). A step holds at most one batch of each track. `items` are the
  * region's eligible machines in fleet order.
  */
 export function buildRegionSteps(items: readonly number[], ctx: RegionContext): RegionSteps {
@@ -75,13 +76,13 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   const packed = (
     list: readonly number[],
     sizeCap: number,
-    groups?: UdGroup,
+    groups?: readonly number[],
     groupCaps?: readonly number[],
   ) =>
     pack({
       items: list,
       sizeCap,
-      groups: groups ? groups.groups : null,
+      groups: groups ?? null,
       groupCaps: groupCaps ?? null,
       serviceOf: ctx.serviceOf,
       serviceCap: ctx.serviceCap,
@@ -137,7 +138,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     segment(
       1,
       { kind: 'availabilitySet', label, updateDomain: ud },
-      packed(group.items, Infinity, group, caps),
+      packed(group.items, Infinity, group.groups, caps),
     );
   }
   if (noUd.items.length > 0)
@@ -147,7 +148,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
       packed(
         noUd.items,
         Infinity,
-        noUd,
+        noUd.groups,
         caps.map(() => 1),
       ),
     );
@@ -155,7 +156,16 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   let standaloneChain = 0;
   if (standalone.length > 0) {
     const budget = resolveBudget(ctx.disruptionBudget, standalone.length, true);
-    segment(2, { kind: 'standalone', label: 'standalone' }, packed(standalone, budget));
+    // Not all of one subscription's machines at once (subscriptions.ts).
+    const spread = subscriptionGroups(
+      standalone.map((i) => machines[i].subscription),
+      budget,
+    );
+    segment(
+      2,
+      { kind: 'standalone', label: 'standalone' },
+      packed(standalone, budget, spread?.groups, spread?.caps),
+    );
     standaloneChain = chainBound(statsOf(standalone), budget);
   }
 

@@ -271,22 +271,21 @@ test("with its worker gone, status and the table report name the halted rollout'
   const status = await runCli(['rollout', 'status', HALTED]);
   expect(status.code).toBe(0);
   expect(status.stderr).toMatch(/^Note: .*; showing what the server keeps\./);
-  // The memo's summary, with the failed machine named from visibility and the reason as the workflow gives it.
+  // The memo's summary, with the failed machine the rollout names and the reason as the workflow gives it.
   expect(status.stdout).toContain(`last kept status: Rollout ${HALTED}: Halted`);
-  expect(status.stdout).toMatch(/\n {4}failed: h1 \(InstallFailed[^\n]*\)\n/);
+  expect(status.stdout).toMatch(
+    /\n {4}failed machines \(the first 10 of each phase\):\n {6}h1 {2}InstallFailed +eastus, phase 0\n/,
+  );
   const json = JSON.parse((await runCli(['rollout', 'status', HALTED, '-o', 'json'])).stdout) as {
     status: string;
     reason: string;
-    failed: { machines: Array<{ name: string; outcome: string; attempt: number }>; total: number };
+    failed: Array<{ name: string; outcome: string; region: string; phase: number }>;
     phases: Array<{ index: number; total: number; done: number; errors: number }>;
   };
   expect(json.status).toBe('Halted');
   expect(json.reason).toBeTruthy();
   expect(status.stdout).toContain(json.reason);
-  expect(json.failed).toMatchObject({
-    total: 1,
-    machines: [{ name: 'h1', outcome: 'InstallFailed', attempt: 1 }],
-  });
+  expect(json.failed).toEqual([{ name: 'h1', outcome: 'InstallFailed', region: 'eastus', phase: 0 }]);
   expect(json.phases[0]).toMatchObject({ index: 0, total: 2, errors: 1 });
 
   const table = await runCli(['rollout', 'report', HALTED]);

@@ -63,6 +63,14 @@ const placementArb: fc.Arbitrary<Placement> = fc.oneof(
   fc.constant({}),
 );
 
+/** Three subscriptions, or none, so that standalone machines of one subscription meet in a region. */
+export const SUBSCRIPTIONS = [
+  '00000000-0000-4000-8000-000000000001',
+  '00000000-0000-4000-8000-000000000002',
+  '00000000-0000-4000-8000-000000000003',
+] as const;
+const subscriptionArb = fc.option(fc.constantFrom(...SUBSCRIPTIONS), { nil: undefined, freq: 3 });
+
 function machineArb(regions: readonly string[]): fc.Arbitrary<Draft> {
   return fc
     .record({
@@ -72,11 +80,13 @@ function machineArb(regions: readonly string[]): fc.Arbitrary<Draft> {
       patchMode: patchModeArb,
       durations: durationsArb,
       tags: tagsArb,
+      subscription: subscriptionArb,
     })
-    .map(({ placement, durations, ...rest }) => ({
+    .map(({ placement, durations, subscription, ...rest }) => ({
       ...rest,
       ...placement,
       ...(durations ? { durations } : {}),
+      ...(subscription ? { subscription } : {}),
       timeZone: 'UTC',
       driver: 'simulated' as const,
     }));
@@ -123,9 +133,30 @@ function spreadServiceArb(regions: readonly string[]): fc.Arbitrary<Draft[]> {
   );
 }
 
+/** 4..30 standalone machines of one region over 1..3 subscriptions, so batches must spread them. */
+function standaloneCrowdArb(regions: readonly string[]): fc.Arbitrary<Draft[]> {
+  return fc
+    .record({
+      region: fc.constantFrom(...regions),
+      subscriptions: fc.array(fc.constantFrom(...SUBSCRIPTIONS), { minLength: 4, maxLength: 30 }),
+    })
+    .map(({ region, subscriptions }) =>
+      subscriptions.map((subscription) => ({
+        region,
+        subscription,
+        os: 'Linux' as const,
+        patchMode: 'AutomaticByPlatform' as const,
+        timeZone: 'UTC',
+        driver: 'simulated' as const,
+        tags: {},
+      })),
+    );
+}
+
 /**
  * A fleet over a random subset of REGIONS: 1..120 random machines, possibly one big availability set,
- * possibly one service spread over the regions, shuffled together.
+ * possibly one service spread over the regions, possibly a crowd of standalone machines, shuffled
+ * together.
  */
 export const fleetArb: fc.Arbitrary<Fleet> = fc
   .subarray([...REGIONS], { minLength: 1 })
@@ -135,12 +166,12 @@ export const fleetArb: fc.Arbitrary<Fleet> = fc
         fc.array(machineArb(regions), { minLength: 1, maxLength: 120 }),
         fc.option(bigSetArb(regions), { nil: undefined }),
         fc.option(spreadServiceArb(regions), { nil: undefined }),
+        fc.option(standaloneCrowdArb(regions), { nil: undefined }),
       )
-      .chain(([drafts, big, spread]) =>
-        fc.shuffledSubarray([...drafts, ...(big ?? []), ...(spread ?? [])], {
-          minLength: drafts.length + (big?.length ?? 0) + (spread?.length ?? 0),
-        }),
-      ),
+      .chain(([drafts, big, spread, crowd]) => {
+        const all = [...drafts, ...(big ?? []), ...(spread ?? []), ...(crowd ?? [])];
+        return fc.shuffledSubarray(all, { minLength: all.length });
+      }),
   )
   .map((drafts) => ({
     machines: drafts.map((d, i) => ({ name: `vm-${String(i).padStart(3, '0')}`, ...d })),

@@ -104,3 +104,40 @@ test('a rollout records its simulated machines (for its memo, never its input), 
   const realInput = rolloutInputOf({ rolloutId: 'r', fleet: real, now: new Date('2026-11-01T00:00:00Z') });
   expect(simulatedMarkerOf(fleetOf(real), realInput)).toBeUndefined();
 });
+
+describe('a machine carries its subscription', () => {
+  const subscriptionOf = (machine: Record<string, unknown>) => {
+    const parsed = parseFleet({ machines: [machine] });
+    if (!parsed.ok) throw new Error(parsed.problems.map(formatProblem).join('\n'));
+    return parsed.value.machines[0].subscription;
+  };
+
+  test("an azure machine's is its resource ID's unless written", () => {
+    expect(subscriptionOf(vm('web-1', { driver: 'azure', azure: { resourceId: VM } }))).toBe(
+      '00000000-0000-4000-8000-000000000001',
+    );
+    expect(subscriptionOf(vm('web-1', { subscription: 'ABCDEF00-0000-4000-8000-000000000002' }))).toBe(
+      'abcdef00-0000-4000-8000-000000000002',
+    );
+    expect(subscriptionOf(vm('web-1'))).toBeUndefined();
+  });
+
+  test.each([
+    [
+      'not a GUID',
+      { subscription: 'prod' },
+      'machines[0].subscription: must be an Azure subscription ID (a GUID)',
+    ],
+    [
+      "another than the resource ID's",
+      {
+        driver: 'azure',
+        azure: { resourceId: VM },
+        subscription: '00000000-0000-4000-8000-000000000009',
+      },
+      'machines[0].subscription: "00000000-0000-4000-8000-000000000009" is not the subscription of azure.resourceId (00000000-0000-4000-8000-000000000001)',
+    ],
+  ])('%s is a problem', (_, extra, problem) => {
+    expect(problemsOf(vm('web-1', extra))).toEqual([problem]);
+  });
+});

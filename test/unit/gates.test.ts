@@ -1,4 +1,13 @@
-import { approverRefusal, errorBudgetExceeded, evaluatePhaseGate } from '../../domain/gates';
+import {
+  approverRefusal,
+  bakeLabel,
+  errorBudgetExceeded,
+  evaluatePhaseGate,
+  MACHINES_NAMED,
+  machinesLabel,
+  phaseBudget,
+  phaseErrorAllowance,
+} from '../../domain/gates';
 import { resolveBudget } from '../../domain/budget';
 import { countsAsError } from '../../domain/outcomes';
 import { shouldReboot } from '../../domain/reboot';
@@ -35,16 +44,101 @@ describe('budgets', () => {
   );
 });
 
-describe('phase gate', () => {
-  const ok = { exceeded: false, allowed: 2 };
+describe('per-phase budget', () => {
   test.each([
-    [{ total: 10, succeeded: 10, errors: 0, unresolved: 0 }, ok, 'promote'],
-    [{ total: 10, succeeded: 8, errors: 2, unresolved: 0 }, ok, 'promote'],
-    [{ total: 10, succeeded: 7, errors: 3, unresolved: 0 }, { exceeded: true, allowed: 2 }, 'halt'],
-    [{ total: 10, succeeded: 9, errors: 0, unresolved: 1 }, ok, 'inconclusive'],
-    [{ total: 10, succeeded: 6, errors: 3, unresolved: 1 }, { exceeded: true, allowed: 2 }, 'halt'],
-  ])('%j with %j → %s', (tally, budget, verdict) => {
-    expect(evaluatePhaseGate(tally, budget).verdict).toBe(verdict);
+    // A one-machine canary never keeps an error, whatever the budget.
+    [0, 1, 0],
+    [1, 1, 0],
+    ['5%', 1, 0],
+    ['100%', 1, 0],
+    // A count holds for each phase, capped so that one machine of the phase must succeed.
+    [1, 2, 1],
+    [3, 2, 1],
+    [3, 10, 3],
+    // A percentage is a share of the phase's own machines, rounded up.
+    ['5%', 30, 2],
+    ['10%', 3, 1],
+    ['50%', 2, 1],
+    ['0%', 30, 0],
+    [0, 0, 0],
+  ] as const)('a budget of %p allows %p-machine phase %p error(s)', (budget, size, allowed) => {
+    expect(phaseErrorAllowance(budget, size)).toBe(allowed);
+  });
+
+  test.each([
+    ['5%', 1, 1, 0, true],
+    [1, 1, 1, 0, true],
+    [1, 1, 1, 1, false], // forgiven by an override
+    [2, 5, 2, 0, false],
+    [2, 5, 3, 0, true],
+  ] as const)(
+    'budget %p over %p machines, %p error(s), %p forgiven: exceeded=%p',
+    (budget, size, errors, forgiven, exceeded) => {
+      expect(phaseBudget(budget, size, errors, forgiven).exceeded).toBe(exceeded);
+    },
+  );
+});
+
+describe('phase gate', () => {
+  const within = (allowed: number, count = 0) => ({ count, allowed, exceeded: false });
+  const over = (allowed: number, count: number) => ({ count, allowed, exceeded: true });
+  const phase = (total: number, succeeded: number, errors: number, unresolved: number) => ({
+    index: 0,
+    total,
+    succeeded,
+    errors,
+    unresolved,
+    failed: [{ name: 'c1', outcome: 'InstallFailed' as const }],
+  });
+  test.each([
+    [phase(10, 10, 0, 0), within(2), within(2), 'promote'],
+    [phase(10, 8, 2, 0), within(2, 2), within(2, 2), 'promote'],
+    [phase(10, 7, 3, 0), over(2, 3), over(2, 3), 'halt'],
+    [phase(10, 9, 0, 1), within(2), within(2), 'inconclusive'],
+    [phase(10, 6, 3, 1), over(2, 3), within(5, 3), 'halt'],
+    // The rollout's budget allows the canary's failure; the canary's own does not.
+    [phase(1, 0, 1, 0), over(0, 1), within(2, 1), 'halt'],
+    // The phase holds, the rollout's budget (errors of earlier phases) does not.
+    [phase(10, 9, 1, 0), within(2, 1), over(2, 3), 'halt'],
+  ])('%j, phase %j, rollout %j → %s', (tally, phaseBudget, rollout, verdict) => {
+    expect(evaluatePhaseGate(tally, { phase: phaseBudget, rollout }).verdict).toBe(verdict);
+  });
+
+  test('a halt names the budget and its machines', () => {
+    expect(evaluatePhaseGate(phase(1, 0, 1, 0), { phase: over(0, 1), rollout: within(1, 1) })).toEqual({
+      verdict: 'halt',
+      reason: 'error budget exceeded in phase 0: 1 error(s), at most 0 allowed: c1 InstallFailed',
+    });
+  });
+
+  test.each([
+    [[], 0, ''],
+    [[['a1', 'Unhealthy']], 1, 'a1 Unhealthy'],
+    [
+      [
+        ['a1', 'Unhealthy'],
+        ['a2', 'InstallFailed'],
+      ],
+      5,
+      'a1 Unhealthy, a2 InstallFailed and 3 more',
+    ],
+  ] as const)('machinesLabel(%j, %p) = %p', (machines, count, label) => {
+    const named = machines.map(([name, outcome]) => ({ name, outcome }));
+    expect(machinesLabel(named, count)).toBe(label);
+  });
+
+  test(`names at most ${MACHINES_NAMED} machines, then a count`, () => {
+    const many = Array.from({ length: 25 }, (_, i) => ({ name: `m${i}`, outcome: 'Unhealthy' as const }));
+    const label = machinesLabel(many, 40);
+    expect(label.split(', ')).toHaveLength(MACHINES_NAMED);
+    expect(label.endsWith('m9 Unhealthy and 30 more')).toBe(true);
+  });
+
+  test.each([
+    [0, '2026-11-11T03:40:00Z', '2026-11-11T01:00:00Z', 'Baking phase 0 until 03:40Z'],
+    [1, '2026-11-12T03:40:00Z', '2026-11-11T23:00:00Z', 'Baking phase 1 until 2026-11-12 03:40Z'],
+  ])('bakeLabel(%p, %s, since %s) = %p', (index, until, now, label) => {
+    expect(bakeLabel(index, Date.parse(until), Date.parse(now))).toBe(label);
   });
 });
 

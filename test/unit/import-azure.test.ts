@@ -168,5 +168,7 @@ test('every imported machine is patched through Azure by its resource ID (driver
     name: 'dc-srv-1',
     os: 'Windows',
     azure: { resourceId: arc },
+    subscription: '00000000-0000-4000-8000-000000000001',
   });
+  expect(fleet.machines.every((m) => typeof m.subscription === 'string')).toBe(true);
 });

@@ -173,6 +173,25 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
       if (inSets.length) expect(step.label).toMatch(/update domain|no update domain/);
       if (alone.length) expect(step.label).toContain('standalone');
     }
+    // Standalone machines: when they need more than one batch, no step holds all of one
+    // subscription's (of two or more).
+    if (standalone > budgetOf(policy.disruptionBudget, standalone)) {
+      const bySubscription = countBy(
+        here.filter((m) => m.zone === undefined && m.availabilitySet === undefined && m.subscription),
+        (m) => m.subscription!,
+      );
+      for (const [subscription, k] of bySubscription)
+        if (k >= 2)
+          for (const step of region.steps)
+            expect(
+              step.machines.filter((n) => {
+                const m = byName.get(n)!;
+                return (
+                  m.zone === undefined && m.availabilitySet === undefined && m.subscription === subscription
+                );
+              }).length,
+            ).toBeLessThan(k);
+    }
     // One zone at a time, fewest machines first (ties by zone id).
     const zoneRuns = region.steps.filter((s) => s.zone !== undefined).map((s) => s.zone!);
     const zoneOrder = zoneRuns.filter((z, i) => i === 0 || zoneRuns[i - 1] !== z);

@@ -242,3 +242,60 @@ test('a maintenance window before 1970 is refused as such', () => {
     },
   ]);
 });
+
+describe('bake times and health signals in the policy', () => {
+  const twoRegions = fleetOf(
+    vm('a', { tags: { service: 'web' } }),
+    vm('w', { region: 'westus', tags: { service: 'api' } }),
+  );
+  const phases = [['eastus'], ['westus']];
+  const problemsOf = (policy: unknown) => preStart(twoRegions, policy).problems;
+
+  test('one number bakes every phase; a list gives each explicit phase its own; 0 (the default) bakes none', () => {
+    expect(preStart(twoRegions, { phases, bakeMinutes: 45 }).input!.settings.bakeMinutes).toEqual([45, 45]);
+    expect(preStart(twoRegions, { phases, bakeMinutes: [60, 0] }).input!.settings.bakeMinutes).toEqual([
+      60, 0,
+    ]);
+    expect(preStart(twoRegions, {}).input!.settings.bakeMinutes).toBeUndefined();
+  });
+
+  test.each([
+    [
+      { bakeMinutes: [60, 0] },
+      'policy: bakeMinutes',
+      'a list of bake times needs explicit phases (or give one number for every phase)',
+    ],
+    [
+      { phases, bakeMinutes: [60] },
+      'policy: bakeMinutes',
+      'gives 1 bake time(s) for 2 phase(s): give one per phase',
+    ],
+    [{ bakeMinutes: -5 }, 'policy: bakeMinutes', undefined],
+    [{ phases, bakeMinutes: [60, 1.5] }, 'policy: bakeMinutes', undefined],
+  ])('%j is refused at %s', (policy, path, message) => {
+    const problems = problemsOf(policy);
+    expect(problems.map((p) => p.path)).toContain(path);
+    if (message) expect(problems.find((p) => p.path === path)!.message).toBe(message);
+  });
+
+  test('health signals: alerts or a query, never both; each region with its services from the capacity tag', () => {
+    const prometheus = { url: 'http://prometheus:9090', alerts: ['HighErrorRate'] };
+    const input = preStart(twoRegions, {
+      health: { prometheus },
+      serviceCapacity: { tag: 'service', minAvailable: 0 },
+    }).input!;
+    expect(input.settings.health).toEqual({
+      prometheus: {
+        ...prometheus,
+        labels: { region: 'region', service: 'service' },
+        intervalSeconds: 60,
+        timeoutSeconds: 10,
+      },
+      services: { eastus: ['web'], westus: ['api'] },
+    });
+    const both = problemsOf({ health: { prometheus: { ...prometheus, query: 'up == 0' } } });
+    expect(both).toEqual([
+      { path: 'policy: health.prometheus', message: 'give exactly one of alerts or query' },
+    ]);
+  });
+});

@@ -32,6 +32,25 @@ function inputOf(policy: Record<string, unknown> = {}) {
 }
 
 const at = '2026-11-11T01:00:00.000Z';
+
+/** A canary phase of `size` machines (one region, one step), then westus. */
+function canaryInput(policy: Record<string, unknown>, size = 1) {
+  const canary = Array.from({ length: size }, (_, i) => vm(`c${i + 1}`, { region: 'centralus' }));
+  return rolloutInputOf({
+    rolloutId: 'r',
+    fleet: { machines: [...canary, ...['w1', 'w2', 'w3'].map((n) => vm(n, { region: 'westus' }))] },
+    policy: { windows: 'always', phases: [['centralus'], ['westus']], disruptionBudget: '100%', ...policy },
+    now: new Date('2026-11-11T00:00:00Z'),
+  });
+}
+
+const result = (name: string, outcome: AttemptOutcome) => ({ name, attempt: 1, outcome });
+
+/** Starts a phase as the workflow does: each region started with the hold of the moment. */
+function start(state: RolloutState, index = 0): void {
+  state.startPhase(index, at);
+  for (const region of state.phases[index].regions) state.regionStarted(region, state.firstReply());
+}
 const report = (
   seq: number,
   results: Array<[string, AttemptOutcome]>,
@@ -47,7 +66,7 @@ const report = (
 describe('the rollout state', () => {
   test('answers each report to its region, and every running region when the hold changes', () => {
     const state = newState();
-    state.startPhase(0, at);
+    start(state);
     expect(state.takeReplies()).toEqual([]); // regions start with "go on"
     state.recordStep(report(1, [['a1', 'Succeeded']]));
     expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 1, hold: null, stop: false } }]);
@@ -70,11 +89,11 @@ describe('the rollout state', () => {
 
   test('halts when the budget is exceeded, naming the machine; an override by an approver forgives', () => {
     const state = newState({ errorBudget: 0 });
-    state.startPhase(0, at);
+    start(state);
     state.recordStep(report(1, [['a1', 'Unhealthy']]));
     expect(state.summary()).toMatchObject({
       status: 'Halted',
-      reason: 'error budget exceeded: 1 error(s), at most 0 allowed (latest: a1 Unhealthy)',
+      reason: 'error budget exceeded in phase 0: 1 error(s), at most 0 allowed: a1 Unhealthy',
       errors: { count: 1, allowed: 0 },
     });
     expect(state.takeReplies()[0].reply.hold).toMatch(/^halted: error budget exceeded/);
@@ -103,7 +122,7 @@ describe('the rollout state', () => {
 
   test('a phase is promoted only when its machines all succeeded; an unresolved one is inconclusive', () => {
     const state = newState({ errorBudget: 1 });
-    state.startPhase(0, at);
+    start(state);
     state.recordStep(report(1, [['a1', 'Succeeded']]));
     state.recordStep(report(2, [['a2', 'Succeeded']]));
     state.recordStep(report(3, [['a3', 'Skipped']], {}));
@@ -145,8 +164,8 @@ describe('the rollout state', () => {
 
   test('cancel stops the regions and ends the rollout Canceled; an ended rollout refuses commands', () => {
     const state = newState();
-    state.startPhase(0, at);
-    expect(state.cancel({ by: 'bob', reason: 'bad patch' })).toEqual({ accepted: true });
+    start(state);
+    expect(state.cancel({ by: 'bob', reason: 'bad patch' }, at)).toEqual({ accepted: true });
     expect(state.takeReplies()).toEqual([
       { region: 'eastus', reply: { ack: 0, hold: 'cancelled', stop: true } },
     ]);
@@ -169,9 +188,119 @@ describe('the rollout state', () => {
     expect(summary.refusalsDropped).toBe(25);
   });
 
+  test('a failed canary never promotes: its own budget halts although the rollout would allow the error', () => {
+    // Phase 0 is one canary machine; a count of 1 (or any percentage) would allow its error rollout-wide.
+    for (const errorBudget of [1, '50%']) {
+      const state = new RolloutState(canaryInput({ errorBudget }));
+      start(state);
+      state.recordStep({ region: 'centralus', seq: 1, step: 's', results: [result('c1', 'InstallFailed')] });
+      expect(state.errorTally()).toMatchObject({ count: 1, exceeded: false });
+      expect(state.summary()).toMatchObject({
+        status: 'Halted',
+        reason: 'error budget exceeded in phase 0: 1 error(s), at most 0 allowed: c1 InstallFailed',
+        phaseErrors: { phase: 0, count: 1, allowed: 0 },
+        failed: [{ name: 'c1', region: 'centralus', phase: 0, outcome: 'InstallFailed' }],
+      });
+      state.recordStep({ region: 'centralus', seq: 2, step: 'done', results: [], end: {} });
+      state.finishPhase(at);
+      expect(state.phases[0].status).toBe('Halted');
+    }
+  });
+
+  test('a halt names the first ten failed machines and counts the rest; one that succeeds since is no longer named', () => {
+    const state = new RolloutState(canaryInput({ errorBudget: '100%' }, 14));
+    start(state);
+    const results = Array.from({ length: 14 }, (_, i) => result(`c${i + 1}`, 'Unhealthy'));
+    state.recordStep({ region: 'centralus', seq: 1, step: 's', results });
+    expect(state.summary().reason).toBe(
+      'error budget exceeded in phase 0: 14 error(s), at most 13 allowed: ' +
+        'c1 Unhealthy, c2 Unhealthy, c3 Unhealthy, c4 Unhealthy, c5 Unhealthy, c6 Unhealthy, c7 Unhealthy, ' +
+        'c8 Unhealthy, c9 Unhealthy, c10 Unhealthy and 4 more',
+    );
+    expect(state.summary().failed).toHaveLength(10);
+    state.recordStep({
+      region: 'centralus',
+      seq: 2,
+      step: 'retry',
+      results: [{ ...result('c1', 'Succeeded'), attempt: 2, erredBefore: true }],
+    });
+    expect(state.summary().failed!.map((f) => f.name)).not.toContain('c1');
+  });
+
+  test('a pause shows Paused in every state: at a gate (an approval is recorded, still paused), between steps, baking', () => {
+    const state = newState({ approvals: { beforePhases: [0], approvers: ['bob'] }, bakeMinutes: 30 });
+    state.openGate(0);
+    state.pause({ by: 'alice', reason: 'freeze' });
+    expect(state.summary()).toMatchObject({ status: 'Paused' });
+    expect(state.summary().waitingFor).toBe(
+      'resume (paused by alice: freeze), then approval of gate "phase-0" (eastus)',
+    );
+    expect(state.decideGate('approve', { gate: 'phase-0', by: 'bob' }, at)).toEqual({ accepted: true });
+    expect(state.closeGate(at)).toBe('run');
+    expect(state.held()).toBe(true);
+    expect(state.summary()).toMatchObject({ status: 'Paused' });
+    expect(state.summary().gates.map((g) => g.decision)).toEqual(['approved']);
+    // The phase starts its region with the hold already set: its first step waits.
+    state.startPhase(0, at);
+    const first = state.firstReply();
+    expect(first).toEqual({ ack: 0, hold: 'paused: alice: freeze', stop: false });
+    state.regionStarted('eastus', first);
+    expect(state.takeReplies()).toEqual([]);
+    expect(state.summary()).toMatchObject({ status: 'Paused' });
+    state.resume({ by: 'alice' }, at);
+    expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 0, hold: null, stop: false } }]);
+    state.recordStep(report(1, [['a1', 'Succeeded']]));
+    state.recordStep(report(2, [['a2', 'Succeeded']]));
+    state.recordStep(report(3, [['a3', 'Succeeded']], {}));
+    state.finishPhase('2026-11-11T03:10:00.000Z');
+    expect(state.baking()).toBe(true);
+    expect(state.phases[0].status).toBe('Baking');
+    expect(state.summary()).toMatchObject({ status: 'Running', baking: 'Baking phase 0 until 03:40Z' });
+    state.pause({ by: 'alice' });
+    expect(state.summary()).toMatchObject({ status: 'Paused', baking: 'Baking phase 0 until 03:40Z' });
+    state.endBake();
+    expect(state.phases[0].status).toBe('Succeeded');
+    expect(state.summary()).toMatchObject({ status: 'Paused' });
+    expect(state.held()).toBe(true);
+  });
+
+  test('health signals: a step waits for their answer; firing halts naming the alert, unreachable is inconclusive', () => {
+    const prometheus = { url: 'http://prometheus:9090', alerts: ['HighErrorRate'] };
+    const state = newState({ health: { prometheus } });
+    start(state);
+    state.recordStep(report(1, [['a1', 'Succeeded']]));
+    expect(state.watch.due).toEqual(['eastus']);
+    expect(state.takeReplies()).toEqual([]); // not acknowledged until the signals answer
+    expect(state.watch.request(state.watch.due)).toMatchObject({ regions: ['eastus'], services: [] });
+    state.recordSignals(['eastus'], { status: 'ok' });
+    expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 1, hold: null, stop: false } }]);
+
+    state.recordStep(report(2, [['a2', 'Succeeded']]));
+    const firing = { name: 'HighErrorRate', labels: { region: 'eastus', service: 'web' } };
+    state.recordSignals(['eastus'], { status: 'firing', firing: [firing], reason: '1 alert firing' });
+    expect(state.summary()).toMatchObject({
+      status: 'Halted',
+      reason: 'health signal firing: HighErrorRate{region="eastus", service="web"} (1 alert firing)',
+    });
+    expect(state.takeReplies()[0].reply).toMatchObject({
+      ack: 2,
+      hold: expect.stringMatching(/^halted: health/),
+    });
+
+    const other = newState({ health: { prometheus } });
+    start(other);
+    other.recordStep(report(1, [['a1', 'Succeeded']]));
+    other.recordSignals(['eastus'], { status: 'unreachable', reason: 'connect ECONNREFUSED' });
+    expect(other.summary()).toMatchObject({
+      status: 'Halted',
+      reason: 'health signals unreachable: connect ECONNREFUSED',
+      waitingFor: expect.stringContaining('(inconclusive: health signals unreachable'),
+    });
+  });
+
   test('carries itself across continue-as-new: the next run is the same state', () => {
     const state = newState({ errorBudget: 0 });
-    state.startPhase(0, at);
+    start(state);
     state.recordStep(report(1, [['a1', 'InstallFailed']]));
     state.takeReplies();
     const input = inputOf({ errorBudget: 0 });
@@ -187,6 +316,7 @@ type Event =
   | { kind: 'report'; results: Array<[string, AttemptOutcome]> }
   | { kind: 'pause' }
   | { kind: 'resume'; override: boolean; by: string }
+  | { kind: 'approve'; by: string }
   | { kind: 'cancel' };
 
 const outcome = fc.constantFrom<AttemptOutcome>(
@@ -207,35 +337,77 @@ const event: fc.Arbitrary<Event> = fc.oneof(
     override: fc.boolean(),
     by: fc.constantFrom('bob', 'mallory'),
   }),
+  fc.record({ kind: fc.constant('approve' as const), by: fc.constantFrom('bob', 'carol') }),
   fc.constant({ kind: 'cancel' as const }),
 );
 
-test('no sequence of events lets a region start a step while the rollout is held (property)', () => {
+/**
+ * The workflow's moves, replayed on the state: the gate before phase 0 (approved by an operator), the phase
+ * starting its region with the hold of the moment once the gate passed and nothing holds, the region's
+ * reports after each step it was allowed to run, and operator commands at any time.
+ */
+test('no sequence of events lets a region start a step while the rollout is held, and a pause always shows (property)', () => {
   fc.assert(
-    fc.property(fc.array(event, { maxLength: 30 }), fc.constantFrom(0, 1, 2), (events, budget) => {
-      const state = newState({ errorBudget: budget });
-      state.startPhase(0, at);
-      // The region's view: the last reply it was sent. It may start a step only when its last report is
-      // acknowledged and the reply holds nothing.
-      let seen: StepReply = { ack: 0, hold: null, stop: false };
-      let seq = 0;
-      const deliver = () => {
-        for (const r of state.takeReplies()) seen = { ...r.reply, ack: Math.max(seen.ack, r.reply.ack) };
-      };
-      for (const e of events) {
-        if (e.kind === 'report') {
-          // A region reports only after it was allowed to run a step.
-          if (seen.hold !== null || seen.ack < seq || seen.stop) continue;
-          state.recordStep(report(++seq, e.results));
-        } else if (e.kind === 'pause') state.pause({ by: 'alice' });
-        else if (e.kind === 'resume') state.resume({ by: e.by, override: e.override }, at);
-        else state.cancel({ by: 'bob' });
-        deliver();
-        const mayStart = seen.hold === null && !seen.stop && seen.ack >= seq;
-        if (mayStart) expect(state.hold()).toBeNull();
-        if (state.hold() !== null) expect(mayStart).toBe(false);
-      }
-    }),
+    fc.property(
+      fc.array(event, { maxLength: 30 }),
+      fc.constantFrom(0, 1, 2),
+      fc.boolean(),
+      (events, budget, gated) => {
+        const state = newState({
+          errorBudget: budget,
+          approvals: { beforePhases: gated ? [0] : [], approvers: ['alice', 'bob'], fourEyes: true },
+        });
+        type Stage = 'gate' | 'closed' | 'starting' | 'running';
+        let stage = (state.openGate(0) ? 'gate' : 'closed') as Stage;
+        let first: StepReply | undefined;
+        // The region's view: the last reply it was sent (its input's first reply, then the signals). It may
+        // start a step only when its last report is acknowledged and the reply holds nothing.
+        let seen: StepReply = { ack: 0, hold: null, stop: false };
+        let seq = 0;
+        const advance = () => {
+          if (stage === 'gate' && state.gateSettled()) {
+            stage = state.closeGate(at) === 'run' ? 'closed' : 'running';
+            if (state.stopped || state.status === 'Rejected') seen = { ...seen, stop: true };
+          }
+          if (stage === 'starting' && first) {
+            // The region's workflow now exists, started with the reply of the moment its start was issued.
+            state.regionStarted('eastus', first);
+            seen = first;
+            stage = 'running';
+          } else if (stage === 'starting') {
+            // Its start is issued (events may have come since the phase started, and may come before it
+            // exists): it starts holding whatever holds the rollout now.
+            first = state.firstReply();
+            expect(first.hold).toBe(state.hold());
+          } else if (stage === 'closed' && !state.held() && !state.stopped) {
+            state.startPhase(0, at);
+            stage = 'starting';
+          }
+          const replies = state.takeReplies();
+          // A reply to a region that does not exist yet is lost.
+          if (stage === 'running')
+            for (const r of replies) seen = { ...r.reply, ack: Math.max(seen.ack, r.reply.ack) };
+        };
+        advance();
+        for (const e of events) {
+          if (e.kind === 'report') {
+            // A region reports only once started and allowed to run a step.
+            if (stage !== 'running' || seen.hold !== null || seen.ack < seq || seen.stop) continue;
+            state.recordStep(report(++seq, e.results));
+          } else if (e.kind === 'pause') state.pause({ by: 'alice' });
+          else if (e.kind === 'resume') state.resume({ by: e.by, override: e.override }, at);
+          else if (e.kind === 'approve') state.decideGate('approve', { gate: 'phase-0', by: e.by }, at);
+          else state.cancel({ by: 'bob' }, at);
+          advance();
+          const mayStart = stage === 'running' && seen.hold === null && !seen.stop && seen.ack >= seq;
+          if (mayStart) expect(state.hold()).toBeNull();
+          if (state.hold() !== null) expect(mayStart).toBe(false);
+          // A pause shows wherever the rollout stands, unless a halt or cancel says more.
+          if (state.paused && !state.stopped && state.status !== 'Halted' && !state.ended())
+            expect(state.summary().status).toBe('Paused');
+        }
+      },
+    ),
     { seed: 16, numRuns: 500 },
   );
 });

@@ -1,6 +1,7 @@
 import { shortReason } from '../../client/rollout-view';
 import { nextCommand, serverLines } from '../../client/watch';
-import type { RolloutReport } from '../../workflows/messages';
+import { progressLines } from '../../client/progress';
+import type { RolloutReport, RolloutSummary } from '../../workflows/messages';
 
 describe('what status and watch say when the workflow cannot answer', () => {
   test('a query deadline, a server that knows no worker polls, a refused connection: one short reason each', () => {
@@ -48,5 +49,68 @@ describe('what status and watch say when the workflow cannot answer', () => {
     expect(nextCommand(report({ status: 'Halted' }), 'r')).toMatch(/^offpeak rollout resume r --override/);
     expect(nextCommand(report({}), 'r')).toBe('offpeak rollout report r');
     expect(nextCommand(undefined, 'r')).toMatch(/offpeak worker/);
+  });
+});
+
+describe('what status and watch say of failed machines and bakes', () => {
+  const summary = (over: Partial<RolloutSummary>): RolloutSummary => ({
+    rolloutId: 'r',
+    status: 'Halted',
+    startedBy: 'carol',
+    month: '2026-11',
+    monthType: 'baseline',
+    deadline: '2026-12-11T00:00:00.000Z',
+    errors: { count: 2, allowed: 1 },
+    planned: 4,
+    succeeded: 1,
+    attempts: 3,
+    phases: [{ index: 0, regions: ['centralus'], status: 'Running' }],
+    regions: [{ region: 'centralus', phase: 0, total: 4, done: 3, succeeded: 1, notSucceeded: 2, errors: 2 }],
+    gates: [],
+    ...over,
+  });
+
+  test('names the failed machines with their outcomes, before the progress bars', () => {
+    const lines = progressLines(
+      summary({
+        reason:
+          'error budget exceeded in phase 0: 2 error(s), at most 1 allowed: c1 InstallFailed, c3 Unhealthy',
+        failed: [
+          { name: 'c1', region: 'centralus', phase: 0, outcome: 'InstallFailed' },
+          { name: 'c3', region: 'centralus', phase: 0, outcome: 'Unhealthy' },
+        ],
+      }),
+    );
+    // The reason as the workflow gives it (no waitingFor carries it here), then the failed machines.
+    expect(lines.slice(1, 5)).toEqual([
+      '  reason: error budget exceeded in phase 0: 2 error(s), at most 1 allowed: c1 InstallFailed, c3 Unhealthy',
+      '  failed machines (the first 10 of each phase):',
+      '    c1  InstallFailed    centralus, phase 0',
+      '    c3  Unhealthy        centralus, phase 0',
+    ]);
+    expect(lines[5]).toMatch(/^ {2}phase 0 /);
+  });
+
+  test('says the bake and its end; no failed section without failures', () => {
+    const lines = progressLines(
+      summary({ status: 'Running', baking: 'Baking phase 0 until 03:40Z', failed: [] }),
+    );
+    expect(lines[0]).toBe('Rollout r: Running, Baking phase 0 until 03:40Z');
+    expect(lines.some((l) => l.includes('failed machines'))).toBe(false);
+  });
+
+  test("the server's view names the failed machines its memo kept", () => {
+    const server = {
+      workflowId: 'offpeak/r',
+      execution: 'RUNNING',
+      startTime: '2026-11-10T00:00:00.000Z',
+      closeTime: null,
+      summary: null,
+      memoStatus: {
+        status: 'Halted' as const,
+        failed: [{ name: 'c1', region: 'centralus', phase: 0, outcome: 'InstallFailed' as const }],
+      },
+    };
+    expect(serverLines('r', server, 'x')).toContain('    c1  InstallFailed    centralus, phase 0');
   });
 });

@@ -124,7 +124,9 @@ describe('status', () => {
   test('--output json carries every count the table shows, per phase and per region, and the failed machines', () => {
     const lines = progressLines(halted, failed);
     const json = statusJson(halted, failed);
-    expect(json.failed).toEqual(failed);
+    // A summary from older code names no failed machines: visibility's, with their total.
+    expect(json.failed).toEqual(failed.machines);
+    expect(json).toMatchObject({ failedTotal: 2 });
     for (const p of json.phases) {
       const line = lines.find((l) => l.startsWith(`  phase ${p.index} `))!;
       expect(line).toContain(`${p.done}/${p.total} ${p.status}`);
@@ -155,6 +157,21 @@ describe('status', () => {
     walk({ ...json, reason: undefined, waitingFor: undefined, month: undefined, rolloutId: undefined });
     const text = `${halted.reason} ${halted.waitingFor} ${halted.rolloutId}`;
     for (const n of numbers) expect(counts.has(n) || text.includes(String(n))).toBe(true);
+  });
+
+  test('a summary that names its failed machines is shown and printed as it is, visibility aside', () => {
+    const named = {
+      ...halted,
+      failed: [{ name: 'c1', region: 'westcentralus', phase: 0, outcome: OUTCOME.InstallFailed }],
+    };
+    const lines = progressLines(named, failed);
+    expect(lines.join('\n')).toMatch(
+      /failed machines \(the first 10 of each phase\):\n {4}c1 {2}InstallFailed/,
+    );
+    expect(lines.some((l) => l.startsWith('  failed: '))).toBe(false);
+    const json = statusJson(named, failed);
+    expect(json.failed).toEqual(named.failed);
+    expect(json).not.toHaveProperty('failedTotal');
   });
 
   test("without a worker, the memo's summary gives the same progress lines", () => {

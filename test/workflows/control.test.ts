@@ -93,7 +93,7 @@ async function startAndHalt(rolloutId: string, stateDir: string) {
   );
 
   expect(halted.reason).toBe(
-    'error budget exceeded: 1 error(s), at most 0 allowed (latest: a1 InstallFailed)',
+    'error budget exceeded in phase 0: 1 error(s), at most 0 allowed: a1 InstallFailed',
   );
   const report = await reportOf(env, rolloutId);
   expect(machineOf(report, 'a1').attempts.map((a) => a.outcome)).toEqual(['InstallFailed']);
@@ -238,4 +238,45 @@ test('pause holds a region before its next step until resume; nothing new starts
   expect(final.machines.map((m) => m.outcome)).toEqual(['Succeeded', 'Succeeded', 'Succeeded']);
   expect(ms(machineOf(final, 'p2').attempts[0].startedAt)).toBeGreaterThan(resumedAt);
   expect(await touched(stateDir)).toEqual(new Set(['p1', 'p2', 'p3']));
+});
+
+test('a pause during the last step of a phase holds between phases: the phase ends, the next waits for the resume', async () => {
+  const stateDir = tempDir('pause-between');
+  const zone = 'America/New_York';
+  const startedAt = await skipToLocalNoon(env, zone);
+  const rolloutId = 'pause-between';
+  const input = rolloutInputOf({
+    rolloutId,
+    fleet: {
+      machines: [vm('e1', { timeZone: zone }), vm('w1', { region: 'westus', timeZone: zone })],
+    },
+    policy: { windows: 'offPeak', phases: [['eastus'], ['westus']] },
+    now: new Date(startedAt),
+  });
+  const { resumedAt, final } = await withWorker(env, driversOf({ stateDir }), async () => {
+    const handle = await startRollout(env, input);
+    // e1 waits for tonight's window: pause while its step runs.
+    await waitUntil(
+      () => attemptExists(rolloutId, 'eastus', 'e1', 1),
+      (exists) => exists,
+      'the first step to start',
+    );
+    expect(await steer(handle, pauseUpdate, { by: 'alice' })).toEqual({ accepted: true });
+    await env.sleep(2 * 24 * 3_600_000);
+    const held = await waitForStatus(
+      handle,
+      (r) => r.phases[0].status === 'Succeeded',
+      'the first phase to end',
+    );
+    expect(held.status).toBe('Paused');
+    expect(held.phases[1].status).toBe('Pending');
+    expect(await attemptExists(rolloutId, 'westus', 'w1', 1)).toBe(false);
+    expect(await touched(stateDir)).toEqual(new Set(['e1']));
+    const resumedAt = await env.currentTimeMs();
+    expect(await steer(handle, resumeUpdate, { by: 'alice' })).toEqual({ accepted: true });
+    return { resumedAt, final: await rolloutResult(env, handle) };
+  });
+  expect(final.status).toBe('Completed');
+  expect(ms(final.phases[1].startedAt)).toBeGreaterThanOrEqual(resumedAt);
+  expect(await touched(stateDir)).toEqual(new Set(['e1', 'w1']));
 });

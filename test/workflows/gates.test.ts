@@ -4,7 +4,9 @@ import {
   approveUpdate,
   cancelUpdate,
   gateDecisionSignal,
+  pauseUpdate,
   rejectUpdate,
+  resumeUpdate,
   statusQuery,
 } from '../../workflows/messages';
 import { timeSkippingEnv } from '../support/servers';
@@ -125,4 +127,73 @@ test('a gate nobody decides expires and halts the rollout; cancel then ends it C
   expect(report.status).toBe('Canceled');
   expect(report.gates.map((g) => g.decision)).toEqual(['expired']);
   expect(await readLedger(stateDir)).toEqual([]);
+});
+
+test("a failed canary never promotes: its own budget halts it although the rollout's would allow the error, and no machine of the next phase starts", async () => {
+  const stateDir = tempDir('canary');
+  const input = rolloutInputOf({
+    rolloutId: 'canary-budget',
+    startedBy: 'carol',
+    fleet: {
+      machines: [
+        vm('c1', { region: 'centralus', simulation: { failInstall: true } }),
+        ...['w1', 'w2', 'w3', 'w4'].map((n, i) => vm(n, { region: 'westus', zone: String((i % 3) + 1) })),
+      ],
+    },
+    // A budget of 1 of 5 machines: the rollout's would allow the canary's error, the canary's own cannot.
+    policy: { windows: 'always', errorBudget: 1, phases: [['centralus'], ['westus']] },
+    now: new Date(),
+  });
+  const held = await withWorker(env, driversOf({ stateDir }), async () => {
+    const handle = await startRollout(env, input);
+    const halted = await waitForStatus(handle, (r) => r.status === 'Halted', 'the halt');
+    await env.sleep('2 days'); // retries, windows, anything that would start the next phase has had its time
+    const held = await handle.query(statusQuery);
+    expect(await steer(handle, cancelUpdate, { by: 'bob' })).toEqual({ accepted: true });
+    await rolloutResult(env, handle);
+    return { halted, held };
+  });
+  expect(held.halted.reason).toBe(
+    'error budget exceeded in phase 0: 1 error(s), at most 0 allowed: c1 InstallFailed',
+  );
+  expect(held.halted.errors).toEqual({ count: 1, allowed: 1 }); // the rollout's budget still holds
+  expect(held.halted.phaseErrors).toEqual({ phase: 0, count: 1, allowed: 0 });
+  expect(held.halted.failed).toEqual([
+    { name: 'c1', region: 'centralus', phase: 0, outcome: 'InstallFailed' },
+  ]);
+  expect(held.held.status).toBe('Halted');
+  expect(held.held.phases.map((p) => p.status)).toEqual(['Running', 'Pending']);
+  const touched = new Set((await readLedger(stateDir)).map((e) => e.machine));
+  for (const name of ['w1', 'w2', 'w3', 'w4']) expect(touched.has(name)).toBe(false);
+});
+
+test('a pause while a gate waits shows Paused; an approval is recorded and still waits for the resume', async () => {
+  const stateDir = tempDir('gate-pause');
+  const input = rolloutInputOf({
+    rolloutId: 'gate-pause',
+    startedBy: 'carol',
+    fleet,
+    policy: gated,
+    now: new Date(),
+  });
+  const report = await withWorker(env, driversOf({ stateDir }), async () => {
+    const handle = await startRollout(env, input);
+    await waitForStatus(handle, (r) => r.openGate === 'phase-0', 'gate phase-0 open');
+    expect(await steer(handle, pauseUpdate, { by: 'carol', reason: 'wait' })).toEqual({ accepted: true });
+    expect(await handle.query(statusQuery)).toMatchObject({
+      status: 'Paused',
+      waitingFor: 'resume (paused by carol: wait), then approval of gate "phase-0" (westus)',
+    });
+    expect(await steer(handle, approveUpdate, { gate: 'phase-0', by: 'bob' })).toEqual({ accepted: true });
+    await env.sleep('1 day');
+    const paused = await handle.query(statusQuery);
+    expect(paused.status).toBe('Paused');
+    expect(paused.gates.map((g) => [g.decision, g.by])).toEqual([['approved', 'bob']]);
+    expect(paused.regions.every((r) => r.done === 0)).toBe(true);
+    expect(await readLedger(stateDir)).toEqual([]);
+    expect(await steer(handle, resumeUpdate, { by: 'carol' })).toEqual({ accepted: true });
+    return rolloutResult(env, handle);
+  });
+  expect(report.status).toBe('Completed');
+  expect(report.machines.every((m) => m.outcome === 'Succeeded')).toBe(true);
 });

@@ -32,7 +32,7 @@ test('the manifest names every saved history, across the scenarios and all three
   const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json') && f !== 'manifest.json');
   expect(records.map((r) => r.file).sort()).toEqual(files.sort());
   expect(new Set(records.map((r) => r.scenario))).toEqual(
-    new Set(['happy-path', 'error-budget', 'approval-gate', 'next-window', 'sliced']),
+    new Set(['happy-path', 'error-budget', 'bake', 'approval-gate', 'next-window', 'sliced', 'webhooks']),
   );
   const types: Array<HistoryRecord['workflowType']> = [
     'machineAttemptWorkflow',

@@ -248,7 +248,9 @@ test('across continue-as-new, an exceeded budget halts with no new starts and an
     },
   );
 
-  expect(halted.reason).toBe('error budget exceeded: 2 error(s), at most 1 allowed (latest: x04 Unhealthy)');
+  expect(halted.reason).toBe(
+    'error budget exceeded in phase 0: 2 error(s), at most 1 allowed: x02 InstallFailed, x04 Unhealthy',
+  );
   expect(halted.errors).toEqual({ count: 2, allowed: 1 });
   expect(halted.notStarted).toEqual([]);
   expect(report.status).toBe('Completed');

@@ -38,13 +38,18 @@ function timeoutPolicy(ms: number): PipelinePolicy {
   };
 }
 
-export function createArmClients(subscriptionId: string, o: ArmOptions): ArmClients {
-  const common = {
+/** The pipeline options every client shares: endpoint, retries, the request timeout, extra CAs. */
+export function armClientOptions(o: ArmOptions) {
+  return {
     endpoint: o.endpoint,
     retryOptions: o.retry,
     additionalPolicies: [{ policy: timeoutPolicy(o.requestTimeoutMs), position: 'perCall' as const }],
     ...(o.ca ? { tlsOptions: { ca: o.ca } } : {}),
   };
+}
+
+export function createArmClients(subscriptionId: string, o: ArmOptions): ArmClients {
+  const common = armClientOptions(o);
   return {
     compute: new ComputeManagementClient(o.credential, subscriptionId, {
       ...common,

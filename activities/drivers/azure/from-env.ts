@@ -1,3 +1,4 @@
+import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { Problem } from '../../../domain/problems';
 import { AzureDriver } from './driver';
@@ -23,10 +24,19 @@ export function azureEnvProblems(env: NodeJS.ProcessEnv = process.env): Problem[
  * until a machine with `driver: azure` is patched.
  */
 export function azureDriverFromEnv(env: NodeJS.ProcessEnv = process.env): AzureDriver {
+  return new AzureDriver(azureConnectionFromEnv(env));
+}
+
+/** The credential, ARM endpoint and token scope from the environment, as the worker and the live import use them. */
+export function azureConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): {
+  credential: TokenCredential;
+  endpoint?: string;
+  scope?: string;
+} {
   const endpoint = env.OFFPEAK_AZURE_ENDPOINT?.replace(/\/+$/, '');
-  return new AzureDriver({
+  return {
     credential: new DefaultAzureCredential(),
     ...(endpoint ? { endpoint } : {}),
     ...(env.OFFPEAK_AZURE_SCOPE ? { scope: env.OFFPEAK_AZURE_SCOPE } : {}),
-  });
+  };
 }

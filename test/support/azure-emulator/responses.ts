@@ -153,6 +153,10 @@ export function completeOperation(op: Operation, ledger: LedgerEntry[]): Record<
 export function instanceViewOf(m: MachineState): Record<string, unknown> {
   const running = m.power === 'running';
   return {
+    // The platform domains of a VM in an availability set (Resource Graph does not carry them).
+    ...(m.availabilitySet !== undefined
+      ? { platformUpdateDomain: m.updateDomain ?? 0, platformFaultDomain: m.faultDomain ?? 0 }
+      : {}),
     computerName: m.resourceId.split('/').pop(),
     osName: m.os === 'Windows' ? 'Windows Server 2022 Datacenter' : 'Ubuntu 22.04',
     vmAgent: {

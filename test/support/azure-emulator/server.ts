@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { selfSignedCert } from './cert';
 import { installBodyProblem, type EmulatedPatch, type InstallBody } from './patches';
+import { RESOURCE_GRAPH_API_VERSION, RESOURCE_GRAPH_PATH, resourceGraphAnswer } from './resource-graph';
 import { arcMachineOf, completeOperation, instanceViewOf, vmOf } from './responses';
 
 /**
@@ -34,6 +35,17 @@ export interface EmulatedMachine {
   /** VM patch settings (default: AutomaticByPlatform, handed to customer schedules by the bypass flag). */
   patchMode?: 'AutomaticByPlatform' | 'AutomaticByOS' | 'ImageDefault' | 'Manual';
   bypassPlatformSafetyChecksOnUserSchedule?: boolean;
+  /** What Resource Graph and the instance view tell of the machine (the live import reads these). */
+  location?: string;
+  zone?: '1' | '2' | '3';
+  /** An availability set's name (in the machine's resource group), with the VM's platform domains. */
+  availabilitySet?: string;
+  updateDomain?: number;
+  faultDomain?: number;
+  tags?: Record<string, string>;
+  image?: { publisher: string; offer: string; sku: string };
+  /** A Windows VM's osProfile.windowsConfiguration.timeZone (a Windows zone name). */
+  timeZone?: string;
 }
 
 export interface MachineState extends EmulatedMachine {
@@ -263,6 +275,15 @@ export class AzureEmulator {
     send: (status: number, payload?: unknown, headers?: Record<string, string>) => void,
   ): void {
     const path = url.pathname;
+    if (method === 'POST' && path === RESOURCE_GRAPH_PATH) {
+      const version = url.searchParams.get('api-version');
+      if (version !== RESOURCE_GRAPH_API_VERSION)
+        return send(400, {
+          error: { code: 'InvalidApiVersionParameter', message: `api-version ${version} is not emulated` },
+        });
+      const answer = resourceGraphAnswer(body, this.machines.values());
+      return send(answer.status, answer.body);
+    }
     const op = /\/operations\/([^/]+)$/.exec(path) ?? /\/operationResults\/([^/]+)$/.exec(path);
     if (method === 'GET' && op) return this.poll(op[1], path.includes('/operationResults/'), send);
 
