@@ -28,6 +28,8 @@ import { testDevServer } from '../support/servers';
  */
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 10);
+/** Simulated durations times this: `npm run soak` lengthens them so that the rollout outlasts 50 kills. */
+const TIME_SCALE = process.env.CRASH_TIME_SCALE ?? '0.01';
 jest.setTimeout(120_000 + KILLS * 20_000);
 
 const SEED = Number(process.env.CRASH_SEED ?? 20250610);
@@ -84,7 +86,7 @@ class WorkerProcess {
     const out = openSync(this.logFile, 'a');
     this.child = spawn(
       process.execPath,
-      [join(root, 'bin', 'offpeak.js'), 'worker', '--sim-state', this.stateDir, '--time-scale', '0.01'],
+      [join(root, 'bin', 'offpeak.js'), 'worker', '--sim-state', this.stateDir, '--time-scale', TIME_SCALE],
       { cwd: root, env: this.env, stdio: ['ignore', out, out] },
     );
     const child = this.child;
@@ -141,7 +143,9 @@ test(`a rollout survives ${KILLS} worker kills at random points: no machine fail
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const handle = client.workflow.getHandle(rolloutWorkflowId(input.rolloutId));
-  const log: string[] = [`seed ${SEED}, ${KILLS} kills, worker logs in ${stateDir}`];
+  const log: string[] = [
+    `seed ${SEED}, ${KILLS} kills, time scale ${TIME_SCALE}, worker logs in ${stateDir}`,
+  ];
   try {
     await startRollout(client, input);
     const finished = async () => {
