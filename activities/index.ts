@@ -37,7 +37,8 @@ function target(machine: MachineSpec, operation: Operation): MachineTarget {
 }
 
 /**
- * Heartbeats while a long driver call runs, so a dead worker is noticed within the heartbeat timeout.
+ * Heartbeats while a driver call runs (every machine step, quick or long), so a dead worker is noticed
+ * within the heartbeat timeout rather than the step's start-to-close timeout.
  * Every beat repeats the latest details: they are what a retry resumes from (an Azure operation).
  */
 async function withHeartbeat<T>(call: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
@@ -93,10 +94,12 @@ export function createActivities(drivers: Drivers) {
       const ctx = Context.current();
       const end = ctx.info.currentAttemptScheduledTimestampMs + ctx.info.startToCloseTimeoutMs;
       return asActivityFailure(() =>
-        driverOf(machine).assess(target(machine, op), {
-          checkpoint: { saved: ctx.info.heartbeatDetails, save: (d) => ctx.heartbeat(d) },
-          budgetMs: Math.max(1_000, end - Date.now() - 10_000),
-        }),
+        withHeartbeat((beat) =>
+          driverOf(machine).assess(target(machine, op), {
+            checkpoint: { saved: ctx.info.heartbeatDetails, save: beat },
+            budgetMs: Math.max(1_000, end - Date.now() - 10_000),
+          }),
+        ),
       );
     },
 
@@ -144,7 +147,7 @@ export function createActivities(drivers: Drivers) {
     },
 
     async bootId(machine: MachineSpec, op: Operation): Promise<string> {
-      return asActivityFailure(() => driverOf(machine).bootId(target(machine, op)));
+      return asActivityFailure(() => withHeartbeat(() => driverOf(machine).bootId(target(machine, op))));
     },
 
     async reboot(
@@ -152,7 +155,9 @@ export function createActivities(drivers: Drivers) {
       op: Operation,
       expectedBootId: string,
     ): Promise<{ rebooted: boolean }> {
-      return asActivityFailure(() => driverOf(machine).reboot(target(machine, op), { expectedBootId }));
+      return asActivityFailure(() =>
+        withHeartbeat(() => driverOf(machine).reboot(target(machine, op), { expectedBootId })),
+      );
     },
 
     async waitForBoot(machine: MachineSpec, op: Operation, previousBootId: string): Promise<string> {
@@ -165,7 +170,7 @@ export function createActivities(drivers: Drivers) {
     },
 
     async healthCheck(machine: MachineSpec, op: Operation): Promise<{ healthy: boolean; detail: string }> {
-      return asActivityFailure(() => driverOf(machine).health(target(machine, op)));
+      return asActivityFailure(() => withHeartbeat(() => driverOf(machine).health(target(machine, op))));
     },
 
     /** The rollout's hooks and notifications (activities/signals/webhooks.ts). */

@@ -53,7 +53,7 @@ export interface AttemptReading {
 /**
  * A rollout's machines (docs/scale.md, "Reports"): planned ones from its slices (inline in its input, or in
  * the spec store), attempts from visibility (each attempt's memo; the result of a closed one without), and
- * with `patches` each machine's patch list from its latest attempt that had one. The assembly is pure
+ * with `patches` each machine's patch list over its attempts (latest first, installs of every one). The assembly is pure
  * (`machine-reports.ts`); this is the reading. Visibility is eventually consistent: a listing that shows
  * fewer attempts than the rollout counts is read again a few times, and a note says if it still lags.
  */
@@ -152,14 +152,18 @@ const CLOSED = new Set(['COMPLETED', 'FAILED', 'TERMINATED', 'TIMED_OUT', 'CANCE
 const touched = (r: AttemptReport) => Object.values(r.counts).some((n) => n > 0);
 
 /**
- * Of the attempts whose results would be read for their patches, keeps per machine only the latest (the
- * report shows that one's list), and every attempt that has no memo (its result is its only record).
+ * Of the attempts whose results would be read for their patches, keeps per machine the latest (the report
+ * shows that one's list), every earlier one that installed something (a later attempt is not offered what
+ * it installed: the report merges them), and every attempt that has no memo (its result is its only record).
  */
 function keepLatestPerMachine(unread: Array<{ listed: ListedAttempt }>): void {
   const latest = new Map<string, number>();
   for (const { listed } of unread)
     if (listed.report) latest.set(listed.machine, Math.max(latest.get(listed.machine) ?? 0, listed.attempt));
-  const kept = unread.filter(({ listed }) => !listed.report || latest.get(listed.machine) === listed.attempt);
+  const kept = unread.filter(
+    ({ listed }) =>
+      !listed.report || listed.report.counts.installed > 0 || latest.get(listed.machine) === listed.attempt,
+  );
   unread.splice(0, unread.length, ...kept);
 }
 

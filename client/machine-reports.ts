@@ -118,10 +118,12 @@ function machineReport(
     ...base,
     outcome: last.outcome,
     detail: last.detail,
+    // What a machine installed is every attempt's: a later one is not offered what an earlier one installed.
     ...last.counts,
+    installed: done.reduce((n, a) => n + a.counts.installed, 0),
     rebooted: done.some((a) => a.rebooted),
     lastAssessedAt: [...done].reverse().find((a) => a.assessedAt)?.assessedAt,
-    patches: [...done].reverse().find((a) => a.patches?.length)?.patches ?? [],
+    patches: mergedPatches(done),
     attempts: done.map(({ attempt, outcome, startedAt, finishedAt, detail }) => ({
       attempt,
       outcome,
@@ -130,6 +132,18 @@ function machineReport(
       detail,
     })),
   };
+}
+
+/**
+ * A machine's patches over its attempts: each patch as the latest attempt that lists it says, except that an
+ * installed patch stays Installed (an attempt interrupted after installing, then a retry not offered it).
+ */
+function mergedPatches(done: readonly AttemptReport[]): PatchOutcome[] {
+  const merged = new Map<string, PatchOutcome>();
+  for (const a of done)
+    for (const p of a.patches ?? [])
+      if (merged.get(p.patchId)?.state !== 'Installed') merged.set(p.patchId, p);
+  return [...merged.values()];
 }
 
 /**

@@ -16,6 +16,7 @@ export const COLOURS: Record<MachineState, string> = {
   Pending: '#e8a33d',
   WindowMissed: '#c9b458',
   Unreachable: '#8e7cc3',
+  Interrupted: '#7a8fb8',
   InstallFailed: '#d64545',
   PreScriptFailed: '#e0683a',
   PostScriptFailed: '#b8502c',

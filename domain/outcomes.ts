@@ -22,6 +22,12 @@ export const OUTCOME = {
   /** Did not come back from its reboot in time. */
   DidNotComeBack: 'DidNotComeBack',
   Unhealthy: 'Unhealthy',
+  /**
+   * Infrastructure, not the host, stopped the attempt: its steps kept failing without a verdict (workers gone,
+   * timeouts) until its window or the deadline ran out. The host was read again and what was done is recorded;
+   * the machine is retried in its next window and nothing counts against the budget before its last attempt.
+   */
+  Interrupted: 'Interrupted',
   /** The attempt failed in a way the lifecycle does not map (say, a broken package manager): see its workflow. */
   Errored: 'Errored',
   /** The rollout was halted or cancelled before this machine started. */
@@ -41,6 +47,7 @@ export const RETRYABLE_OUTCOMES: ReadonlySet<AttemptOutcome> = new Set([
   OUTCOME.Pending,
   OUTCOME.Unreachable,
   OUTCOME.WindowMissed,
+  OUTCOME.Interrupted,
 ]);
 
 /** Environmental misses: nothing was made worse, so they count only on a machine's last attempt. */
@@ -48,12 +55,13 @@ const ENVIRONMENTAL: ReadonlySet<AttemptOutcome> = new Set([
   OUTCOME.Pending,
   OUTCOME.Unreachable,
   OUTCOME.WindowMissed,
+  OUTCOME.Interrupted,
 ]);
 
 /**
  * Offpeak's error rule: a machine counts as an error when an attempt leaves it worse or proves a patch bad
  * (InstallFailed, a failed script, DidNotComeBack, Unhealthy, Errored), or when its last attempt ends without success.
- * Environmental misses (Pending, Unreachable, WindowMissed) on a non-final attempt do not count: they are retried.
+ * Environmental misses (Pending, Unreachable, WindowMissed, Interrupted) on a non-final attempt do not count: they are retried.
  */
 export function countsAsError(outcome: AttemptOutcome, finalAttempt: boolean): boolean {
   if (outcome === OUTCOME.Succeeded || outcome === OUTCOME.Skipped) return false;

@@ -67,6 +67,11 @@ export const policySchema = z
     packageNameMasksToExclude: list(text).default([]),
     excludeKbsRequiringReboot: z.boolean().default(false),
     rebootSetting: z.enum(REBOOT_SETTINGS).default('IfRequired'),
+    /**
+     * Scripts as a saga: when a machine's pre-script succeeded and a later step fails (install, reboot, lost
+     * host), its post-script still runs (an undrain after a drain), and the attempt records both outcomes.
+     */
+    postScriptAfterFailure: z.boolean().default(true),
     /** Off-peak hours in each machine's own time zone, for machines without a maintenance configuration. */
     offPeak: z
       .object({ start: hhmm, end: hhmm })

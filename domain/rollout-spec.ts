@@ -27,6 +27,8 @@ export interface RolloutSettings {
   deadline: number;
   maxAttempts: number;
   rebootSetting: RebootSetting;
+  /** The policy's `postScriptAfterFailure` (absent in inputs made before it: true). */
+  postScriptAfterFailure?: boolean;
   selection: Omit<SelectionCriteria, 'hotpatchOnly'>;
   errorBudget: Policy['errorBudget'];
   approvals: Policy['approvals'];
@@ -170,6 +172,7 @@ export function buildRolloutInput(args: {
       ...release,
       maxAttempts: policy.maxAttempts,
       rebootSetting: policy.rebootSetting,
+      postScriptAfterFailure: policy.postScriptAfterFailure,
       selection: selectionOf(policy),
       errorBudget: policy.errorBudget,
       approvals: policy.approvals,

@@ -75,6 +75,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     ...(options.workflows === false ? {} : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.drivers),
     maxConcurrentActivityTaskExecutions: 200,
+    // A dead worker's cached workflows move to the shared queue after 3 s (the SDK's default: 10 s).
+    stickyQueueScheduleToStartTimeout: '3 seconds',
     // Bounded: running activities are cancelled after the grace time (Temporal retries them elsewhere).
     shutdownGraceTime: SHUTDOWN.graceMs,
     shutdownForceTime: SHUTDOWN.forceMs,

@@ -1,84 +1,43 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
+  type ActivityFailure,
   log,
-  proxyActivities,
   setCurrentDetails,
   sleep,
   upsertMemo,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { countOutcomes } from '../domain/patches';
-import { FAILURE, NON_RETRYABLE_FAILURES } from '../domain/failures';
+import { countOutcomes, type InstallResult } from '../domain/patches';
+import { FAILURE } from '../domain/failures';
 import { OUTCOME, type AttemptOutcome } from '../domain/outcomes';
 import { selectPatches } from '../domain/patch-selection';
 import { shouldReboot } from '../domain/reboot';
-import type { MachineSpec } from '../domain/rollout-spec';
 import { canStartInstall, canStartReboot, latestInstallEnd } from '../domain/windows/start-rules';
-import {
-  ATTEMPT_MEMO_KEY,
-  SA,
-  type MachineAttemptInput,
-  type MachineAttemptMemo,
-  type MachineAttemptResult,
-} from './messages';
+import { ATTEMPT_MEMO_KEY, SA, type MachineAttemptInput, type MachineAttemptResult } from './messages';
 import { countMachineAttempt } from './metrics';
+import {
+  causeOf,
+  failureType,
+  isInfrastructure,
+  machineSteps,
+  memoOf,
+  patchesAfterRereading,
+  rereadHost,
+} from './machine-steps';
 
 type Window = { start: number; end: number };
+/** How a step, or the attempt, ended. */
+type Ending = { outcome: AttemptOutcome; detail?: string };
 
 const ALWAYS_OPEN = (now: number): Window => ({ start: now, end: Number.MAX_SAFE_INTEGER });
-
-function failureType(err: unknown): string | undefined {
-  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure)
-    return err.cause.type ?? undefined;
-  return undefined;
-}
-
-function memoOf(r: MachineAttemptResult, m: MachineSpec): MachineAttemptMemo {
-  const { attempt, outcome, startedAt, finishedAt, detail, counts, rebooted, assessedAt } = r;
-  const { region, zone, availabilitySet, updateDomain } = m;
-  return {
-    attempt,
-    outcome,
-    startedAt,
-    finishedAt,
-    detail,
-    counts,
-    rebooted,
-    assessedAt,
-    region,
-    zone,
-    availabilitySet,
-    updateDomain,
-  };
-}
+const end = (outcome: AttemptOutcome, detail?: string): Ending => ({ outcome, detail });
 
 /** One attempt on one machine, inside its window: assess, select, pre-script, install, reboot, post-script, health. */
 export async function machineAttemptWorkflow(input: MachineAttemptInput): Promise<MachineAttemptResult> {
   const { machine, attempt, settings } = input;
   const op = { id: input.rolloutId, attempt };
-  const quick = proxyActivities<Activities>({
-    taskQueue: machine.taskQueue,
-    startToCloseTimeout: '1 minute',
-    retry: {
-      maximumAttempts: 3,
-      initialInterval: '1 second',
-      nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
-    },
-  });
-  const long = proxyActivities<Activities>({
-    taskQueue: machine.taskQueue,
-    startToCloseTimeout: '4 hours',
-    // Long steps heartbeat every second: a worker that dies is noticed within 10 s and the step
-    // resumes elsewhere (the driver checks the host first, so nothing is done twice).
-    heartbeatTimeout: '10 seconds',
-    retry: {
-      maximumAttempts: 3,
-      initialInterval: '1 second',
-      nonRetryableErrorTypes: [...NON_RETRYABLE_FAILURES],
-    },
-  });
+  // Every step's retries end with the window it runs in, or the rollout's deadline (workflows/machine-steps.ts).
+  let window: Window | undefined;
+  const steps = machineSteps(machine, () => Math.min(window?.end ?? settings.deadline, settings.deadline));
   const result: MachineAttemptResult = {
     name: machine.name,
     attempt,
@@ -100,7 +59,6 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
 
   // 1. Wait for the machine's window. After every durable wait the window is checked again against the
   // clock: a timer that fires late (workers down for hours) must not patch outside the window.
-  let window: Window | undefined;
   if (input.notBefore !== undefined && machine.schedule !== null && input.notBefore > Date.now())
     await sleep(input.notBefore - Date.now());
   for (;;) {
@@ -111,7 +69,13 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
       window = ALWAYS_OPEN(now);
       break;
     }
-    const next = await quick.findWindow(machine.schedule, now);
+    let next;
+    try {
+      next = await steps.findWindow()(machine.schedule, now);
+    } catch (err) {
+      if (!isInfrastructure(err)) throw err;
+      return finish(OUTCOME.Interrupted, `no worker computed the window: ${causeOf(err)}`);
+    }
     // The answer can arrive late (workers down, retries): judge it by the clock now, not when asked.
     const at = Date.now();
     if (!next || next.start > settings.deadline)
@@ -136,10 +100,12 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   // 2. Assess.
   let assessment;
   try {
-    assessment = await quick.assess(machine, op);
+    assessment = await steps.quick().assess(machine, op);
   } catch (err) {
     if (failureType(err) === FAILURE.MachineUnreachable)
       return finish(OUTCOME.Unreachable, 'could not be reached to assess');
+    if (isInfrastructure(err))
+      return finish(OUTCOME.Interrupted, `the assessment did not finish: ${causeOf(err)}`);
     throw err;
   }
   result.assessedAt = assessment.assessedAt;
@@ -155,61 +121,119 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
   if (!canStartInstall(window, Date.now()))
     return finish(OUTCOME.WindowMissed, 'the window closed during assessment');
 
-  // 4. Pre-script, install, reboot, post-script, health.
+  // 4. Pre-script, install, reboot, post-script, health. Steps retry across worker deaths until the window's
+  // end; a step that still fails for infrastructure reasons ends the attempt Interrupted, with the host read
+  // again so that the record says what was done. After a successful pre-script, the post-script runs whatever
+  // fails later (the saga, `postScriptAfterFailure`), and the attempt records both outcomes.
   result.startedAt = new Date(Date.now()).toISOString();
   try {
-    if (machine.preScript) await long.runScript(machine, op, 'pre', machine.preScript);
+    if (machine.preScript) await steps.long().runScript(machine, op, 'pre', machine.preScript);
   } catch (err) {
     if (failureType(err) === FAILURE.ScriptFailed)
       return finish(OUTCOME.PreScriptFailed, (err as ActivityFailure).cause?.message);
+    if (isInfrastructure(err))
+      return finish(OUTCOME.Interrupted, `the pre-script did not finish: ${causeOf(err)}`);
     throw err;
   }
+  const selected = selection.selected;
+  let install: InstallResult | undefined;
+  let bootBefore: string | undefined;
+  let stage = 'the install';
 
-  let install;
-  try {
-    install = await long.install(
-      machine,
-      op,
-      selection.selected,
-      Math.min(latestInstallEnd(window, machine.os), settings.deadline),
-    );
-  } catch (err) {
-    const type = failureType(err);
-    if (type === FAILURE.MachineUnreachable)
-      return finish(OUTCOME.Unreachable, 'lost the machine during install');
-    if (type === FAILURE.InstallFailed)
-      return finish(OUTCOME.InstallFailed, (err as ActivityFailure).cause?.message);
-    throw err;
-  }
-  // Outcomes of the patches not selected, then the install's outcome of every selected one.
-  result.patches = [...selection.outcomes, ...install.patches];
-  result.counts = countOutcomes(result.patches);
-
-  if (needsReboot(install.rebootRequired)) {
-    if (!canStartReboot(window, Date.now(), machine.os))
-      return finish(OUTCOME.Pending, 'installed, but too little of the window is left to reboot');
-    const before = await quick.bootId(machine, op);
-    setCurrentDetails('Rebooting');
-    await quick.reboot(machine, op, before);
+  /** Install and reboot; an ending when the attempt stops there. */
+  const disrupt = async (): Promise<Ending | undefined> => {
+    const deadline = Math.min(latestInstallEnd(window!, machine.os), settings.deadline);
     try {
-      await long.waitForBoot(machine, op, before);
+      install = await steps.long().install(machine, op, selected, deadline);
+    } catch (err) {
+      const type = failureType(err);
+      if (type === FAILURE.MachineUnreachable)
+        return end(OUTCOME.Unreachable, 'lost the machine during install');
+      if (type === FAILURE.InstallFailed)
+        return end(OUTCOME.InstallFailed, (err as ActivityFailure).cause?.message);
+      throw err;
+    }
+    // Outcomes of the patches not selected, then the install's outcome of every selected one.
+    result.patches = [...selection.outcomes, ...install.patches];
+    result.counts = countOutcomes(result.patches);
+    if (!needsReboot(install.rebootRequired)) return undefined;
+    if (!canStartReboot(window!, Date.now(), machine.os))
+      return end(OUTCOME.Pending, 'installed, but too little of the window is left to reboot');
+    stage = 'the reboot';
+    bootBefore = await steps.quick().bootId(machine, op);
+    setCurrentDetails('Rebooting');
+    await steps.quick().reboot(machine, op, bootBefore);
+    try {
+      await steps.long().waitForBoot(machine, op, bootBefore);
     } catch (err) {
       if (failureType(err) === FAILURE.DidNotComeBack)
-        return finish(OUTCOME.DidNotComeBack, 'did not come back from its reboot within 15 minutes');
+        return end(OUTCOME.DidNotComeBack, 'did not come back from its reboot within 15 minutes');
       throw err;
     }
     result.rebooted = true;
-  }
+    return undefined;
+  };
 
+  /** After an infrastructure failure: the host read again (what is installed, its boot id), and recorded. */
+  const interrupted = async (what: string, err: unknown): Promise<Ending> => {
+    const host = await rereadHost(steps.quick(), machine, op, bootBefore);
+    if (host.assessedAt) result.assessedAt = host.assessedAt;
+    const known = install?.patches ?? [];
+    result.patches = [...selection.outcomes, ...patchesAfterRereading(selected, known, host.offered)];
+    result.counts = countOutcomes(result.patches);
+    if (host.bootId !== undefined && bootBefore !== undefined) result.rebooted ||= host.bootId !== bootBefore;
+    const found = `${result.counts.installed} patch(es) installed${result.rebooted ? ', rebooted' : ''}`;
+    const note = host.unread.length ? `; could not read ${host.unread.join(' or ')}` : '';
+    return end(
+      OUTCOME.Interrupted,
+      `${what} did not finish (${causeOf(err)}); the host shows ${found}${note}`,
+    );
+  };
+
+  /** The post-script's own ending: Succeeded, PostScriptFailed, Interrupted, or Errored. */
+  const postScript = async (): Promise<Ending> => {
+    try {
+      if (machine.postScript) await steps.long().runScript(machine, op, 'post', machine.postScript);
+      return end(OUTCOME.Succeeded);
+    } catch (err) {
+      if (failureType(err) === FAILURE.ScriptFailed)
+        return end(OUTCOME.PostScriptFailed, (err as ActivityFailure).cause?.message);
+      return end(isInfrastructure(err) ? OUTCOME.Interrupted : OUTCOME.Errored, causeOf(err));
+    }
+  };
+
+  let failed: Ending | undefined;
   try {
-    if (machine.postScript) await long.runScript(machine, op, 'post', machine.postScript);
+    failed = await disrupt();
   } catch (err) {
-    if (failureType(err) === FAILURE.ScriptFailed)
-      return finish(OUTCOME.PostScriptFailed, (err as ActivityFailure).cause?.message);
-    throw err;
+    if (!isInfrastructure(err)) {
+      if (machine.preScript && settings.postScriptAfterFailure !== false) await postScript();
+      throw err;
+    }
+    failed = await interrupted(stage, err);
+  }
+  if (failed) {
+    if (machine.preScript && machine.postScript && settings.postScriptAfterFailure !== false) {
+      const post = await postScript();
+      result.postScriptAfterFailure = post;
+      const how = post.outcome === OUTCOME.Succeeded ? 'succeeded' : `${post.outcome}: ${post.detail}`;
+      failed = end(failed.outcome, `${failed.detail}; the post-script ran after the failure: ${how}`);
+    }
+    return finish(failed.outcome, failed.detail);
   }
 
-  const health = await quick.healthCheck(machine, op);
+  const post = await postScript();
+  if (post.outcome === OUTCOME.Interrupted)
+    return finish(post.outcome, `the post-script did not finish: ${post.detail}`);
+  if (post.outcome !== OUTCOME.Succeeded) return finish(post.outcome, post.detail);
+
+  let health;
+  try {
+    health = await steps.quick().healthCheck(machine, op);
+  } catch (err) {
+    if (!isInfrastructure(err)) throw err;
+    return finish(OUTCOME.Interrupted, `the health check did not finish: ${causeOf(err)}`);
+  }
   result.finishedAt = new Date(Date.now()).toISOString();
   if (!health.healthy) return finish(OUTCOME.Unhealthy, health.detail);
   if (result.counts.failed > 0)

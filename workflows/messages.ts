@@ -50,7 +50,10 @@ export interface MachineAttemptInput {
   rolloutId: string;
   machine: MachineSpec;
   attempt: number;
-  settings: Pick<RolloutSettings, 'deadline' | 'rebootSetting' | 'selection' | 'monthType'>;
+  settings: Pick<
+    RolloutSettings,
+    'deadline' | 'rebootSetting' | 'selection' | 'monthType' | 'postScriptAfterFailure'
+  >;
   /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
   notBefore?: number;
 }

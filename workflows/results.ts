@@ -27,6 +27,11 @@ export interface MachineAttemptResult {
   assessedAt?: string;
   /** End of the window this attempt ran in (epoch ms), when it had one. */
   windowEnd?: number;
+  /**
+   * The post-script run after a failure that followed a successful pre-script (the saga): its own outcome,
+   * beside the attempt's, which stays the first failure.
+   */
+  postScriptAfterFailure?: { outcome: AttemptOutcome; detail?: string };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
@@ -16,15 +16,21 @@ import { fleetOf, policyOf, tempDir } from '../support/rollouts';
 import { testDevServer } from '../support/servers';
 
 /**
- * The orchestration worker (`offpeak worker`, a child process) is killed with SIGKILL three times at
- * seeded random points of a running rollout and started again each time. The rollout still completes,
- * and the simulator's ledger shows no patch installed twice and no machine rebooted twice in an attempt.
- * After a kill, Temporal hands the dead worker's activities out again only after their timeouts (30 s
- * heartbeat, 1 minute start-to-close for quick ones): most of this test's time is those waits.
- * Set CRASH_SEED to replay a particular schedule of kills.
+ * Two orchestration workers (`offpeak worker`, child processes, as a production deployment runs several)
+ * are killed with SIGKILL at seeded random points of a running rollout, one or both at once, and started
+ * again at once: at least 10 kills here (`CRASH_KILLS`), 50 in `npm run soak`. Simulated durations are
+ * real but short (time scale 0.02: installs of 1.2-6 s, reboots of 0.6-1.8 s). A worker's death is never
+ * a machine's failure: the rollout completes with every machine Succeeded, the simulator's ledger shows no
+ * patch installed twice and no machine rebooted twice in an attempt, the ledger and the report match both
+ * ways, and the independent availability checker passes. After a kill, Temporal hands the dead worker's
+ * steps out again after their 10 s heartbeat timeout (every machine step heartbeats), its workflow tasks
+ * after theirs. Set CRASH_SEED to replay a particular schedule of kills.
  */
 
-jest.setTimeout(480_000);
+const KILLS = Number(process.env.CRASH_KILLS ?? 10);
+/** Simulated durations times this: `npm run soak` lengthens them so that the rollout outlasts 50 kills. */
+const TIME_SCALE = process.env.CRASH_TIME_SCALE ?? '0.02';
+jest.setTimeout(120_000 + KILLS * 20_000);
 
 const SEED = Number(process.env.CRASH_SEED ?? 20250610);
 const root = join(__dirname, '..', '..');
@@ -80,7 +86,7 @@ class WorkerProcess {
     const out = openSync(this.logFile, 'a');
     this.child = spawn(
       process.execPath,
-      [join(root, 'bin', 'offpeak.js'), 'worker', '--sim-state', this.stateDir, '--time-scale', '0.005'],
+      [join(root, 'bin', 'offpeak.js'), 'worker', '--sim-state', this.stateDir, '--time-scale', TIME_SCALE],
       { cwd: root, env: this.env, stdio: ['ignore', out, out] },
     );
     const child = this.child;
@@ -101,16 +107,16 @@ class WorkerProcess {
 }
 
 let server: DevServer;
-let worker: WorkerProcess | undefined;
+const workers: WorkerProcess[] = [];
 beforeAll(async () => {
   server = await testDevServer();
 });
 afterAll(async () => {
-  await worker?.kill('SIGKILL');
+  for (const w of workers) await w.kill('SIGKILL');
   await server?.stop();
 });
 
-test('a rollout survives its worker being killed three times, and no machine is patched or rebooted twice', async () => {
+test(`a rollout survives ${KILLS} worker kills at random points: no machine fails, nothing is done twice, the report is the ledger`, async () => {
   const random = seededRandom(SEED);
   const pick = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
   const stateDir = tempDir('crash');
@@ -124,22 +130,24 @@ test('a rollout survives its worker being killed three times, and no machine is 
     now: new Date(),
   });
 
-  worker = new WorkerProcess(
-    {
-      ...process.env,
-      TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_NAMESPACE: server.namespace,
-      OFFPEAK_LOG_LEVEL: 'warn',
-    },
-    stateDir,
-    join(stateDir, 'worker.log'),
-  );
-  worker.start();
+  const env = {
+    ...process.env,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: server.namespace,
+    OFFPEAK_LOG_LEVEL: 'warn',
+  };
+  for (const name of ['a', 'b'])
+    workers.push(new WorkerProcess(env, stateDir, join(stateDir, `worker-${name}.log`)));
+  for (const w of workers) w.start();
 
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection, namespace: server.namespace });
   const handle = client.workflow.getHandle(rolloutWorkflowId(input.rolloutId));
-  const log: string[] = [`seed ${SEED}, worker log ${join(stateDir, 'worker.log')}`];
+  const log: string[] = [
+    `seed ${SEED}, ${KILLS} kills, time scale ${TIME_SCALE}, worker logs in ${stateDir}`,
+  ];
+  const t0 = Date.now();
+  let restarts = 0;
   try {
     await startRollout(client, input);
     const finished = async () => {
@@ -149,56 +157,59 @@ test('a rollout survives its worker being killed three times, and no machine is 
     const hostChanges = async (kind?: string) =>
       (await readLedger(stateDir)).filter((e) => e.kind !== 'script' && (!kind || e.kind === kind)).length;
 
-    // Three kinds of kill point, in a seeded order: after N more machines finished (plus a random
-    // moment into the next step), right after the Nth next host change, right after the next reboot.
-    const triggers: Array<() => Promise<{ until: () => Promise<boolean>; then: number; what: string }>> = [
+    // Three kinds of kill point, one drawn per kill: right after the Nth next host change, right after the
+    // next reboot, or a random moment after the previous kill; then a random extra delay (0-1.5 s).
+    const triggers: Array<() => Promise<{ until: () => Promise<boolean>; what: string }>> = [
       async () => {
-        const n = pick(2, 5);
-        const base = (await finished()).done;
-        return {
-          until: async () => (await finished()).done >= base + n,
-          then: pick(0, 1500),
-          what: `${n} more machines finished`,
-        };
-      },
-      async () => {
-        const n = pick(1, 8);
+        const n = pick(1, 3);
         const base = await hostChanges();
-        return {
-          until: async () => (await hostChanges()) >= base + n,
-          then: 0,
-          what: `${n} more host changes`,
-        };
+        return { until: async () => (await hostChanges()) >= base + n, what: `${n} more host changes` };
       },
       async () => {
         const base = await hostChanges('reboot');
-        return { until: async () => (await hostChanges('reboot')) > base, then: 0, what: 'the next reboot' };
+        return { until: async () => (await hostChanges('reboot')) > base, what: 'the next reboot' };
+      },
+      async () => {
+        const ms = pick(500, 4000);
+        const at = Date.now() + ms;
+        return { until: async () => Date.now() >= at, what: `${ms} ms` };
       },
     ];
-    for (let i = triggers.length - 1; i > 0; i--) {
-      const j = pick(0, i);
-      [triggers[i], triggers[j]] = [triggers[j], triggers[i]];
-    }
 
-    for (const trigger of triggers) {
-      const { until, then, what } = await trigger();
+    for (let kill = 1; kill <= KILLS; kill++) {
+      const { until, what } = await triggers[pick(0, triggers.length - 1)]();
       while (!(await until())) {
-        expect((await finished()).report.status).toBe('Running'); // the rollout must not end before the kill
+        // The rollout must not end (or halt) before the kill.
+        const { status, reason } = (await finished()).report;
+        expect({ status, reason, log }).toEqual({ status: 'Running', reason: undefined, log });
         await delay(20); // poll pacing only
       }
+      const then = pick(0, 1500);
       await delay(then); // a seeded random moment, not a synchronisation
       const at = await finished();
+      expect({ status: at.report.status, reason: at.report.reason, log }).toEqual({
+        status: 'Running',
+        reason: undefined,
+        log,
+      });
+      // One worker, the other, or both at once (every step in flight dies then).
+      const which = pick(0, 2);
+      const victims = which === 2 ? workers : [workers[which]];
       log.push(
-        `kill after ${what} (+${then} ms): ${at.done} machines done, ${await hostChanges()} host changes`,
+        `${((Date.now() - t0) / 1000).toFixed(1)} s: kill ${kill} (${['worker a', 'worker b', 'both workers'][which]}) after ${what} (+${then} ms): ` +
+          `${at.done} machines done, ${await hostChanges()} host changes`,
       );
-      await worker.kill('SIGKILL');
-      worker.start();
+      await Promise.all(victims.map((w) => w.kill('SIGKILL')));
+      for (const w of victims) w.start();
+      restarts += victims.length;
     }
 
     await handle.result();
+    log.push(`${((Date.now() - t0) / 1000).toFixed(1)} s: the rollout ended`);
+    writeFileSync(join(stateDir, 'kills.log'), log.join('\n') + '\n');
     const report = await rolloutReport(client, input.rolloutId, { patches: true });
-    expect(worker.alive()).toBe(true);
-    expect(worker.starts).toBe(4);
+    expect(workers.map((w) => w.alive())).toEqual([true, true]);
+    expect(workers.reduce((n, w) => n + w.starts, 0)).toBe(2 + restarts);
     expect({ status: report.status, reason: report.reason, log }).toEqual({
       status: 'Completed',
       reason: undefined,
@@ -221,18 +232,23 @@ test('a rollout survives its worker being killed three times, and no machine is 
     expect([...reboots].filter(([, n]) => n > 1)).toEqual([]);
     expect(installs.size).toBeGreaterThan(36);
     expect(reboots.size).toBeGreaterThan(10);
-    // Every patch the report shows installed is in the ledger, and the whole report holds up.
-    for (const m of report.machines)
-      for (const p of m.patches.filter((q) => q.state === 'Installed'))
-        expect({
-          installed: installs.has(`${m.name} ${p.patchId}`),
-          machine: m.name,
-          patch: p.patchId,
-        }).toMatchObject({ installed: true });
+    // The report and the ledger, both ways: the same installs and the same rebooted machines.
+    const reported = report.machines.flatMap((m) =>
+      m.patches.filter((p) => p.state === 'Installed').map((p) => `${m.name} ${p.patchId}`),
+    );
+    expect(reported.sort()).toEqual([...installs.keys()].sort());
+    expect(report.machines.reduce((n, m) => n + m.installed, 0)).toBe(installs.size);
+    const rebootedInLedger = new Set([...reboots.keys()].map((k) => k.split(' ')[0]));
+    expect(
+      report.machines
+        .filter((m) => m.rebooted)
+        .map((m) => m.name)
+        .sort(),
+    ).toEqual([...rebootedInLedger].sort());
     expect(checkLedger(report, ledger)).toEqual([]);
     expect(checkAvailability(report, fleet, policy)).toEqual([]);
   } finally {
     await connection.close();
-    await worker.kill('SIGTERM');
+    for (const w of workers) await w.kill('SIGTERM');
   }
 });

@@ -110,7 +110,7 @@ describe('assembleMachineReports', () => {
     });
   });
 
-  test('a machine takes its outcome, detail and counts from its latest finished attempt; attempts sorted; rebooted if any', () => {
+  test('a machine takes its outcome, detail and counts from its latest finished attempt, its installs from all; attempts sorted; rebooted if any', () => {
     const { machines } = assembleMachineReports({
       summary: summaryOf(),
       slices: slicesOf(),
@@ -146,7 +146,8 @@ describe('assembleMachineReports', () => {
       phase: 0,
       outcome: 'Succeeded',
       ...zero,
-      installed: 4,
+      // Attempt 1 installed 2 before its window ran out; attempt 2 was offered (and installed) 4 others.
+      installed: 6,
       notSelected: 1,
       rebooted: true,
       lastAssessedAt: '2026-11-11T00:59:00.000Z',
@@ -350,5 +351,42 @@ describe('visibilityShortfall', () => {
     ['nothing recorded, nothing to wait for', 0, [], 0],
   ])('%s', (_what, recorded, attempts, short) => {
     expect(visibilityShortfall({ attempts: recorded }, attempts)).toBe(short);
+  });
+});
+
+test('patches over attempts: an installed patch stays Installed when a retry is no longer offered it', () => {
+  const { machines } = assembleMachineReports({
+    summary: summaryOf(),
+    slices: slicesOf(),
+    attempts: [
+      listed(
+        'e-a',
+        1,
+        report(1, 'Interrupted', {
+          counts: { ...zero, installed: 1, pending: 1 },
+          patches: [
+            { patchId: 'a', state: 'Installed' },
+            { patchId: 'b', state: 'Pending' },
+          ],
+        }),
+      ),
+      listed(
+        'e-a',
+        2,
+        report(2, 'Succeeded', {
+          counts: { ...zero, installed: 1 },
+          patches: [{ patchId: 'b', state: 'Installed' }],
+        }),
+      ),
+    ],
+  });
+  const m = machines.find((x) => x.name === 'e-a')!;
+  expect({ installed: m.installed, pending: m.pending, patches: m.patches }).toEqual({
+    installed: 2,
+    pending: 0,
+    patches: [
+      { patchId: 'a', state: 'Installed' },
+      { patchId: 'b', state: 'Installed' },
+    ],
   });
 });
