@@ -2,9 +2,16 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DriverError, type MachineTarget, type PatchDriver } from '../../activities/drivers/driver';
 import { readLedger, SimulatedDriver } from '../../activities/drivers/simulated';
 import { machineWorkflowId } from '../../workflows/ids';
-import type { MachineAttemptResult } from '../../workflows/messages';
+import { cancelUpdate, type MachineAttemptResult } from '../../workflows/messages';
 import { checkLedger } from '../support/availability-check';
-import { machineOf, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
+import {
+  machineOf,
+  rolloutResult,
+  startRollout,
+  steer,
+  waitForStatus,
+  withWorker,
+} from '../support/workflow-harness';
 import { timeSkippingEnv } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
@@ -54,7 +61,13 @@ function driverWith(stateDir: string, make: (sim: SimulatedDriver) => Override):
   });
 }
 
-async function run(rolloutId: string, driver: PatchDriver, policy: Record<string, unknown> = {}) {
+/** `halts`: the attempt fails, and a one-machine phase allows no error (one machine must succeed). */
+async function run(
+  rolloutId: string,
+  driver: PatchDriver,
+  policy: Record<string, unknown> = {},
+  halts = false,
+) {
   const input = rolloutInputOf({
     rolloutId,
     fleet: FLEET,
@@ -62,7 +75,13 @@ async function run(rolloutId: string, driver: PatchDriver, policy: Record<string
     now: new Date(await env.currentTimeMs()),
   });
   return withWorker(env, { forMachine: () => driver }, async () => {
-    const report = await rolloutResult(env, await startRollout(env, input));
+    const handle = await startRollout(env, input);
+    // A halted rollout waits for a person: cancel it to read its report.
+    if (halts) {
+      await waitForStatus(handle, (r) => r.status === 'Halted', 'the halt');
+      await steer(handle, cancelUpdate, { by: 'bob', reason: 'saga test' });
+    }
+    const report = await rolloutResult(env, handle);
     const attempt = (n: number) =>
       env.client.workflow
         .getHandle(machineWorkflowId(rolloutId, 'eastus', 'm1', n))
@@ -84,6 +103,8 @@ describe('scripts as a saga', () => {
     const { report, attempt } = await run(
       'saga',
       driverWith(stateDir, () => ({ install: failingInstall() })),
+      {},
+      true,
     );
     const first = await attempt(1);
     expect({
@@ -109,6 +130,7 @@ describe('scripts as a saga', () => {
         postScriptAfterFailure: false,
         maxAttempts: 1,
       },
+      true,
     );
     const first = await attempt(1);
     expect({ outcome: first.outcome, post: first.postScriptAfterFailure }).toEqual({
@@ -127,7 +149,7 @@ describe('scripts as a saga', () => {
         return request.kind === 'post' ? { exitCode: 3, output: 'load balancer said no' } : ran;
       },
     }));
-    const { attempt } = await run('saga-both', driver, { maxAttempts: 1 });
+    const { attempt } = await run('saga-both', driver, { maxAttempts: 1 }, true);
     const first = await attempt(1);
     expect(first.outcome).toBe('InstallFailed');
     expect(first.postScriptAfterFailure?.outcome).toBe('PostScriptFailed');
