@@ -80,6 +80,11 @@ export function createActivities(drivers: Drivers) {
       return verifyDecision(request);
     },
 
+    /** Answers on a site's task queue: a worker polls it (workflows/machine-steps.ts, `awaitSiteWorker`). */
+    async siteWorkerReady(): Promise<true> {
+      return true;
+    },
+
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */
     async findWindow(
       schedule: MaintenanceSchedule,

@@ -3,6 +3,7 @@ import { rolloutWorkflowId } from '../workflows/ids';
 import { STATUS_MEMO_KEY, statusQuery, type RolloutSummary } from '../workflows/messages';
 import { NotFoundError } from './errors';
 import { failedMachines } from './failed-machines';
+import { waitingMachines, type WaitingMachines } from './waiting-machines';
 import { mayHaveFailures, type FailedMachines } from './failures';
 import { LIVE_POLLER_MS, workflowPollers } from './temporal';
 
@@ -34,6 +35,8 @@ export type RolloutView = (
 ) & {
   /** The failed machines visibility names (no worker needed), when the counts say there are any. */
   failed?: FailedMachines;
+  /** What running machine attempts wait for (a site with no worker), from visibility. */
+  waiting?: WaitingMachines[];
 };
 
 /** A memo that holds a whole summary (every rollout keeps one per step and phase), not just a status. */
@@ -75,7 +78,7 @@ export async function rolloutView(
   rolloutId: string,
   queryTimeoutMs = QUERY_TIMEOUT_MS,
 ): Promise<RolloutView> {
-  const view = await workflowView(client, rolloutId, queryTimeoutMs);
+  const view = await withWaiting(client, rolloutId, await workflowView(client, rolloutId, queryTimeoutMs));
   const summary = view.report ?? keptSummary(view.server);
   // A summary names its failed machines itself; older ones do not, and visibility names them.
   if (!summary || summary.failed || !mayHaveFailures(summary)) return view;
@@ -83,6 +86,17 @@ export async function rolloutView(
     return { ...view, failed: await failedMachines(client, rolloutId) };
   } catch {
     return view; // The names are extra: a status without them is still the status.
+  }
+}
+
+/** A running rollout's waiting machines: extra, so a listing that fails leaves the status as it is. */
+async function withWaiting(client: Client, rolloutId: string, view: RolloutView): Promise<RolloutView> {
+  if (view.server.execution !== 'RUNNING') return view;
+  try {
+    const waiting = await waitingMachines(client, rolloutId);
+    return waiting.length ? { ...view, waiting } : view;
+  } catch {
+    return view;
   }
 }
 

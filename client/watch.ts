@@ -4,6 +4,7 @@ import type { RolloutSummary } from '../workflows/messages';
 import { NotFoundError } from './errors';
 import { failedLines, progressLines } from './progress';
 import type { FailedMachines } from './failures';
+import { waitingLines } from './waiting-machines';
 import { keptSummary, rolloutView, shortReason, type RolloutView, type ServerView } from './rollout-view';
 
 const NEEDS_A_PERSON: ReadonlySet<string> = new Set([
@@ -43,9 +44,10 @@ export function serverLines(
 
 /** The lines of one view: the workflow's own progress, or the server's view. */
 export function viewLines(rolloutId: string, view: RolloutView): string[] {
-  return view.report
+  const lines = view.report
     ? progressLines(view.report, view.failed)
     : serverLines(rolloutId, view.server, view.fallback, view.failed);
+  return [lines[0], ...waitingLines(view.waiting), ...lines.slice(1)];
 }
 
 /** The command an operator runs next, given where the rollout stands. */

@@ -72,6 +72,8 @@ export const policySchema = z
      * host), its post-script still runs (an undrain after a drain), and the attempt records both outcomes.
      */
     postScriptAfterFailure: z.boolean().default(true),
+    /** A site's machine says `no worker on task queue …` after this many seconds without its site's worker (it keeps waiting). */
+    siteWorkerNoticeSeconds: z.number().int().min(1).max(3600).default(60),
     /** Off-peak hours in each machine's own time zone, for machines without a maintenance configuration. */
     offPeak: z
       .object({ start: hhmm, end: hhmm })

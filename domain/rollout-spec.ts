@@ -29,6 +29,8 @@ export interface RolloutSettings {
   rebootSetting: RebootSetting;
   /** The policy's `postScriptAfterFailure` (absent in inputs made before it: true). */
   postScriptAfterFailure?: boolean;
+  /** The policy's `siteWorkerNoticeSeconds` (absent: 60). */
+  siteWorkerNoticeSeconds?: number;
   selection: Omit<SelectionCriteria, 'hotpatchOnly'>;
   errorBudget: Policy['errorBudget'];
   approvals: Policy['approvals'];
@@ -173,6 +175,7 @@ export function buildRolloutInput(args: {
       maxAttempts: policy.maxAttempts,
       rebootSetting: policy.rebootSetting,
       postScriptAfterFailure: policy.postScriptAfterFailure,
+      siteWorkerNoticeSeconds: policy.siteWorkerNoticeSeconds,
       selection: selectionOf(policy),
       errorBudget: policy.errorBudget,
       approvals: policy.approvals,

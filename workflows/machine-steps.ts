@@ -3,13 +3,16 @@ import {
   ApplicationFailure,
   proxyActivities,
   type RetryPolicy,
+  setCurrentDetails,
   TimeoutFailure,
+  upsertMemo,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, Operation } from '../activities';
 import { NON_RETRYABLE_FAILURES } from '../domain/failures';
 import type { PatchOutcome } from '../domain/patches';
-import type { MachineSpec } from '../domain/rollout-spec';
-import type { MachineAttemptMemo, MachineAttemptResult } from './messages';
+import type { MachineSpec, RolloutSettings } from '../domain/rollout-spec';
+import { ATTEMPT_MEMO_KEY, type MachineAttemptMemo, type MachineAttemptResult } from './messages';
 
 /**
  * How a machine attempt calls its activities (workflows/machine.ts). Every driver step checks the host
@@ -56,6 +59,50 @@ export function machineSteps(machine: Pick<MachineSpec, 'taskQueue'>, bound: () 
         retry,
       }).findWindow,
   };
+}
+
+/**
+ * A machine of a `site` is patched by that site's worker, on its own task queue. Before its first step the
+ * attempt asks the queue for an answer: when none comes within `siteWorkerNoticeSeconds` (a schedule-to-start timeout) it
+ * says so (`say`: the attempt's details and memo, which `rollout status` lists) and keeps waiting, until a
+ * worker answers or the rollout's deadline passes (false). Machines on the orchestration's queue skip it.
+ */
+export async function awaitSiteWorker(
+  machine: MachineSpec,
+  { deadline, siteWorkerNoticeSeconds = 60 }: Pick<RolloutSettings, 'deadline' | 'siteWorkerNoticeSeconds'>,
+  memo: () => MachineAttemptMemo,
+): Promise<boolean> {
+  const noticeMs = siteWorkerNoticeSeconds * 1000;
+  const say = (waiting: string | undefined) => {
+    setCurrentDetails(waiting ? `Waiting: ${waiting}` : "The site's worker answered");
+    upsertMemo({ [ATTEMPT_MEMO_KEY]: { ...memo(), ...(waiting ? { waiting } : {}) } });
+  };
+  if (machine.taskQueue === workflowInfo().taskQueue) return true;
+  const probe = (scheduleToStartTimeout?: number) =>
+    proxyActivities<Activities>({
+      taskQueue: machine.taskQueue,
+      startToCloseTimeout: '10 seconds',
+      scheduleToCloseTimeout: Math.max(60_000, deadline - Date.now()),
+      ...(scheduleToStartTimeout ? { scheduleToStartTimeout } : {}),
+      retry: { maximumAttempts: 1 },
+    }).siteWorkerReady();
+  try {
+    await probe(noticeMs);
+    return true;
+  } catch (err) {
+    const timeout =
+      err instanceof ActivityFailure && err.cause instanceof TimeoutFailure ? err.cause : undefined;
+    if (timeout?.timeoutType !== 'SCHEDULE_TO_START') throw err;
+  }
+  say(`no worker on task queue ${machine.taskQueue}`);
+  try {
+    await probe();
+  } catch (err) {
+    if (isInfrastructure(err)) return false;
+    throw err;
+  }
+  say(undefined);
+  return true;
 }
 
 /** The failure catalogue's type of an activity's failure. */

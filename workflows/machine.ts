@@ -15,6 +15,7 @@ import { canStartInstall, canStartReboot, latestInstallEnd } from '../domain/win
 import { ATTEMPT_MEMO_KEY, SA, type MachineAttemptInput, type MachineAttemptResult } from './messages';
 import { countMachineAttempt } from './metrics';
 import {
+  awaitSiteWorker,
   causeOf,
   failureType,
   isInfrastructure,
@@ -25,8 +26,7 @@ import {
 } from './machine-steps';
 
 type Window = { start: number; end: number };
-/** How a step, or the attempt, ended. */
-type Ending = { outcome: AttemptOutcome; detail?: string };
+type Ending = { outcome: AttemptOutcome; detail?: string }; // how a step, or the attempt, ended
 
 const ALWAYS_OPEN = (now: number): Window => ({ start: now, end: Number.MAX_SAFE_INTEGER });
 const end = (outcome: AttemptOutcome, detail?: string): Ending => ({ outcome, detail });
@@ -56,6 +56,10 @@ export async function machineAttemptWorkflow(input: MachineAttemptInput): Promis
     upsertMemo({ [ATTEMPT_MEMO_KEY]: memoOf(result, machine) });
     return result;
   };
+
+  // 0. A site's machine waits for its site's worker, saying so after a while (workflows/machine-steps.ts).
+  if (!(await awaitSiteWorker(machine, settings, () => memoOf(result, machine))))
+    return finish(OUTCOME.Interrupted, `no worker on task queue ${machine.taskQueue} before the deadline`);
 
   // 1. Wait for the machine's window. After every durable wait the window is checked again against the
   // clock: a timer that fires late (workers down for hours) must not patch outside the window.

@@ -52,7 +52,12 @@ export interface MachineAttemptInput {
   attempt: number;
   settings: Pick<
     RolloutSettings,
-    'deadline' | 'rebootSetting' | 'selection' | 'monthType' | 'postScriptAfterFailure'
+    | 'deadline'
+    | 'rebootSetting'
+    | 'selection'
+    | 'monthType'
+    | 'postScriptAfterFailure'
+    | 'siteWorkerNoticeSeconds'
   >;
   /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
   notBefore?: number;

@@ -44,7 +44,10 @@ export type MachineAttemptMemo = Pick<
   MachineAttemptResult,
   'attempt' | 'outcome' | 'startedAt' | 'finishedAt' | 'detail' | 'counts' | 'rebooted' | 'assessedAt'
 > &
-  Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
+  Pick<MachineSpec, 'region' | 'zone' | 'availabilitySet' | 'updateDomain'> & {
+    /** While the attempt waits for something outside it, what: `no worker on task queue offpeak-site-dublin`. */
+    waiting?: string;
+  };
 
 /**
  * What a rollout keeps of a region's machines: counts, never a record per machine, so that it can continue

@@ -95,6 +95,7 @@ export function registerRollout(program: Command): void {
         kept
           ? {
               ...statusJson(kept, view.failed),
+              waiting: view.waiting ?? [],
               ...(view.fallback ? { fallback: view.fallback, server: view.server } : {}),
             }
           : {

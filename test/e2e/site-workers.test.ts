@@ -4,6 +4,8 @@ import { createActivities, type Drivers } from '../../activities';
 import { readLedger } from '../../activities/drivers/simulated';
 import { prepareRollout } from '../../client/prepare';
 import { rolloutReport } from '../../client/report';
+import { rolloutView } from '../../client/rollout-view';
+import { viewLines } from '../../client/watch';
 import { startRollout } from '../../client/temporal';
 import { inlineSpecOf } from '../../domain/spec-slices';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
@@ -14,13 +16,14 @@ import type { RolloutReport } from '../../workflows/messages';
 import { checkAvailability, checkLedger } from '../support/availability-check';
 import { fleetOf, policyOf, tempDir, vm } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { waitUntil } from '../support/workflow-harness';
 
 /**
  * Issue 15, part 5 (first half): a `site`'s machine activities run only on that site's worker, which has
  * its own task queue and its own driver state (standing for the site's keys), while the orchestration
  * worker runs every workflow and the other machines' activities. Both are real workers on a real dev
- * server. Not covered here (it needs a change to the machine attempt workflow): a site with no worker
- * showing in status through a schedule-to-start timeout.
+ * server. And a site with no worker: its attempts say so (a schedule-to-start timeout), `rollout status`
+ * lists them, and they keep waiting until the site's worker starts.
  */
 jest.setTimeout(240_000);
 
@@ -122,4 +125,69 @@ test("a site's machines are patched only by the site's worker; the others by the
   expect(new Set(siteLedger.map((e) => e.machine))).toEqual(siteMachines);
   expect(new Set(centralLedger.map((e) => e.machine))).toEqual(new Set(others));
   expect(checkLedger(report, [...siteLedger, ...centralLedger])).toEqual([]);
+});
+
+test("a site with no worker shows in status (no worker on task queue …) and its machines wait for the site's worker", async () => {
+  const fleet = fleetOf({
+    regionPairs: { 'dc-dublin': null },
+    machines: [
+      vm('dub-1', { region: 'dc-dublin', site: SITE }),
+      vm('dub-2', { region: 'dc-dublin', site: SITE }),
+    ],
+  });
+  const policy = policyOf({ windows: 'always', disruptionBudget: '100%', siteWorkerNoticeSeconds: 2 });
+  const rolloutId = 'e2e-site-missing';
+  const input = prepareRollout({ rolloutId, startedBy: 'tester', fleet, policy, now: new Date() });
+  const nativeConnection = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  const orchestration = await Worker.create({
+    connection: nativeConnection,
+    namespace: server.namespace,
+    taskQueue: DEFAULT_TASK_QUEUE,
+    workflowBundle: testWorkflowBundle(),
+    activities: createActivities(simulatedDrivers(tempDir('missing-central'), 0)),
+  });
+  const siteWorker = await Worker.create({
+    connection: nativeConnection,
+    namespace: server.namespace,
+    taskQueue: siteTaskQueue(SITE),
+    activities: createActivities(simulatedDrivers(tempDir('missing-site'), 0)),
+  });
+  try {
+    const { view, report } = await orchestration.runUntil(async () => {
+      await startRollout(client, input);
+      // No site worker yet: the attempts say so within the notice time, and the status lists them.
+      const view = await waitUntil(
+        () => rolloutView(client, rolloutId),
+        (v) => (v.waiting?.[0]?.count ?? 0) === 2,
+        'both machines to wait for the site worker',
+        60_000,
+      );
+      // The site's worker starts: the same attempts go on, nothing failed meanwhile.
+      const report = await siteWorker.runUntil(async () => {
+        await client.workflow.getHandle(rolloutWorkflowId(rolloutId)).result();
+        return rolloutReport(client, rolloutId, { patches: false });
+      });
+      return { view, report };
+    });
+    expect(view.waiting).toEqual([
+      {
+        reason: `no worker on task queue ${siteTaskQueue(SITE)}`,
+        machines: expect.arrayContaining(['dub-1', 'dub-2']),
+        count: 2,
+      },
+    ]);
+    expect(viewLines(rolloutId, view)[1]).toMatch(
+      /^ {2}waiting: no worker on task queue offpeak-site-dublin \(2 machine\(s\): dub-[12], dub-[12]\)$/,
+    );
+    expect(report.status).toBe('Completed');
+    expect(report.machines.map((m) => [m.name, m.outcome, m.attempts.length])).toEqual([
+      ['dub-1', 'Succeeded', 1],
+      ['dub-2', 'Succeeded', 1],
+    ]);
+  } finally {
+    await connection.close();
+    await nativeConnection.close();
+  }
 });
