@@ -7,6 +7,9 @@ import { asActivityFailure } from './failures';
 import { readSlice, SliceError, specStoreDir } from '../store/spec-store';
 import { FAILURE } from '../domain/failures';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
+import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
+import type { LeaseRequest } from '../domain/lease-book';
+import { FLEET_GUARD_ID, requestLeaseSignal } from '../workflows/guard-contracts';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
@@ -66,6 +69,21 @@ export function createActivities(drivers: Drivers) {
           });
         throw err;
       }
+    },
+
+    /**
+     * Asks the fleet guard for a step's lease, starting the guard if none runs (signal-with-start); the
+     * guard answers the holder by signal. Asking again with the same lease ID is asking once.
+     */
+    async requestLease(request: LeaseRequest): Promise<void> {
+      await Context.current().client.workflow.signalWithStart('fleetGuardWorkflow', {
+        workflowId: FLEET_GUARD_ID,
+        taskQueue: DEFAULT_TASK_QUEUE,
+        args: [{}],
+        signal: requestLeaseSignal,
+        signalArgs: [request],
+        staticSummary: 'Offpeak fleet guard: disruption leases for every run',
+      });
     },
 
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */

@@ -21,6 +21,8 @@ export const FAILURE = {
   BadSlice: 'BadSlice',
   /** An operator's request the rollout's Update validator refused as malformed or oversized: nothing recorded. */
   InvalidRequest: 'InvalidRequest',
+  /** The fleet guard cannot place a lease (an unknown region or set) or could never grant it: the step fails. */
+  LeaseRefused: 'LeaseRefused',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 
@@ -33,4 +35,5 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FAILURE.NotAuthorized,
   FAILURE.PlatformManaged,
   FAILURE.BadSlice,
+  FAILURE.LeaseRefused,
 ];

@@ -25,6 +25,19 @@ import type { Problem } from './problems';
  * A grant costs O(machines in the request) map operations (each O(log n) at worst).
  */
 
+/**
+ * What the fleet guard needs to know about a machine beyond its place (region, zone, set, update
+ * domain), settled when the run's input is built from its fleet file: its region's geo-pairs, its set's
+ * size, its service and that service's allowance. Keyed by machine name; see docs/fleet-guard.md.
+ */
+export interface LeaseFacts {
+  pairs: string[];
+  setSize?: number;
+  service?: string;
+  /** The service's machines minus its `minAvailable`: how many may be down at once, across every run. */
+  serviceAllowance?: number;
+}
+
 export interface LeaseMachine {
   name: string;
   region: string;

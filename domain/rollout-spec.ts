@@ -8,6 +8,7 @@ import { azureRebootSetting } from './reboot';
 import type { SelectionCriteria } from './patch-selection';
 import type { MachineSpec } from './machine-spec';
 import { inlineRegion, type SlicedRegion } from './spec-slices';
+import { leaseFactsOf, type LeaseFacts } from './lease-facts';
 
 export type { MachineSpec, RegionSpec } from './machine-spec';
 
@@ -28,6 +29,8 @@ export interface RolloutSettings {
   selection: Omit<SelectionCriteria, 'hotpatchOnly'>;
   errorBudget: Policy['errorBudget'];
   approvals: Policy['approvals'];
+  /** An `--unsafe` install: its steps ignore the rules among their own machines (the fleet guard knows). */
+  unsafe?: boolean;
 }
 
 export interface RolloutInput {
@@ -119,8 +122,12 @@ export function buildRolloutInput(args: {
   policy: Policy;
   plan: Plan;
   now: Date;
+  /** The fleet guard's facts per machine; by default from this fleet, counting the machines planned. */
+  leaseFacts?: Map<string, LeaseFacts>;
 }): RolloutInput {
   const { fleet, policy, plan, now } = args;
+  const excluded = new Set(plan.machines.filter((m) => m.excluded).map((m) => m.name));
+  const facts = args.leaseFacts ?? leaseFactsOf(fleet, policy, (m) => !excluded.has(m.name));
   const month = policy.month ?? releaseMonthAt(now.getTime());
   const release = releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);
   const byName = new Map(fleet.machines.map((m) => [m.name, m]));
@@ -137,6 +144,7 @@ export function buildRolloutInput(args: {
             ...machineSpecOf(m),
             ...scheduleFor(m, fleet, policy),
             ...(policy.simulationSpeed !== 1 ? { timeScale: policy.simulationSpeed } : {}),
+            lease: facts.get(name),
           };
           if (spec.azure) {
             // Azure reboots inside installPatches: the attempt's reboot setting travels with the resource.
