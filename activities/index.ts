@@ -9,6 +9,7 @@ import { FAILURE } from '../domain/failures';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
 import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 import type { LeaseRequest } from '../domain/lease-book';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { FLEET_GUARD_ID, requestLeaseSignal } from '../workflows/guard-contracts';
 
 export interface Drivers {
@@ -84,6 +85,31 @@ export function createActivities(drivers: Drivers) {
         signalArgs: [request],
         staticSummary: 'Offpeak fleet guard: disruption leases for every run',
       });
+    },
+
+    /**
+     * The holders (workflow IDs) that are gone: ended (terminated, cancelled, failed, timed out,
+     * completed) or not found, or running with a workflow task no worker picked up for `staleMs` by
+     * `now` (the guard's clock, which is the server's).
+     */
+    async holdersGone(workflowIds: string[], staleMs: number, now: number): Promise<string[]> {
+      const { client } = Context.current();
+      const gone: string[] = [];
+      for (const id of workflowIds) {
+        try {
+          const d = await client.workflow.getHandle(id).describe();
+          const task = d.raw.pendingWorkflowTask;
+          const scheduled = task?.scheduledTime?.seconds
+            ? Number(task.scheduledTime.seconds) * 1000
+            : undefined;
+          const unpicked = task && !task.startedTime && scheduled !== undefined && now - scheduled > staleMs;
+          if (d.status.name !== 'RUNNING' || unpicked) gone.push(id);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) gone.push(id);
+          else throw err;
+        }
+      }
+      return gone;
     },
 
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */

@@ -52,7 +52,7 @@ export interface LeaseMachine {
 }
 
 export interface LeaseHolder {
-  /** The workflow that holds the lease (a region workflow): it receives the grant and heartbeats. */
+  /** The workflow that holds the lease (a region workflow): it receives the grant; the guard checks it lives. */
   workflowId: string;
   rolloutId: string;
   region: string;
@@ -70,10 +70,9 @@ export interface LeaseRequest {
 }
 
 export interface Lease extends LeaseRequest {
-  /** When it was asked for and granted (epoch ms); `beat` is its holder's latest sign of life. */
+  /** When it was asked for and granted (epoch ms). */
   askedAt: number;
   grantedAt?: number;
-  beat: number;
 }
 
 /** What the guard carries across continue-as-new: every lease, held then waiting, in order. */
@@ -275,7 +274,7 @@ export class LeaseBook {
         granted: this.held.has(r.leaseId),
         blocker: known.grantedAt === undefined ? this.blockerOf(known) : undefined,
       };
-    const lease: Lease = { ...r, askedAt: now, beat: now };
+    const lease: Lease = { ...r, askedAt: now };
     const f = footprint(lease);
     const queued = keysOf(lease, f, 'probe').find((k) => this.reserved.total(k) > 0);
     const blocker = queued
@@ -344,25 +343,16 @@ export class LeaseBook {
     return this.check(lease, f);
   }
 
-  /** The holder's sign of life: every lease of `workflowId`, held or waiting. */
-  heartbeat(workflowId: string, now: number): void {
-    for (const l of this.held.values()) if (l.holder.workflowId === workflowId) l.beat = now;
-    for (const l of this.queue) if (l.holder.workflowId === workflowId) l.beat = now;
+  /** Every lease of a holder that is gone (held or waiting): removed and returned. */
+  dropHolder(workflowId: string): Lease[] {
+    const gone = [...this.held.values(), ...this.queue].filter((l) => l.holder.workflowId === workflowId);
+    for (const l of gone) this.release(l.leaseId);
+    return gone;
   }
 
-  /** Leases (held or waiting) whose holder gave no sign of life for `expiryMs`: removed and returned. */
-  expire(now: number, expiryMs: number): Lease[] {
-    const stale = [...this.held.values(), ...this.queue].filter((l) => now - l.beat >= expiryMs);
-    for (const l of stale) this.release(l.leaseId);
-    return stale;
-  }
-
-  /** The earliest instant a lease can expire (null: nothing held or waiting). */
-  nextExpiry(expiryMs: number): number | null {
-    let first: number | null = null;
-    for (const l of [...this.held.values(), ...this.queue])
-      if (first === null || l.beat < first) first = l.beat;
-    return first === null ? null : first + expiryMs;
+  /** Every holder the book knows, holding or waiting. */
+  holders(): string[] {
+    return [...new Set([...this.held.values(), ...this.queue].map((l) => l.holder.workflowId))];
   }
 
   holding(): Lease[] {

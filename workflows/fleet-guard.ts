@@ -3,16 +3,18 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  proxyActivities,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities';
 import { LeaseBook, leaseProblems, type Lease } from '../domain/lease-book';
 import { formatProblem } from '../domain/problems';
 import {
   GUARD_EVENTS_PER_RUN,
-  LEASE_EXPIRY_MS,
-  leaseBeatSignal,
+  HOLDER_CHECK_MS,
+  HOLDER_STALE_MS,
   leaseAnswerSignal,
   leasesQuery,
   leaseView,
@@ -24,20 +26,27 @@ import {
 } from './guard-contracts';
 import { recordLeaseWait, setLeaseGauges } from './metrics';
 
-/** Expired leases `offpeak leases` still shows. */
+const { holdersGone } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 3, initialInterval: '1 second' },
+});
+
+/** Leases of gone holders `offpeak leases` still shows. */
 const EXPIRED_SHOWN = 20;
 
 /**
  * The fleet guard: one per namespace, it grants disruption leases so that every run's steps together keep
  * the availability rules (domain/lease-book.ts holds the rules and the queue; this workflow only wires
- * them). Requests, releases and heartbeats arrive as signals (a request by signal-with-start, so the
- * first one starts the guard); each request is answered by a signal to its holder (granted, queued and
- * why, or refused when the guard cannot place it), and so is the later grant of a queued one. A holder silent for `expiryMs` (terminated, cancelled, failed, its worker dead) loses its
- * leases. The book travels across continue-as-new, so history stays bounded.
+ * them). Requests and releases arrive as signals (a request by signal-with-start, so the first one
+ * starts the guard); each request is answered by a signal to its holder (granted, queued and why, or
+ * refused when the guard cannot place it), and so is the later grant of a queued one. While anything
+ * waits, the guard checks every `checkMs` that the holders still live: one that ended, or whose worker
+ * left a task unpicked for `staleMs`, loses its leases. The book travels across continue-as-new.
  */
 export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<void> {
   const book = new LeaseBook(input.book);
-  const expiryMs = input.expiryMs ?? LEASE_EXPIRY_MS;
+  const checkMs = input.checkMs ?? HOLDER_CHECK_MS;
+  const staleMs = input.staleMs ?? HOLDER_STALE_MS;
   let expired: LeaseView[] = [];
   let changed = false;
 
@@ -71,7 +80,6 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     });
   });
   setHandler(releaseLeaseSignal, ({ leaseId }) => void (changed = book.release(leaseId) || changed));
-  setHandler(leaseBeatSignal, ({ workflowId }) => book.heartbeat(workflowId, Date.now()));
   setHandler(leasesQuery, () => ({
     held: book.holding().map((l) => leaseView(l)),
     waiting: book.waiting().map((l) => leaseView(l, book.blockerOf(l)?.reason)),
@@ -95,23 +103,41 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     return { leaseId: lease.leaseId, granted: true };
   };
 
+  /** Drops the leases of holders that ended, or whose worker is gone (a task unpicked for `staleMs`). */
+  const dropGone = async () => {
+    let gone: string[];
+    try {
+      gone = await holdersGone(book.holders(), staleMs, Date.now());
+    } catch {
+      return; // the check failed: the next one will tell
+    }
+    for (const workflowId of gone) {
+      const dropped = book.dropHolder(workflowId).map((l) => leaseView(l));
+      expired = [...dropped, ...expired].slice(0, EXPIRED_SHOWN);
+    }
+  };
+
   const full = () => {
     const info = workflowInfo();
     return info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? GUARD_EVENTS_PER_RUN);
   };
+  // A run that continued as new may carry a release nobody has acted on yet: look at the queue first.
+  changed = book.waiting().length > 0;
   for (;;) {
-    const next = book.nextExpiry(expiryMs);
     const wake = () => changed || outbox.length > 0 || full();
-    if (next === null) await condition(wake);
-    else await condition(wake, Math.max(1, next - Date.now()));
+    // Only while someone waits do the holders' lives matter.
+    const checking = book.waiting().length > 0;
+    if (!checking) await condition(wake);
+    else if (!(await condition(wake, checkMs))) await dropGone();
     changed = false;
-    const gone = book.expire(Date.now(), expiryMs);
-    if (gone.length > 0) expired = [...gone.map((l) => leaseView(l)), ...expired].slice(0, EXPIRED_SHOWN);
     outbox.push(...book.grantWaiting(Date.now()).map(granted));
     await Promise.all(outbox.splice(0).map(send));
     show();
     if (full()) {
       await condition(allHandlersFinished);
+      // Answers to requests that arrived meanwhile go out before the run ends.
+      outbox.push(...book.grantWaiting(Date.now()).map(granted));
+      await Promise.all(outbox.splice(0).map(send));
       await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: book.state() });
     }
   }

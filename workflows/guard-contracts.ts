@@ -11,17 +11,24 @@ export type { Lease, LeaseHolder, LeaseMachine, LeaseRequest } from '../domain/l
 /** One guard per namespace, started on demand (signal-with-start) by the first step that asks. */
 export const FLEET_GUARD_ID = 'offpeak-fleet-guard';
 
-/** A holder signs of life this often while it holds or waits for a lease... */
-export const LEASE_BEAT_MS = 5 * 60_000;
-/** ...and the guard frees its leases when it has not for this long (three beats missed). */
-export const LEASE_EXPIRY_MS = 3 * LEASE_BEAT_MS;
+/**
+ * While a request waits, the guard checks every this often that the holders it knows still live: a
+ * holder that ended (terminated, cancelled, failed, timed out) loses its leases at once...
+ */
+export const HOLDER_CHECK_MS = 60_000;
+/**
+ * ...and so does one whose worker is gone: a workflow task waiting this long for a worker to pick it
+ * up. Nobody waits, nothing is checked: a dead holder blocks nobody.
+ */
+export const HOLDER_STALE_MS = 15 * 60_000;
 /** The guard continues as new past this many history events. */
 export const GUARD_EVENTS_PER_RUN = 4000;
 
 export interface FleetGuardInput {
   /** Carried across continue-as-new: every lease held and waiting, in order. */
   book?: LeaseBookState;
-  expiryMs?: number;
+  checkMs?: number;
+  staleMs?: number;
   eventsPerRun?: number;
 }
 
@@ -39,7 +46,7 @@ export interface LeaseAnswer {
 export interface LeasesView {
   held: LeaseView[];
   waiting: LeaseView[];
-  /** Leases the guard freed because their holder stopped beating (the latest few). */
+  /** Leases the guard freed because their holder was gone (the latest few). */
   expired: LeaseView[];
 }
 
@@ -54,7 +61,6 @@ export interface LeaseView {
   /** ISO instants. */
   askedAt: string;
   grantedAt?: string;
-  lastBeat: string;
   waitingFor?: string;
 }
 
@@ -69,7 +75,6 @@ export function leaseView(l: Lease, waitingFor?: string): LeaseView {
     machines: l.machines.map((m) => m.name),
     askedAt: new Date(l.askedAt).toISOString(),
     ...(l.grantedAt !== undefined ? { grantedAt: new Date(l.grantedAt).toISOString() } : {}),
-    lastBeat: new Date(l.beat).toISOString(),
     ...(waitingFor ? { waitingFor } : {}),
   };
 }
@@ -78,8 +83,6 @@ export function leaseView(l: Lease, waitingFor?: string): LeaseView {
 export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
 /** Holder to guard: the step ended (or the request is withdrawn). */
 export const releaseLeaseSignal = defineSignal<[{ leaseId: string }]>('releaseLease');
-/** Holder to guard: still alive, for every lease it holds or waits for. */
-export const leaseBeatSignal = defineSignal<[{ workflowId: string }]>('leaseBeat');
 /** Guard to holder: the answer to its request, and later the grant of a queued one. */
 export const leaseAnswerSignal = defineSignal<[LeaseAnswer]>('leaseAnswer');
 export const leasesQuery = defineQuery<LeasesView>('leases');

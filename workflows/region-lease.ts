@@ -15,14 +15,7 @@ import { leaseProblems } from '../domain/lease-book';
 import { leaseRequestOf } from '../domain/lease-request';
 import { formatProblem } from '../domain/problems';
 import type { MachineSpec } from '../domain/machine-spec';
-import {
-  FLEET_GUARD_ID,
-  LEASE_BEAT_MS,
-  leaseBeatSignal,
-  leaseAnswerSignal,
-  type LeaseAnswer,
-  releaseLeaseSignal,
-} from './guard-contracts';
+import { FLEET_GUARD_ID, leaseAnswerSignal, type LeaseAnswer, releaseLeaseSignal } from './guard-contracts';
 import type { RegionInput } from './messages';
 
 const { requestLease } = proxyActivities<Activities>({
@@ -50,8 +43,8 @@ async function tell(send: () => Promise<void>): Promise<void> {
 
 /**
  * A region's leases from the fleet guard (workflows/fleet-guard.ts): one per step, asked for before the
- * step's machines start and released after their results are in. While it waits and while it holds,
- * the region beats every LEASE_BEAT_MS, so the guard frees the lease of a region that died.
+ * step's machines start and released after their results are in. The guard notices a region that died
+ * (it checks its holders while anything waits), so the region itself keeps no timer for it.
  */
 export function regionLeases(input: RegionInput) {
   const me = workflowInfo().workflowId;
@@ -63,7 +56,6 @@ export function regionLeases(input: RegionInput) {
     // A grant is final; a later "queued" answer (a request sent twice) does not take it back.
     if (!answers.get(answer.leaseId)?.granted) answers.set(answer.leaseId, answer);
   });
-  const beat = () => tell(() => guard.signal(leaseBeatSignal, { workflowId: me }));
 
   return {
     /** What the region waits for, if it waits for the guard. */
@@ -88,11 +80,9 @@ export function regionLeases(input: RegionInput) {
       await requestLease(request);
       held = leaseId;
       const granted = () => answers.get(leaseId)?.granted === true;
-      /** Waits, beating, until `until` holds or the rollout stops (the deadline counts as a stop). */
-      const wait = async (until: () => boolean) => {
-        const left = () => Math.max(1, Math.min(LEASE_BEAT_MS, input.settings.deadline - Date.now()));
-        while (!(await condition(() => until() || stopped(), left()))) await beat();
-      };
+      /** Waits until `until` holds or the rollout stops (the deadline counts as a stop). */
+      const wait = (until: () => boolean) =>
+        condition(() => until() || stopped(), Math.max(1, input.settings.deadline - Date.now()));
       await wait(() => answers.has(leaseId));
       const answer = answers.get(leaseId);
       if (answer?.refused) refuse(leaseId, answer.refused);
@@ -105,14 +95,6 @@ export function regionLeases(input: RegionInput) {
       if (granted()) return true;
       await this.release();
       return false;
-    },
-
-    /** Waits for the step's results, beating while the lease is held. */
-    async whileHeld<T>(results: Promise<T>): Promise<T> {
-      let settled = false;
-      void results.finally(() => (settled = true)).catch(() => undefined);
-      while (!(await condition(() => settled, LEASE_BEAT_MS))) await beat();
-      return results;
     },
 
     /** Gives the step's lease back (nothing when none is held). */

@@ -157,12 +157,10 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
           childrenThisRun += handles.length;
           // A machine whose attempt failed unexpectedly is Errored (an error against the budget), instead of
           // failing its whole region.
-          const results = await leases.whileHeld(
-            Promise.all(
-              handles.map((h, i) =>
-                (h.result() as Promise<MachineAttemptResult>).catch((err: unknown) =>
-                  errored(names[i], round, err),
-                ),
+          const results = await Promise.all(
+            handles.map((h, i) =>
+              (h.result() as Promise<MachineAttemptResult>).catch((err: unknown) =>
+                errored(names[i], round, err),
               ),
             ),
           );

@@ -171,16 +171,15 @@ describe('the lease book grants only what keeps every rule across holders', () =
     expect(book.request(other, 3).granted).toBe(false);
   });
 
-  test('expiry frees the leases of a holder that stopped beating, held or waiting', () => {
+  test('a holder that is gone loses every lease, held or waiting, and the queue moves on', () => {
     const book = new LeaseBook();
     const a = ask([zoned('a', 'eastus', '1')]);
     const b = ask([zoned('b', 'eastus', '2')]);
     book.request(a, 0);
     book.request(b, 0);
-    book.heartbeat(b.holder.workflowId, 50);
-    expect(book.nextExpiry(100)).toBe(100);
-    expect(book.expire(99, 100)).toEqual([]);
-    expect(book.expire(100, 100).map((l) => l.leaseId)).toEqual([a.leaseId]);
+    expect(book.holders()).toEqual([a.holder.workflowId, b.holder.workflowId]);
+    expect(book.dropHolder('nobody')).toEqual([]);
+    expect(book.dropHolder(a.holder.workflowId).map((l) => l.leaseId)).toEqual([a.leaseId]);
     expect(book.grantWaiting(100).map((l) => l.leaseId)).toEqual([b.leaseId]);
   });
 
@@ -299,7 +298,7 @@ test('property: held leases never break a rule, and every waiter is granted once
       unsafe: fc.boolean(),
     }),
     fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
-    fc.record({ kind: fc.constant('expire' as const), at: fc.nat({ max: 100 }) }),
+    fc.record({ kind: fc.constant('drop' as const), pick: fc.nat() }),
   );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
@@ -318,7 +317,8 @@ test('property: held leases never break a rule, and every waiter is granted once
           if (all.length) book.release(all[o.pick % all.length].leaseId);
           book.grantWaiting(now);
         } else {
-          book.expire(now, o.at + 1);
+          const holders = book.holders();
+          if (holders.length) book.dropHolder(holders[o.pick % holders.length]);
           book.grantWaiting(now);
         }
         expect(violations(book)).toEqual([]);
