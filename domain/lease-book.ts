@@ -19,9 +19,10 @@ import type { Problem } from './problems';
  * region's geo-pairs): when requests built from different fleet files meet, the strictest fact among the
  * leases held and the request wins (the smallest set, the smallest allowance, every pair declared).
  *
- * Requests wait in one FIFO queue. A waiting request reserves what it touches (machines, zoned regions,
- * sets, services, its regions' geo-pairs), and no later request touching a reservation is granted before
- * it: a large request waits only for leases granted before it, never for ones that arrive after it.
+ * Requests wait in one FIFO queue, and a waiting request keeps its place: a later request is granted
+ * only if it fits beside the leases held AND every request waiting before it, taken as held (a zone or
+ * update domain another than a waiter's, a machine a waiter wants, a share of a set or service a waiter
+ * counts on). So a large request waits only for leases granted before it, never for later ones.
  * A grant costs O(machines in the request) map operations (each O(log n) at worst).
  */
 
@@ -134,7 +135,16 @@ interface Footprint {
   services: Map<string, { count: number; allowance: number }>;
 }
 
+/** Footprints are pure functions of a request: computed once per request object. */
+const footprints = new WeakMap<LeaseRequest, Footprint>();
+
 function footprint(r: LeaseRequest): Footprint {
+  let f = footprints.get(r);
+  if (!f) footprints.set(r, (f = footprintOf(r)));
+  return f;
+}
+
+function footprintOf(r: LeaseRequest): Footprint {
   const f: Footprint = { regions: new Map(), zones: new Map(), sets: new Map(), services: new Map() };
   for (const m of r.machines) {
     if (!f.regions.has(m.region)) f.regions.set(m.region, r.pairs[m.region] ?? []);
@@ -157,23 +167,6 @@ function footprint(r: LeaseRequest): Footprint {
     }
   }
   return f;
-}
-
-/**
- * What a waiting request reserves, and what a later request probes against reservations: the same keys
- * for machines, zoned regions, sets and services; for geo-pairs, a waiter in A reserves A's pairs
- * (`p:`) and its own region (`r:`), and a later request in B probes `p:B` and `r:` of B's pairs, so a
- * later request in A itself, on other zones or sets, is not held back by the pair rule.
- */
-function keysOf(r: LeaseRequest, f: Footprint, as: 'reserve' | 'probe'): string[] {
-  const keys = r.machines.map((m) => `m:${m.name}`);
-  for (const [region, pairs] of f.regions)
-    if (as === 'reserve') keys.push(`r:${region}`, ...pairs.map((p) => `p:${p}`));
-    else keys.push(`p:${region}`, ...pairs.map((p) => `r:${p}`));
-  for (const region of f.zones.keys()) keys.push(`z:${region}`);
-  for (const set of f.sets.keys()) keys.push(`s:${set}`);
-  for (const service of f.services.keys()) keys.push(`v:${service}`);
-  return keys;
 }
 
 /** A request the guard cannot place or could never grant: `path: message` problems (empty when fine). */
@@ -226,238 +219,26 @@ export function leaseProblems(r: LeaseRequest): Problem[] {
   return problems;
 }
 
-export class LeaseBook {
-  private readonly held = new Map<string, Lease>();
-  private readonly queue: Lease[] = [];
-  private readonly machines = new Map<string, string>();
-  private readonly regions = new Tally();
-  /** Per region: how many held machines' regions are geo-paired with it. */
-  private readonly paired = new Tally();
-  /** Zoned machines by `region|zone`, and per region its zones held. */
-  private readonly zoneCount = new Tally();
-  private readonly zonesOf = new Map<string, Map<string, number>>();
-  private readonly setCount = new Tally();
-  private readonly setUds = new Map<string, Map<string, number>>();
-  private readonly setSizes = new Map<string, Map<number, number>>();
-  private readonly serviceCount = new Tally();
-  private readonly allowances = new Map<string, Map<number, number>>();
-  /** Unsafe holders by what they touch (`z:`, `s:`, `v:` keys). */
-  private readonly unsafe = new Tally();
-  /** Reservations of waiting requests. */
-  private readonly reserved = new Tally();
+/** Leases by what they take, per rule: the held leases, or the waiters ahead of a request. */
+class Index {
+  readonly machines = new Map<string, string>();
+  readonly regions = new Tally();
+  /** Per region: how many indexed machines' regions are geo-paired with it. */
+  readonly paired = new Tally();
+  /** Zoned machines by `region|zone`, and per region its zones taken. */
+  readonly zoneCount = new Tally();
+  readonly zonesOf = new Map<string, Map<string, number>>();
+  readonly setCount = new Tally();
+  readonly setUds = new Map<string, Map<string, number>>();
+  readonly setSizes = new Map<string, Map<number, number>>();
+  readonly serviceCount = new Tally();
+  readonly allowances = new Map<string, Map<number, number>>();
+  /** Unsafe leases by what they touch (`z:`, `s:`, `v:` keys). */
+  readonly unsafe = new Tally();
 
-  constructor(state?: LeaseBookState) {
-    for (const l of state?.held ?? []) this.hold(l);
-    for (const l of state?.waiting ?? []) this.enqueue(l);
-  }
-
-  state(): LeaseBookState {
-    return { held: [...this.held.values()], waiting: [...this.queue] };
-  }
-
-  get(leaseId: string): Lease | undefined {
-    return this.held.get(leaseId) ?? this.queue.find((l) => l.leaseId === leaseId);
-  }
-
-  isHeld(leaseId: string): boolean {
-    return this.held.has(leaseId);
-  }
-
-  /**
-   * Asks for a lease: granted at once when nothing waits before it in its way and no rule breaks,
-   * else queued. Asking again for a lease held or waiting changes nothing. Call `leaseProblems` first.
-   */
-  request(r: LeaseRequest, now: number): { granted: boolean; blocker?: Blocker } {
-    const known = this.get(r.leaseId);
-    if (known)
-      return {
-        granted: this.held.has(r.leaseId),
-        blocker: known.grantedAt === undefined ? this.blockerOf(known) : undefined,
-      };
-    const lease: Lease = { ...r, askedAt: now };
-    const f = footprint(lease);
-    const queued = keysOf(lease, f, 'probe').find((k) => this.reserved.total(k) > 0);
-    const blocker = queued
-      ? {
-          reason: `${describeKey(queued)} is asked for first by ${this.describe(this.reserved.holder(queued)!)}`,
-          leaseId: this.reserved.holder(queued)!,
-        }
-      : this.check(lease, f);
-    if (blocker) {
-      this.enqueue(lease);
-      return { granted: false, blocker };
-    }
-    this.hold({ ...lease, grantedAt: now });
-    return { granted: true };
-  }
-
-  /** Releases a lease held, or withdraws one waiting; false when the book does not know it. */
-  release(leaseId: string): boolean {
-    const lease = this.held.get(leaseId);
-    if (lease) {
-      this.unhold(lease);
-      return true;
-    }
-    const at = this.queue.findIndex((l) => l.leaseId === leaseId);
-    if (at < 0) return false;
-    const [gone] = this.queue.splice(at, 1);
-    for (const k of keysOf(gone, footprint(gone), 'reserve')) this.reserved.remove(k, gone.leaseId);
-    return true;
-  }
-
-  /** Grants, in queue order, every waiting request that no earlier waiter and no rule keeps out. */
-  grantWaiting(now: number): Lease[] {
-    const granted: Lease[] = [];
-    const ahead = new Set<string>();
-    for (let i = 0; i < this.queue.length;) {
-      const lease = this.queue[i];
-      const f = footprint(lease);
-      const keys = keysOf(lease, f, 'reserve');
-      if (!keysOf(lease, f, 'probe').some((k) => ahead.has(k)) && !this.check(lease, f)) {
-        this.queue.splice(i, 1);
-        for (const k of keys) this.reserved.remove(k, lease.leaseId);
-        const held = { ...lease, grantedAt: now };
-        this.hold(held);
-        granted.push(held);
-        continue;
-      }
-      for (const k of keys) ahead.add(k);
-      i++;
-    }
-    return granted;
-  }
-
-  /** Why a waiting lease waits now. */
-  blockerOf(lease: Lease): Blocker | undefined {
-    const f = footprint(lease);
-    const at = this.queue.indexOf(lease);
-    for (const other of this.queue.slice(0, Math.max(0, at))) {
-      const mine = new Set(keysOf(lease, f, 'probe'));
-      const key = keysOf(other, footprint(other), 'reserve').find((k) => mine.has(k));
-      if (key)
-        return {
-          reason: `${describeKey(key)} is asked for first by ${this.describe(other.leaseId)}`,
-          leaseId: other.leaseId,
-        };
-    }
-    return this.check(lease, f);
-  }
-
-  /** Every lease of a holder that is gone (held or waiting): removed and returned. */
-  dropHolder(workflowId: string): Lease[] {
-    const gone = [...this.held.values(), ...this.queue].filter((l) => l.holder.workflowId === workflowId);
-    for (const l of gone) this.release(l.leaseId);
-    return gone;
-  }
-
-  /** Every holder the book knows, holding or waiting. */
-  holders(): string[] {
-    return [...new Set([...this.held.values(), ...this.queue].map((l) => l.holder.workflowId))];
-  }
-
-  holding(): Lease[] {
-    return [...this.held.values()];
-  }
-
-  waiting(): Lease[] {
-    return [...this.queue];
-  }
-
-  /** The rule that keeps the request out, with one lease that holds what it needs; undefined: grantable. */
-  private check(r: Lease, f: Footprint): Blocker | undefined {
-    const by = (leaseId: string, what: string): Blocker => ({
-      reason: `${what} is held by ${this.describe(leaseId)}`,
-      leaseId,
-    });
-    for (const m of r.machines) {
-      const other = this.machines.get(m.name);
-      if (other !== undefined) return by(other, `machine ${m.name}`);
-    }
-    for (const [region, pairs] of f.regions) {
-      for (const p of pairs) {
-        const other = this.regions.holder(p);
-        if (other !== undefined) return by(other, `${p} (geo-paired with ${region})`);
-      }
-      const other = this.paired.holder(region);
-      if (other !== undefined)
-        return by(other, `${this.held.get(other)!.machines[0].region} (geo-paired with ${region})`);
-    }
-    if (r.unsafe) {
-      for (const region of f.zones.keys()) {
-        const other = this.firstHolder(this.zonesOf.get(region), (z) => `${region}|${z}`, this.zoneCount);
-        if (other) return by(other.lease, `${region} zone ${other.key}`);
-      }
-      for (const set of f.sets.keys()) {
-        const other = this.setCount.holder(set);
-        if (other !== undefined) return by(other, `availability set ${set}`);
-      }
-      for (const service of f.services.keys()) {
-        const other = this.serviceCount.holder(service);
-        if (other !== undefined) return by(other, `service ${service}`);
-      }
-      return undefined;
-    }
-    for (const [region, zones] of f.zones) {
-      const zone = [...zones][0];
-      for (const z of this.zonesOf.get(region)?.keys() ?? [])
-        if (z !== zone) return by(this.zoneCount.holder(`${region}|${z}`)!, `${region} zone ${z}`);
-      const unsafe = this.unsafe.holder(`z:${region}`);
-      if (unsafe !== undefined) return by(unsafe, `${region} (unsafe install)`);
-    }
-    for (const [set, s] of f.sets) {
-      const unsafe = this.unsafe.holder(`s:${set}`);
-      if (unsafe !== undefined) return by(unsafe, `availability set ${set} (unsafe install)`);
-      const ud = [...s.uds][0];
-      for (const u of this.setUds.get(set)?.keys() ?? [])
-        if (u !== ud) return by(this.setCount.holder(set)!, `availability set ${set} update domain ${u}`);
-      const cap = setCap(Math.min(s.size, minKey(this.setSizes.get(set))));
-      if (this.setCount.total(set) + s.count > cap)
-        return by(
-          this.setCount.holder(set)!,
-          `availability set ${set} (at most ${cap} at once, ${this.setCount.total(set)} held)`,
-        );
-    }
-    for (const [service, s] of f.services) {
-      const unsafe = this.unsafe.holder(`v:${service}`);
-      if (unsafe !== undefined) return by(unsafe, `service ${service} (unsafe install)`);
-      const allowance = Math.min(s.allowance, minKey(this.allowances.get(service)));
-      if (this.serviceCount.total(service) + s.count > allowance)
-        return by(
-          this.serviceCount.holder(service)!,
-          `service ${service} (at most ${allowance} down, ${this.serviceCount.total(service)} held)`,
-        );
-    }
-    return undefined;
-  }
-
-  private firstHolder(
-    zones: Map<string, number> | undefined,
-    key: (z: string) => string,
-    tally: Tally,
-  ): { key: string; lease: string } | undefined {
-    for (const z of zones?.keys() ?? []) return { key: z, lease: tally.holder(key(z))! };
-    return undefined;
-  }
-
-  private enqueue(lease: Lease): void {
-    this.queue.push(lease);
-    for (const k of keysOf(lease, footprint(lease), 'reserve')) this.reserved.add(k, lease.leaseId);
-  }
-
-  private hold(lease: Lease): void {
-    this.index(lease, +1);
-    this.held.set(lease.leaseId, lease);
-  }
-
-  private unhold(lease: Lease): void {
-    this.index(lease, -1);
-    this.held.delete(lease.leaseId);
-  }
-
-  private index(lease: Lease, sign: 1 | -1): void {
+  add(lease: Lease, f: Footprint, sign: 1 | -1): void {
     const id = lease.leaseId;
     const tally = (t: Tally, key: string) => (sign > 0 ? t.add(key, id) : t.remove(key, id));
-    const f = footprint(lease);
     for (const m of lease.machines) {
       if (sign > 0) this.machines.set(m.name, id);
       else this.machines.delete(m.name);
@@ -483,6 +264,263 @@ export class LeaseBook {
       for (const service of f.services.keys()) tally(this.unsafe, `v:${service}`);
     }
   }
+}
+
+/**
+ * The rule that keeps request `r` out beside every lease in `indexes` (held, and waiters ahead, taken
+ * as held), with one lease in its way; undefined: it fits. Counts add up across indexes, and the
+ * strictest set size and service allowance among them and the request wins.
+ */
+function blocker(indexes: Index[], r: Lease, f: Footprint): { what: string; leaseId: string } | undefined {
+  const first = (get: (ix: Index) => string | undefined) => {
+    for (const ix of indexes) {
+      const id = get(ix);
+      if (id !== undefined) return id;
+    }
+    return undefined;
+  };
+  const sum = (get: (ix: Index) => number) => indexes.reduce((n, ix) => n + get(ix), 0);
+  const min = (get: (ix: Index) => Map<number, number> | undefined) =>
+    Math.min(...indexes.map((ix) => minKey(get(ix))));
+  const by = (leaseId: string | undefined, what: string) =>
+    leaseId === undefined ? undefined : { what, leaseId };
+  for (const m of r.machines) {
+    const hit = by(
+      first((ix) => ix.machines.get(m.name)),
+      `machine ${m.name}`,
+    );
+    if (hit) return hit;
+  }
+  for (const [region, pairs] of f.regions) {
+    for (const p of pairs) {
+      const hit = by(
+        first((ix) => ix.regions.holder(p)),
+        `${p} (geo-paired with ${region})`,
+      );
+      if (hit) return hit;
+    }
+    const hit = by(
+      first((ix) => ix.paired.holder(region)),
+      `a region geo-paired with ${region}`,
+    );
+    if (hit) return hit;
+  }
+  if (r.unsafe) {
+    for (const region of f.zones.keys()) {
+      const hit = by(
+        first((ix) => {
+          for (const z of ix.zonesOf.get(region)?.keys() ?? []) return ix.zoneCount.holder(`${region}|${z}`);
+          return undefined;
+        }),
+        `${region}'s zones`,
+      );
+      if (hit) return hit;
+    }
+    for (const set of f.sets.keys()) {
+      const hit = by(
+        first((ix) => ix.setCount.holder(set)),
+        `availability set ${set}`,
+      );
+      if (hit) return hit;
+    }
+    for (const service of f.services.keys()) {
+      const hit = by(
+        first((ix) => ix.serviceCount.holder(service)),
+        `service ${service}`,
+      );
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+  for (const [region, zones] of f.zones) {
+    const zone = [...zones][0];
+    for (const ix of indexes)
+      for (const z of ix.zonesOf.get(region)?.keys() ?? [])
+        if (z !== zone)
+          return { what: `${region} zone ${z}`, leaseId: ix.zoneCount.holder(`${region}|${z}`)! };
+    const hit = by(
+      first((ix) => ix.unsafe.holder(`z:${region}`)),
+      `${region} (unsafe install)`,
+    );
+    if (hit) return hit;
+  }
+  for (const [set, s] of f.sets) {
+    const unsafe = by(
+      first((ix) => ix.unsafe.holder(`s:${set}`)),
+      `availability set ${set} (unsafe install)`,
+    );
+    if (unsafe) return unsafe;
+    const ud = [...s.uds][0];
+    for (const ix of indexes)
+      for (const u of ix.setUds.get(set)?.keys() ?? [])
+        if (u !== ud)
+          return { what: `availability set ${set} update domain ${u}`, leaseId: ix.setCount.holder(set)! };
+    const cap = setCap(
+      Math.min(
+        s.size,
+        min((ix) => ix.setSizes.get(set)),
+      ),
+    );
+    const taken = sum((ix) => ix.setCount.total(set));
+    if (taken + s.count > cap)
+      return {
+        what: `availability set ${set} (at most ${cap} at once, ${taken} taken)`,
+        leaseId: first((ix) => ix.setCount.holder(set))!,
+      };
+  }
+  for (const [service, s] of f.services) {
+    const unsafe = by(
+      first((ix) => ix.unsafe.holder(`v:${service}`)),
+      `service ${service} (unsafe install)`,
+    );
+    if (unsafe) return unsafe;
+    const allowance = Math.min(
+      s.allowance,
+      min((ix) => ix.allowances.get(service)),
+    );
+    const taken = sum((ix) => ix.serviceCount.total(service));
+    if (taken + s.count > allowance)
+      return {
+        what: `service ${service} (at most ${allowance} down, ${taken} taken)`,
+        leaseId: first((ix) => ix.serviceCount.holder(service))!,
+      };
+  }
+  return undefined;
+}
+
+export class LeaseBook {
+  private readonly held = new Map<string, Lease>();
+  private readonly queue: Lease[] = [];
+  private readonly heldIndex = new Index();
+  /** Every waiter, as if held: what a new request must also fit beside. */
+  private readonly waitIndex = new Index();
+
+  constructor(state?: LeaseBookState) {
+    for (const l of state?.held ?? []) this.hold(l);
+    for (const l of state?.waiting ?? []) this.enqueue(l);
+  }
+
+  state(): LeaseBookState {
+    return { held: [...this.held.values()], waiting: [...this.queue] };
+  }
+
+  get(leaseId: string): Lease | undefined {
+    return this.held.get(leaseId) ?? this.queue.find((l) => l.leaseId === leaseId);
+  }
+
+  isHeld(leaseId: string): boolean {
+    return this.held.has(leaseId);
+  }
+
+  /**
+   * Asks for a lease: granted at once when it fits beside every lease held and every request waiting
+   * (taken as held: a waiter's place is kept), else queued. Asking again for a lease held or waiting
+   * changes nothing. Call `leaseProblems` first.
+   */
+  request(r: LeaseRequest, now: number): { granted: boolean; blocker?: Blocker } {
+    const known = this.get(r.leaseId);
+    if (known)
+      return {
+        granted: this.held.has(r.leaseId),
+        blocker: known.grantedAt === undefined ? this.blockerOf(known) : undefined,
+      };
+    const lease: Lease = { ...r, askedAt: now };
+    const found = blocker([this.heldIndex, this.waitIndex], lease, footprint(lease));
+    if (found) {
+      this.enqueue(lease);
+      return { granted: false, blocker: this.explain(found) };
+    }
+    this.hold({ ...lease, grantedAt: now });
+    return { granted: true };
+  }
+
+  /** Releases a lease held, or withdraws one waiting; false when the book does not know it. */
+  release(leaseId: string): boolean {
+    const lease = this.held.get(leaseId);
+    if (lease) {
+      this.heldIndex.add(lease, footprint(lease), -1);
+      this.held.delete(leaseId);
+      return true;
+    }
+    const at = this.queue.findIndex((l) => l.leaseId === leaseId);
+    if (at < 0) return false;
+    const [gone] = this.queue.splice(at, 1);
+    this.waitIndex.add(gone, footprint(gone), -1);
+    return true;
+  }
+
+  /**
+   * Grants, in queue order, every waiting request that fits beside the leases held and the waiters
+   * before it (taken as held): a later request never takes what an earlier waiter needs.
+   */
+  grantWaiting(now: number): Lease[] {
+    const granted: Lease[] = [];
+    const ahead = new Index();
+    const kept: Lease[] = [];
+    for (const lease of this.queue) {
+      const f = footprint(lease);
+      if (blocker([this.heldIndex, ahead], lease, f)) {
+        ahead.add(lease, f, 1);
+        kept.push(lease);
+        continue;
+      }
+      this.waitIndex.add(lease, f, -1);
+      const held = { ...lease, grantedAt: now };
+      this.hold(held);
+      granted.push(held);
+    }
+    this.queue.splice(0, this.queue.length, ...kept);
+    return granted;
+  }
+
+  /** Why a waiting lease waits now: a holder, or a waiter ahead of it. */
+  blockerOf(lease: Lease): Blocker | undefined {
+    const ahead = new Index();
+    for (const other of this.queue) {
+      if (other.leaseId === lease.leaseId) break;
+      ahead.add(other, footprint(other), 1);
+    }
+    const found = blocker([this.heldIndex, ahead], lease, footprint(lease));
+    return found && this.explain(found);
+  }
+
+  /** Every lease of a holder that is gone (held or waiting): removed and returned. */
+  dropHolder(workflowId: string): Lease[] {
+    const gone = [...this.held.values(), ...this.queue].filter((l) => l.holder.workflowId === workflowId);
+    for (const l of gone) this.release(l.leaseId);
+    return gone;
+  }
+
+  /** Every holder the book knows, holding or waiting. */
+  holders(): string[] {
+    return [...new Set([...this.held.values(), ...this.queue].map((l) => l.holder.workflowId))];
+  }
+
+  holding(): Lease[] {
+    return [...this.held.values()];
+  }
+
+  waiting(): Lease[] {
+    return [...this.queue];
+  }
+
+  private explain(found: { what: string; leaseId: string }): Blocker {
+    const held = this.held.has(found.leaseId);
+    return {
+      reason: `${found.what} is ${held ? 'held' : 'asked for first'} by ${this.describe(found.leaseId)}`,
+      leaseId: found.leaseId,
+    };
+  }
+
+  private enqueue(lease: Lease): void {
+    this.queue.push(lease);
+    this.waitIndex.add(lease, footprint(lease), 1);
+  }
+
+  private hold(lease: Lease): void {
+    this.heldIndex.add(lease, footprint(lease), 1);
+    this.held.set(lease.leaseId, lease);
+  }
 
   /** "rollout nov-2026 (zone 2 batch 1/3)", or the lease's ID when the book no longer knows it. */
   describe(leaseId: string): string {
@@ -504,14 +542,4 @@ function minKey(map: Map<number, number> | undefined): number {
   let min = Infinity;
   for (const k of map?.keys() ?? []) if (k < min) min = k;
   return min;
-}
-
-function describeKey(key: string): string {
-  const [kind, rest] = [key.slice(0, 1), key.slice(2)];
-  if (kind === 'm') return `machine ${rest}`;
-  if (kind === 'r') return `region ${rest}`;
-  if (kind === 'p') return `a region geo-paired with ${rest}`;
-  if (kind === 'z') return `${rest}'s zones`;
-  if (kind === 's') return `availability set ${rest}`;
-  return `service ${rest}`;
 }

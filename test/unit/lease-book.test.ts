@@ -146,9 +146,28 @@ describe('the lease book grants only what keeps every rule across holders', () =
     const later = ask([inSet('s9', 'web', 0, 20)]);
     const answer = book.request(later, 2);
     expect(answer.granted).toBe(false);
-    expect(answer.blocker?.reason).toContain('asked for first');
+    // Two held and four waiting take the set's cap of 4 already: the later one waits its turn.
+    expect(answer.blocker?.reason).toContain('availability set eastus/web (at most 4 at once, 6 taken)');
     for (const r of held) book.release(r.leaseId);
     expect(book.grantWaiting(3).map((l) => l.leaseId)).toEqual([large.leaseId]);
+    expect(book.waiting().map((l) => l.leaseId)).toEqual([later.leaseId]);
+  });
+
+  test('a waiter keeps its place, and a later request that fits beside it goes ahead', () => {
+    const book = new LeaseBook();
+    const held = ask([inSet('h', 'web', 0, 20)]);
+    book.request(held, 0);
+    const waiter = ask([inSet('w', 'web', 1, 20)]); // another update domain: waits for h
+    expect(book.request(waiter, 1).blocker?.reason).toContain('update domain 0 is held by');
+    // Update domain 1 fits beside the waiter: it waits only for h, like the waiter.
+    const beside = ask([inSet('y', 'web', 1, 20)]);
+    expect(book.request(beside, 3).granted).toBe(false);
+    // Update domain 0 again would keep the waiter out longer: it waits, and says for whom.
+    const again = ask([inSet('x', 'web', 0, 20)]);
+    expect(book.request(again, 2).blocker?.reason).toContain('update domain 1 is asked for first by');
+    book.release(held.leaseId);
+    expect(book.grantWaiting(4).map((l) => l.leaseId)).toEqual([waiter.leaseId, beside.leaseId]);
+    expect(book.waiting().map((l) => l.leaseId)).toEqual([again.leaseId]);
   });
 
   test('a later request that touches nothing a waiter needs goes ahead', () => {
