@@ -6,7 +6,10 @@ import { bar, table } from './output';
 type Marked = { simulated?: SimulatedMarker };
 
 /** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */
-export function progressLines(report: RolloutSummary & Marked): string[] {
+export function progressLines(
+  report: RolloutSummary & Marked,
+  guardWaits: Record<string, string> = {},
+): string[] {
   const lines = [
     `Rollout ${report.rolloutId}: ${report.status}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
@@ -19,7 +22,7 @@ export function progressLines(report: RolloutSummary & Marked): string[] {
     lines.push(`  phase ${phase.index} ${bar(done, total)} ${done}/${total} ${phase.status}`);
     for (const r of regions)
       lines.push(
-        `    ${r.region.padEnd(20)} ${bar(r.done, r.total, 20)} ${r.done}/${r.total}${r.notSucceeded ? `  ${r.notSucceeded} not succeeded` : ''}`,
+        `    ${r.region.padEnd(20)} ${bar(r.done, r.total, 20)} ${r.done}/${r.total}${r.notSucceeded ? `  ${r.notSucceeded} not succeeded` : ''}${guardWaits[r.region] ? `  ${guardWaits[r.region]}` : ''}`,
       );
   }
   lines.push(`  errors ${report.errors.count} (budget ${report.errors.allowed})`);

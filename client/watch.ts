@@ -26,7 +26,9 @@ export function serverLines(rolloutId: string, server: ServerView, why: string):
 
 /** The lines of one view: the workflow's own progress, or the server's view. */
 export function viewLines(rolloutId: string, view: RolloutView): string[] {
-  return view.report ? progressLines(view.report) : serverLines(rolloutId, view.server, view.fallback);
+  return view.report
+    ? progressLines(view.report, view.guardWaits)
+    : serverLines(rolloutId, view.server, view.fallback);
 }
 
 /** The command an operator runs next, given where the rollout stands. */

@@ -10,6 +10,8 @@ import {
   type LeasesView,
   type RolloutReport,
 } from '../../workflows/messages';
+import { rolloutView } from '../../client/rollout-view';
+import { viewLines } from '../../client/watch';
 import { checkAcrossRuns } from '../support/availability-check';
 import { timeSkippingEnv } from '../support/servers';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
@@ -88,6 +90,9 @@ test('a second run waits for the lease the first holds, says so, and both comple
     expect(status.waitingFor).toMatch(
       /^waiting for the fleet guard: eastus zone 1 is held by rollout guard-one \(zone 1.*\)$|^waiting for the fleet guard: machine g1 is held by rollout guard-one/,
     );
+    // `offpeak rollout status` and `watch` show it on the region's line.
+    const lines = viewLines('guard-two', await rolloutView(env.client, 'guard-two'));
+    expect(lines.find((l) => l.trim().startsWith('eastus'))).toContain(status.waitingFor!);
     const view = await guardView();
     expect(view.held.map((l) => [l.rolloutId, l.machines])).toEqual([['guard-one', ['g1']]]);
     expect(view.waiting.map((l) => l.rolloutId)).toEqual(['guard-two']);
