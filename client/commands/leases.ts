@@ -47,6 +47,15 @@ export function registerLeases(program: Command): void {
     .command('leases')
     .description("List the fleet guard's disruption leases: who holds what, who waits and for what")
     .addOption(outputOption(['table', 'json']))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  $ offpeak leases                # held, then waiting (with what each waits for), then freed',
+        "  $ offpeak leases -o json | jq '.waiting[] | {rolloutId, waitingFor}'",
+      ].join('\n'),
+    )
     .action(async (opts: { output: string }) => {
       const { client } = await connectClient();
       const view = await readLeases(client);
