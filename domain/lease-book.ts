@@ -133,6 +133,10 @@ interface Footprint {
   zones: Map<string, Set<string>>;
   sets: Map<string, { uds: Set<string>; count: number; size: number }>;
   services: Map<string, { count: number; allowance: number }>;
+  /** Machines per region, per `region|zone`, and per set and update domain: what the indexes count. */
+  regionCounts: Map<string, number>;
+  zoneCounts: Map<string, number>;
+  udCounts: Map<string, Map<string, number>>;
 }
 
 /** Footprints are pure functions of a request: computed once per request object. */
@@ -145,16 +149,29 @@ function footprint(r: LeaseRequest): Footprint {
 }
 
 function footprintOf(r: LeaseRequest): Footprint {
-  const f: Footprint = { regions: new Map(), zones: new Map(), sets: new Map(), services: new Map() };
+  const f: Footprint = {
+    regions: new Map(),
+    zones: new Map(),
+    sets: new Map(),
+    services: new Map(),
+    regionCounts: new Map(),
+    zoneCounts: new Map(),
+    udCounts: new Map(),
+  };
+  const inc = <K>(map: Map<K, number>, key: K) => map.set(key, (map.get(key) ?? 0) + 1);
   for (const m of r.machines) {
     if (!f.regions.has(m.region)) f.regions.set(m.region, r.pairs[m.region] ?? []);
+    inc(f.regionCounts, m.region);
     if (m.zone !== undefined) {
       const zones = f.zones.get(m.region) ?? new Set<string>();
       f.zones.set(m.region, zones.add(m.zone));
+      inc(f.zoneCounts, `${m.region}|${m.zone}`);
     }
     if (m.availabilitySet !== undefined) {
       const s = f.sets.get(setKey(m)) ?? { uds: new Set<string>(), count: 0, size: Infinity };
       s.uds.add(String(m.updateDomain));
+      const uds = f.udCounts.get(setKey(m)) ?? new Map<string, number>();
+      f.udCounts.set(setKey(m), inc(uds, String(m.updateDomain)));
       s.count++;
       s.size = Math.min(s.size, m.setSize ?? 0);
       f.sets.set(setKey(m), s);
@@ -236,27 +253,32 @@ class Index {
   /** Unsafe leases by what they touch (`z:`, `s:`, `v:` keys). */
   readonly unsafe = new Tally();
 
+  /** Counts per footprint (one map operation per region, zone, set or service), machines one by one. */
   add(lease: Lease, f: Footprint, sign: 1 | -1): void {
     const id = lease.leaseId;
-    const tally = (t: Tally, key: string) => (sign > 0 ? t.add(key, id) : t.remove(key, id));
+    const tally = (t: Tally, key: string, n = 1) => (sign > 0 ? t.add(key, id, n) : t.remove(key, id, n));
     for (const m of lease.machines) {
       if (sign > 0) this.machines.set(m.name, id);
       else this.machines.delete(m.name);
-      tally(this.regions, m.region);
-      for (const p of lease.pairs[m.region] ?? []) tally(this.paired, p);
-      if (m.zone !== undefined) {
-        tally(this.zoneCount, `${m.region}|${m.zone}`);
-        bump(this.zonesOf, m.region, m.zone, sign);
-      }
-      if (m.availabilitySet !== undefined) {
-        tally(this.setCount, setKey(m));
-        bump(this.setUds, setKey(m), String(m.updateDomain), sign);
-        bump(this.setSizes, setKey(m), m.setSize!, sign);
-      }
-      if (m.service !== undefined) {
-        tally(this.serviceCount, m.service);
-        bump(this.allowances, m.service, m.serviceAllowance!, sign);
-      }
+    }
+    for (const [region, n] of f.regionCounts) {
+      tally(this.regions, region, n);
+      for (const p of lease.pairs[region] ?? []) tally(this.paired, p, n);
+    }
+    for (const [key, n] of f.zoneCounts) {
+      tally(this.zoneCount, key, n);
+      const cut = key.indexOf('|');
+      bump(this.zonesOf, key.slice(0, cut), key.slice(cut + 1), sign * n);
+    }
+    for (const [set, s] of f.sets) {
+      tally(this.setCount, set, s.count);
+      for (const [ud, n] of f.udCounts.get(set)!) bump(this.setUds, set, ud, sign * n);
+      // The lease's strictest size stands for all its machines: the minimum is what the rules read.
+      bump(this.setSizes, set, s.size, sign * s.count);
+    }
+    for (const [service, s] of f.services) {
+      tally(this.serviceCount, service, s.count);
+      bump(this.allowances, service, s.allowance, sign * s.count);
     }
     if (lease.unsafe) {
       for (const region of f.zones.keys()) tally(this.unsafe, `z:${region}`);
@@ -529,10 +551,10 @@ export class LeaseBook {
   }
 }
 
-function bump<K>(map: Map<string, Map<K, number>>, key: string, sub: K, sign: 1 | -1): void {
+function bump<K>(map: Map<string, Map<K, number>>, key: string, sub: K, delta: number): void {
   let inner = map.get(key);
   if (!inner) map.set(key, (inner = new Map()));
-  const n = (inner.get(sub) ?? 0) + sign;
+  const n = (inner.get(sub) ?? 0) + delta;
   if (n > 0) inner.set(sub, n);
   else inner.delete(sub);
   if (inner.size === 0) map.delete(key);
