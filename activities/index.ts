@@ -11,6 +11,10 @@ import type { DecisionVerdict } from '../domain/signed-decision';
 import type { SpecSlice, StoredSliceRef } from '../domain/spec-slices';
 import { createWebhookActivities } from './signals/webhooks';
 import type { HealthSignalRequest, HealthSignalSource, HealthSignalVerdict } from '../domain/health-signals';
+import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
+import type { LeaseRequest } from '../domain/lease-book';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { FLEET_GUARD_ID, requestLeaseSignal } from '../workflows/guard-contracts';
 
 export interface Drivers {
   /** The driver for a machine; the simulator by default, the ssh driver for machines with `ssh` settings. */
@@ -83,6 +87,46 @@ export function createActivities(drivers: Drivers) {
     /** Answers on a site's task queue: a worker polls it (workflows/machine-steps.ts, `awaitSiteWorker`). */
     async siteWorkerReady(): Promise<true> {
       return true;
+    },
+
+    /**
+     * Asks the fleet guard for a step's lease, starting the guard if none runs (signal-with-start); the
+     * guard answers the holder by signal. Asking again with the same lease ID is asking once.
+     */
+    async requestLease(request: LeaseRequest): Promise<void> {
+      await Context.current().client.workflow.signalWithStart('fleetGuardWorkflow', {
+        workflowId: FLEET_GUARD_ID,
+        taskQueue: DEFAULT_TASK_QUEUE,
+        args: [{}],
+        signal: requestLeaseSignal,
+        signalArgs: [request],
+        staticSummary: 'Offpeak fleet guard: disruption leases for every run',
+      });
+    },
+
+    /**
+     * The holders (workflow IDs) that are gone: ended (terminated, cancelled, failed, timed out,
+     * completed) or not found, or running with a workflow task no worker picked up for `staleMs` by
+     * `now` (the guard's clock, which is the server's).
+     */
+    async holdersGone(workflowIds: string[], staleMs: number, now: number): Promise<string[]> {
+      const { client } = Context.current();
+      const gone: string[] = [];
+      for (const id of workflowIds) {
+        try {
+          const d = await client.workflow.getHandle(id).describe();
+          const task = d.raw.pendingWorkflowTask;
+          const scheduled = task?.scheduledTime?.seconds
+            ? Number(task.scheduledTime.seconds) * 1000
+            : undefined;
+          const unpicked = task && !task.startedTime && scheduled !== undefined && now - scheduled > staleMs;
+          if (d.status.name !== 'RUNNING' || unpicked) gone.push(id);
+        } catch (err) {
+          if (err instanceof WorkflowNotFoundError) gone.push(id);
+          else throw err;
+        }
+      }
+      return gone;
     },
 
     /** Computes the machine's next window in its own time zone, outside the workflow sandbox. */

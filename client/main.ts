@@ -8,6 +8,7 @@ import { registerDemo } from './commands/demo';
 import { registerDevServer } from './commands/dev-server';
 import { registerFleet } from './commands/fleet';
 import { registerInstall } from './commands/install';
+import { registerLeases } from './commands/leases';
 import { registerPlan } from './commands/plan';
 import { registerRollout } from './commands/rollout';
 import { registerSchedule } from './commands/schedule';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerSchedule(program);
   registerAssess(program);
   registerInstall(program);
+  registerLeases(program);
   registerCompliance(program);
   registerFleet(program);
   registerWorker(program);

@@ -34,7 +34,11 @@ export function statusJson(report: RolloutSummary & Marked, listed?: FailedMachi
 }
 
 /** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */
-export function progressLines(report: RolloutSummary & Marked, listed?: FailedMachines): string[] {
+export function progressLines(
+  report: RolloutSummary & Marked,
+  listed?: FailedMachines,
+  guardWaits: Record<string, string> = {},
+): string[] {
   const lines = [
     `Rollout ${report.rolloutId}: ${report.status}${report.baking ? `, ${report.baking}` : ''}${report.waitingFor ? ` (waiting for ${report.waitingFor})` : ''}`,
   ];
@@ -50,7 +54,7 @@ export function progressLines(report: RolloutSummary & Marked, listed?: FailedMa
     lines.push(`  phase ${phase.index} ${bar(done, total)} ${done}/${total} ${phase.status}`);
     for (const r of report.regions.filter((x) => x.phase === phase.index))
       lines.push(
-        `    ${r.region.padEnd(20)} ${bar(r.done, r.total, 20)} ${r.done}/${r.total}${r.notSucceeded ? `  ${r.notSucceeded} not succeeded` : ''}`,
+        `    ${r.region.padEnd(20)} ${bar(r.done, r.total, 20)} ${r.done}/${r.total}${r.notSucceeded ? `  ${r.notSucceeded} not succeeded` : ''}${guardWaits[r.region] ? `  ${guardWaits[r.region]}` : ''}`,
       );
   }
   lines.push(`  errors ${report.errors.count} (budget ${report.errors.allowed})`);

@@ -1,6 +1,6 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import { rolloutWorkflowId } from '../workflows/ids';
-import { STATUS_MEMO_KEY, statusQuery, type RolloutSummary } from '../workflows/messages';
+import { regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
+import { regionStatusQuery, STATUS_MEMO_KEY, statusQuery, type RolloutSummary } from '../workflows/messages';
 import { NotFoundError } from './errors';
 import { failedMachines } from './failed-machines';
 import { waitingMachines, type WaitingMachines } from './waiting-machines';
@@ -37,6 +37,8 @@ export type RolloutView = (
   failed?: FailedMachines;
   /** What running machine attempts wait for (a site with no worker), from visibility. */
   waiting?: WaitingMachines[];
+  /** Per running region that waits for the fleet guard: what for (docs/fleet-guard.md). */
+  guardWaits?: Record<string, string>;
 };
 
 /** A memo that holds a whole summary (every rollout keeps one per step and phase), not just a status. */
@@ -126,8 +128,36 @@ async function workflowView(client: Client, rolloutId: string, queryTimeoutMs: n
     const report = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () =>
       handle.query(statusQuery),
     );
-    return { report, server };
+    return { report, server, guardWaits: await guardWaits(client, report, queryTimeoutMs) };
   } catch (err) {
     return { server, fallback: shortReason(err, queryTimeoutMs) };
   }
+}
+
+/**
+ * What the rollout's unfinished regions wait for from the fleet guard, asked of each region (the
+ * rollout itself does not know). A region that does not answer in time is left out.
+ */
+async function guardWaits(
+  client: Client,
+  report: RolloutSummary,
+  queryTimeoutMs: number,
+): Promise<Record<string, string>> {
+  const waits: Record<string, string> = {};
+  const running = report.regions.filter(
+    (r) => r.done < r.total && report.phases.find((p) => p.index === r.phase)?.status === 'Running',
+  );
+  await Promise.all(
+    running.map(async (r) => {
+      try {
+        const status = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () =>
+          client.workflow.getHandle(regionWorkflowId(report.rolloutId, r.region)).query(regionStatusQuery),
+        );
+        if (status.waitingFor) waits[r.region] = status.waitingFor;
+      } catch {
+        // not started yet, or ended: nothing to wait for
+      }
+    }),
+  );
+  return waits;
 }

@@ -45,7 +45,7 @@ export function serverLines(
 /** The lines of one view: the workflow's own progress, or the server's view. */
 export function viewLines(rolloutId: string, view: RolloutView): string[] {
   const lines = view.report
-    ? progressLines(view.report, view.failed)
+    ? progressLines(view.report, view.failed, view.guardWaits)
     : serverLines(rolloutId, view.server, view.fallback, view.failed);
   return [lines[0], ...waitingLines(view.waiting), ...lines.slice(1)];
 }

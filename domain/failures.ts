@@ -23,6 +23,8 @@ export const FAILURE = {
   InvalidRequest: 'InvalidRequest',
   /** The notification webhook refused or missed a notice (retried unless its answer is lasting); never halts. */
   NotificationFailed: 'NotificationFailed',
+  /** The fleet guard cannot place a lease (an unknown region or set) or could never grant it: the step fails. */
+  LeaseRefused: 'LeaseRefused',
 } as const;
 export type FailureType = (typeof FAILURE)[keyof typeof FAILURE];
 
@@ -35,4 +37,5 @@ export const NON_RETRYABLE_FAILURES: readonly FailureType[] = [
   FAILURE.NotAuthorized,
   FAILURE.PlatformManaged,
   FAILURE.BadSlice,
+  FAILURE.LeaseRefused,
 ];

@@ -1,5 +1,6 @@
 import type { AzureSettings } from './azure-resource';
 import type { Machine, OsType, SshSettings } from './fleet';
+import type { LeaseFacts } from './lease-book';
 import type { RebootSetting } from './policy';
 import type { PlanStep } from './plan';
 import type { MaintenanceSchedule } from './windows/maintenance-schedule';
@@ -30,6 +31,8 @@ export interface MachineSpec {
   postScript?: string;
   /** Arguments of path scripts, as a list (domain/scripts.ts). */
   scriptArgs?: MaintenanceSchedule['scriptArgs'];
+  /** What the fleet guard needs beyond the machine's place (domain/lease-facts.ts); without it, no lease. */
+  lease?: LeaseFacts;
   /** Task queue of the worker that runs this machine's activities. */
   taskQueue: string;
 }

@@ -10,6 +10,7 @@ import { azureRebootSetting } from './reboot';
 import type { SelectionCriteria } from './patch-selection';
 import type { MachineSpec } from './machine-spec';
 import { inlineRegion, type SlicedRegion } from './spec-slices';
+import { leaseFactsOf, type LeaseFacts } from './lease-facts';
 
 export type { MachineSpec, RegionSpec } from './machine-spec';
 
@@ -42,6 +43,8 @@ export interface RolloutSettings {
   bakeMinutes?: number[];
   /** Fleet-level health signals, asked after each step and during a bake (domain/health-signals.ts). */
   health?: { prometheus: PrometheusSignal; services?: Record<string, string[]> };
+  /** An `--unsafe` install: its steps ignore the rules among their own machines (the fleet guard knows). */
+  unsafe?: boolean;
 }
 
 export interface RolloutInput {
@@ -133,8 +136,12 @@ export function buildRolloutInput(args: {
   policy: Policy;
   plan: Plan;
   now: Date;
+  /** The fleet guard's facts per machine; by default from this fleet, counting the machines planned. */
+  leaseFacts?: Map<string, LeaseFacts>;
 }): RolloutInput {
   const { fleet, policy, plan, now } = args;
+  const excluded = new Set(plan.machines.filter((m) => m.excluded).map((m) => m.name));
+  const facts = args.leaseFacts ?? leaseFactsOf(fleet, policy, (m) => !excluded.has(m.name));
   const month = policy.month ?? releaseMonthAt(now.getTime());
   const release = releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);
   const byName = new Map(fleet.machines.map((m) => [m.name, m]));
@@ -151,6 +158,7 @@ export function buildRolloutInput(args: {
             ...machineSpecOf(m),
             ...scheduleFor(m, fleet, policy),
             ...(policy.simulationSpeed !== 1 ? { timeScale: policy.simulationSpeed } : {}),
+            lease: facts.get(name),
           };
           if (spec.azure) {
             // Azure reboots inside installPatches: the attempt's reboot setting travels with the resource.

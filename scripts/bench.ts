@@ -2,7 +2,8 @@
  * `npm run bench`: benchmarks, not tests.
  * 1. The planner (time and peak memory for 10k, 100k, 1M machines): scripts/bench-planner.ts.
  * 2. Payload sizes of a rollout of 100,000 machines, sliced (docs/scale.md): scripts/scale-sizes.ts.
- * 3. Rollout throughput: the same machines through Offpeak and through a bare Temporal baseline (the
+ * 3. The fleet guard's lease book: 100,000 machines, 1,000 concurrent requests: scripts/bench-guard.ts.
+ * 4. Rollout throughput: the same machines through Offpeak and through a bare Temporal baseline (the
  *    same count of child workflows and activities with no logic) on the same dev server, in one run.
  * 4. Reports: the HTML report at 10,000 machines in Chromium, and `rollout status` at 100,000 machines
  *    with no worker (scripts/bench-reports.ts).
@@ -50,6 +51,8 @@ function benchFleet(n: number): Fleet {
 async function main(): Promise<void> {
   process.stdout.write('== Planner ==\n');
   execFileSync(process.execPath, [join(__dirname, 'bench-planner.js')], { stdio: 'inherit' });
+  process.stdout.write('\n== Fleet guard: lease book at 100,000 machines, 1,000 concurrent requests ==\n');
+  execFileSync(process.execPath, [join(__dirname, 'bench-guard.js')], { stdio: 'inherit' });
   process.stdout.write('\n== Payload sizes at 100,000 machines (JSON bytes, each must stay under 1 MB) ==\n');
   for (const [what, size] of Object.entries(payloadSizes(100_000)))
     process.stdout.write(`${what.padEnd(22)} ${size}\n`);

@@ -3,3 +3,4 @@ export { regionWorkflow } from './region';
 export { machineAttemptWorkflow } from './machine';
 export { assessWorkflow } from './assess';
 export { scheduledRolloutWorkflow } from './scheduled-rollout';
+export { fleetGuardWorkflow } from './fleet-guard';

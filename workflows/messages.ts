@@ -8,6 +8,7 @@ import type { RetryMarks } from './region-marks';
 import type { FailedMachine, GateRecord, PhaseReport, RegionTally, RolloutSummary } from './results';
 
 export type * from './results';
+export * from './guard-contracts';
 
 export type {
   AttemptOutcome,
@@ -144,6 +145,8 @@ export const regionStatusQuery = defineQuery<{
   round: number;
   step: number;
   hold: string | null;
+  /** What the region waits for from the fleet guard, if it waits. */
+  waitingFor: string | null;
   done: number;
   total: number;
 }>('regionStatus');

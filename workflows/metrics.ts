@@ -14,7 +14,25 @@ export const OFFPEAK_METRICS = {
   failed: 'offpeak_machines_failed',
   pending: 'offpeak_machines_pending',
   gatesWaiting: 'offpeak_gates_waiting',
+  leaseWait: 'offpeak_lease_wait_seconds',
+  leasesHeld: 'offpeak_leases_held',
+  leasesWaiting: 'offpeak_leases_waiting',
 } as const;
+
+/** A lease granted: how long its step waited for the fleet guard (0 when granted at once). */
+export function recordLeaseWait(rolloutId: string, region: string, waitedMs: number, unsafe: boolean): void {
+  metricMeter
+    .createHistogram(OFFPEAK_METRICS.leaseWait, 'float', 's', 'Time a step waited for its fleet-guard lease')
+    .record(waitedMs / 1000, { rollout: rolloutId, region, unsafe: String(unsafe) });
+}
+
+/** The fleet guard's book: leases held and waiting. */
+export function setLeaseGauges(held: number, waiting: number): void {
+  const gauge = (name: string, description: string, value: number) =>
+    metricMeter.createGauge(name, 'int', 'leases', description).set(value);
+  gauge(OFFPEAK_METRICS.leasesHeld, 'Fleet-guard leases held', held);
+  gauge(OFFPEAK_METRICS.leasesWaiting, 'Fleet-guard lease requests waiting', waiting);
+}
 
 /** Counts a machine attempt that ended, by rollout, region and outcome. Call once per attempt. */
 export function countMachineAttempt(rolloutId: string, region: string, outcome: AttemptOutcome): void {

@@ -11,7 +11,6 @@ import {
 import type { Activities } from '../activities';
 import { FAILURE } from '../domain/failures';
 import { countsAsError, OUTCOME, RETRYABLE_OUTCOMES } from '../domain/outcomes';
-import { zeroCounts } from '../domain/patches';
 import { isStored, type SpecSlice, type SpecSliceRef } from '../domain/spec-slices';
 import { startMachineAttempt } from './children';
 import {
@@ -26,6 +25,8 @@ import {
   type StepResult,
 } from './messages';
 import { anyMarked, emptyMarks, mark, marked } from './region-marks';
+import { errored, rootCause } from './attempt-errors';
+import { regionLeases } from './region-lease';
 
 const { loadSpecSlice } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -59,11 +60,13 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   };
   const perRun = input.childrenPerRun ?? CHILDREN_PER_RUN;
   let childrenThisRun = 0;
+  const leases = regionLeases(input);
   setHandler(stepReplySignal, (r) => void (cursor.reply = { ...r, ack: Math.max(cursor.reply.ack, r.ack) }));
   setHandler(regionStatusQuery, () => ({
     round: cursor.round,
     step: cursor.step,
     hold: cursor.reply.hold,
+    waitingFor: leases.waitingFor(),
     done: cursor.done,
     total: input.machineCount,
   }));
@@ -88,6 +91,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   try {
     if (!(await rounds())) return;
   } catch (err) {
+    await leases.release();
     // Continue-as-new unwinds as an error too: only real failures are announced.
     if (err instanceof TemporalFailure) await report('failed', [], { failure: rootCause(err) });
     throw err;
@@ -116,20 +120,26 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
             setCurrentDetails(`Held before "${label}": ${cursor.reply.hold}`);
             await condition(() => cursor.reply.hold === null || cursor.reply.stop);
           }
-          if (cursor.reply.stop || Date.now() > settings.deadline) {
+          const info = workflowInfo();
+          const full =
+            info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
+          if (childrenThisRun > 0 && (childrenThisRun + names.length > perRun || full))
+            await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
+          // The step's lease from the fleet guard, unless the rollout stops first (then nothing starts).
+          const stopped = () => cursor.reply.stop || Date.now() > settings.deadline;
+          const key = `round-${round}/slice-${cursor.slice}/step-${cursor.step}`;
+          const specs = names.map((n) => slice.machines[position.get(n)!]);
+          if (!stopped()) await leases.acquire(key, label, specs, stopped);
+          if (stopped()) {
             // Only machines never attempted (round 1) are Skipped: a retry that does not run leaves the
             // last outcome standing.
+            await leases.release();
             if (round > 1) continue;
             cursor.done += names.length;
             const skipped = names.map((name) => ({ name, attempt: round, outcome: OUTCOME.Skipped }));
             if (!(await report(label, skipped))) return false;
             continue;
           }
-          const info = workflowInfo();
-          const full =
-            info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
-          if (childrenThisRun > 0 && (childrenThisRun + names.length > perRun || full))
-            await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
           setCurrentDetails(
             `Round ${round}, slice ${cursor.slice + 1}/${input.slices.length}, step ${cursor.step + 1}/${slice.steps.length}: ${label} (${names.length} machine(s))`,
           );
@@ -154,6 +164,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
               ),
             ),
           );
+          await leases.release();
           if (round === 1) cursor.done += results.length;
           const stepResults = results.map(({ name, attempt, outcome }) => {
             const at = position.get(name)!;
@@ -177,23 +188,4 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     }
     return true;
   }
-}
-
-function errored(name: string, attempt: number, err: unknown): MachineAttemptResult {
-  return {
-    name,
-    attempt,
-    outcome: OUTCOME.Errored,
-    detail: rootCause(err),
-    counts: zeroCounts(),
-    patches: [],
-    rebooted: false,
-  };
-}
-
-/** The root cause (say, the driver's message) is what an operator needs, not "Activity task failed". */
-function rootCause(err: unknown): string {
-  let cause: unknown = err;
-  while (cause instanceof TemporalFailure && cause.cause) cause = cause.cause;
-  return cause instanceof Error ? cause.message : String(cause);
 }

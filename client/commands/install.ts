@@ -14,6 +14,7 @@ import {
 import { FINAL_ROLLOUT_STATUSES, OUTCOME, ROLLOUT_STATUS } from '../../domain/outcomes';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
 import { machineCountOf } from '../../domain/spec-slices';
+import { leaseFactsOf } from '../../domain/lease-facts';
 import { SA } from '../../workflows/messages';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { OperationError, UsageError } from '../errors';
@@ -138,11 +139,17 @@ export function installInput(
     policy,
     plan,
     now,
+    // The guard counts the whole fleet (every machine of a set or service, whatever its patch mode), and
+    // an unsafe install's machines too: it may break the rules among them, never beside other runs.
+    leaseFacts: leaseFactsOf(fleet, basePolicy, () => true),
   });
   // An on-demand run is not a month's rollout that started late: it gets `deadlineDays` from now, even
   // when its release's deadline has passed.
   const deadline = Math.max(input.settings.deadline, now.getTime() + policy.deadlineDays * 86_400_000);
-  return { ...input, settings: { ...input.settings, deadline } };
+  return {
+    ...input,
+    settings: { ...input.settings, deadline, ...(request.unsafe ? { unsafe: true } : {}) },
+  };
 }
 
 /** An install has no one to resume it: a halt ends its wait too. */

@@ -146,13 +146,16 @@ test("the worker serves Temporal's own metrics on --metrics-port", async () => {
   expect(text).toMatch(/^temporal_workflow_completed\{[^}]*workflow_type="machineAttemptWorkflow"/m);
 });
 
-test("the worker serves Offpeak's metrics: attempts by outcome, machines patched, failed, pending, gates waiting", async () => {
+test("the worker serves Offpeak's metrics: attempts by outcome, machines patched, failed, pending, gates waiting, lease waits", async () => {
   const names = [
     'offpeak_machine_attempts',
     'offpeak_machines_patched',
     'offpeak_machines_failed',
     'offpeak_machines_pending',
     'offpeak_gates_waiting',
+    'offpeak_lease_wait_seconds',
+    'offpeak_leases_held',
+    'offpeak_leases_waiting',
   ];
   // Emitted by workflows/metrics.ts helpers, called from the machine and rollout workflows.
   const text = await scrapeUntil((t) => missing(t, names).length === 0);
@@ -167,6 +170,11 @@ test("the worker serves Offpeak's metrics: attempts by outcome, machines patched
   expect(sample(text, 'offpeak_machines_failed', rollout)).toEqual([0]);
   expect(sample(text, 'offpeak_machines_pending', rollout)).toEqual([0]);
   expect(sample(text, 'offpeak_gates_waiting', rollout)).toEqual([0]);
+  // Every step took a lease from the fleet guard: one wait recorded per step, all given back.
+  expect(
+    sample(text, 'offpeak_lease_wait_seconds_count', { ...rollout, region: 'eastus', unsafe: 'false' })[0],
+  ).toBeGreaterThan(0);
+  expect(sample(text, 'offpeak_leases_held', {})).toEqual([0]);
 });
 
 test('every workflow and activity log line is pino JSON naming its rollout, region and machine', () => {

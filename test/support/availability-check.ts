@@ -37,6 +37,7 @@ export type Rule =
   | 'geoPairs'
   | 'phaseOrder'
   | 'serviceCapacity'
+  | 'machineOnce'
   | 'ledger';
 
 export interface Violation {
@@ -204,6 +205,31 @@ export function checkAvailability(report: RolloutReport, fleet: Fleet, policy: P
     for (const s of own) spans.push({ ...s, m, phase: phase ?? -1 });
   }
 
+  // Phases in order.
+  const byPhase = groupBy(spans, (s) => String(s.phase));
+  const indices = [...byPhase.keys()].map(Number).sort((a, b) => a - b);
+  for (let k = 1; k < indices.length; k++) {
+    const earlier = indices.slice(0, k).flatMap((i) => byPhase.get(String(i))!);
+    const lastEnd = earlier.reduce((a, b) => (b.end > a.end ? b : a));
+    const firstStart = byPhase.get(String(indices[k]))!.reduce((a, b) => (b.start < a.start ? b : a));
+    if (firstStart.start < lastEnd.end)
+      fail(
+        'phaseOrder',
+        `phase ${indices[k]} started (${show(firstStart)}) before an earlier phase ended (${show(lastEnd)})`,
+      );
+  }
+
+  spanRules(spans, fleet, policy, fail);
+  return violations;
+}
+
+/** The rules over spans that hold across any number of runs: zones, update domains, sets, geo-pairs, services. */
+function spanRules(
+  spans: Located[],
+  fleet: Fleet,
+  policy: Policy,
+  fail: (rule: Rule, message: string) => void,
+): void {
   // Zones of a region, update domains of a set.
   for (const [a, b, region] of crossOverlaps(
     spans.filter((s) => s.m.zone !== undefined),
@@ -246,20 +272,6 @@ export function checkAvailability(report: RolloutReport, fleet: Fleet, policy: P
         fail('geoPairs', `paired regions ${a.m.region} (${show(a)}) and ${b.m.region} (${show(b)}) overlap`);
     }
 
-  // Phases in order.
-  const byPhase = groupBy(spans, (s) => String(s.phase));
-  const indices = [...byPhase.keys()].map(Number).sort((a, b) => a - b);
-  for (let k = 1; k < indices.length; k++) {
-    const earlier = indices.slice(0, k).flatMap((i) => byPhase.get(String(i))!);
-    const lastEnd = earlier.reduce((a, b) => (b.end > a.end ? b : a));
-    const firstStart = byPhase.get(String(indices[k]))!.reduce((a, b) => (b.start < a.start ? b : a));
-    if (firstStart.start < lastEnd.end)
-      fail(
-        'phaseOrder',
-        `phase ${indices[k]} started (${show(firstStart)}) before an earlier phase ended (${show(lastEnd)})`,
-      );
-  }
-
   // Service capacity.
   const capacity = policy.serviceCapacity;
   if (capacity) {
@@ -281,6 +293,39 @@ export function checkAvailability(report: RolloutReport, fleet: Fleet, policy: P
         );
     }
   }
+}
+
+/**
+ * Several runs' reports of one fleet, taken together (the fleet guard's promise): no machine in two
+ * runs at once, and the zone, update-domain, set, geo-pair and service rules across every run's spans.
+ * Phase order and coverage are each run's own (`checkAvailability`). Sets and services count the
+ * machines `policy` makes eligible.
+ */
+export function checkAcrossRuns(reports: RolloutReport[], fleet: Fleet, policy: Policy): Violation[] {
+  const violations: Violation[] = [];
+  const fail = (rule: Rule, message: string) => violations.push({ rule, message });
+  const byName = new Map(fleet.machines.map((m) => [m.name, m]));
+  const spans: Array<Located & { run: string }> = [];
+  for (const report of reports)
+    for (const r of report.machines) {
+      const m = byName.get(r.name);
+      if (!m) {
+        fail('coverage', `${r.name} (${report.rolloutId}) is not in the fleet`);
+        continue;
+      }
+      const { spans: own, problems } = spansOf(r);
+      for (const p of problems) fail('coverage', `${report.rolloutId}: ${p}`);
+      for (const sp of own) spans.push({ ...sp, m, phase: 0, run: report.rolloutId });
+    }
+  for (const [name, list] of groupBy(spans, (sp) => sp.machine))
+    for (let i = 0; i < list.length; i++)
+      for (let j = i + 1; j < list.length; j++)
+        if (list[i].run !== list[j].run && overlap(list[i], list[j]))
+          fail(
+            'machineOnce',
+            `${name}: ${list[i].run} ${show(list[i])} overlaps ${list[j].run} ${show(list[j])}`,
+          );
+  spanRules(spans, fleet, policy, fail);
   return violations;
 }
 

@@ -11,6 +11,7 @@ import type { ListedExecution } from '../../client/machine-attempts';
 import { rolloutInput, rolloutReport } from '../../client/report';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import {
+  FLEET_GUARD_ID,
   regionStatusQuery,
   statusQuery,
   type MachineReport,
@@ -39,7 +40,25 @@ export async function withWorker<T>(
     workflowBundle: testWorkflowBundle(),
     activities: createActivities(drivers),
   });
-  return worker.runUntil(fn);
+  try {
+    return await worker.runUntil(fn);
+  } finally {
+    await endGuard(env);
+  }
+}
+
+/**
+ * Ends the fleet guard a worker session leaves running. The Java time-skipping server never moves a
+ * workflow task off a stopped worker's sticky queue, so a guard cached by the previous session's worker
+ * would never answer the next session (the dev server and a cluster do move it). The next request starts
+ * a new guard; holders find the old one gone and carry on.
+ */
+export async function endGuard(env: TestWorkflowEnvironment): Promise<void> {
+  try {
+    await env.client.workflow.getHandle(FLEET_GUARD_ID).terminate('test session over');
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
 }
 
 export async function startRollout(

@@ -1,0 +1,88 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Lease, LeaseBookState, LeaseRequest } from '../domain/lease-book';
+
+export type { Lease, LeaseHolder, LeaseMachine, LeaseRequest } from '../domain/lease-book';
+
+/**
+ * The fleet guard's contracts (docs/fleet-guard.md): one guard workflow per namespace grants disruption
+ * leases to every step that installs or reboots, whichever run it belongs to.
+ */
+
+/** One guard per namespace, started on demand (signal-with-start) by the first step that asks. */
+export const FLEET_GUARD_ID = 'offpeak-fleet-guard';
+
+/**
+ * While a request waits, the guard checks every this often that the holders it knows still live: a
+ * holder that ended (terminated, cancelled, failed, timed out) loses its leases at once...
+ */
+export const HOLDER_CHECK_MS = 60_000;
+/**
+ * ...and so does one whose worker is gone: a workflow task waiting this long for a worker to pick it
+ * up. Nobody waits, nothing is checked: a dead holder blocks nobody.
+ */
+export const HOLDER_STALE_MS = 15 * 60_000;
+/** The guard continues as new past this many history events. */
+export const GUARD_EVENTS_PER_RUN = 4000;
+
+export interface FleetGuardInput {
+  /** Carried across continue-as-new: every lease held and waiting, in order. */
+  book?: LeaseBookState;
+  checkMs?: number;
+  staleMs?: number;
+  eventsPerRun?: number;
+}
+
+/** The guard's answer to a request, by signal to its holder: granted, or queued and why, or refused. */
+export interface LeaseAnswer {
+  leaseId: string;
+  granted: boolean;
+  /** The guard cannot place the request (it is checked before it is sent: a guard of another version). */
+  refused?: string;
+  /** e.g. "eastus zone 2 is held by rollout nov-2026 (zone 2 batch 1/3)". */
+  waitingFor?: string;
+}
+
+/** What `offpeak leases` shows. */
+export interface LeasesView {
+  held: LeaseView[];
+  waiting: LeaseView[];
+  /** Leases the guard freed because their holder was gone (the latest few). */
+  expired: LeaseView[];
+}
+
+export interface LeaseView {
+  leaseId: string;
+  rolloutId: string;
+  region: string;
+  step: string;
+  holder: string;
+  unsafe: boolean;
+  machines: string[];
+  /** ISO instants. */
+  askedAt: string;
+  grantedAt?: string;
+  waitingFor?: string;
+}
+
+export function leaseView(l: Lease, waitingFor?: string): LeaseView {
+  return {
+    leaseId: l.leaseId,
+    rolloutId: l.holder.rolloutId,
+    region: l.holder.region,
+    step: l.holder.step,
+    holder: l.holder.workflowId,
+    unsafe: l.unsafe,
+    machines: l.machines.map((m) => m.name),
+    askedAt: new Date(l.askedAt).toISOString(),
+    ...(l.grantedAt !== undefined ? { grantedAt: new Date(l.grantedAt).toISOString() } : {}),
+    ...(waitingFor ? { waitingFor } : {}),
+  };
+}
+
+/** Holder to guard (signal-with-start, from the requestLease activity): asking twice is asking once. */
+export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
+/** Holder to guard: the step ended (or the request is withdrawn). */
+export const releaseLeaseSignal = defineSignal<[{ leaseId: string }]>('releaseLease');
+/** Guard to holder: the answer to its request, and later the grant of a queued one. */
+export const leaseAnswerSignal = defineSignal<[LeaseAnswer]>('leaseAnswer');
+export const leasesQuery = defineQuery<LeasesView>('leases');

@@ -1,0 +1,108 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  TemporalFailure,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { FAILURE } from '../domain/failures';
+import { leaseProblems } from '../domain/lease-book';
+import { leaseRequestOf } from '../domain/lease-request';
+import { formatProblem } from '../domain/problems';
+import type { MachineSpec } from '../domain/machine-spec';
+import { FLEET_GUARD_ID, leaseAnswerSignal, type LeaseAnswer, releaseLeaseSignal } from './guard-contracts';
+import type { RegionInput } from './messages';
+
+const { requestLease } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 10, initialInterval: '1 second', nonRetryableErrorTypes: [FAILURE.LeaseRefused] },
+});
+
+/** A step whose lease the guard could never grant fails its region, saying why (not a hang). */
+function refuse(leaseId: string, why: string): never {
+  throw ApplicationFailure.create({
+    type: FAILURE.LeaseRefused,
+    nonRetryable: true,
+    message: `the fleet guard cannot grant lease ${leaseId}: ${why}`,
+  });
+}
+
+/** A signal to the guard that may find it gone (terminated by an operator): then there is nothing to tell. */
+async function tell(send: () => Promise<void>): Promise<void> {
+  try {
+    await CancellationScope.nonCancellable(send);
+  } catch (err) {
+    if (!(err instanceof TemporalFailure)) throw err;
+  }
+}
+
+/**
+ * A region's leases from the fleet guard (workflows/fleet-guard.ts): one per step, asked for before the
+ * step's machines start and released after their results are in. The guard notices a region that died
+ * (it checks its holders while anything waits), so the region itself keeps no timer for it.
+ */
+export function regionLeases(input: RegionInput) {
+  const me = workflowInfo().workflowId;
+  const guard = getExternalWorkflowHandle(FLEET_GUARD_ID);
+  const answers = new Map<string, LeaseAnswer>();
+  let held: string | null = null;
+  let waitingFor: string | null = null;
+  setHandler(leaseAnswerSignal, (answer) => {
+    // A grant is final; a later "queued" answer (a request sent twice) does not take it back.
+    if (!answers.get(answer.leaseId)?.granted) answers.set(answer.leaseId, answer);
+  });
+
+  return {
+    /** What the region waits for, if it waits for the guard. */
+    waitingFor: () => waitingFor,
+
+    /**
+     * Asks for the step's lease and waits for it; false when `stopped` (the rollout stopped, or the
+     * deadline passed) came first: the request is withdrawn. A request the guard cannot place fails the
+     * region.
+     */
+    async acquire(
+      key: string,
+      step: string,
+      machines: MachineSpec[],
+      stopped: () => boolean,
+    ): Promise<boolean> {
+      const leaseId = `${me}/${key}`;
+      const holder = { workflowId: me, rolloutId: input.rolloutId, region: input.region, step };
+      const request = leaseRequestOf(leaseId, holder, input.settings.unsafe === true, machines);
+      const problems = leaseProblems(request);
+      if (problems.length > 0) refuse(leaseId, problems.map(formatProblem).join('; '));
+      await requestLease(request);
+      held = leaseId;
+      const granted = () => answers.get(leaseId)?.granted === true;
+      /** Waits until `until` holds or the rollout stops (the deadline counts as a stop). */
+      const wait = (until: () => boolean) =>
+        condition(() => until() || stopped(), Math.max(1, input.settings.deadline - Date.now()));
+      await wait(() => answers.has(leaseId));
+      const answer = answers.get(leaseId);
+      if (answer?.refused) refuse(leaseId, answer.refused);
+      if (answer && !granted()) {
+        waitingFor = `waiting for the fleet guard: ${answer.waitingFor}`;
+        setCurrentDetails(`Before "${step}": ${waitingFor}`);
+        await wait(granted);
+        waitingFor = null;
+      }
+      if (granted()) return true;
+      await this.release();
+      return false;
+    },
+
+    /** Gives the step's lease back (nothing when none is held). */
+    async release(): Promise<void> {
+      if (held === null) return;
+      const leaseId = held;
+      held = null;
+      await tell(() => guard.signal(releaseLeaseSignal, { leaseId }));
+    },
+  };
+}
