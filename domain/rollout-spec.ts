@@ -11,6 +11,7 @@ import type { SelectionCriteria } from './patch-selection';
 import type { MachineSpec } from './machine-spec';
 import { inlineRegion, type SlicedRegion } from './spec-slices';
 import { leaseFactsOf, type LeaseFacts } from './lease-facts';
+import { siteTaskQueue } from './task-queues';
 
 export type { MachineSpec, RegionSpec } from './machine-spec';
 
@@ -66,11 +67,7 @@ export interface RolloutInput {
   excluded: Array<{ name: string; region: string; reason: string }>;
 }
 
-export const DEFAULT_TASK_QUEUE = 'offpeak';
-
-export function siteTaskQueue(site: string | undefined): string {
-  return site ? `${DEFAULT_TASK_QUEUE}-site-${site}` : DEFAULT_TASK_QUEUE;
-}
+export { DEFAULT_TASK_QUEUE, siteTaskQueue } from './task-queues';
 
 /** A machine's window (null: always open) and scripts, as the rollout gives them to its workflows. */
 export function scheduleFor(

@@ -6,12 +6,12 @@ import {
   setCurrentDetails,
   TimeoutFailure,
   upsertMemo,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, Operation } from '../activities';
 import { NON_RETRYABLE_FAILURES } from '../domain/failures';
 import type { PatchOutcome } from '../domain/patches';
 import type { MachineSpec, RolloutSettings } from '../domain/rollout-spec';
+import { DEFAULT_TASK_QUEUE } from '../domain/task-queues';
 import { ATTEMPT_MEMO_KEY, type MachineAttemptMemo, type MachineAttemptResult } from './messages';
 
 /**
@@ -77,7 +77,7 @@ export async function awaitSiteWorker(
     setCurrentDetails(waiting ? `Waiting: ${waiting}` : "The site's worker answered");
     upsertMemo({ [ATTEMPT_MEMO_KEY]: { ...memo(), ...(waiting ? { waiting } : {}) } });
   };
-  if (machine.taskQueue === workflowInfo().taskQueue) return true;
+  if (machine.taskQueue === DEFAULT_TASK_QUEUE) return true; // not a site's: the orchestration's own queue
   const probe = (scheduleToStartTimeout?: number) =>
     proxyActivities<Activities>({
       taskQueue: machine.taskQueue,

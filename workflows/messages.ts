@@ -47,19 +47,15 @@ export const CHILDREN_PER_RUN = 500;
 
 // ---- Machine attempt ------------------------------------------------------------------------------------
 
+/** The rollout's settings a machine attempt needs. */
+type MachineSettingKey = 'deadline' | 'rebootSetting' | 'selection' | 'monthType';
+type ScriptAndSiteKey = 'postScriptAfterFailure' | 'siteWorkerNoticeSeconds';
+
 export interface MachineAttemptInput {
   rolloutId: string;
   machine: MachineSpec;
   attempt: number;
-  settings: Pick<
-    RolloutSettings,
-    | 'deadline'
-    | 'rebootSetting'
-    | 'selection'
-    | 'monthType'
-    | 'postScriptAfterFailure'
-    | 'siteWorkerNoticeSeconds'
-  >;
+  settings: Pick<RolloutSettings, MachineSettingKey | ScriptAndSiteKey>;
   /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
   notBefore?: number;
 }
