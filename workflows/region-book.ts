@@ -68,7 +68,9 @@ export class RegionBook {
   record(report: StepReport, maxAttempts: number): { recorded: boolean; lastError?: string } {
     const channel = this.channels.get(report.region);
     const tally = this.byRegion.get(report.region);
-    if (!channel || !tally || report.seq <= channel.seq) return { recorded: false };
+    if (!channel || !tally) return { recorded: false };
+    // Sent again (unanswered, to the region): folded once, answered again.
+    if (report.seq <= channel.seq) return ((channel.sent = NO_REPLY), { recorded: false });
     channel.seq = report.seq;
     for (const r of report.results) {
       foldResult(tally, r, maxAttempts);
@@ -103,7 +105,8 @@ export class RegionBook {
   ): Array<{ region: string; reply: StepReply }> {
     const out: Array<{ region: string; reply: StepReply }> = [];
     for (const c of this.channels.values()) {
-      if (c.ended || c.started === false) continue;
+      // An ended region is answered once more: its last report is acknowledged, so it knows it arrived.
+      if ((c.ended && c.sent.ack >= c.seq) || c.started === false) continue;
       const reply = { ack: waiting.includes(c.region) ? c.seq - 1 : c.seq, hold, stop };
       if (sameReply(reply, c.sent)) continue;
       c.sent = reply;

@@ -28,6 +28,9 @@ import { anyMarked, emptyMarks, mark, marked } from './region-marks';
 import { errored, rootCause } from './attempt-errors';
 import { regionLeases } from './region-lease';
 
+/** A report the rollout has not answered within this goes again. */
+const REPORT_RESEND_MS = 60_000;
+
 const { loadSpecSlice } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 5, initialInterval: '1 second', nonRetryableErrorTypes: [FAILURE.BadSlice] },
@@ -71,20 +74,22 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     total: input.machineCount,
   }));
 
-  /** Reports a step and waits for the rollout's judgement; false when the rollout is gone. */
-  const report = async (
-    step: string,
-    results: StepResult[],
-    end?: { failure?: string },
-  ): Promise<boolean> => {
+  /**
+   * Reports a step and waits for the rollout's answer (its last report too, so the rollout surely knows it
+   * ended); false when the rollout is gone. Unanswered, the same report goes again: a signal can be lost
+   * when the rollout's run closes as it arrives, and the rollout folds a report once.
+   */
+  const report = async (step: string, results: StepResult[], end?: { failure?: string }) => {
     const seq = ++cursor.sent;
-    try {
-      await rollout.signal(stepReportSignal, { region: input.region, seq, step, results, end });
-    } catch (err) {
-      if (err instanceof TemporalFailure) return false; // terminated, or ended: nobody to report to
-      throw err;
-    }
-    if (!end) await condition(() => cursor.reply.ack >= seq || cursor.reply.stop);
+    const answered = () => cursor.reply.ack >= seq || (!end && cursor.reply.stop);
+    do {
+      try {
+        await rollout.signal(stepReportSignal, { region: input.region, seq, step, results, end });
+      } catch (err) {
+        if (err instanceof TemporalFailure) return false; // terminated, or ended: nobody to report to
+        throw err;
+      }
+    } while (!(await condition(answered, REPORT_RESEND_MS)));
     return true;
   };
 

@@ -83,6 +83,8 @@ const comparable = (m: MachineReport) => ({
   ...m,
   patches: undefined,
   lastAssessedAt: undefined,
+  // A machine's plan step is read from its slice: without the store, the report cannot know it.
+  step: undefined,
   attempts: m.attempts.map((a) => ({ attempt: a.attempt, outcome: a.outcome, detail: a.detail })),
 });
 

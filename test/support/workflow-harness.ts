@@ -81,7 +81,10 @@ export async function rolloutResult(
   env: TestWorkflowEnvironment,
   handle: WorkflowHandle,
 ): Promise<RolloutReport> {
-  const summary = (await handle.result()) as RolloutSummary;
+  // The latest run's handle, not the first run's: under load the time-skipping server can leave a result()
+  // that follows a long chain of continued runs waiting after the rollout has completed.
+  const latest = env.client.workflow.getHandle(handle.workflowId);
+  const summary = (await latest.result()) as RolloutSummary;
   return reportOf(env, summary.rolloutId);
 }
 
@@ -137,13 +140,24 @@ export async function waitUntil<T>(
   }
 }
 
+/**
+ * Polls the rollout's status query. Each query has its own deadline and is asked again when it passes: the
+ * time-skipping test server never answers a query still pending when its run continues as new (seen under
+ * load), and the next query reaches the new run.
+ */
 export async function waitForStatus(
   handle: WorkflowHandle,
   done: (r: RolloutSummary) => boolean,
   what: string,
 ): Promise<RolloutSummary> {
-  return waitUntil(() => handle.query(statusQuery), done, what);
+  const read = () =>
+    handle.client.connection
+      .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery))
+      .catch((err: unknown) => ({ unanswered: String(err) }));
+  const answered = (r: RolloutSummary | { unanswered: string }): r is RolloutSummary => !('unanswered' in r);
+  return (await waitUntil(read, (r) => answered(r) && done(r), what)) as RolloutSummary;
 }
+const QUERY_DEADLINE_MS = 5_000;
 
 export function regionStatus(env: TestWorkflowEnvironment, rolloutId: string, region: string) {
   return env.client.workflow.getHandle(regionWorkflowId(rolloutId, region)).query(regionStatusQuery);

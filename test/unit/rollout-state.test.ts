@@ -70,7 +70,9 @@ describe('the rollout state', () => {
     expect(state.takeReplies()).toEqual([]); // regions start with "go on"
     state.recordStep(report(1, [['a1', 'Succeeded']]));
     expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 1, hold: null, stop: false } }]);
-    state.recordStep(report(1, [['a1', 'Succeeded']])); // delivered twice: folded once, answered once
+    // Sent again (the region had no answer): folded once, answered again.
+    state.recordStep(report(1, [['a1', 'Succeeded']]));
+    expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 1, hold: null, stop: false } }]);
     expect(state.takeReplies()).toEqual([]);
     expect(state.summary().regions[0]).toMatchObject({ done: 1, succeeded: 1 });
 
@@ -160,6 +162,15 @@ describe('the rollout state', () => {
     if (how === 'rejected') state.decideGate('reject', { gate: 'phase-0', by: 'bob' }, at);
     expect(state.closeGate(at)).toBe(next);
     expect(state.summary().status).toBe(status);
+  });
+
+  test("a region's last report is answered once, so the region knows it arrived", () => {
+    const state = newState();
+    start(state);
+    state.recordStep(report(1, [['a1', 'Succeeded']], {}));
+    expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 1, hold: null, stop: false } }]);
+    expect(state.takeReplies()).toEqual([]);
+    expect(state.phaseEnded()).toBe(true);
   });
 
   test('cancel stops the regions and ends the rollout Canceled; an ended rollout refuses commands', () => {
