@@ -195,7 +195,9 @@ test('the Temporal UI shows the rollout by its workflow ID, its region and machi
     for (const id of children) await page.getByRole('link', { name: id, exact: true }).first().waitFor();
     await page.screenshot({ path: join(results, 'ui-relationships.png'), fullPage: true });
 
-    // A region's timeline shows its machine children by their static summaries.
+    // A region's timeline shows its machine children by their static summaries. The timeline draws only
+    // the rows in view, and a region's steps (leases, reports) make it long: a tall window shows them all.
+    await page.setViewportSize({ width: 1400, height: 4000 });
     await page.goto(workflowUrl(regionWorkflowId(ROLLOUT, 'westus')));
     await page
       .getByTestId('workflow-id-heading')
