@@ -59,7 +59,8 @@ export function verifyDecision({
     verified: true,
     approver: owner,
     fingerprint,
-    startersKey: fingerprintsOf(startedBy, approvers).includes(fingerprint),
+    // The keys are parsed once, above: the starter's are those registered under the starter's name.
+    startersKey: keys.some((k) => k.approver === startedBy && k.blob.equals(checked.value.blob)),
   };
 }
 
