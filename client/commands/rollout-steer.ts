@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
@@ -49,6 +50,7 @@ export function registerSteering(rollout: Command, idArgument: string): void {
           const at = problem.indexOf(':');
           throw UsageError.of(problem.slice(0, at), problem.slice(at + 1).trim());
         }
+        checkSigning(name, req, opts); // before connecting: a bad key path needs no server to be named
         const { client } = await connectClient();
         const view = await rolloutView(client, id); // a clear error for an unknown ID first
         const status = view.report?.status ?? view.server.execution;
@@ -152,6 +154,16 @@ function signedActionOf(name: string, req: { override?: boolean }): SignedAction
   return undefined;
 }
 
+/** The signed action `--sign-with` asks for, if any; a usage error when it cannot be signed. */
+function checkSigning(name: string, req: { override?: boolean }, opts: Opts): SignedAction | undefined {
+  if (opts.signWith === undefined) return undefined;
+  const action = signedActionOf(name, req);
+  if (!action) throw UsageError.of('--sign-with', `${name} is not a decision that is signed`);
+  const keyPath = String(opts.signWith);
+  if (!existsSync(keyPath)) throw UsageError.of('--sign-with', `no such file: ${keyPath}`);
+  return action;
+}
+
 /** Adds the caller's client identity and, with `--sign-with`, the signature over the decision. */
 async function attribute<Req extends Attribution & { by: string; gate?: string; override?: boolean }>(
   rollout: string,
@@ -161,9 +173,8 @@ async function attribute<Req extends Attribution & { by: string; gate?: string; 
   identity: string,
 ): Promise<Req> {
   const out: Req = { ...req, identity };
-  const action = signedActionOf(name, req);
-  if (opts.signWith === undefined) return out;
-  if (!action) throw UsageError.of('--sign-with', `${name} is not a decision that is signed`);
+  const action = checkSigning(name, req, opts);
+  if (!action) return out;
   return {
     ...out,
     signed: await signDecision({ rollout, action, gate: req.gate, by: req.by }, String(opts.signWith)),

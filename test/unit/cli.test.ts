@@ -48,6 +48,21 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
     expect(stderr.trim()).toBe('--fleet: no such file: test/fixtures/fleets/does-not-exist.yaml');
   });
 
+  test('a missing --sign-with key is named before any server is asked', () => {
+    // TEMPORAL_ADDRESS points nowhere: a command that connected first would fail on the connection instead.
+    const { code, stderr } = offpeak(
+      'rollout',
+      'approve',
+      'nov-2026',
+      '--gate',
+      'phase-1',
+      '--sign-with',
+      'no-such.key',
+    );
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe('--sign-with: no such file: no-such.key');
+  });
+
   test('a bad policy value names its field', () => {
     const { code, stderr } = offpeak(
       'plan',
