@@ -9,17 +9,12 @@ import { simulatedDrivers } from '../../worker/worker';
 import { assessWorkflowId } from '../../workflows/ids';
 import type { AssessmentResult } from '../../workflows/messages';
 import { fleetOf, tempDir, vm } from '../support/rollouts';
-import { testWorkflowBundle, timeSkippingEnv } from '../support/servers';
+import { testWorkflowBundle, timeSkippingServer } from '../support/servers';
 
 jest.setTimeout(60_000);
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('file', (e) => (env = e));
 
 test('an on-demand assessment returns the available patches by classification, installs nothing, and is found by machine', async () => {
   const stateDir = tempDir('assess');

@@ -12,7 +12,7 @@ import {
   waitForStatus,
   withWorker,
 } from '../support/workflow-harness';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
 /**
@@ -24,12 +24,7 @@ import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 /** A daily two-hour window with a drain before and an undrain after. */
 const FLEET = {

@@ -9,7 +9,7 @@ import {
   type RolloutWorkflowInput,
 } from '../../workflows/messages';
 import { ControlledSignals } from '../support/controlled-signals';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -27,13 +27,7 @@ jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 // eastus (two zones, a step each) bakes 30 minutes; westus comes after it.
 const fleet = {

@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { machineWorkflowId } from '../../workflows/ids';
 import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -26,13 +26,7 @@ jest.setTimeout(60_000);
 
 let env: TestWorkflowEnvironment;
 
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 /** Machines touched on the simulated hosts (installs, reboots, scripts). */
 async function touched(stateDir: string): Promise<Set<string>> {

@@ -3,18 +3,13 @@ import { DriverError, type PatchDriver } from '../../activities/drivers/driver';
 import { SimulatedDriver } from '../../activities/drivers/simulated';
 import { machineWorkflowId } from '../../workflows/ids';
 import { machineOf, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
 jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('file', (e) => (env = e));
 
 /**
  * The simulator, except that one machine's package manager is broken (assessment fails for good), and

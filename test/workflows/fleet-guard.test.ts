@@ -13,7 +13,7 @@ import {
 import { rolloutView } from '../../client/rollout-view';
 import { viewLines } from '../../client/watch';
 import { checkAcrossRuns } from '../support/availability-check';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -34,13 +34,7 @@ const NY = 'America/New_York';
 
 let env: TestWorkflowEnvironment;
 
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 const EMPTY: LeasesView = { held: [], waiting: [], expired: [] };
 

@@ -1,6 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { forecastRollout, planRollout } from '../../domain/planner';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import { driversOf, ms, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
 
@@ -8,12 +8,7 @@ jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('file', (e) => (env = e));
 
 /**
  * Real windows in four time zones and three kinds of schedule, steps whose machines wait for different

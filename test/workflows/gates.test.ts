@@ -9,7 +9,7 @@ import {
   resumeUpdate,
   statusQuery,
 } from '../../workflows/messages';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import {
   driversOf,
   rolloutResult,
@@ -24,13 +24,7 @@ jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 const fleet = {
   machines: [vm('a1', { zone: '1' }), vm('a2', { zone: '2' }), vm('w1', { region: 'westus' })],

@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { REFUSALS_KEPT } from '../../workflows/rollout-state';
 import { approveUpdate, gateDecisionSignal, statusQuery } from '../../workflows/messages';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -16,12 +16,7 @@ import {
 jest.setTimeout(180_000);
 
 let env: TestWorkflowEnvironment;
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('file', (e) => (env = e));
 
 const HUGE = 'x'.repeat(200_000);
 

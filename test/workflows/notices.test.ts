@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { approveUpdate, cancelUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
 import { bodyOf, startHttp } from '../support/http';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -25,13 +25,7 @@ jest.setTimeout(60_000);
 
 let env: TestWorkflowEnvironment;
 
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 const SECRET = 'hook-secret-for-tests';
 process.env.OFFPEAK_TEST_HOOK_SECRET = SECRET;

@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { monthType } from '../../domain/calendar';
 import type { MachineReport } from '../../workflows/messages';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -17,12 +17,7 @@ jest.setTimeout(60_000);
 
 let env: TestWorkflowEnvironment;
 
-beforeAll(async () => {
-  env = await timeSkippingEnv();
-});
-afterAll(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('file', (e) => (env = e));
 
 const hotpatchImage = {
   publisher: 'MicrosoftWindowsServer',

@@ -11,7 +11,7 @@ import type { MachineAttemptResult } from '../../workflows/messages';
 import { cancelUpdate, resumeUpdate, type RolloutSummary } from '../../workflows/messages';
 import { isStored } from '../../domain/spec-slices';
 import { releaseMonthAt } from '../../domain/calendar';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -39,13 +39,7 @@ afterAll(() => {
   if (previousStore === undefined) delete process.env.OFFPEAK_SPEC_STORE;
   else process.env.OFFPEAK_SPEC_STORE = previousStore;
 });
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 type History = temporal.api.history.v1.IHistory;
 const EventType = temporal.api.enums.v1.EventType;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { signDecision } from '../../client/sign';
 import { approveUpdate, cancelUpdate } from '../../workflows/messages';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import {
   driversOf,
   rolloutResult,
@@ -18,13 +18,7 @@ import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 /** Real keys: ssh-keygen makes them, the CLI's signer signs with them, the rollout's activity verifies. */
 const keys = tempDir('keys');

@@ -4,7 +4,7 @@ import { readLedger } from '../../activities/drivers/simulated';
 import { nextWindow } from '../../domain/windows';
 import { machineWorkflowId } from '../../workflows/ids';
 import { readSlice, specStoreDir } from '../../store/spec-store';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -27,13 +27,7 @@ const HOUR = 3_600_000;
 
 let env: TestWorkflowEnvironment;
 
-// A server per test: see `steer` (workflow-harness.ts).
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 /** The calendar day after a `YYYY-MM-DD` date. */
 function dayAfter(date: string): string {
