@@ -51,10 +51,12 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
   let changed = false;
 
   const show = () => {
-    setLeaseGauges(book.holding().length, book.waiting().length);
+    const { held, waiting } = book.counts();
+    setLeaseGauges(held, waiting);
+    const first = book.firstWaiting();
     setCurrentDetails(
-      `${book.holding().length} lease(s) held, ${book.waiting().length} waiting` +
-        (book.waiting()[0] ? `; first waiting: ${book.blockerOf(book.waiting()[0])?.reason}` : ''),
+      `${held} lease(s) held, ${waiting} waiting` +
+        (first ? `; first waiting: ${book.blockerOf(first)?.reason}` : ''),
     );
   };
   // Answers go out from the main loop: a signal handler only changes the book.
@@ -122,11 +124,11 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     return info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? GUARD_EVENTS_PER_RUN);
   };
   // A run that continued as new may carry a release nobody has acted on yet: look at the queue first.
-  changed = book.waiting().length > 0;
+  changed = book.counts().waiting > 0;
   for (;;) {
     const wake = () => changed || outbox.length > 0 || full();
     // Only while someone waits do the holders' lives matter.
-    const checking = book.waiting().length > 0;
+    const checking = book.counts().waiting > 0;
     if (!checking) await condition(wake);
     else if (!(await condition(wake, checkMs))) await dropGone();
     changed = false;
