@@ -84,7 +84,16 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
   setHandler(releaseLeaseSignal, ({ leaseId }) => void (changed = book.release(leaseId) || changed));
   setHandler(leasesQuery, () => ({
     held: book.holding().map((l) => leaseView(l)),
-    waiting: book.waiting().map((l) => leaseView(l, book.blockerOf(l)?.reason)),
+    waiting: book.waiting().map((l) => {
+      const found = book.blockerOf(l);
+      const by = found && book.get(found.leaseId);
+      const blockedBy = by && {
+        leaseId: by.leaseId,
+        ...{ rolloutId: by.holder.rolloutId, region: by.holder.region, step: by.holder.step },
+        held: book.isHeld(by.leaseId),
+      };
+      return leaseView(l, found?.reason, blockedBy);
+    }),
     expired,
   }));
   show();
