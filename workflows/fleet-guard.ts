@@ -109,6 +109,17 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
       changed = book.release(answer.leaseId) || changed;
     }
   };
+  /**
+   * Answers on their way. The loop does not wait for them: a grant goes out while the previous answers
+   * are still being delivered, so one slow delivery holds up no other holder.
+   */
+  const sending = new Set<Promise<void>>();
+  const sendAll = () => {
+    for (const answer of outbox.splice(0)) {
+      const delivered: Promise<void> = send(answer).then(() => void sending.delete(delivered));
+      sending.add(delivered);
+    }
+  };
   const granted = (lease: Lease): LeaseAnswer => {
     recordLeaseWait(lease.holder.rolloutId, lease.holder.region, Date.now() - lease.askedAt, lease.unsafe);
     return { leaseId: lease.leaseId, granted: true };
@@ -142,13 +153,16 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     else if (!(await condition(wake, checkMs))) await dropGone();
     changed = false;
     outbox.push(...book.grantWaiting(Date.now()).map(granted));
-    await Promise.all(outbox.splice(0).map(send));
+    sendAll();
     show();
     if (full()) {
-      await condition(allHandlersFinished);
-      // Answers to requests that arrived meanwhile go out before the run ends.
-      outbox.push(...book.grantWaiting(Date.now()).map(granted));
-      await Promise.all(outbox.splice(0).map(send));
+      // Every answer due is delivered before the run ends, those to requests that arrive meanwhile too.
+      do {
+        await condition(allHandlersFinished);
+        outbox.push(...book.grantWaiting(Date.now()).map(granted));
+        sendAll();
+        await Promise.all(sending);
+      } while (outbox.length > 0 || sending.size > 0);
       await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: book.state() });
     }
   }
