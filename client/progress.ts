@@ -3,6 +3,7 @@ import { simulatedNotice, type SimulatedMarker } from '../domain/simulated';
 import type { MachineReport, RegionReport, RolloutReport, RolloutSummary } from '../workflows/messages';
 import { failedMachinesLine, failuresFirst, isFailed, type FailedMachines } from './failures';
 import { bar, table } from './output';
+import type { RolloutView } from './rollout-view';
 
 /** What the client read with a rollout: its simulated machines (its memo, client/report.ts). */
 type Marked = { simulated?: SimulatedMarker };
@@ -19,10 +20,15 @@ export function phaseCounts(report: Pick<RolloutSummary, 'regions'>, phase: numb
 
 /**
  * What `status --output json` prints: the summary with each phase's counts (every count the table shows,
- * per phase and per region) and the failed machines named: the rollout's own list (the first ten per
- * phase), or for a summary from older code the ones visibility names, with their total.
+ * per phase and per region), the failed machines named: the rollout's own list (the first ten per
+ * phase), or for a summary from older code the ones visibility names, with their total; and what its
+ * regions wait for from the fleet guard, with the leases in their way and who holds them.
  */
-export function statusJson(report: RolloutSummary & Marked, listed?: FailedMachines) {
+export function statusJson(
+  report: RolloutSummary & Marked,
+  listed?: FailedMachines,
+  guard: Pick<RolloutView, 'guardWaits' | 'guardLeases'> = {},
+) {
   return {
     ...report,
     phases: report.phases.map((p) => ({ ...p, ...phaseCounts(report, p.index) })),
@@ -30,7 +36,31 @@ export function statusJson(report: RolloutSummary & Marked, listed?: FailedMachi
     ...(!report.failed && listed
       ? { failedTotal: listed.total, ...(listed.capped ? { failedCapped: true } : {}) }
       : {}),
+    guardWaits: guardWaitsJson(guard),
   };
+}
+
+/** Per region waiting for the fleet guard: its words, and its waiting leases as the guard's book has them. */
+export function guardWaitsJson({
+  guardWaits = {},
+  guardLeases = [],
+}: Pick<RolloutView, 'guardWaits' | 'guardLeases'>) {
+  return Object.entries(guardWaits)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([region, waitingFor]) => ({
+      region,
+      waitingFor,
+      leases: guardLeases
+        .filter((l) => l.region === region)
+        .map((l) => ({
+          leaseId: l.leaseId,
+          step: l.step,
+          machines: l.machines,
+          askedAt: l.askedAt,
+          waitingFor: l.waitingFor,
+          blockedBy: l.blockedBy,
+        })),
+    }));
 }
 
 /** Progress per phase and region, as lines for a terminal: from the summary's counts, at any size. */

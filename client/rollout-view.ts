@@ -1,6 +1,14 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import { regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
-import { regionStatusQuery, STATUS_MEMO_KEY, statusQuery, type RolloutSummary } from '../workflows/messages';
+import {
+  FLEET_GUARD_ID,
+  leasesQuery,
+  regionStatusQuery,
+  STATUS_MEMO_KEY,
+  statusQuery,
+  type LeaseView,
+  type RolloutSummary,
+} from '../workflows/messages';
 import { NotFoundError } from './errors';
 import { failedMachines } from './failed-machines';
 import { waitingMachines, type WaitingMachines } from './waiting-machines';
@@ -39,6 +47,8 @@ export type RolloutView = (
   waiting?: WaitingMachines[];
   /** Per running region that waits for the fleet guard: what for (docs/fleet-guard.md). */
   guardWaits?: Record<string, string>;
+  /** The rollout's leases waiting in the guard's queue, each with the lease in its way and its holder. */
+  guardLeases?: LeaseView[];
 };
 
 /** A memo that holds a whole summary (every rollout keeps one per step and phase), not just a status. */
@@ -128,9 +138,28 @@ async function workflowView(client: Client, rolloutId: string, queryTimeoutMs: n
     const report = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () =>
       handle.query(statusQuery),
     );
-    return { report, server, guardWaits: await guardWaits(client, report, queryTimeoutMs) };
+    const waits = await guardWaits(client, report, queryTimeoutMs);
+    if (Object.keys(waits).length === 0) return { report, server, guardWaits: waits };
+    return {
+      report,
+      server,
+      guardWaits: waits,
+      guardLeases: await guardLeases(client, rolloutId, queryTimeoutMs),
+    };
   } catch (err) {
     return { server, fallback: shortReason(err, queryTimeoutMs) };
+  }
+}
+
+/** The rollout's waiting leases, as the guard's book shows them; none when the guard does not answer in time. */
+async function guardLeases(client: Client, rolloutId: string, queryTimeoutMs: number): Promise<LeaseView[]> {
+  try {
+    const book = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () =>
+      client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery),
+    );
+    return book.waiting.filter((l) => l.rolloutId === rolloutId);
+  } catch {
+    return []; // the regions' own words still say what they wait for
   }
 }
 

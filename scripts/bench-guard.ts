@@ -14,17 +14,21 @@ const REQUESTS = 1_000;
 const PER_REQUEST = MACHINES / REQUESTS;
 const REGIONS = 50;
 
-function requests(): LeaseRequest[] {
+/**
+ * `count` requests of `perRequest` machines over 50 regions, in a deterministic shuffled order; the
+ * through-the-workflow bench (scripts/bench-guard-workflow.ts) asks the same ones of a real guard.
+ */
+export function guardRequests(count = REQUESTS, perRequest = PER_REQUEST): LeaseRequest[] {
   const out: LeaseRequest[] = [];
-  for (let r = 0; r < REQUESTS; r++) {
+  for (let r = 0; r < count; r++) {
     const regionIndex = r % REGIONS;
     const region = `region-${regionIndex}`;
     const pair = `region-${regionIndex ^ 1}`;
     const step = Math.floor(r / REGIONS); // 20 steps per region
     const zonal = step % 2 === 0;
     const machines: LeaseMachine[] = [];
-    for (let k = 0; k < PER_REQUEST; k++) {
-      const i = r * PER_REQUEST + k;
+    for (let k = 0; k < perRequest; k++) {
+      const i = r * perRequest + k;
       const m: LeaseMachine = { name: `m${i}`, region, service: `svc-${i % 100}`, serviceAllowance: 500 };
       if (zonal) m.zone = String(1 + (step % 3));
       else Object.assign(m, { availabilitySet: `set-${r}-${k % 10}`, updateDomain: step % 5, setSize: 50 });
@@ -53,7 +57,7 @@ const pct = (xs: number[], p: number) =>
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 
 function main(): void {
-  const all = requests();
+  const all = guardRequests();
   const book = new LeaseBook();
   const asked: number[] = [];
   const order = new Map<string, number>();
@@ -102,4 +106,4 @@ function main(): void {
   if (grantedOrder.length !== REQUESTS) throw new Error(`only ${grantedOrder.length} of ${REQUESTS} granted`);
 }
 
-main();
+if (require.main === module) main();

@@ -2,7 +2,10 @@
  * `npm run bench`: benchmarks, not tests.
  * 1. The planner (time and peak memory for 10k, 100k, 1M machines): scripts/bench-planner.ts.
  * 2. Payload sizes of a rollout of 100,000 machines, sliced (docs/scale.md): scripts/scale-sizes.ts.
- * 3. The fleet guard's lease book: 100,000 machines, 1,000 concurrent requests: scripts/bench-guard.ts.
+ * 3. The fleet guard's lease book: 100,000 machines, 1,000 concurrent requests: scripts/bench-guard.ts;
+ *    and the guard through its workflow on a dev server (scripts/bench-guard-workflow.ts): 1,000
+ *    concurrent requests of 10 machines, and 100 of 100 (scaled down from 1,000 of 100: a book of
+ *    100,000 machines in flight is over Temporal's 2 MB payload limit when the guard continues as new).
  * 4. Rollout throughput: the same machines through Offpeak and through a bare Temporal baseline (the
  *    same count of child workflows and activities with no logic) on the same dev server, in one run.
  * 4. Reports: the HTML report at 10,000 machines in Chromium, and `rollout status` at 100,000 machines
@@ -53,6 +56,22 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [join(__dirname, 'bench-planner.js')], { stdio: 'inherit' });
   process.stdout.write('\n== Fleet guard: lease book at 100,000 machines, 1,000 concurrent requests ==\n');
   execFileSync(process.execPath, [join(__dirname, 'bench-guard.js')], { stdio: 'inherit' });
+  for (const [requests, perRequest] of [
+    [1000, 10],
+    [100, 100],
+  ]) {
+    process.stdout.write(
+      `\n== Fleet guard through its workflow: ${requests} concurrent requests of ${perRequest} machines ==\n`,
+    );
+    execFileSync(process.execPath, [join(__dirname, 'bench-guard-workflow.js')], {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        OFFPEAK_BENCH_GUARD_REQUESTS: String(requests),
+        OFFPEAK_BENCH_GUARD_PER_REQUEST: String(perRequest),
+      },
+    });
+  }
   process.stdout.write('\n== Payload sizes at 100,000 machines (JSON bytes, each must stay under 1 MB) ==\n');
   for (const [what, size] of Object.entries(payloadSizes(100_000)))
     process.stdout.write(`${what.padEnd(22)} ${size}\n`);

@@ -1,6 +1,6 @@
 /**
  * Records the workflow histories that `test/workflows/replay.test.ts` replays against the current code:
- * real runs of the rollout, region and machine workflows with the simulated driver, on the time-skipping
+ * real runs of the rollout, region, machine and fleet guard workflows with the simulated driver, on the time-skipping
  * test server (so the "retry in the next window" run skips its nights at once).
  *
  * Until Offpeak's first tagged release there are no users' histories to protect: when the workflows change
@@ -36,12 +36,15 @@ import { simulatedDrivers } from '../worker/worker';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
 import {
   approveUpdate,
+  FLEET_GUARD_ID,
   gateDecisionSignal,
+  leasesQuery,
   resumeUpdate,
   statusQuery,
   type RolloutSummary,
 } from '../workflows/messages';
 import { historyToJson, type HistoryRecord } from '../test/support/histories';
+import { skipToLocalNoon } from '../test/support/workflow-harness';
 
 /** The source tree's `test/histories/`, from `dist/scripts/`. */
 const OUT = join(__dirname, '..', '..', 'test', 'histories');
@@ -59,11 +62,12 @@ function inputOf(
   fleetDoc: unknown,
   policyDoc: unknown,
   startedBy = 'recorder',
+  now = new Date(),
 ): RolloutInput {
   const fleet = parseFleet(fleetDoc);
   const policy = parsePolicy(policyDoc);
   if (!fleet.ok || !policy.ok) throw new Error(`bad scenario ${rolloutId}`);
-  return prepareRollout({ rolloutId, startedBy, fleet: fleet.value, policy: policy.value, now: new Date() });
+  return prepareRollout({ rolloutId, startedBy, fleet: fleet.value, policy: policy.value, now });
 }
 
 async function start(client: Client, input: RolloutInput) {
@@ -118,7 +122,7 @@ async function firstAndLastRuns(
 /** Each scenario runs one rollout to its end and names the histories to keep. */
 const scenarios: Array<{
   name: string;
-  run(client: Client): Promise<Part[]>;
+  run(client: Client, env: TestWorkflowEnvironment): Promise<Part[]>;
 }> = [
   {
     name: 'happy-path',
@@ -319,6 +323,39 @@ scenarios.push({
   },
 });
 
+scenarios.push({
+  name: 'fleet-guard',
+  async run(client, env) {
+    // Two rollouts of the same two machines in New York's off-peak hours, started at local noon: the
+    // first one's step holds its lease while its machine waits for the window, so the second one's step
+    // queues; each release grants the next. The guard, started first with a short run, continues as new
+    // carrying the book; it runs until stopped, so the recorder terminates it once both rollouts ended.
+    const guard = client.workflow.getHandle(FLEET_GUARD_ID);
+    await client.workflow.start('fleetGuardWorkflow', {
+      workflowId: FLEET_GUARD_ID,
+      taskQueue: DEFAULT_TASK_QUEUE,
+      args: [{ eventsPerRun: 40 }],
+    });
+    const now = new Date(await skipToLocalNoon(env, 'America/New_York'));
+    const fleet = {
+      machines: ['1', '2'].map((zone) => vm(`q${zone}`, 'eastus', { zone, timeZone: 'America/New_York' })),
+    };
+    const policy = { windows: 'offPeak', rebootSetting: 'Always' };
+    const [one, two] = ['replay-guard-one', 'replay-guard-two'].map((rolloutId) =>
+      inputOf(rolloutId, fleet, policy, 'recorder', now),
+    );
+    const h1 = await start(client, one);
+    const book = () => guard.query(leasesQuery);
+    while (!(await book()).held.some((l) => l.rolloutId === one.rolloutId)) await pause(50);
+    const h2 = await start(client, two);
+    while (!(await book()).waiting.some((l) => l.rolloutId === two.rolloutId)) await pause(50);
+    await h1.result();
+    await h2.result();
+    await guard.terminate('recorded: the guard runs until stopped');
+    return firstAndLastRuns(client, 'guard', 'fleetGuardWorkflow', FLEET_GUARD_ID);
+  },
+});
+
 /** A local HTTP receiver of hooks and notices, answering `status(body)`. */
 async function listen(status: (body: Record<string, unknown>) => number) {
   const server = createServer((req, res) => {
@@ -373,7 +410,7 @@ async function main(argv: string[]): Promise<void> {
         }),
       });
       await worker.runUntil(async () => {
-        for (const { part, workflowType, workflowId, runId } of await scenario.run(env.client)) {
+        for (const { part, workflowType, workflowId, runId } of await scenario.run(env.client, env)) {
           const handle = env.client.workflow.getHandle(workflowId, runId);
           const file = `${prefix}${scenario.name}.${part}.json`;
           await closed(env.client.workflow.getHandle(workflowId));
@@ -383,7 +420,7 @@ async function main(argv: string[]): Promise<void> {
               ? 'continued as new'
               : workflowType === 'rolloutWorkflow'
                 ? `ended ${((await handle.result()) as RolloutSummary).status}`
-                : 'completed';
+                : ended.status.name.toLowerCase();
           mkdirSync(OUT, { recursive: true });
           writeFileSync(join(OUT, file), historyToJson(await handle.fetchHistory()));
           records.push({ file, scenario: scenario.name, workflowType, workflowId, note });

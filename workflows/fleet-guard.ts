@@ -51,10 +51,12 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
   let changed = false;
 
   const show = () => {
-    setLeaseGauges(book.holding().length, book.waiting().length);
+    const { held, waiting } = book.counts();
+    setLeaseGauges(held, waiting);
+    const first = book.firstWaiting();
     setCurrentDetails(
-      `${book.holding().length} lease(s) held, ${book.waiting().length} waiting` +
-        (book.waiting()[0] ? `; first waiting: ${book.blockerOf(book.waiting()[0])?.reason}` : ''),
+      `${held} lease(s) held, ${waiting} waiting` +
+        (first ? `; first waiting: ${book.blockerOf(first)?.reason}` : ''),
     );
   };
   // Answers go out from the main loop: a signal handler only changes the book.
@@ -82,7 +84,16 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
   setHandler(releaseLeaseSignal, ({ leaseId }) => void (changed = book.release(leaseId) || changed));
   setHandler(leasesQuery, () => ({
     held: book.holding().map((l) => leaseView(l)),
-    waiting: book.waiting().map((l) => leaseView(l, book.blockerOf(l)?.reason)),
+    waiting: book.waiting().map((l) => {
+      const found = book.blockerOf(l);
+      const by = found && book.get(found.leaseId);
+      const blockedBy = by && {
+        leaseId: by.leaseId,
+        ...{ rolloutId: by.holder.rolloutId, region: by.holder.region, step: by.holder.step },
+        held: book.isHeld(by.leaseId),
+      };
+      return leaseView(l, found?.reason, blockedBy);
+    }),
     expired,
   }));
   show();
@@ -96,6 +107,17 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
       await getExternalWorkflowHandle(holder).signal(leaseAnswerSignal, answer);
     } catch {
       changed = book.release(answer.leaseId) || changed;
+    }
+  };
+  /**
+   * Answers on their way. The loop does not wait for them: a grant goes out while the previous answers
+   * are still being delivered, so one slow delivery holds up no other holder.
+   */
+  const sending = new Set<Promise<void>>();
+  const sendAll = () => {
+    for (const answer of outbox.splice(0)) {
+      const delivered: Promise<void> = send(answer).then(() => void sending.delete(delivered));
+      sending.add(delivered);
     }
   };
   const granted = (lease: Lease): LeaseAnswer => {
@@ -122,22 +144,25 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     return info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? GUARD_EVENTS_PER_RUN);
   };
   // A run that continued as new may carry a release nobody has acted on yet: look at the queue first.
-  changed = book.waiting().length > 0;
+  changed = book.counts().waiting > 0;
   for (;;) {
     const wake = () => changed || outbox.length > 0 || full();
     // Only while someone waits do the holders' lives matter.
-    const checking = book.waiting().length > 0;
+    const checking = book.counts().waiting > 0;
     if (!checking) await condition(wake);
     else if (!(await condition(wake, checkMs))) await dropGone();
     changed = false;
     outbox.push(...book.grantWaiting(Date.now()).map(granted));
-    await Promise.all(outbox.splice(0).map(send));
+    sendAll();
     show();
     if (full()) {
-      await condition(allHandlersFinished);
-      // Answers to requests that arrived meanwhile go out before the run ends.
-      outbox.push(...book.grantWaiting(Date.now()).map(granted));
-      await Promise.all(outbox.splice(0).map(send));
+      // Every answer due is delivered before the run ends, those to requests that arrive meanwhile too.
+      do {
+        await condition(allHandlersFinished);
+        outbox.push(...book.grantWaiting(Date.now()).map(granted));
+        sendAll();
+        await Promise.all(sending);
+      } while (outbox.length > 0 || sending.size > 0);
       await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: book.state() });
     }
   }

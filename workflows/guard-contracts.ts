@@ -62,9 +62,20 @@ export interface LeaseView {
   askedAt: string;
   grantedAt?: string;
   waitingFor?: string;
+  /** A waiting lease: the lease in its way (held, or asked for first) and whose it is. */
+  blockedBy?: LeaseBlockedBy;
 }
 
-export function leaseView(l: Lease, waitingFor?: string): LeaseView {
+export interface LeaseBlockedBy {
+  leaseId: string;
+  rolloutId: string;
+  region: string;
+  step: string;
+  /** Held; or asked for first (a waiter ahead keeps its place). */
+  held: boolean;
+}
+
+export function leaseView(l: Lease, waitingFor?: string, blockedBy?: LeaseBlockedBy): LeaseView {
   return {
     leaseId: l.leaseId,
     rolloutId: l.holder.rolloutId,
@@ -76,6 +87,7 @@ export function leaseView(l: Lease, waitingFor?: string): LeaseView {
     askedAt: new Date(l.askedAt).toISOString(),
     ...(l.grantedAt !== undefined ? { grantedAt: new Date(l.grantedAt).toISOString() } : {}),
     ...(waitingFor ? { waitingFor } : {}),
+    ...(blockedBy ? { blockedBy } : {}),
   };
 }
 

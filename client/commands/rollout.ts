@@ -94,7 +94,7 @@ export function registerRollout(program: Command): void {
       printJson(
         kept
           ? {
-              ...statusJson(kept, view.failed),
+              ...statusJson(kept, view.failed, view),
               waiting: view.waiting ?? [],
               ...(view.fallback ? { fallback: view.fallback, server: view.server } : {}),
             }

@@ -21,7 +21,7 @@ export interface HistoryRecord {
   /** File name under `test/histories/`. */
   file: string;
   scenario: string;
-  workflowType: 'rolloutWorkflow' | 'regionWorkflow' | 'machineAttemptWorkflow';
+  workflowType: 'rolloutWorkflow' | 'regionWorkflow' | 'machineAttemptWorkflow' | 'fleetGuardWorkflow';
   workflowId: string;
   /** How the run ended, for the reader. */
   note: string;

@@ -3,9 +3,11 @@ import {
   LeaseBook,
   leaseProblems,
   setCap,
+  type Lease,
   type LeaseMachine,
   type LeaseRequest,
 } from '../../domain/lease-book';
+import { blockerAmong } from '../../domain/lease-rules';
 
 const PAIRS: Record<string, string[]> = {
   eastus: ['westus'],
@@ -168,6 +170,24 @@ describe('the lease book grants only what keeps every rule across holders', () =
     book.release(held.leaseId);
     expect(book.grantWaiting(4).map((l) => l.leaseId)).toEqual([waiter.leaseId, beside.leaseId]);
     expect(book.waiting().map((l) => l.leaseId)).toEqual([again.leaseId]);
+  });
+
+  test('a waiter kept out by two rules does not hold back a later one only the freed rule kept out', () => {
+    const book = new LeaseBook();
+    const set = ask(['a1', 'a2', 'a3', 'a4'].map((n) => inSet(n, 'web', 0, 20))); // the set's cap of 4
+    const service = ask([{ name: 'b1', region: 'northeurope', service: 'api', serviceAllowance: 1 }]);
+    for (const r of [set, service]) expect(book.request(r, 0).granted).toBe(true);
+    const both = ask([
+      inSet('c1', 'web', 0, 20),
+      { name: 'c2', region: 'northeurope', service: 'api', serviceAllowance: 1 },
+    ]);
+    expect(book.request(both, 1).blocker?.reason).toContain('availability set eastus/web');
+    const setOnly = ask([inSet('d1', 'web', 0, 20)]);
+    expect(book.request(setOnly, 2).granted).toBe(false);
+    book.release(set.leaseId);
+    // The first waiter still waits for the service; the second fits beside it.
+    expect(book.grantWaiting(3).map((l) => l.leaseId)).toEqual([setOnly.leaseId]);
+    expect(book.blockerOf(book.waiting()[0])?.reason).toContain('service api');
   });
 
   test('a later request that touches nothing a waiter needs goes ahead', () => {
@@ -351,5 +371,138 @@ test('property: held leases never break a rule, and every waiter is granted once
       }
     }),
     { numRuns: 300 },
+  );
+});
+
+// ---- Reference: the indexed book decides as the plain one, which looks at every lease each time --------
+
+/** The book as first written, over lists: every question asked of the leases held and the waiters ahead. */
+class PlainBook {
+  held: Lease[] = [];
+  queue: Lease[] = [];
+
+  request(r: LeaseRequest, now: number) {
+    const known = [...this.held, ...this.queue].find((l) => l.leaseId === r.leaseId);
+    if (known)
+      return {
+        granted: this.held.includes(known),
+        blocker: this.queue.includes(known) ? this.blockerOf(known) : undefined,
+      };
+    const lease: Lease = { ...r, askedAt: now };
+    const found = blockerAmong(lease, this.held, this.queue);
+    if (found) {
+      this.queue.push(lease);
+      return { granted: false, blocker: this.explain(found) };
+    }
+    this.held.push({ ...lease, grantedAt: now });
+    return { granted: true };
+  }
+
+  release(leaseId: string): boolean {
+    const before = this.held.length + this.queue.length;
+    this.held = this.held.filter((l) => l.leaseId !== leaseId);
+    this.queue = this.queue.filter((l) => l.leaseId !== leaseId);
+    return this.held.length + this.queue.length < before;
+  }
+
+  grantWaiting(now: number): Lease[] {
+    const start = [...this.held];
+    const granted: Lease[] = [];
+    const kept: Lease[] = [];
+    this.queue.forEach((w, i) =>
+      blockerAmong(w, start, this.queue.slice(0, i)) ? kept.push(w) : granted.push({ ...w, grantedAt: now }),
+    );
+    this.held.push(...granted);
+    this.queue = kept;
+    return granted;
+  }
+
+  blockerOf(lease: Lease) {
+    const found = blockerAmong(lease, this.held, this.queue.slice(0, this.queue.indexOf(lease)));
+    return found && this.explain(found);
+  }
+
+  dropHolder(workflowId: string): Lease[] {
+    const gone = [...this.held, ...this.queue].filter((l) => l.holder.workflowId === workflowId);
+    for (const l of gone) this.release(l.leaseId);
+    return gone;
+  }
+
+  private explain(found: { what: string; leaseId: string }) {
+    const held = this.held.find((l) => l.leaseId === found.leaseId);
+    const l = held ?? this.queue.find((x) => x.leaseId === found.leaseId)!;
+    const who = `${l.unsafe ? 'unsafe ' : ''}rollout ${l.holder.rolloutId} (${l.holder.step})`;
+    return {
+      reason: `${found.what} is ${held ? 'held' : 'asked for first'} by ${who}`,
+      leaseId: found.leaseId,
+    };
+  }
+}
+
+test('reference: on random requests, releases and gone holders the indexed book grants, queues and explains as the plain one', () => {
+  // Machines of one small fleet, seen through fleet files that disagree: set sizes, allowances, pairs.
+  const view = fc.record({
+    size: fc.constantFrom(9, 12, 20),
+    allowance: fc.constantFrom(1, 2, 3),
+    pairs: fc.boolean(),
+  });
+  const op = fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        kind: fc.constant('ask' as const),
+        machines: fc.uniqueArray(fc.integer({ min: 0, max: 29 }), { minLength: 1, maxLength: 6 }),
+        unsafe: fc.boolean(),
+        view,
+        holder: fc.integer({ min: 0, max: 5 }),
+      }),
+    },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), pick: fc.nat() }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('grant' as const) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('reload' as const) }) },
+  );
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      let book = new LeaseBook();
+      const plain = new PlainBook();
+      let now = 0;
+      const ids = (ls: Lease[]) => ls.map((l) => l.leaseId);
+      for (const o of ops) {
+        now++;
+        if (o.kind === 'ask') {
+          const machines = o.machines.map((i) => {
+            const m = fleetMachine(i);
+            if (m.setSize !== undefined) m.setSize = o.view.size;
+            if (m.serviceAllowance !== undefined) m.serviceAllowance = o.view.allowance;
+            return m;
+          });
+          const r = ask(machines, {
+            unsafe: o.unsafe,
+            pairs: o.view.pairs ? PAIRS : Object.fromEntries(REGIONS.map((x) => [x, []])),
+          });
+          r.holder.workflowId = `holder-${o.holder}`;
+          if (leaseProblems(r).length > 0) continue;
+          expect(book.request(r, now)).toEqual(plain.request(r, now));
+        } else if (o.kind === 'release') {
+          const all = [...plain.held, ...plain.queue];
+          const id = all.length ? all[o.pick % all.length].leaseId : 'nobody';
+          expect(book.release(id)).toBe(plain.release(id));
+        } else if (o.kind === 'drop') {
+          const holder = `holder-${o.pick % 6}`;
+          expect(ids(book.dropHolder(holder)).sort()).toEqual(ids(plain.dropHolder(holder)).sort());
+        } else if (o.kind === 'grant') {
+          expect(ids(book.grantWaiting(now))).toEqual(ids(plain.grantWaiting(now)));
+        } else {
+          // Continue-as-new: a book from the state decides as the one it came from.
+          book = new LeaseBook(JSON.parse(JSON.stringify(book.state())));
+        }
+        expect(ids(book.holding())).toEqual(ids(plain.held));
+        expect(ids(book.waiting())).toEqual(ids(plain.queue));
+        for (const w of plain.queue) expect(book.blockerOf(w)).toEqual(plain.blockerOf(w));
+      }
+      expect(ids(book.grantWaiting(++now))).toEqual(ids(plain.grantWaiting(now)));
+    }),
+    { numRuns: 500 },
   );
 });

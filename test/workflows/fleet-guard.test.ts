@@ -10,6 +10,7 @@ import {
   type LeasesView,
   type RolloutReport,
 } from '../../workflows/messages';
+import { statusJson } from '../../client/progress';
 import { rolloutView } from '../../client/rollout-view';
 import { viewLines } from '../../client/watch';
 import { checkAcrossRuns } from '../support/availability-check';
@@ -85,8 +86,25 @@ test('a second run waits for the lease the first holds, says so, and both comple
       /^waiting for the fleet guard: eastus zone 1 is held by rollout guard-one \(zone 1.*\)$|^waiting for the fleet guard: machine g1 is held by rollout guard-one/,
     );
     // `offpeak rollout status` and `watch` show it on the region's line.
-    const lines = viewLines('guard-two', await rolloutView(env.client, 'guard-two'));
+    const shown = await rolloutView(env.client, 'guard-two');
+    const lines = viewLines('guard-two', shown);
     expect(lines.find((l) => l.trim().startsWith('eastus'))).toContain(status.waitingFor!);
+    // `rollout status -o json` too: what the region waits for, its lease, and the lease in its way.
+    const json = statusJson(shown.report!, shown.failed, shown);
+    expect(json.guardWaits).toEqual([
+      {
+        region: 'eastus',
+        waitingFor: status.waitingFor,
+        leases: [
+          expect.objectContaining({
+            machines: ['g1'],
+            waitingFor: status.waitingFor!.replace('waiting for the fleet guard: ', ''),
+            blockedBy: expect.objectContaining({ rolloutId: 'guard-one', region: 'eastus', held: true }),
+          }),
+        ],
+      },
+    ]);
+    expect(JSON.parse(JSON.stringify(json)).guardWaits[0].leases[0].blockedBy.step).toMatch(/^zone 1/);
     const view = await guardView();
     expect(view.held.map((l) => [l.rolloutId, l.machines])).toEqual([['guard-one', ['g1']]]);
     expect(view.waiting.map((l) => l.rolloutId)).toEqual(['guard-two']);

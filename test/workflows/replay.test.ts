@@ -28,13 +28,23 @@ async function replay(codePath: string): Promise<Map<string, Error | undefined>>
 const failures = (results: Map<string, Error | undefined>) =>
   [...results].filter(([, error]) => error).map(([file, error]) => `${file}: ${error!.message}`);
 
-test('the manifest names every saved history, across the scenarios and all three workflows', () => {
+test('the manifest names every saved history, across the scenarios and all four workflows', () => {
   const files = readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json') && f !== 'manifest.json');
   expect(records.map((r) => r.file).sort()).toEqual(files.sort());
   expect(new Set(records.map((r) => r.scenario))).toEqual(
-    new Set(['happy-path', 'error-budget', 'bake', 'approval-gate', 'next-window', 'sliced', 'webhooks']),
+    new Set([
+      'happy-path',
+      'error-budget',
+      'bake',
+      'approval-gate',
+      'next-window',
+      'sliced',
+      'webhooks',
+      'fleet-guard',
+    ]),
   );
   const types: Array<HistoryRecord['workflowType']> = [
+    'fleetGuardWorkflow',
     'machineAttemptWorkflow',
     'regionWorkflow',
     'rolloutWorkflow',
@@ -54,6 +64,6 @@ test('a rollout changed without versioning (a sleep before its first step) fails
   for (const r of records) {
     const error = results.get(r.file);
     if (r.workflowType === 'rolloutWorkflow') expect(error).toBeInstanceOf(DeterminismViolationError);
-    else expect(error).toBeUndefined(); // the unchanged region and machine workflows still replay
+    else expect(error).toBeUndefined(); // the unchanged region, machine and guard workflows still replay
   }
 });

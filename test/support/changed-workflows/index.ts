@@ -9,6 +9,7 @@ import type { RolloutSummary, RolloutWorkflowInput } from '../../../workflows/me
 
 export { regionWorkflow } from '../../../workflows/region';
 export { machineAttemptWorkflow } from '../../../workflows/machine';
+export { fleetGuardWorkflow } from '../../../workflows/fleet-guard';
 
 export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<RolloutSummary> {
   await sleep('1 second');

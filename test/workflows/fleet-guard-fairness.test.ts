@@ -1,0 +1,120 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
+import {
+  FLEET_GUARD_ID,
+  leasesQuery,
+  releaseLeaseSignal,
+  requestLeaseSignal,
+  type LeaseMachine,
+  type LeaseRequest,
+  type LeasesView,
+} from '../../workflows/messages';
+import { timeSkippingEnv } from '../support/servers';
+import { driversOf, waitUntil, withWorker } from '../support/workflow-harness';
+import { tempDir } from '../support/rollouts';
+
+jest.setTimeout(60_000);
+
+let env: TestWorkflowEnvironment;
+
+beforeEach(async () => {
+  env = await timeSkippingEnv();
+});
+afterEach(async () => {
+  await env?.teardown();
+});
+
+/** Availability set "web" of 20 machines: at most 4 at once (the 20% rule), all in update domain 0. */
+const web = (name: string): LeaseMachine => ({
+  name,
+  region: 'eastus',
+  availabilitySet: 'web',
+  updateDomain: 0,
+  setSize: 20,
+});
+
+/**
+ * Each request's holder is a running workflow the guard can answer: a second guard workflow under the
+ * holder's ID stands in (it waits for nothing and takes the answers), so the test drives the guard's
+ * protocol exactly as the region steps do, with requests and releases in an order the test chooses.
+ */
+async function holder(workflowId: string): Promise<string> {
+  await env.client.workflow.start('fleetGuardWorkflow', {
+    workflowId,
+    taskQueue: DEFAULT_TASK_QUEUE,
+    args: [{}],
+  });
+  return workflowId;
+}
+
+async function ask(leaseId: string, machines: LeaseMachine[]): Promise<void> {
+  const request: LeaseRequest = {
+    leaseId,
+    holder: {
+      workflowId: await holder(`holder-${leaseId}`),
+      rolloutId: leaseId,
+      region: 'eastus',
+      step: 'step 1',
+    },
+    unsafe: false,
+    pairs: { eastus: ['westus'] },
+    machines,
+  };
+  // As the requestLease activity asks: signal-with-start, the first request starts the guard.
+  await env.client.workflow.signalWithStart('fleetGuardWorkflow', {
+    workflowId: FLEET_GUARD_ID,
+    taskQueue: DEFAULT_TASK_QUEUE,
+    args: [{}],
+    signal: requestLeaseSignal,
+    signalArgs: [request],
+  });
+}
+
+const view = () => env.client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery);
+const known = (v: LeasesView, id: string) => [...v.held, ...v.waiting].some((l) => l.leaseId === id);
+
+test('fairness: a large request is served within a bounded number of grants while small ones keep arriving', async () => {
+  await withWorker(env, driversOf({ stateDir: tempDir('guard-fair') }), async () => {
+    // Three one-machine steps hold the set; a step of four (the whole cap) asks next.
+    for (const id of ['s1', 's2', 's3']) await ask(id, [web(id)]);
+    await waitUntil(view, (v) => v.held.length === 3, 'three small leases held');
+    await ask('large', ['l1', 'l2', 'l3', 'l4'].map(web));
+    const before = await waitUntil(view, (v) => known(v, 'large'), 'the large request to be known');
+    expect(before.waiting.map((l) => l.leaseId)).toEqual(['large']);
+    const holdersAtArrival = before.held.map((l) => l.leaseId);
+
+    // Each round a new small step asks, then the oldest holder releases: without the queue's order the
+    // newcomer would take the freed place every round and the large step would never fit.
+    const granted: string[] = []; // every grant after the large request arrived, in order
+    const seen = new Set(holdersAtArrival);
+    let releases = 0;
+    for (let round = 1; round <= 8 && !granted.includes('large'); round++) {
+      const small = `s${3 + round}`;
+      await ask(small, [web(small)]);
+      await waitUntil(view, (v) => known(v, small), `${small} to be known`);
+      const oldest = (await view()).held.sort((a, b) => (a.grantedAt! < b.grantedAt! ? -1 : 1))[0];
+      await env.client.workflow
+        .getHandle(FLEET_GUARD_ID)
+        .signal(releaseLeaseSignal, { leaseId: oldest.leaseId });
+      releases++;
+      const after = await waitUntil(
+        view,
+        (v) => !known(v, oldest.leaseId),
+        `${oldest.leaseId} to be released`,
+      );
+      for (const l of after.held.filter((h) => !seen.has(h.leaseId))) {
+        granted.push(l.leaseId);
+        seen.add(l.leaseId);
+      }
+    }
+
+    // The bound: the large step is granted once the holders it found have left (three releases), and no
+    // step that asked after it is granted before it.
+    expect(granted[0]).toBe('large');
+    expect(releases).toBe(holdersAtArrival.length);
+    const final = await view();
+    expect(final.held.map((l) => l.leaseId)).toEqual(['large']);
+    expect(final.waiting.map((l) => l.leaseId)).toEqual(['s4', 's5', 's6']);
+    expect(final.waiting[0].waitingFor).toContain('is held by rollout large');
+  });
+});
