@@ -9,7 +9,7 @@ import {
   type LeaseRequest,
   type LeasesView,
 } from '../../workflows/messages';
-import { timeSkippingEnv } from '../support/servers';
+import { timeSkippingServer } from '../support/servers';
 import { driversOf, waitUntil, withWorker } from '../support/workflow-harness';
 import { tempDir } from '../support/rollouts';
 
@@ -17,12 +17,7 @@ jest.setTimeout(60_000);
 
 let env: TestWorkflowEnvironment;
 
-beforeEach(async () => {
-  env = await timeSkippingEnv();
-});
-afterEach(async () => {
-  await env?.teardown();
-});
+timeSkippingServer('test', (e) => (env = e));
 
 /** Availability set "web" of 20 machines: at most 4 at once (the 20% rule), all in update domain 0. */
 const web = (name: string): LeaseMachine => ({
