@@ -79,6 +79,8 @@ export interface RegionInput {
   phase: number;
   machineCount: number;
   slices: SpecSliceRef[];
+  /** Per lane, its first slice (spec-slices.ts); absent: one lane. */
+  laneStarts?: number[];
   settings: RolloutSettings;
   childrenPerRun?: number;
   eventsPerRun?: number;
@@ -88,19 +90,25 @@ export interface RegionInput {
   cursor?: RegionCursor;
 }
 
-export interface RegionCursor {
+/** One lane's position: its round, and the slice and step (within the slice) it is at or before. */
+export interface LaneCursor {
   round: number;
   slice: number;
   step: number;
+  /** Retried in this round; marked during it for the next. */
+  due: RetryMarks;
+  next: RetryMarks;
+}
+
+export interface RegionCursor {
+  /** Per lane; a lane continues as new only between its steps. */
+  lanes: LaneCursor[];
   /** Reports sent so far (the last one's `seq`). */
   sent: number;
   /** The rollout's last reply. */
   reply: StepReply;
   /** Machines reported at least once. */
   done: number;
-  /** Retried in this round; marked during it for the next. */
-  due: RetryMarks;
-  next: RetryMarks;
   /** Retried machines whose earlier attempt already counted as an error (sticky). */
   erred: RetryMarks;
 }
@@ -138,8 +146,10 @@ export interface StepReply {
 export const stepReportSignal = defineSignal<[StepReport]>('stepReport');
 export const stepReplySignal = defineSignal<[StepReply]>('stepReply');
 export const regionStatusQuery = defineQuery<{
+  /** The first running lane's round and step (within its slice); every lane's in `lanes`. */
   round: number;
   step: number;
+  lanes: Array<{ round: number; step: number }>;
   hold: string | null;
   /** What the region waits for from the fleet guard, if it waits. */
   waitingFor: string | null;

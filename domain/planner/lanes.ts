@@ -1,0 +1,52 @@
+import { splitAllowance } from './capacity';
+
+/**
+ * A region's lanes run side by side (docs/planner.md, section 3): its zone lane, one lane per availability
+ * set, its standalone lane. Lanes share the region's share of each service's allowance: each lane gets
+ * a fixed part of it, so whatever the timing of their steps, the lanes together never exceed it.
+ */
+export interface LaneDemand {
+  /** Fleet indices of the lane's machines. */
+  items: readonly number[];
+  /** The most machines the lane ever has down at once (its own rules: a zone budget, a set's cap). */
+  concurrency: number;
+}
+
+/**
+ * Per lane, its cap for each service: a lane that may use all it holds gets that (when the region's
+ * share covers every lane's use), otherwise the share is split in proportion to each lane's use
+ * (`splitAllowance`: at least 1 each). Null when the share is smaller than the lanes that hold the
+ * service: then the lanes cannot run side by side (the caller lays them into one lane).
+ */
+export function laneServiceCaps(
+  lanes: readonly LaneDemand[],
+  serviceOf: Int32Array | null,
+  regionCap: (service: number) => number,
+): Array<(service: number) => number> | null {
+  const unlimited = () => Infinity;
+  if (!serviceOf) return lanes.map(() => unlimited);
+  // Per service: the lanes that hold it and how many of its machines each could have down at once.
+  const holders = new Map<number, { lanes: number[]; uses: number[] }>();
+  lanes.forEach((lane, l) => {
+    const counts = new Map<number, number>();
+    for (const i of lane.items) {
+      const s = serviceOf[i];
+      if (s >= 0) counts.set(s, (counts.get(s) ?? 0) + 1);
+    }
+    for (const [s, count] of counts) {
+      let h = holders.get(s);
+      if (!h) holders.set(s, (h = { lanes: [], uses: [] }));
+      h.lanes.push(l);
+      h.uses.push(Math.min(count, lane.concurrency));
+    }
+  });
+  const caps = lanes.map(() => new Map<number, number>());
+  for (const [s, h] of holders) {
+    const share = regionCap(s);
+    if (share < h.lanes.length) return null;
+    const total = h.uses.reduce((n, u) => n + u, 0);
+    const split = !Number.isFinite(share) || total <= share ? h.uses : splitAllowance(share, h.uses);
+    h.lanes.forEach((l, k) => caps[l].set(s, split[k]));
+  }
+  return caps.map((byService) => (s: number) => byService.get(s) ?? Infinity);
+}
