@@ -41,7 +41,7 @@ interface Cell {
  * time. Each batch is returned sorted (fleet order).
  */
 export function pack(input: PackInput): number[][] {
-  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap, minutes } = input;
+  const { items, sizeCap, groups, serviceOf, minutes } = input;
   if (items.length === 0) return [];
   if (!groups && !serviceOf) {
     const sorted = slowestFirst(items, minutes);
@@ -49,6 +49,63 @@ export function pack(input: PackInput): number[][] {
     for (let i = 0; i < sorted.length; i += sizeCap) out.push(inFleetOrder(sorted.slice(i, i + sizeCap)));
     return out;
   }
+  // Two greedy packings; the one whose batches' slowest machines add up to less (the steps run one
+  // after another), the tightest-first one on a tie.
+  const tight = packTightestFirst(input);
+  const slow = packSlowestFirst(input);
+  const cost = (batches: number[][]) => batches.reduce((sum, b) => sum + maxOf(b, minutes), 0);
+  return cost(slow) < cost(tight) - 1e-9 ? slow : tight;
+}
+
+function maxOf(batch: readonly number[], minutes: Float64Array): number {
+  let max = 0;
+  for (const i of batch) if (minutes[i] > max) max = minutes[i];
+  return max;
+}
+
+/**
+ * First fit, slowest machine first: each machine goes into the first batch that every cap still
+ * admits, so the slowest machines share the first batches and a batch's slowest machine holds up
+ * machines of like duration. Each cell (group and service) remembers the first batch it may still
+ * join: caps only fill, so that batch never moves back, and the packing stays near-linear.
+ */
+function packSlowestFirst(input: PackInput): number[][] {
+  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap } = input;
+  const groupOf = new Map<number, number>();
+  if (groups) items.forEach((item, k) => groupOf.set(item, groups[k]));
+  const batches: number[][] = [];
+  const serviceUsed: Array<Map<number, number>> = [];
+  const groupUsed: Array<Map<number, number>> = [];
+  const firstOf = new Map<number, number>();
+  const caps = new Map<number, number>();
+  for (const i of slowestFirst(items, input.minutes)) {
+    const service = serviceOf ? serviceOf[i] : -1;
+    const group = groupOf.get(i) ?? -1;
+    const key = (group + 1) * KEY_SPAN + service + 1;
+    if (service >= 0 && !caps.has(service)) caps.set(service, serviceCap(service));
+    let b = firstOf.get(key) ?? 0;
+    for (; b < batches.length; b++) {
+      if (batches[b].length >= sizeCap) continue;
+      if (service >= 0 && (serviceUsed[b].get(service) ?? 0) >= caps.get(service)!) continue;
+      if (group >= 0 && groupCaps && (groupUsed[b].get(group) ?? 0) >= groupCaps[group]) continue;
+      break;
+    }
+    if (b === batches.length) {
+      batches.push([]);
+      serviceUsed.push(new Map());
+      groupUsed.push(new Map());
+    }
+    firstOf.set(key, b);
+    batches[b].push(i);
+    if (service >= 0) serviceUsed[b].set(service, (serviceUsed[b].get(service) ?? 0) + 1);
+    if (group >= 0) groupUsed[b].set(group, (groupUsed[b].get(group) ?? 0) + 1);
+  }
+  return batches.map(inFleetOrder);
+}
+
+/** The tightest constraints first (see `pack`): the fewest batches when services or sets are tight. */
+function packTightestFirst(input: PackInput): number[][] {
+  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap, minutes } = input;
 
   const cellOf = new Map<number, Cell>();
   const cells: Cell[] = [];
