@@ -56,6 +56,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   const rollout = getExternalWorkflowHandle(input.parentWorkflowId);
   const perRun = input.childrenPerRun ?? CHILDREN_PER_RUN;
   let childrenThisRun = 0;
+  const startedThisRun = new Set<number>();
   /** Set once the region must continue as new: lanes stop before their next step. */
   let closing = false;
   const between = new Set<number>();
@@ -125,12 +126,17 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
       }
       const info = workflowInfo();
       const full = info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
-      if (closing || (childrenThisRun > 0 && (childrenThisRun + machines > perRun || full))) {
+      // Every lane starts at least one step per run (none waits for a run of its own); beyond that a run
+      // holds at most `perRun` machine attempts.
+      const first = !startedThisRun.has(lane);
+      const held = cursor.reply.hold !== null && !cursor.reply.stop; // still held: the region continues as new
+      if (held || full || (!first && (closing || childrenThisRun + machines > perRun))) {
         closing = true;
         between.add(lane);
         ctx.details(lane, 'between steps, continuing as new');
         await new Promise<never>(() => undefined);
       }
+      startedThisRun.add(lane);
       childrenThisRun += machines;
     },
     details(lane, text) {

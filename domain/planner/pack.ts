@@ -44,17 +44,37 @@ export function pack(input: PackInput): number[][] {
   const { items, sizeCap, groups, serviceOf, minutes } = input;
   if (items.length === 0) return [];
   if (!groups && !serviceOf) {
-    const sorted = slowestFirst(items, minutes);
+    const sorted = slowestFirst(items, null, minutes);
     const out: number[][] = [];
     for (let i = 0; i < sorted.length; i += sizeCap) out.push(inFleetOrder(sorted.slice(i, i + sizeCap)));
     return out;
   }
-  // Two greedy packings; the one whose batches' slowest machines add up to less (the steps run one
-  // after another), the tightest-first one on a tie.
-  const tight = packTightestFirst(input);
+  // First fit, slowest first; when it needs more batches than the limits force, the tightest-first
+  // packing too, and of the two the one whose batches' slowest machines add up to less (the steps run
+  // one after another), the tightest-first one on a tie.
   const slow = packSlowestFirst(input);
+  if (slow.length <= fewestBatches(input)) return slow;
+  const tight = packTightestFirst(input);
   const cost = (batches: number[][]) => batches.reduce((sum, b) => sum + maxOf(b, minutes), 0);
   return cost(slow) < cost(tight) - 1e-9 ? slow : tight;
+}
+
+/** No packing has fewer batches: the size cap, every group's and every service's cap, each alone. */
+function fewestBatches(input: PackInput): number {
+  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap } = input;
+  let fewest = Math.ceil(items.length / sizeCap);
+  const count = (keys: Iterable<number>, cap: (key: number) => number) => {
+    const totals = new Map<number, number>();
+    for (const key of keys) if (key >= 0) totals.set(key, (totals.get(key) ?? 0) + 1);
+    for (const [key, n] of totals) fewest = Math.max(fewest, Math.ceil(n / cap(key)));
+  };
+  if (groups && groupCaps) count(groups, (g) => groupCaps[g]);
+  if (serviceOf)
+    count(
+      items.map((i) => serviceOf[i]),
+      serviceCap,
+    );
+  return fewest;
 }
 
 function maxOf(batch: readonly number[], minutes: Float64Array): number {
@@ -71,16 +91,20 @@ function maxOf(batch: readonly number[], minutes: Float64Array): number {
  */
 function packSlowestFirst(input: PackInput): number[][] {
   const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap } = input;
-  const groupOf = new Map<number, number>();
-  if (groups) items.forEach((item, k) => groupOf.set(item, groups[k]));
   const batches: number[][] = [];
   const serviceUsed: Array<Map<number, number>> = [];
   const groupUsed: Array<Map<number, number>> = [];
   const firstOf = new Map<number, number>();
   const caps = new Map<number, number>();
-  for (const i of slowestFirst(items, input.minutes)) {
+  // Positions in `items` (fleet order), so that a machine's group is at hand.
+  for (const k of slowestFirst(
+    items.map((_, k) => k),
+    items,
+    input.minutes,
+  )) {
+    const i = items[k];
     const service = serviceOf ? serviceOf[i] : -1;
-    const group = groupOf.get(i) ?? -1;
+    const group = groups ? groups[k] : -1;
     const key = (group + 1) * KEY_SPAN + service + 1;
     if (service >= 0 && !caps.has(service)) caps.set(service, serviceCap(service));
     let b = firstOf.get(key) ?? 0;
@@ -129,7 +153,7 @@ function packTightestFirst(input: PackInput): number[][] {
     if (cell.service >= 0) serviceTotals.set(cell.service, (serviceTotals.get(cell.service) ?? 0) + size);
     if (cell.group >= 0) groupTotals.set(cell.group, (groupTotals.get(cell.group) ?? 0) + size);
   }
-  for (const cell of cells) if (cell.items.length > 1) cell.items = slowestFirst(cell.items, minutes);
+  for (const cell of cells) if (cell.items.length > 1) cell.items = slowestFirst(cell.items, null, minutes);
   const caps = new Map<number, number>();
   for (const s of serviceTotals.keys()) caps.set(s, serviceCap(s));
   for (const cell of cells) {
@@ -176,18 +200,30 @@ const INDEX_SPAN = 2 ** 32;
 const UNITS_SPAN = 2 ** 20;
 
 /**
- * Machines by expected duration, slowest first, ties in fleet order. When every duration is a whole
+ * Machines by expected duration, slowest first, ties in fleet order (`list` holds fleet indices, or
+ * positions into `fleetIndex`, which is in fleet order). When every duration is a whole
  * number of hundredths of a minute (as fleets write them), each machine becomes one exact number that a
  * typed array sorts natively; otherwise a comparator does the same.
  */
-function slowestFirst(list: readonly number[], minutes: Float64Array): number[] {
+function slowestFirst(
+  list: readonly number[],
+  fleetIndex: readonly number[] | null,
+  minutes: Float64Array,
+): number[] {
   const keys = new Float64Array(list.length);
   for (let k = 0; k < list.length; k++) {
-    const i = list[k];
+    const i = fleetIndex ? fleetIndex[list[k]] : list[k];
     const units = Math.round(minutes[i] * 100);
-    if (units < 0 || units >= UNITS_SPAN || Math.abs(minutes[i] * 100 - units) > 1e-6 || i >= INDEX_SPAN)
-      return [...list].sort((a, b) => minutes[b] - minutes[a] || a - b);
-    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + i;
+    if (
+      units < 0 ||
+      units >= UNITS_SPAN ||
+      Math.abs(minutes[i] * 100 - units) > 1e-6 ||
+      list[k] >= INDEX_SPAN
+    ) {
+      const at = (x: number) => minutes[fleetIndex ? fleetIndex[x] : x];
+      return [...list].sort((a, b) => at(b) - at(a) || a - b);
+    }
+    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + list[k];
   }
   keys.sort();
   const out = new Array<number>(list.length);

@@ -93,7 +93,8 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     sets,
     standalone,
   };
-  const lowerBoundMinutes = regionChain(parts, ctx);
+  const chains = regionChains(parts, ctx);
+  const lowerBoundMinutes = chains.longest;
 
   // Lanes: the zone lane, one per set, the standalone lane (the empty ones left out).
   const zoneItems = parts.zones.flatMap(([, list]) => list);
@@ -104,10 +105,13 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     demands.push({ items: zoneItems, concurrency: Math.max(...budgets) });
     builders.push((cap) => zoneTrack(parts, ctx, cap));
   }
-  for (const name of parts.setNames) {
-    const list = sets.get(name)!;
-    demands.push({ items: list, concurrency: availabilitySetCap(list.length) });
-    builders.push((cap) => setTrack(parts, [name], ctx, cap));
+  for (const names of setLanes(parts, chains.sets)) {
+    const lists = names.map((name) => sets.get(name)!);
+    demands.push({
+      items: lists.flat(),
+      concurrency: lists.reduce((n, list) => n + availabilitySetCap(list.length), 0),
+    });
+    builders.push((cap) => setTrack(parts, names, ctx, cap));
   }
   if (standalone.length > 0) {
     demands.push({
@@ -268,8 +272,37 @@ function standaloneTrack(
   return track;
 }
 
-/** The region's longest chain (bounds.ts): its zones in a row, its slowest set, its standalone machines. */
-function regionChain(parts: RegionParts, ctx: RegionContext): number {
+/** A region's set lanes at most: beyond, sets of like chains share a lane and walk their update domains together. */
+export const MAX_SET_LANES = 32;
+
+/**
+ * The sets of each set lane: one set per lane, or, with more sets than `MAX_SET_LANES`, the sets by
+ * their chain (longest first, ties by name) cut into that many runs of consecutive sets (the first
+ * runs one set longer), so that sets of like length walk together.
+ */
+function setLanes(parts: RegionParts, chains: ReadonlyMap<string, number>): string[][] {
+  const names = parts.setNames;
+  if (names.length <= MAX_SET_LANES) return names.map((name) => [name]);
+  const ranked = [...names].sort((a, b) => chains.get(b)! - chains.get(a)! || byName(a, b));
+  const per = Math.floor(ranked.length / MAX_SET_LANES);
+  const extra = ranked.length % MAX_SET_LANES;
+  const lanes: string[][] = [];
+  for (let l = 0, at = 0; l < MAX_SET_LANES; l++) {
+    const size = per + (l < extra ? 1 : 0);
+    lanes.push(ranked.slice(at, at + size).sort(byName));
+    at += size;
+  }
+  return lanes;
+}
+
+/**
+ * The region's chains (bounds.ts): its zones in a row, each set, its standalone machines; and the
+ * longest of them, which no schedule of the region beats.
+ */
+function regionChains(
+  parts: RegionParts,
+  ctx: RegionContext,
+): { longest: number; sets: Map<string, number> } {
   const { machines, minutes } = ctx;
   const statsOf = (list: readonly number[]): ChainStats => {
     const stats = new ChainStats();
@@ -280,7 +313,8 @@ function regionChain(parts: RegionParts, ctx: RegionContext): number {
   for (const [, list] of parts.zones)
     zoneChain += chainBound(statsOf(list), resolveBudget(ctx.disruptionBudget, list.length, true));
   let setChain = 0;
-  for (const list of parts.sets.values()) {
+  const sets = new Map<string, number>();
+  for (const [name, list] of parts.sets) {
     const cap = availabilitySetCap(list.length);
     const udStats = new Map<number, ChainStats>();
     let chain = 0;
@@ -295,6 +329,7 @@ function regionChain(parts: RegionParts, ctx: RegionContext): number {
       stats.add(minutes[i]);
     }
     for (const stats of udStats.values()) chain += chainBound(stats, cap);
+    sets.set(name, chain);
     if (chain > setChain) setChain = chain;
   }
   const standaloneChain =
@@ -304,7 +339,7 @@ function regionChain(parts: RegionParts, ctx: RegionContext): number {
           resolveBudget(ctx.disruptionBudget, parts.standalone.length, true),
         )
       : 0;
-  return Math.max(zoneChain, setChain, standaloneChain);
+  return { longest: Math.max(zoneChain, setChain, standaloneChain), sets };
 }
 
 /**

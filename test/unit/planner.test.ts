@@ -358,6 +358,36 @@ describe('steps inside a region', () => {
     expect(p.regions[0].estimateMinutes).toBe(60);
   });
 
+  it('puts sets of like length together beyond 32 set lanes, each set in one lane', () => {
+    // 40 sets of 2 machines (update domains 0 and 1): 8 slow ones (60 minutes) and 32 fast ones.
+    const machines = Array.from({ length: 40 }, (_, k) =>
+      many(`s${String(k).padStart(2, '0')}-`, 2, 'eastus', (i) => ({
+        availabilitySet: `as-${String(k).padStart(2, '0')}`,
+        updateDomain: i,
+        durations: { installMinutes: k % 5 === 0 ? 60 : 10, rebootMinutes: 0 },
+      })),
+    ).flat();
+    const region = plan(fleetOf(machines)).regions[0];
+    const lanes = new Map<number, Set<string>>();
+    for (const step of region.steps)
+      for (const name of step.machines) {
+        const set = `as-${name.slice(1, 3)}`;
+        lanes.set(step.lane, (lanes.get(step.lane) ?? new Set()).add(set));
+      }
+    expect(lanes.size).toBe(32);
+    // Every set in exactly one lane; the 8 slow sets share 4 lanes, two by two, apart from fast ones.
+    const all = [...lanes.values()].flatMap((sets) => [...sets]);
+    expect(new Set(all).size).toBe(40);
+    expect(all).toHaveLength(40);
+    const slow = (set: string) => Number(set.slice(3)) % 5 === 0;
+    const mixed = [...lanes.values()].filter((sets) => [...sets].some(slow) && ![...sets].every(slow));
+    expect(mixed).toEqual([]);
+    // A lane of two sets walks their update domains together: domain 0, then 1.
+    for (const lane of lanes.keys())
+      expect(region.steps.filter((s) => s.lane === lane).map((s) => s.updateDomain)).toEqual([0, 1]);
+    expect(region.estimateMinutes).toBe(120);
+  });
+
   it("splits a service's share between the lanes that hold it, in proportion to what each can use", () => {
     // db may have 4 machines down: the zone lane could use 3 at once, the set lane 1 (a set of 6
     // machines goes one at a time): 3 + 1 fit, so each lane gets what it can use.
