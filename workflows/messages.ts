@@ -6,6 +6,7 @@ import type { SpecSliceRef } from '../domain/spec-slices';
 import type { SignedProof } from '../domain/signed-decision';
 import type { RetryMarks } from './region-marks';
 import type { FailedMachine, GateRecord, PhaseReport, RegionTally, RolloutSummary } from './results';
+import type { RegionStatus } from './results';
 
 export type * from './results';
 export * from './guard-contracts';
@@ -145,17 +146,7 @@ export interface StepReply {
 
 export const stepReportSignal = defineSignal<[StepReport]>('stepReport');
 export const stepReplySignal = defineSignal<[StepReply]>('stepReply');
-export const regionStatusQuery = defineQuery<{
-  /** The first running lane's round and step (within its slice); every lane's in `lanes`. */
-  round: number;
-  step: number;
-  lanes: Array<{ round: number; step: number }>;
-  hold: string | null;
-  /** What the region waits for from the fleet guard, if it waits. */
-  waitingFor: string | null;
-  done: number;
-  total: number;
-}>('regionStatus');
+export const regionStatusQuery = defineQuery<RegionStatus>('regionStatus');
 
 /** What a rollout that continues as new carries into its next run. */
 export interface RolloutCarry {

@@ -198,3 +198,16 @@ export interface ScheduledRolloutResult {
   alreadyStarted: boolean;
   report?: RolloutSummary;
 }
+
+/** A region's answer to `regionStatus`. */
+export interface RegionStatus {
+  /** The first running lane's round and step (within its slice); every lane's in `lanes`. */
+  round: number;
+  step: number;
+  lanes: Array<{ round: number; step: number }>;
+  hold: string | null;
+  /** What the region waits for from the fleet guard, if it waits. */
+  waitingFor: string | null;
+  done: number;
+  total: number;
+}
