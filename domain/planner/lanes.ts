@@ -27,17 +27,22 @@ export function laneServiceCaps(
   if (!serviceOf) return lanes.map(() => unlimited);
   // Per service: the lanes that hold it and how many of its machines each could have down at once.
   const holders = new Map<number, { lanes: number[]; uses: number[] }>();
+  // Counts per service id in one typed array, reset after each lane (a lane holds few services).
+  let size = 0;
+  for (const lane of lanes) for (const i of lane.items) if (serviceOf[i] >= size) size = serviceOf[i] + 1;
+  const counts = new Int32Array(size);
   lanes.forEach((lane, l) => {
-    const counts = new Map<number, number>();
+    const touched: number[] = [];
     for (const i of lane.items) {
       const s = serviceOf[i];
-      if (s >= 0) counts.set(s, (counts.get(s) ?? 0) + 1);
+      if (s >= 0 && counts[s]++ === 0) touched.push(s);
     }
-    for (const [s, count] of counts) {
+    for (const s of touched) {
       let h = holders.get(s);
       if (!h) holders.set(s, (h = { lanes: [], uses: [] }));
       h.lanes.push(l);
-      h.uses.push(Math.min(count, lane.concurrency));
+      h.uses.push(Math.min(counts[s], lane.concurrency));
+      counts[s] = 0;
     }
   });
   const caps = lanes.map(() => new Map<number, number>());
