@@ -6,8 +6,8 @@ import { splitAllowance } from './capacity';
  * a fixed part of it, so whatever the timing of their steps, the lanes together never exceed it.
  */
 export interface LaneDemand {
-  /** Fleet indices of the lane's machines. */
-  items: readonly number[];
+  /** Fleet indices of the lane's machines, in lists (a zone, a set). */
+  items: ReadonlyArray<readonly number[]>;
   /** The most machines the lane ever has down at once (its own rules: a zone budget, a set's cap). */
   concurrency: number;
 }
@@ -29,14 +29,16 @@ export function laneServiceCaps(
   const holders = new Map<number, { lanes: number[]; uses: number[] }>();
   // Counts per service id in one typed array, reset after each lane (a lane holds few services).
   let size = 0;
-  for (const lane of lanes) for (const i of lane.items) if (serviceOf[i] >= size) size = serviceOf[i] + 1;
+  for (const lane of lanes)
+    for (const list of lane.items) for (const i of list) if (serviceOf[i] >= size) size = serviceOf[i] + 1;
   const counts = new Int32Array(size);
   lanes.forEach((lane, l) => {
     const touched: number[] = [];
-    for (const i of lane.items) {
-      const s = serviceOf[i];
-      if (s >= 0 && counts[s]++ === 0) touched.push(s);
-    }
+    for (const list of lane.items)
+      for (const i of list) {
+        const s = serviceOf[i];
+        if (s >= 0 && counts[s]++ === 0) touched.push(s);
+      }
     for (const s of touched) {
       let h = holders.get(s);
       if (!h) holders.set(s, (h = { lanes: [], uses: [] }));

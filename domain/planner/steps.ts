@@ -97,7 +97,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   const lowerBoundMinutes = chains.longest;
 
   // Lanes: the zone lane, one per set, the standalone lane (the empty ones left out).
-  const zoneItems = parts.zones.flatMap(([, list]) => list);
+  const zoneItems = parts.zones.map(([, list]) => list);
   const demands: LaneDemand[] = [];
   const builders: Array<(cap: (s: number) => number) => LaneTrack> = [];
   if (zoneItems.length > 0) {
@@ -108,14 +108,14 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   for (const names of setLanes(parts, chains.sets)) {
     const lists = names.map((name) => sets.get(name)!);
     demands.push({
-      items: lists.flat(),
+      items: lists,
       concurrency: lists.reduce((n, list) => n + availabilitySetCap(list.length), 0),
     });
     builders.push((cap) => setTrack(parts, names, ctx, cap));
   }
   if (standalone.length > 0) {
     demands.push({
-      items: standalone,
+      items: [standalone],
       concurrency: resolveBudget(ctx.disruptionBudget, standalone.length, true),
     });
     builders.push((cap) => standaloneTrack(parts, ctx, cap));
