@@ -17,10 +17,10 @@ export interface LaneContext {
   /** Reports a step to the rollout and waits for its answer (one report at a time); false: the rollout is gone. */
   report: (step: string, results: StepResult[]) => Promise<boolean>;
   /**
-   * Called before each step with its machine count: returns once the lane may start it, and never when
+   * Called before each step with its machine count and label: returns once the lane may start it, and never when
    * the region continues as new first (the lane is between steps, its cursor at this step).
    */
-  beforeStep: (lane: number, machines: number) => Promise<void>;
+  beforeStep: (lane: number, machines: number, label: string) => Promise<void>;
   /** The lane's line in the region's details. */
   details: (lane: number, text: string) => void;
 }
@@ -58,7 +58,7 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
           round === 1 ? step.machines : step.machines.filter((n) => marked(c.due, c.slice, position.get(n)!));
         if (names.length === 0) continue;
         const label = round === 1 ? step.label : `${step.label}, retry ${round - 1}`;
-        await ctx.beforeStep(lane, names.length);
+        await ctx.beforeStep(lane, names.length, label);
         // The step's lease from the fleet guard, unless the rollout stops first (then nothing starts).
         const stopped = () => cursor.reply.stop || Date.now() > settings.deadline;
         const key = `round-${round}/slice-${c.slice}/step-${c.step}`;

@@ -119,9 +119,9 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
       }
       return slice;
     },
-    async beforeStep(lane, machines) {
+    async beforeStep(lane, machines, label) {
       if (cursor.reply.hold && !cursor.reply.stop) {
-        ctx.details(lane, `held: ${cursor.reply.hold}`);
+        ctx.details(lane, `Held before "${label}": ${cursor.reply.hold}`);
         await condition(() => cursor.reply.hold === null || cursor.reply.stop || closing);
       }
       const info = workflowInfo();
