@@ -50,7 +50,7 @@ export function pack(input: PackInput): number[][] {
   const oneGroup = groups !== null && groupCaps !== null && g >= 0 && groups.every((x) => x === g);
   if (oneGroup) sizeCap = Math.min(sizeCap, groupCaps[g]);
   if ((!groups || oneGroup) && (!serviceOf || servicesFit(items, serviceOf, serviceCap, sizeCap))) {
-    const sorted = slowestFirst(items, null, minutes);
+    const sorted = slowestFirst(items, minutes);
     const out: number[][] = [];
     for (let i = 0; i < sorted.length; i += sizeCap) out.push(inFleetOrder(sorted.slice(i, i + sizeCap)));
     return out;
@@ -129,15 +129,13 @@ function packSlowestFirst(input: PackInput): { batches: number[][]; fewest: numb
   const cells = (G + 1) * (S + 1);
   const dense = cells <= 4 * n + 64 ? new Int32Array(cells) : null;
   const sparse = dense ? null : new Map<number, number>();
-  for (const k of slowestFirst(
-    items.map((_, k) => k),
-    items,
-    input.minutes,
-  )) {
+  /** The first batch with room for one more machine: batches before it are full. */
+  let open = 0;
+  for (const k of slowestPositions(items, input.minutes)) {
     const service = local[k];
     const group = G > 0 ? groups![k] : -1;
     const key = (group + 1) * (S + 1) + service + 1;
-    let b = dense ? dense[key] : (sparse!.get(key) ?? 0);
+    let b = Math.max(open, dense ? dense[key] : (sparse!.get(key) ?? 0));
     for (; b < batches.length; b++) {
       if (batches[b].length >= sizeCap) continue;
       if (service >= 0 && serviceUsed[b][service] >= serviceCaps[service]) continue;
@@ -152,6 +150,7 @@ function packSlowestFirst(input: PackInput): { batches: number[][]; fewest: numb
     if (dense) dense[key] = b;
     else sparse!.set(key, b);
     batches[b].push(items[k]);
+    while (open < batches.length && batches[open].length >= sizeCap) open++;
     if (service >= 0) serviceUsed[b][service]++;
     if (group >= 0) groupUsed[b][group]++;
   }
@@ -184,7 +183,7 @@ function packTightestFirst(input: PackInput): number[][] {
     if (cell.service >= 0) serviceTotals.set(cell.service, (serviceTotals.get(cell.service) ?? 0) + size);
     if (cell.group >= 0) groupTotals.set(cell.group, (groupTotals.get(cell.group) ?? 0) + size);
   }
-  for (const cell of cells) if (cell.items.length > 1) cell.items = slowestFirst(cell.items, null, minutes);
+  for (const cell of cells) if (cell.items.length > 1) cell.items = slowestFirst(cell.items, minutes);
   const caps = new Map<number, number>();
   for (const s of serviceTotals.keys()) caps.set(s, serviceCap(s));
   for (const cell of cells) {
@@ -231,33 +230,33 @@ const INDEX_SPAN = 2 ** 32;
 const UNITS_SPAN = 2 ** 20;
 
 /**
- * Machines by expected duration, slowest first, ties in fleet order (`list` holds fleet indices, or
- * positions into `fleetIndex`, which is in fleet order). When every duration is a whole
+ * Machines by expected duration, slowest first, ties in fleet order. When every duration is a whole
  * number of hundredths of a minute (as fleets write them), each machine becomes one exact number that a
  * typed array sorts natively; otherwise a comparator does the same.
  */
-function slowestFirst(
-  list: readonly number[],
-  fleetIndex: readonly number[] | null,
-  minutes: Float64Array,
-): number[] {
+function slowestFirst(list: readonly number[], minutes: Float64Array): number[] {
+  const order = slowestPositions(list, minutes);
+  const out = new Array<number>(list.length);
+  for (let k = 0; k < order.length; k++) out[k] = list[order[k]];
+  return out;
+}
+
+/** Positions into `list` (fleet indices in fleet order), by its machines' durations, slowest first. */
+function slowestPositions(list: readonly number[], minutes: Float64Array): Int32Array {
   const keys = new Float64Array(list.length);
   for (let k = 0; k < list.length; k++) {
-    const i = fleetIndex ? fleetIndex[list[k]] : list[k];
-    const units = Math.round(minutes[i] * 100);
+    const units = Math.round(minutes[list[k]] * 100);
     if (
       units < 0 ||
       units >= UNITS_SPAN ||
-      Math.abs(minutes[i] * 100 - units) > 1e-6 ||
-      list[k] >= INDEX_SPAN
-    ) {
-      const at = (x: number) => minutes[fleetIndex ? fleetIndex[x] : x];
-      return [...list].sort((a, b) => at(b) - at(a) || a - b);
-    }
-    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + list[k];
+      Math.abs(minutes[list[k]] * 100 - units) > 1e-6 ||
+      k >= INDEX_SPAN
+    )
+      return Int32Array.from(list, (_, k) => k).sort((a, b) => minutes[list[b]] - minutes[list[a]] || a - b);
+    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + k;
   }
   keys.sort();
-  const out = new Array<number>(list.length);
+  const out = new Int32Array(list.length);
   for (let k = 0; k < keys.length; k++) out[k] = keys[k] % INDEX_SPAN;
   return out;
 }
