@@ -158,7 +158,8 @@ export interface MachineReport extends PatchCounts {
   updateDomain?: number;
   phase?: number;
   /** The plan's step this machine is patched in (its index in the region, its label), when its slice was read. */
-  step?: { index: number; label: string };
+  /** The plan's step: its index in the region, its lane (absent in plans before lanes) and label. */
+  step?: { index: number; lane?: number; label: string };
   outcome: MachineState;
   detail?: string;
   rebooted: boolean;

@@ -72,6 +72,9 @@ test("a region's lanes run side by side, continue as new only between steps, and
     expect(m.attempts).toHaveLength(1);
   }
   expect(checkAvailability(report, fleetOf(FLEET), policyOf(POLICY))).toEqual([]);
+  // The report names each machine's step with its lane: the zones, three sets, the standalone machines.
+  expect(new Set(report.machines.map((m) => m.step?.lane))).toEqual(new Set([0, 1, 2, 3, 4]));
+  expect(machineOf(report, 's2u1').step).toMatchObject({ lane: 2, label: 'update domain 1 (set s2)' });
   const runs = await runsOf(env.client, regionWorkflowId('lanes', 'eastus'));
   expect(runs.length).toBeGreaterThan(3);
   // Lanes overlap: every lane's first step runs beside the others' (db, 2 of 7 down at once, is split
