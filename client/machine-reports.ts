@@ -42,7 +42,7 @@ export interface ListedAttempt {
 export type Placement = Pick<MachineSpec, 'name' | 'region' | 'zone' | 'availabilitySet' | 'updateDomain'>;
 
 /** A slice's steps (the report names each machine's step). */
-export type StepRead = Pick<PlanStep, 'index' | 'label' | 'machines'>;
+export type StepRead = Pick<PlanStep, 'index' | 'label' | 'machines'> & { lane?: number };
 
 /** A slice's machines as read from the spec store (placement and steps are all the report needs), or why not. */
 export type SliceRead = { machines: Placement[]; steps?: StepRead[] } | { error: string };
@@ -193,7 +193,12 @@ export function assembleMachineReports(input: AssemblyInput): { machines: Machin
       }
       const stepOf = new Map<string, MachineReport['step']>();
       for (const st of slice.steps ?? [])
-        for (const name of st.machines) stepOf.set(name, { index: st.index, label: st.label });
+        for (const name of st.machines)
+          stepOf.set(name, {
+            index: st.index,
+            ...(st.lane !== undefined ? { lane: st.lane } : {}),
+            label: st.label,
+          });
       for (const m of slice.machines) {
         seen.add(m.name);
         machines.push(

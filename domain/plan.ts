@@ -2,10 +2,12 @@
  * The rollout plan: the planner's output and the workflows' input. A pure data structure, stable in
  * its JSON form (see README "Plan JSON").
  *
- * Execution contract: phases run one after another; the regions of one phase run concurrently; the
- * steps of one region run strictly one after another; the machines of one step run concurrently.
- * Every availability rule (zones, update domains, disruption budget, service capacity) is therefore
- * a property of how machines are grouped into steps.
+ * Execution contract: phases run one after another; the regions of one phase run concurrently; a
+ * region's lanes run concurrently; the steps of one lane run strictly one after another (in index
+ * order); the machines of one step run concurrently. Every availability rule (zones, update domains,
+ * disruption budget, service capacity) is therefore a property of how machines are grouped into steps
+ * and steps into lanes (a lane holds one zone or update domain at a time, and the lanes of a region
+ * together hold at most the region's share of a service).
  */
 
 export type ExclusionReason =
@@ -19,8 +21,10 @@ export type ExclusionReason =
 export type StepKind = 'zone' | 'availabilitySet' | 'standalone';
 
 export interface PlanStep {
-  /** Position within the region, from 0. */
+  /** Position within the region, from 0: steps are listed lane by lane. */
   index: number;
+  /** The lane of the region that runs it, from 0: a lane's steps run one after another, lanes side by side. */
+  lane: number;
   kind: StepKind;
   /** Human label, e.g. "zone 2 batch 1/3", "update domain 0 (2 sets)", "standalone batch 2/4". */
   label: string;
@@ -35,6 +39,7 @@ export interface RegionPlan {
   region: string;
   phase: number;
   steps: PlanStep[];
+  /** Its longest lane: the sum of that lane's step estimates. */
   estimateMinutes: number;
 }
 

@@ -2,7 +2,7 @@ import type { PlanStep } from './plan';
 import type { MachineSpec, RegionSpec } from './machine-spec';
 
 /**
- * Every rollout's regions travel as slices: whole steps of one region (in plan order) with the specs of
+ * Every rollout's regions travel as slices: whole steps of one region (in plan order, so lane by lane) with the specs of
  * their machines, at most `SLICE_MACHINES` machines each, except that a step larger than that travels alone
  * in its own slice (the planner keeps steps within the disruption budget, far below that). See docs/scale.md.
  *
@@ -46,6 +46,23 @@ export interface SlicedRegion {
   machineCount: number;
   stepCount: number;
   slices: SpecSliceRef[];
+  /**
+   * Per lane of the region (plan.ts: lanes run side by side), the first slice holding one of its steps.
+   * Steps are listed lane by lane, so a lane's steps lie in its slices from there to the next lane's
+   * first. Absent: one lane from the first slice.
+   */
+  laneStarts?: number[];
+}
+
+/** Per lane, the first of `slices` holding one of its steps (slices of whole steps, listed lane by lane). */
+export function laneStartsOf(slices: readonly SpecSlice[]): number[] {
+  const starts: number[] = [];
+  slices.forEach((slice, k) => {
+    for (const step of slice.steps) starts[step.lane] ??= k;
+  });
+  // A lane number no step carries (never, from the planner) starts where the lane after it does.
+  for (let l = starts.length - 1; l >= 0; l--) starts[l] ??= starts[l + 1] ?? 0;
+  return starts.length > 0 ? starts : [0];
 }
 
 /** Cuts a region into slices of whole steps, in plan order (pure). */
@@ -66,12 +83,14 @@ export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES): SpecSlice[
 
 /** A region with its slices inline: how every rollout input starts. */
 export function inlineRegion(spec: RegionSpec, size = SLICE_MACHINES): SlicedRegion {
+  const slices = sliceRegion(spec, size);
   return {
     region: spec.region,
     phase: spec.phase,
     machineCount: spec.machines.length,
     stepCount: spec.steps.length,
-    slices: sliceRegion(spec, size).map((inline) => ({ machines: inline.machines.length, inline })),
+    slices: slices.map((inline) => ({ machines: inline.machines.length, inline })),
+    laneStarts: laneStartsOf(slices),
   };
 }
 

@@ -131,6 +131,8 @@ const scenarios: Array<{
         machines: [
           vm('a1', 'eastus', { zone: '1' }),
           vm('a2', 'eastus', { zone: '2' }),
+          // eastus runs two lanes side by side: its zones, and this standalone machine.
+          vm('a3', 'eastus'),
           vm('w1', 'westus', { availabilitySet: 's', updateDomain: 0 }),
           vm('w2', 'westus', { availabilitySet: 's', updateDomain: 1, os: 'Windows' }),
         ],

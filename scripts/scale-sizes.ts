@@ -86,20 +86,29 @@ export function payloadSizes(machines: number): PayloadSizes {
         phase: region.phase,
         machineCount: region.machineCount,
         slices: region.slices,
+        ...(region.laneStarts ? { laneStarts: region.laneStarts } : {}),
         settings: staged.settings,
       };
       regionInput = Math.max(regionInput, bytes(args));
       // Worst case across continue-as-new: every machine retried, each with its own window end, and
       // every one already counted as an error.
-      const due = emptyMarks();
-      const next = emptyMarks();
+      // Each lane marks its own machines, in rows as long as the slices they lie in.
+      const lanes = (region.laneStarts ?? [0]).map(() => ({
+        round: 2,
+        slice: 0,
+        step: 0,
+        due: emptyMarks(),
+        next: emptyMarks(),
+      }));
       const erred = emptyMarks();
       region.slices.forEach((ref, s) => {
         const slice = readSlice(dir, ref);
         largestSlice = Math.max(largestSlice, bytes(slice));
+        const laneOf = new Map(slice.steps.flatMap((step) => step.machines.map((n) => [n, step.lane ?? 0])));
         slice.machines.forEach((m, i) => {
-          mark(due, s, slice.machines.length, i, Date.UTC(2026, 10, 10) + i * 60_000);
-          mark(next, s, slice.machines.length, i, Date.UTC(2026, 10, 11) + i * 60_000);
+          const lane = lanes[laneOf.get(m.name) ?? 0];
+          mark(lane.due, s, slice.machines.length, i, Date.UTC(2026, 10, 10) + i * 60_000);
+          mark(lane.next, s, slice.machines.length, i, Date.UTC(2026, 10, 11) + i * 60_000);
           mark(erred, s, slice.machines.length, i);
         });
         for (const step of slice.steps) {
@@ -118,14 +127,10 @@ export function payloadSizes(machines: number): PayloadSizes {
         }
       });
       const cursor: RegionCursor = {
-        round: 2,
-        slice: 0,
-        step: 0,
+        lanes,
         sent: 99_999,
         reply: { hold: 'paused: someone', stop: false, ack: 99_999 },
         done: region.machineCount,
-        due,
-        next,
         erred,
       };
       regionContinueAsNew = Math.max(regionContinueAsNew, bytes({ ...args, cursor }));

@@ -6,6 +6,7 @@ import {
   INLINE_LIMIT_BYTES,
   isStored,
   SLICE_MACHINES,
+  laneStartsOf,
   sliceRegion,
   type SlicedRegion,
   type SpecSlice,
@@ -84,8 +85,8 @@ export function stageRolloutInput(
       steps: slices.flatMap((s) => s.steps),
       machines: slices.flatMap((s) => s.machines),
     };
-    const stored = sliceRegion(spec, options.sliceMachines ?? SLICE_MACHINES).map((s) => writeSlice(dir, s));
-    return { ...r, slices: stored };
+    const cut = sliceRegion(spec, options.sliceMachines ?? SLICE_MACHINES);
+    return { ...r, slices: cut.map((s) => writeSlice(dir, s)), laneStarts: laneStartsOf(cut) };
   });
   return { ...input, regions };
 }

@@ -21,6 +21,7 @@ export function startRegion(plan: RolloutInput, region: SlicedRegion, reply: Ste
     phase: region.phase,
     machineCount: region.machineCount,
     slices: region.slices,
+    ...(region.laneStarts ? { laneStarts: region.laneStarts } : {}),
     settings: plan.settings,
     childrenPerRun: plan.childrenPerRun,
     eventsPerRun: plan.eventsPerRun,
@@ -32,7 +33,7 @@ export function startRegion(plan: RolloutInput, region: SlicedRegion, reply: Ste
     // Regions outlive each run of the rollout, which continues as new while they work; a region whose
     // rollout is gone stops at its next report.
     parentClosePolicy: ParentClosePolicy.ABANDON,
-    staticSummary: `${region.region}: phase ${region.phase}, ${region.machineCount} machine(s) in ${region.stepCount} step(s)`,
+    staticSummary: `${region.region}: phase ${region.phase}, ${region.machineCount} machine(s) in ${region.stepCount} step(s), ${region.laneStarts?.length ?? 1} lane(s)`,
     typedSearchAttributes: [
       { key: SA.kind, value: 'region' },
       { key: SA.rollout, value: plan.rolloutId },

@@ -6,6 +6,7 @@ import type { SpecSliceRef } from '../domain/spec-slices';
 import type { SignedProof } from '../domain/signed-decision';
 import type { RetryMarks } from './region-marks';
 import type { FailedMachine, GateRecord, PhaseReport, RegionTally, RolloutSummary } from './results';
+import type { RegionStatus } from './results';
 
 export type * from './results';
 export * from './guard-contracts';
@@ -79,6 +80,8 @@ export interface RegionInput {
   phase: number;
   machineCount: number;
   slices: SpecSliceRef[];
+  /** Per lane, its first slice (spec-slices.ts); absent: one lane. */
+  laneStarts?: number[];
   settings: RolloutSettings;
   childrenPerRun?: number;
   eventsPerRun?: number;
@@ -88,19 +91,25 @@ export interface RegionInput {
   cursor?: RegionCursor;
 }
 
-export interface RegionCursor {
+/** One lane's position: its round, and the slice and step (within the slice) it is at or before. */
+export interface LaneCursor {
   round: number;
   slice: number;
   step: number;
+  /** Retried in this round; marked during it for the next. */
+  due: RetryMarks;
+  next: RetryMarks;
+}
+
+export interface RegionCursor {
+  /** Per lane; a lane continues as new only between its steps. */
+  lanes: LaneCursor[];
   /** Reports sent so far (the last one's `seq`). */
   sent: number;
   /** The rollout's last reply. */
   reply: StepReply;
   /** Machines reported at least once. */
   done: number;
-  /** Retried in this round; marked during it for the next. */
-  due: RetryMarks;
-  next: RetryMarks;
   /** Retried machines whose earlier attempt already counted as an error (sticky). */
   erred: RetryMarks;
 }
@@ -137,15 +146,7 @@ export interface StepReply {
 
 export const stepReportSignal = defineSignal<[StepReport]>('stepReport');
 export const stepReplySignal = defineSignal<[StepReply]>('stepReply');
-export const regionStatusQuery = defineQuery<{
-  round: number;
-  step: number;
-  hold: string | null;
-  /** What the region waits for from the fleet guard, if it waits. */
-  waitingFor: string | null;
-  done: number;
-  total: number;
-}>('regionStatus');
+export const regionStatusQuery = defineQuery<RegionStatus>('regionStatus');
 
 /** What a rollout that continues as new carries into its next run. */
 export interface RolloutCarry {

@@ -43,30 +43,35 @@ async function tell(send: () => Promise<void>): Promise<void> {
 
 /**
  * A region's leases from the fleet guard (workflows/fleet-guard.ts): one per step, asked for before the
- * step's machines start and released after their results are in. The guard notices a region that died
- * (it checks its holders while anything waits), so the region itself keeps no timer for it.
+ * step's machines start and released after their results are in. Each lane of the region holds its own
+ * (at most one per lane at a time); the guard keys leases by their ids, so a region may hold several.
+ * The guard notices a region that died (it checks its holders while anything waits), so the region
+ * itself keeps no timer for it.
  */
 export function regionLeases(input: RegionInput) {
   const me = workflowInfo().workflowId;
   const guard = getExternalWorkflowHandle(FLEET_GUARD_ID);
   const answers = new Map<string, LeaseAnswer>();
-  let held: string | null = null;
-  let waitingFor: string | null = null;
+  /** Per lane: the lease it holds (or asked for). */
+  const held = new Map<number, string>();
+  /** Per lane: what it waits for from the guard. */
+  const waiting = new Map<number, string>();
   setHandler(leaseAnswerSignal, (answer) => {
     // A grant is final; a later "queued" answer (a request sent twice) does not take it back.
     if (!answers.get(answer.leaseId)?.granted) answers.set(answer.leaseId, answer);
   });
 
-  return {
-    /** What the region waits for, if it waits for the guard. */
-    waitingFor: () => waitingFor,
+  const leases = {
+    /** What the region waits for, if a lane waits for the guard (the first such lane's). */
+    waitingFor: (): string | null => [...waiting.values()][0] ?? null,
 
     /**
-     * Asks for the step's lease and waits for it; false when `stopped` (the rollout stopped, or the
+     * Asks for a lane's step lease and waits for it; false when `stopped` (the rollout stopped, or the
      * deadline passed) came first: the request is withdrawn. A request the guard cannot place fails the
      * region.
      */
     async acquire(
+      lane: number,
       key: string,
       step: string,
       machines: MachineSpec[],
@@ -78,7 +83,7 @@ export function regionLeases(input: RegionInput) {
       const problems = leaseProblems(request);
       if (problems.length > 0) refuse(leaseId, problems.map(formatProblem).join('; '));
       await requestLease(request);
-      held = leaseId;
+      held.set(lane, leaseId);
       const granted = () => answers.get(leaseId)?.granted === true;
       /** Waits until `until` holds or the rollout stops (the deadline counts as a stop). */
       const wait = (until: () => boolean) =>
@@ -87,22 +92,31 @@ export function regionLeases(input: RegionInput) {
       const answer = answers.get(leaseId);
       if (answer?.refused) refuse(leaseId, answer.refused);
       if (answer && !granted()) {
-        waitingFor = `waiting for the fleet guard: ${answer.waitingFor}`;
-        setCurrentDetails(`Before "${step}": ${waitingFor}`);
+        const text = `waiting for the fleet guard: ${answer.waitingFor}`;
+        waiting.set(lane, text);
+        setCurrentDetails(`Before "${step}": ${text}`);
         await wait(granted);
-        waitingFor = null;
+        waiting.delete(lane);
       }
       if (granted()) return true;
-      await this.release();
+      await leases.release(lane);
       return false;
     },
 
-    /** Gives the step's lease back (nothing when none is held). */
-    async release(): Promise<void> {
-      if (held === null) return;
-      const leaseId = held;
-      held = null;
+    /** Gives a lane's step lease back (nothing when it holds none). */
+    async release(lane: number): Promise<void> {
+      const leaseId = held.get(lane);
+      if (leaseId === undefined) return;
+      held.delete(lane);
       await tell(() => guard.signal(releaseLeaseSignal, { leaseId }));
     },
+
+    /** Gives every lane's lease back (the region fails). */
+    async releaseAll(): Promise<void> {
+      for (const lane of [...held.keys()]) await leases.release(lane);
+    },
   };
+  return leases;
 }
+
+export type RegionLeases = ReturnType<typeof regionLeases>;

@@ -10,23 +10,21 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FAILURE } from '../domain/failures';
-import { countsAsError, OUTCOME, RETRYABLE_OUTCOMES } from '../domain/outcomes';
 import { isStored, type SpecSlice, type SpecSliceRef } from '../domain/spec-slices';
-import { startMachineAttempt } from './children';
 import {
   CHILDREN_PER_RUN,
   EVENTS_PER_RUN,
   regionStatusQuery,
   stepReplySignal,
   stepReportSignal,
-  type MachineAttemptResult,
   type RegionCursor,
   type RegionInput,
   type StepResult,
 } from './messages';
-import { anyMarked, emptyMarks, mark, marked } from './region-marks';
-import { errored, rootCause } from './attempt-errors';
+import { emptyMarks } from './region-marks';
+import { rootCause } from './attempt-errors';
 import { regionLeases } from './region-lease';
+import { laneDetails, runLane, type LaneContext } from './region-lane';
 
 /** A report the rollout has not answered within this goes again. */
 const REPORT_RESEND_MS = 60_000;
@@ -41,156 +39,125 @@ const sliceOf = (ref: SpecSliceRef): Promise<SpecSlice> =>
   isStored(ref) ? loadSpecSlice(ref) : Promise.resolve(ref.inline);
 
 /**
- * One region: its steps strictly one after another (zones, update domains, batches), the machines of a
- * step concurrently, read slice by slice. After every step it reports to the rollout and waits for the
- * reply, so a halt stops the next step. Machines whose attempt ended retryably are retried in later rounds,
- * in groups that keep their original step, so a retry never runs beside another zone or update domain.
- * Only cursors and retry marks are carried across continue-as-new.
+ * One region: its lanes side by side (workflows/region-lane.ts: each lane's steps one after another, the
+ * machines of a step concurrently), read slice by slice. After every step a lane reports to the rollout
+ * and waits for the reply; reports go one at a time, numbered per region. The region continues as new
+ * only when every lane is between steps; only cursors and retry marks are carried across.
  */
 export async function regionWorkflow(input: RegionInput): Promise<void> {
-  const { settings } = input;
-  const rollout = getExternalWorkflowHandle(input.parentWorkflowId);
+  const lanes = input.laneStarts ?? [0];
   const cursor: RegionCursor = input.cursor ?? {
-    round: 1,
-    slice: 0,
-    step: 0,
+    lanes: lanes.map((first) => ({ round: 1, slice: first, step: 0, due: emptyMarks(), next: emptyMarks() })),
     sent: 0,
     reply: input.reply ?? { ack: 0, hold: null, stop: false },
     done: 0,
-    due: emptyMarks(),
-    next: emptyMarks(),
     erred: emptyMarks(),
   };
+  const rollout = getExternalWorkflowHandle(input.parentWorkflowId);
   const perRun = input.childrenPerRun ?? CHILDREN_PER_RUN;
   let childrenThisRun = 0;
+  const startedThisRun = new Set<number>();
+  /** Set once the region must continue as new: lanes stop before their next step. */
+  let closing = false;
+  const between = new Set<number>();
+  const lines = new Map<number, string>();
+  let gone = false;
   const leases = regionLeases(input);
   setHandler(stepReplySignal, (r) => void (cursor.reply = { ...r, ack: Math.max(cursor.reply.ack, r.ack) }));
-  setHandler(regionStatusQuery, () => ({
-    round: cursor.round,
-    step: cursor.step,
-    hold: cursor.reply.hold,
-    waitingFor: leases.waitingFor(),
-    done: cursor.done,
-    total: input.machineCount,
-  }));
+  setHandler(regionStatusQuery, () => {
+    const running = cursor.lanes.filter((c) => c.round <= input.settings.maxAttempts);
+    const first = running[0] ?? cursor.lanes[0];
+    return {
+      round: first.round,
+      step: first.step,
+      lanes: cursor.lanes.map((c) => ({ round: c.round, step: c.step })),
+      hold: cursor.reply.hold,
+      waitingFor: leases.waitingFor(),
+      done: cursor.done,
+      total: input.machineCount,
+    };
+  });
+  const head = () => `Region ${input.region}: ${cursor.done}/${input.machineCount} machine(s) reported`;
 
   /**
    * Reports a step and waits for the rollout's answer (its last report too, so the rollout surely knows it
    * ended); false when the rollout is gone. Unanswered, the same report goes again: a signal can be lost
    * when the rollout's run closes as it arrives, and the rollout folds a report once.
    */
-  const report = async (step: string, results: StepResult[], end?: { failure?: string }) => {
+  const send = async (step: string, results: StepResult[], end?: { failure?: string }) => {
     const seq = ++cursor.sent;
     const answered = () => cursor.reply.ack >= seq || (!end && cursor.reply.stop);
     do {
       try {
         await rollout.signal(stepReportSignal, { region: input.region, seq, step, results, end });
       } catch (err) {
-        if (err instanceof TemporalFailure) return false; // terminated, or ended: nobody to report to
+        if (err instanceof TemporalFailure) return !(gone = true); // terminated, or ended: nobody to report to
         throw err;
       }
     } while (!(await condition(answered, REPORT_RESEND_MS)));
     return true;
   };
+  // One report at a time, so the rollout reads every region's reports in order.
+  let queue: Promise<unknown> = Promise.resolve();
+  const report = (step: string, results: StepResult[], end?: { failure?: string }) => {
+    const sent = queue.then(() => send(step, results, end));
+    queue = sent.catch(() => undefined);
+    return sent;
+  };
+  const slices = new Map<number, Promise<SpecSlice>>();
+  const ctx: LaneContext = {
+    input,
+    cursor,
+    leases,
+    report,
+    slice(index) {
+      let slice = slices.get(index);
+      if (!slice) {
+        slices.set(index, (slice = sliceOf(input.slices[index])));
+        // The lanes read few slices at a time: keep no more than that.
+        if (slices.size > cursor.lanes.length + 1) slices.delete(slices.keys().next().value!);
+      }
+      return slice;
+    },
+    async beforeStep(lane, machines, label) {
+      if (cursor.reply.hold && !cursor.reply.stop) {
+        ctx.details(lane, `Held before "${label}": ${cursor.reply.hold}`);
+        await condition(() => cursor.reply.hold === null || cursor.reply.stop || closing);
+      }
+      const info = workflowInfo();
+      const full = info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
+      // Every lane starts at least one step per run (none waits for a run of its own); beyond that a run
+      // holds at most `perRun` machine attempts.
+      const first = !startedThisRun.has(lane);
+      const held = cursor.reply.hold !== null && !cursor.reply.stop; // still held: the region continues as new
+      if (held || full || (!first && (closing || childrenThisRun + machines > perRun))) {
+        closing = true;
+        between.add(lane);
+        ctx.details(lane, 'between steps, continuing as new');
+        await new Promise<never>(() => undefined);
+      }
+      startedThisRun.add(lane);
+      childrenThisRun += machines;
+    },
+    details(lane, text) {
+      lines.set(lane, text);
+      laneDetails(lines, head());
+    },
+  };
 
   try {
-    if (!(await rounds())) return;
+    const ended = new Set<number>();
+    const all = Promise.all(cursor.lanes.map((_, l) => runLane(ctx, l).finally(() => ended.add(l))));
+    const parked = condition(() => gone || (closing && between.size + ended.size === cursor.lanes.length));
+    await Promise.race([all, parked]);
+    if (gone) return;
+    if (closing) await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
   } catch (err) {
-    await leases.release();
+    await leases.releaseAll();
     // Continue-as-new unwinds as an error too: only real failures are announced.
     if (err instanceof TemporalFailure) await report('failed', [], { failure: rootCause(err) });
     throw err;
   }
   setCurrentDetails(`Done: ${cursor.done} machine(s)`);
   await report('done', [], {});
-
-  /** Every round, slice and step from the cursor on; false when the rollout is gone. */
-  async function rounds(): Promise<boolean> {
-    for (; cursor.round <= settings.maxAttempts; cursor.round++) {
-      const round = cursor.round;
-      if (round > 1 && !anyMarked(cursor.due)) break;
-      for (; cursor.slice < input.slices.length; cursor.slice++, cursor.step = 0) {
-        if (round > 1 && !anyMarked(cursor.due, cursor.slice)) continue;
-        const slice = await sliceOf(input.slices[cursor.slice]);
-        const position = new Map(slice.machines.map((m, i) => [m.name, i]));
-        for (; cursor.step < slice.steps.length; cursor.step++) {
-          const step = slice.steps[cursor.step];
-          const names =
-            round === 1
-              ? step.machines
-              : step.machines.filter((n) => marked(cursor.due, cursor.slice, position.get(n)!));
-          if (names.length === 0) continue;
-          const label = round === 1 ? step.label : `${step.label}, retry ${round - 1}`;
-          if (cursor.reply.hold && !cursor.reply.stop) {
-            setCurrentDetails(`Held before "${label}": ${cursor.reply.hold}`);
-            await condition(() => cursor.reply.hold === null || cursor.reply.stop);
-          }
-          const info = workflowInfo();
-          const full =
-            info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
-          if (childrenThisRun > 0 && (childrenThisRun + names.length > perRun || full))
-            await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
-          // The step's lease from the fleet guard, unless the rollout stops first (then nothing starts).
-          const stopped = () => cursor.reply.stop || Date.now() > settings.deadline;
-          const key = `round-${round}/slice-${cursor.slice}/step-${cursor.step}`;
-          const specs = names.map((n) => slice.machines[position.get(n)!]);
-          if (!stopped()) await leases.acquire(key, label, specs, stopped);
-          if (stopped()) {
-            // Only machines never attempted (round 1) are Skipped: a retry that does not run leaves the
-            // last outcome standing.
-            await leases.release();
-            if (round > 1) continue;
-            cursor.done += names.length;
-            const skipped = names.map((name) => ({ name, attempt: round, outcome: OUTCOME.Skipped }));
-            if (!(await report(label, skipped))) return false;
-            continue;
-          }
-          setCurrentDetails(
-            `Round ${round}, slice ${cursor.slice + 1}/${input.slices.length}, step ${cursor.step + 1}/${slice.steps.length}: ${label} (${names.length} machine(s))`,
-          );
-          const handles = await Promise.all(
-            names.map((name) => {
-              const at = position.get(name)!;
-              const notBefore = marked(cursor.due, cursor.slice, at)?.windowEnd;
-              return startMachineAttempt(
-                input,
-                { machine: slice.machines[at], attempt: round, notBefore },
-                label,
-              );
-            }),
-          );
-          childrenThisRun += handles.length;
-          // A machine whose attempt failed unexpectedly is Errored (an error against the budget), instead of
-          // failing its whole region.
-          const results = await Promise.all(
-            handles.map((h, i) =>
-              (h.result() as Promise<MachineAttemptResult>).catch((err: unknown) =>
-                errored(names[i], round, err),
-              ),
-            ),
-          );
-          await leases.release();
-          if (round === 1) cursor.done += results.length;
-          const stepResults = results.map(({ name, attempt, outcome }) => {
-            const at = position.get(name)!;
-            const erredBefore = round > 1 && marked(cursor.erred, cursor.slice, at) !== undefined;
-            return { name, attempt, outcome, ...(erredBefore ? { erredBefore } : {}) };
-          });
-          for (const r of results) {
-            if (!RETRYABLE_OUTCOMES.has(r.outcome)) continue;
-            const at = position.get(r.name)!;
-            mark(cursor.next, cursor.slice, slice.machines.length, at, r.windowEnd);
-            if (countsAsError(r.outcome, r.attempt >= settings.maxAttempts))
-              mark(cursor.erred, cursor.slice, slice.machines.length, at);
-          }
-          if (!(await report(label, stepResults))) return false;
-        }
-      }
-      cursor.slice = 0;
-      cursor.step = 0;
-      cursor.due = cursor.next;
-      cursor.next = emptyMarks();
-    }
-    return true;
-  }
 }

@@ -158,7 +158,8 @@ export interface MachineReport extends PatchCounts {
   updateDomain?: number;
   phase?: number;
   /** The plan's step this machine is patched in (its index in the region, its label), when its slice was read. */
-  step?: { index: number; label: string };
+  /** The plan's step: its index in the region, its lane (absent in plans before lanes) and label. */
+  step?: { index: number; lane?: number; label: string };
   outcome: MachineState;
   detail?: string;
   rebooted: boolean;
@@ -197,4 +198,17 @@ export interface ScheduledRolloutResult {
   /** A rollout of this schedule and month already ran (a second trigger in one month is a no-op). */
   alreadyStarted: boolean;
   report?: RolloutSummary;
+}
+
+/** A region's answer to `regionStatus`. */
+export interface RegionStatus {
+  /** The first running lane's round and step (within its slice); every lane's in `lanes`. */
+  round: number;
+  step: number;
+  lanes: Array<{ round: number; step: number }>;
+  hold: string | null;
+  /** What the region waits for from the fleet guard, if it waits. */
+  waitingFor: string | null;
+  done: number;
+  total: number;
 }

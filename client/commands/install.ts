@@ -4,6 +4,7 @@ import { Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Fleet, Machine } from '../../domain/fleet';
 import type { Plan, PlanStep } from '../../domain/plan';
+import { longestLane } from '../../domain/planner';
 import {
   CLASSIFICATIONS,
   REBOOT_SETTINGS,
@@ -100,6 +101,7 @@ export function installInput(
         steps = [
           {
             index: 0,
+            lane: 0,
             kind: 'standalone',
             label: `UNSAFE: all ${machines.length} machine(s) at once`,
             machines,
@@ -107,8 +109,10 @@ export function installInput(
           },
         ];
       }
-      steps = steps.map((s, index) => ({ ...s, index }));
-      return { ...r, steps, estimateMinutes: steps.reduce((n, s) => n + s.estimateMinutes, 0) };
+      // Lanes left empty by the selection are dropped: lanes stay numbered from 0.
+      const lanes = [...new Set(steps.map((s) => s.lane))];
+      steps = steps.map((s, index) => ({ ...s, index, lane: lanes.indexOf(s.lane) }));
+      return { ...r, steps, estimateMinutes: longestLane(steps) };
     })
     .filter((r) => r.steps.length > 0);
   const phaseIndex = new Map<number, number>();

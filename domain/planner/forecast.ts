@@ -54,8 +54,8 @@ function bakeMinutesOf(policy: Policy): number {
 /**
  * Simulates how the workflows execute `plan` against each machine's windows (docs/planner.md,
  * section 6): phases one after another, each behind its approval gate (assumed decided after
- * `approvalMinutes`) and the policy's bake time; the regions of a phase side by side; the steps of a
- * region one after another, each until its last machine is done; each machine as
+ * `approvalMinutes`) and the policy's bake time; the regions of a phase side by side, and the lanes of a
+ * region; the steps of a lane one after another, each until its last machine is done; each machine as
  * workflows/machine.ts runs an attempt; machines cut by their window retried in later rounds, up to
  * `maxAttempts`. Pure: no clock, no I/O.
  */
@@ -106,18 +106,25 @@ export function forecastRollout(
         regionSpans[r] = { startAt: t, finishAt: t };
         continue;
       }
-      const run = runRegion(
-        stepItems[r],
-        region.steps.map((s) => s.label),
-        t,
-        model,
-        deadline,
-        policy.maxAttempts,
-        lateReason,
-      );
-      regionSpans[r] = { startAt: t, finishAt: run.finishAt };
-      steps.set(region.region, run.steps);
-      if (run.finishAt > finish) finish = run.finishAt;
+      // Its lanes side by side, each from the region's start.
+      const spans: Span[] = new Array<Span>(region.steps.length);
+      let regionFinish = t;
+      for (const lane of lanesOf(region.steps)) {
+        const run = runLane(
+          lane.map((s) => stepItems[r][s]),
+          lane.map((s) => region.steps[s].label),
+          t,
+          model,
+          deadline,
+          policy.maxAttempts,
+          lateReason,
+        );
+        lane.forEach((s, k) => (spans[s] = run.steps[k]));
+        if (run.finishAt > regionFinish) regionFinish = run.finishAt;
+      }
+      regionSpans[r] = { startAt: t, finishAt: regionFinish };
+      steps.set(region.region, spans);
+      if (regionFinish > finish) finish = regionFinish;
     }
     phases.push({ index: p, startAt: iso(t), finishAt: iso(finish) });
     t = finish;
@@ -149,12 +156,19 @@ export function forecastRollout(
   };
 }
 
+/** A region's step indices by lane, each lane's in step order. */
+export function lanesOf(steps: ReadonlyArray<{ lane: number }>): number[][] {
+  const lanes: number[][] = [];
+  steps.forEach((step, s) => (lanes[step.lane] ??= []).push(s));
+  return lanes.filter((lane) => lane !== undefined);
+}
+
 /**
- * One region as workflows/region.ts runs it: round 1 walks every step; each later round walks, in step
- * order, the machines whose install a window cut. A step starts when the one before is done; one
- * reached after the deadline does not start (its machines are late).
+ * One lane of a region as workflows/region-lane.ts runs it: round 1 walks every step of the lane; each
+ * later round walks, in step order, the machines whose install a window cut. A step starts when the one
+ * before is done; one reached after the deadline does not start (its machines are late).
  */
-function runRegion(
+function runLane(
   stepItems: readonly number[][],
   labels: readonly string[],
   startAt: number,

@@ -33,14 +33,22 @@ export function formatPlanTable(plan: Plan, options: FormatOptions = {}): string
     for (const region of plan.regions) {
       if (region.phase !== phase.index) continue;
       const machines = region.steps.reduce((sum, s) => sum + s.machines.length, 0);
+      const lanes = new Set(region.steps.map((s) => s.lane)).size;
       lines.push(
-        `  ${region.region}: ${count(machines, 'machine')} in ${count(region.steps.length, 'step')}, ` +
-          `estimate ${minutes(region.estimateMinutes)}`,
+        `  ${region.region}: ${count(machines, 'machine')} in ${count(region.steps.length, 'step')}` +
+          `${lanes > 1 ? ` (${digits(lanes)} lanes side by side)` : ''}, estimate ${minutes(region.estimateMinutes)}`,
       );
       const rows = region.steps
         .slice(0, maxSteps)
-        .map((s) => [String(s.index), s.label, digits(s.machines.length), minutes(s.estimateMinutes)]);
-      if (rows.length) lines.push(...table([['step', 'label', 'machines', 'estimate'], ...rows], '    '));
+        .map((s) => [
+          String(s.index),
+          s.label,
+          String(s.lane),
+          digits(s.machines.length),
+          minutes(s.estimateMinutes),
+        ]);
+      if (rows.length)
+        lines.push(...table([['step', 'label', 'lane', 'machines', 'estimate'], ...rows], '    '));
       const rest = region.steps.slice(maxSteps);
       if (rest.length) {
         const restMachines = rest.reduce((sum, s) => sum + s.machines.length, 0);

@@ -1,5 +1,5 @@
 /** The availability-first planner: pure, deterministic, no I/O. See docs/planner.md. */
-export { planRollout } from './rollout';
+export { longestLane, planRollout } from './rollout';
 export { formatPlanTable, type FormatOptions } from './format';
 export { DEFAULT_MINUTES, machineMinutes } from './eligibility';
 export { resolveMinAvailable, serviceAllowance } from './capacity';

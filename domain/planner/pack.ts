@@ -41,14 +41,125 @@ interface Cell {
  * time. Each batch is returned sorted (fleet order).
  */
 export function pack(input: PackInput): number[][] {
-  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap, minutes } = input;
+  const { items, groups, groupCaps, serviceOf, serviceCap, minutes } = input;
   if (items.length === 0) return [];
-  if (!groups && !serviceOf) {
+  // One group (a set alone) is a size cap; services that cannot fill their cap in a batch limit nothing.
+  // Then first fit, slowest first, is consecutive batches of the machines sorted slowest first.
+  let sizeCap = input.sizeCap;
+  const g = groups?.[0] ?? -1;
+  const oneGroup = groups !== null && groupCaps !== null && g >= 0 && groups.every((x) => x === g);
+  if (oneGroup) sizeCap = Math.min(sizeCap, groupCaps[g]);
+  if ((!groups || oneGroup) && (!serviceOf || servicesFit(items, serviceOf, serviceCap, sizeCap))) {
     const sorted = slowestFirst(items, minutes);
     const out: number[][] = [];
     for (let i = 0; i < sorted.length; i += sizeCap) out.push(inFleetOrder(sorted.slice(i, i + sizeCap)));
     return out;
   }
+  // First fit, slowest first; when it needs more batches than the limits force, the tightest-first
+  // packing too, and of the two the one whose batches' slowest machines add up to less (the steps run
+  // one after another), the tightest-first one on a tie.
+  const { batches: slow, fewest } = packSlowestFirst(input);
+  if (slow.length <= fewest) return slow;
+  const tight = packTightestFirst(input);
+  const cost = (batches: number[][]) => batches.reduce((sum, b) => sum + maxOf(b, minutes), 0);
+  return cost(slow) < cost(tight) - 1e-9 ? slow : tight;
+}
+
+/** No service of `items` can exceed its cap in a batch of `sizeCap` machines. */
+function servicesFit(
+  items: readonly number[],
+  serviceOf: Int32Array,
+  serviceCap: (service: number) => number,
+  sizeCap: number,
+): boolean {
+  const counts = new Map<number, number>();
+  for (const i of items) if (serviceOf[i] >= 0) counts.set(serviceOf[i], (counts.get(serviceOf[i]) ?? 0) + 1);
+  for (const [s, count] of counts) if (Math.min(count, sizeCap) > serviceCap(s)) return false;
+  return true;
+}
+
+function maxOf(batch: readonly number[], minutes: Float64Array): number {
+  let max = 0;
+  for (const i of batch) if (minutes[i] > max) max = minutes[i];
+  return max;
+}
+
+/**
+ * First fit, slowest machine first: each machine goes into the first batch that every cap still
+ * admits, so the slowest machines share the first batches and a batch's slowest machine holds up
+ * machines of like duration. Each cell (group and service) remembers the first batch it may still
+ * join: caps only fill, so that batch never moves back, and the packing stays near-linear. Also
+ * returns the fewest batches any packing needs: the size cap, and every group's and service's cap,
+ * each alone.
+ */
+function packSlowestFirst(input: PackInput): { batches: number[][]; fewest: number } {
+  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap } = input;
+  const n = items.length;
+  // Services by local id (0..S-1), groups as given (0..G-1); counts in flat typed arrays per batch.
+  const localOf = new Map<number, number>();
+  const serviceCaps: number[] = [];
+  const local = new Int32Array(n).fill(-1);
+  if (serviceOf)
+    for (let k = 0; k < n; k++) {
+      const s = serviceOf[items[k]];
+      if (s < 0) continue;
+      let id = localOf.get(s);
+      if (id === undefined) {
+        localOf.set(s, (id = serviceCaps.length));
+        serviceCaps.push(serviceCap(s));
+      }
+      local[k] = id;
+    }
+  const S = serviceCaps.length;
+  const G = groups && groupCaps ? groupCaps.length : 0;
+  let fewest = Math.ceil(n / sizeCap);
+  const serviceTotals = new Int32Array(S);
+  const groupTotals = new Int32Array(G);
+  for (let k = 0; k < n; k++) {
+    if (local[k] >= 0) serviceTotals[local[k]]++;
+    if (G > 0 && groups![k] >= 0) groupTotals[groups![k]]++;
+  }
+  for (let s = 0; s < S; s++) fewest = Math.max(fewest, Math.ceil(serviceTotals[s] / serviceCaps[s]));
+  for (let g = 0; g < G; g++) fewest = Math.max(fewest, Math.ceil(groupTotals[g] / groupCaps![g]));
+
+  const batches: number[][] = [];
+  const serviceUsed: Int32Array[] = [];
+  const groupUsed: Int32Array[] = [];
+  // Per cell, the first batch it may still join: a flat array when the cells are few enough.
+  const cells = (G + 1) * (S + 1);
+  const dense = cells <= 4 * n + 64 ? new Int32Array(cells) : null;
+  const sparse = dense ? null : new Map<number, number>();
+  /** The first batch with room for one more machine: batches before it are full. */
+  let open = 0;
+  for (const k of slowestPositions(items, input.minutes)) {
+    const service = local[k];
+    const group = G > 0 ? groups![k] : -1;
+    const key = (group + 1) * (S + 1) + service + 1;
+    let b = Math.max(open, dense ? dense[key] : (sparse!.get(key) ?? 0));
+    for (; b < batches.length; b++) {
+      if (batches[b].length >= sizeCap) continue;
+      if (service >= 0 && serviceUsed[b][service] >= serviceCaps[service]) continue;
+      if (group >= 0 && groupUsed[b][group] >= groupCaps![group]) continue;
+      break;
+    }
+    if (b === batches.length) {
+      batches.push([]);
+      serviceUsed.push(new Int32Array(S));
+      groupUsed.push(new Int32Array(G));
+    }
+    if (dense) dense[key] = b;
+    else sparse!.set(key, b);
+    batches[b].push(items[k]);
+    while (open < batches.length && batches[open].length >= sizeCap) open++;
+    if (service >= 0) serviceUsed[b][service]++;
+    if (group >= 0) groupUsed[b][group]++;
+  }
+  return { batches: batches.map(inFleetOrder), fewest };
+}
+
+/** The tightest constraints first (see `pack`): the fewest batches when services or sets are tight. */
+function packTightestFirst(input: PackInput): number[][] {
+  const { items, sizeCap, groups, groupCaps, serviceOf, serviceCap, minutes } = input;
 
   const cellOf = new Map<number, Cell>();
   const cells: Cell[] = [];
@@ -124,16 +235,28 @@ const UNITS_SPAN = 2 ** 20;
  * typed array sorts natively; otherwise a comparator does the same.
  */
 function slowestFirst(list: readonly number[], minutes: Float64Array): number[] {
+  const order = slowestPositions(list, minutes);
+  const out = new Array<number>(list.length);
+  for (let k = 0; k < order.length; k++) out[k] = list[order[k]];
+  return out;
+}
+
+/** Positions into `list` (fleet indices in fleet order), by its machines' durations, slowest first. */
+function slowestPositions(list: readonly number[], minutes: Float64Array): Int32Array {
   const keys = new Float64Array(list.length);
   for (let k = 0; k < list.length; k++) {
-    const i = list[k];
-    const units = Math.round(minutes[i] * 100);
-    if (units < 0 || units >= UNITS_SPAN || Math.abs(minutes[i] * 100 - units) > 1e-6 || i >= INDEX_SPAN)
-      return [...list].sort((a, b) => minutes[b] - minutes[a] || a - b);
-    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + i;
+    const units = Math.round(minutes[list[k]] * 100);
+    if (
+      units < 0 ||
+      units >= UNITS_SPAN ||
+      Math.abs(minutes[list[k]] * 100 - units) > 1e-6 ||
+      k >= INDEX_SPAN
+    )
+      return Int32Array.from(list, (_, k) => k).sort((a, b) => minutes[list[b]] - minutes[list[a]] || a - b);
+    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + k;
   }
   keys.sort();
-  const out = new Array<number>(list.length);
+  const out = new Int32Array(list.length);
   for (let k = 0; k < keys.length; k++) out[k] = keys[k] % INDEX_SPAN;
   return out;
 }

@@ -1,5 +1,5 @@
 import type { Fleet } from '../fleet';
-import type { Plan, PlannedMachine, PlanPhase, RegionPlan } from '../plan';
+import type { Plan, PlannedMachine, PlanPhase, PlanStep, RegionPlan } from '../plan';
 import type { Policy } from '../policy';
 import type { Parsed, Problem } from '../problems';
 import { RegionConflicts } from '../regions';
@@ -99,7 +99,7 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
       });
       const steps = built.steps;
       for (const i of regionItems[r]) phaseOf[i] = p;
-      const regionEstimate = steps.reduce((sum, s) => sum + s.estimateMinutes, 0);
+      const regionEstimate = longestLane(steps);
       regions.push({ region: regionNames[r], phase: p, steps, estimateMinutes: regionEstimate });
       phaseEstimate = Math.max(phaseEstimate, regionEstimate);
       phaseBound = Math.max(phaseBound, built.lowerBoundMinutes);
@@ -128,6 +128,13 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
       lowerBoundMinutes: floorHundredths(lowerBoundMinutes),
     },
   };
+}
+
+/** A region's estimate: its longest lane, the sum of that lane's steps. */
+export function longestLane(steps: readonly PlanStep[]): number {
+  const lanes: number[] = [];
+  for (const s of steps) lanes[s.lane] = (lanes[s.lane] ?? 0) + s.estimateMinutes;
+  return lanes.reduce((max, m) => Math.max(max, m ?? 0), 0);
 }
 
 interface Services {

@@ -3,6 +3,7 @@ import type { Machine } from '../fleet';
 import type { PlanStep, StepKind } from '../plan';
 import { ChainStats, chainBound } from './bounds';
 import { type MergedStep, maxMinutes, mergeTracks, type Track } from './merge';
+import { laneServiceCaps, type LaneDemand } from './lanes';
 import { pack } from './pack';
 import { subscriptionGroups } from './subscriptions';
 
@@ -47,13 +48,33 @@ interface SegmentInfo {
   updateDomain?: number;
 }
 
+/** Fleet indices of a region's machines by kind. */
+interface RegionParts {
+  /** Zones, fewest machines first (ties by zone id). */
+  zones: Array<[string, number[]]>;
+  /** Availability sets by name. */
+  setNames: string[];
+  sets: Map<string, number[]>;
+  standalone: number[];
+}
+
+/** One lane's segments (see merge.ts) and what labels them, in the order they run. */
+interface LaneTrack {
+  segments: Track;
+  infos: SegmentInfo[];
+}
+
 /**
- * The steps of one region. Three tracks run side by side (see merge.ts): its zones one after another
- * (fewest machines first, ties by zone id), each in batches under the disruption budget of the zone; its
- * availability sets, one update domain at a time across all sets (update domain 0 first), then the set
- * machines without an update domain; its standalone machines in batches under the disruption budget of
- * the region's standalone machines, one subscription's spread over them (subscriptions.ts). A step holds at most one batch of each track. `items` are the
- * region's eligible machines in fleet order.
+ * The steps of one region, in lanes that run side by side (docs/planner.md, section 3): the zone lane
+ * (its zones one after another, fewest machines first, ties by zone id, each in batches under the
+ * disruption budget of the zone); one lane per availability set (its update domains one after another,
+ * update domain 0 first, then its machines without an update domain, under the set's 20% rule); the
+ * standalone lane (batches under the disruption budget of the region's standalone machines, one
+ * subscription's spread over them, subscriptions.ts). Each lane gets its part of the region's share of
+ * every service (lanes.ts). When a service's share is smaller than the lanes holding it, the region
+ * runs as one lane whose steps each hold at most one batch of the zone, the set and the standalone
+ * tracks (merge.ts). Steps are numbered lane by lane; `items` are the region's eligible machines in
+ * fleet order.
  */
 export function buildRegionSteps(items: readonly number[], ctx: RegionContext): RegionSteps {
   const { machines, minutes } = ctx;
@@ -66,14 +87,80 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     else if (m.availabilitySet !== undefined) push(sets, m.availabilitySet, i);
     else standalone.push(i);
   }
-
-  const tracks: Track[] = [[], [], []];
-  const infos: SegmentInfo[][] = [[], [], []];
-  const segment = (track: number, info: SegmentInfo, batches: number[][]): void => {
-    tracks[track].push({ batches: batches.map((list) => ({ items: list, max: maxMinutes(list, minutes) })) });
-    infos[track].push(info);
+  const parts: RegionParts = {
+    zones: [...zones].sort((a, b) => a[1].length - b[1].length || byName(a[0], b[0])),
+    setNames: [...sets.keys()].sort(byName),
+    sets,
+    standalone,
   };
-  const packed = (
+  const chains = regionChains(parts, ctx);
+  const lowerBoundMinutes = chains.longest;
+
+  // Lanes: the zone lane, one per set, the standalone lane (the empty ones left out).
+  const zoneItems = parts.zones.map(([, list]) => list);
+  const demands: LaneDemand[] = [];
+  const builders: Array<(cap: (s: number) => number) => LaneTrack> = [];
+  if (zoneItems.length > 0) {
+    const budgets = parts.zones.map(([, list]) => resolveBudget(ctx.disruptionBudget, list.length, true));
+    demands.push({ items: zoneItems, concurrency: Math.max(...budgets) });
+    builders.push((cap) => zoneTrack(parts, ctx, cap));
+  }
+  for (const names of setLanes(parts, chains.sets)) {
+    const lists = names.map((name) => sets.get(name)!);
+    demands.push({
+      items: lists,
+      concurrency: lists.reduce((n, list) => n + availabilitySetCap(list.length), 0),
+    });
+    builders.push((cap) => setTrack(parts, names, ctx, cap));
+  }
+  if (standalone.length > 0) {
+    demands.push({
+      items: [standalone],
+      concurrency: resolveBudget(ctx.disruptionBudget, standalone.length, true),
+    });
+    builders.push((cap) => standaloneTrack(parts, ctx, cap));
+  }
+  const caps = laneServiceCaps(demands, ctx.serviceOf, ctx.serviceCap);
+
+  if (caps) {
+    const lanes = builders.map((build, l) => build(caps[l]));
+    const merged: MergedStep[] = [];
+    const laneOf: number[] = [];
+    lanes.forEach((lane, l) =>
+      lane.segments.forEach((segment, g) => {
+        for (const batch of segment.batches) {
+          merged.push({ parts: [{ track: l, segment: g, items: batch.items }], max: batch.max });
+          laneOf.push(l);
+        }
+      }),
+    );
+    const infos = lanes.map((lane) => lane.infos);
+    return { steps: toPlanSteps(merged, infos, laneOf, ctx), lowerBoundMinutes };
+  }
+
+  // One lane: the three tracks laid into common steps.
+  const whole = [
+    zoneTrack(parts, ctx, ctx.serviceCap),
+    setTrack(parts, parts.setNames, ctx, ctx.serviceCap),
+    standaloneTrack(parts, ctx, ctx.serviceCap),
+  ];
+  const merged = mergeTracks({
+    tracks: whole.map((t) => t.segments),
+    minutes,
+    serviceOf: ctx.serviceOf,
+    serviceCap: ctx.serviceCap,
+  });
+  const steps = toPlanSteps(
+    merged,
+    whole.map((t) => t.infos),
+    merged.map(() => 0),
+    ctx,
+  );
+  return { steps, lowerBoundMinutes };
+}
+
+function packer(ctx: RegionContext, serviceCap: (s: number) => number) {
+  return (
     list: readonly number[],
     sizeCap: number,
     groups?: readonly number[],
@@ -85,65 +172,73 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
       groups: groups ?? null,
       groupCaps: groupCaps ?? null,
       serviceOf: ctx.serviceOf,
-      serviceCap: ctx.serviceCap,
-      minutes,
+      serviceCap,
+      minutes: ctx.minutes,
     });
-  const statsOf = (list: readonly number[]): ChainStats => {
-    const stats = new ChainStats();
-    for (const i of list) stats.add(minutes[i]);
-    return stats;
+}
+
+function trackOf(ctx: RegionContext): LaneTrack & { add(info: SegmentInfo, batches: number[][]): void } {
+  const segments: Track = [];
+  const infos: SegmentInfo[] = [];
+  return {
+    segments,
+    infos,
+    add(info, batches) {
+      segments.push({
+        batches: batches.map((list) => ({ items: list, max: maxMinutes(list, ctx.minutes) })),
+      });
+      infos.push(info);
+    },
   };
+}
 
-  let zoneChain = 0;
-  const zoneOrder = [...zones].sort((a, b) => a[1].length - b[1].length || byName(a[0], b[0]));
-  for (const [zone, list] of zoneOrder) {
-    const budget = resolveBudget(ctx.disruptionBudget, list.length, true);
-    segment(0, { kind: 'zone', label: `zone ${zone}`, zone }, packed(list, budget));
-    zoneChain += chainBound(statsOf(list), budget);
-  }
+/** The zones one after another, each in batches under its own disruption budget. */
+function zoneTrack(parts: RegionParts, ctx: RegionContext, serviceCap: (s: number) => number): LaneTrack {
+  const track = trackOf(ctx);
+  const packed = packer(ctx, serviceCap);
+  for (const [zone, list] of parts.zones)
+    track.add(
+      { kind: 'zone', label: `zone ${zone}`, zone },
+      packed(list, resolveBudget(ctx.disruptionBudget, list.length, true)),
+    );
+  return track;
+}
 
-  let setChain = 0;
-  const setNames = [...sets.keys()].sort(byName);
+/** The sets `names` together: one update domain at a time, each set under its own cap; then the machines without one. */
+function setTrack(
+  parts: RegionParts,
+  names: readonly string[],
+  ctx: RegionContext,
+  serviceCap: (s: number) => number,
+): LaneTrack {
+  const track = trackOf(ctx);
+  const packed = packer(ctx, serviceCap);
   const caps: number[] = [];
   const byUd = new Map<number, UdGroup>();
   const noUd: UdGroup = { items: [], groups: [], sets: new Set() };
-  setNames.forEach((name, g) => {
-    const list = sets.get(name)!;
-    const cap = availabilitySetCap(list.length);
-    caps.push(cap);
-    const udStats = new Map<number, ChainStats>();
-    let chain = 0;
+  names.forEach((name, g) => {
+    const list = parts.sets.get(name)!;
+    caps.push(availabilitySetCap(list.length));
     for (const i of list) {
-      const ud = machines[i].updateDomain;
-      let group = noUd;
-      if (ud === undefined) chain += minutes[i];
-      else {
-        group = byUd.get(ud) ?? newGroup(byUd, ud);
-        let stats = udStats.get(ud);
-        if (!stats) udStats.set(ud, (stats = new ChainStats()));
-        stats.add(minutes[i]);
-      }
+      const ud = ctx.machines[i].updateDomain;
+      const group = ud === undefined ? noUd : (byUd.get(ud) ?? newGroup(byUd, ud));
       group.items.push(i);
       group.groups.push(g);
       group.sets.add(g);
     }
-    for (const stats of udStats.values()) chain += chainBound(stats, cap);
-    if (chain > setChain) setChain = chain;
   });
   const setsLabel = (group: UdGroup): string =>
-    group.sets.size === 1 ? `set ${setNames[group.sets.values().next().value!]}` : `${group.sets.size} sets`;
+    group.sets.size === 1 ? `set ${names[group.sets.values().next().value!]}` : `${group.sets.size} sets`;
   for (const ud of [...byUd.keys()].sort((a, b) => a - b)) {
     const group = byUd.get(ud)!;
     const label = `update domain ${ud} (${setsLabel(group)})`;
-    segment(
-      1,
+    track.add(
       { kind: 'availabilitySet', label, updateDomain: ud },
       packed(group.items, Infinity, group.groups, caps),
     );
   }
   if (noUd.items.length > 0)
-    segment(
-      1,
+    track.add(
       { kind: 'availabilitySet', label: `no update domain (${setsLabel(noUd)})` },
       packed(
         noUd.items,
@@ -152,28 +247,99 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
         caps.map(() => 1),
       ),
     );
+  return track;
+}
 
-  let standaloneChain = 0;
-  if (standalone.length > 0) {
-    const budget = resolveBudget(ctx.disruptionBudget, standalone.length, true);
-    // Not all of one subscription's machines at once (subscriptions.ts).
-    const spread = subscriptionGroups(
-      standalone.map((i) => machines[i].subscription),
-      budget,
-    );
-    segment(
-      2,
-      { kind: 'standalone', label: 'standalone' },
-      packed(standalone, budget, spread?.groups, spread?.caps),
-    );
-    standaloneChain = chainBound(statsOf(standalone), budget);
+/** The standalone machines in batches under the region's standalone budget, subscriptions spread. */
+function standaloneTrack(
+  parts: RegionParts,
+  ctx: RegionContext,
+  serviceCap: (s: number) => number,
+): LaneTrack {
+  const track = trackOf(ctx);
+  const { standalone } = parts;
+  if (standalone.length === 0) return track;
+  const budget = resolveBudget(ctx.disruptionBudget, standalone.length, true);
+  // Not all of one subscription's machines at once (subscriptions.ts).
+  const spread = subscriptionGroups(
+    standalone.map((i) => ctx.machines[i].subscription),
+    budget,
+  );
+  track.add(
+    { kind: 'standalone', label: 'standalone' },
+    packer(ctx, serviceCap)(standalone, budget, spread?.groups, spread?.caps),
+  );
+  return track;
+}
+
+/** A region's set lanes at most: beyond, sets of like chains share a lane and walk their update domains together. */
+export const MAX_SET_LANES = 32;
+
+/**
+ * The sets of each set lane: one set per lane, or, with more sets than `MAX_SET_LANES`, the sets by
+ * their chain (longest first, ties by name) cut into that many runs of consecutive sets (the first
+ * runs one set longer), so that sets of like length walk together.
+ */
+function setLanes(parts: RegionParts, chains: ReadonlyMap<string, number>): string[][] {
+  const names = parts.setNames;
+  if (names.length <= MAX_SET_LANES) return names.map((name) => [name]);
+  const ranked = [...names].sort((a, b) => chains.get(b)! - chains.get(a)! || byName(a, b));
+  const per = Math.floor(ranked.length / MAX_SET_LANES);
+  const extra = ranked.length % MAX_SET_LANES;
+  const lanes: string[][] = [];
+  for (let l = 0, at = 0; l < MAX_SET_LANES; l++) {
+    const size = per + (l < extra ? 1 : 0);
+    lanes.push(ranked.slice(at, at + size).sort(byName));
+    at += size;
   }
+  return lanes;
+}
 
-  const merged = mergeTracks({ tracks, minutes, serviceOf: ctx.serviceOf, serviceCap: ctx.serviceCap });
-  return {
-    steps: toPlanSteps(merged, infos, ctx),
-    lowerBoundMinutes: Math.max(zoneChain, setChain, standaloneChain),
+/**
+ * The region's chains (bounds.ts): its zones in a row, each set, its standalone machines; and the
+ * longest of them, which no schedule of the region beats.
+ */
+function regionChains(
+  parts: RegionParts,
+  ctx: RegionContext,
+): { longest: number; sets: Map<string, number> } {
+  const { machines, minutes } = ctx;
+  const statsOf = (list: readonly number[]): ChainStats => {
+    const stats = new ChainStats();
+    for (const i of list) stats.add(minutes[i]);
+    return stats;
   };
+  let zoneChain = 0;
+  for (const [, list] of parts.zones)
+    zoneChain += chainBound(statsOf(list), resolveBudget(ctx.disruptionBudget, list.length, true));
+  let setChain = 0;
+  const sets = new Map<string, number>();
+  for (const [name, list] of parts.sets) {
+    const cap = availabilitySetCap(list.length);
+    const udStats = new Map<number, ChainStats>();
+    let chain = 0;
+    for (const i of list) {
+      const ud = machines[i].updateDomain;
+      if (ud === undefined) {
+        chain += minutes[i];
+        continue;
+      }
+      let stats = udStats.get(ud);
+      if (!stats) udStats.set(ud, (stats = new ChainStats()));
+      stats.add(minutes[i]);
+    }
+    for (const stats of udStats.values()) chain += chainBound(stats, cap);
+    sets.set(name, chain);
+    if (chain > setChain) setChain = chain;
+  }
+  const standaloneChain =
+    parts.standalone.length > 0
+      ? chainBound(
+          statsOf(parts.standalone),
+          resolveBudget(ctx.disruptionBudget, parts.standalone.length, true),
+        )
+      : 0;
+  return { longest: Math.max(zoneChain, setChain, standaloneChain), sets };
 }
 
 /**
@@ -185,6 +351,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
 function toPlanSteps(
   merged: readonly MergedStep[],
   infos: readonly SegmentInfo[][],
+  laneOf: readonly number[],
   ctx: RegionContext,
 ): PlanStep[] {
   const { machines, minutes } = ctx;
@@ -218,6 +385,7 @@ function toPlanSteps(
     // Built field by field so that every step's JSON lists its fields in the same order.
     return {
       index,
+      lane: laneOf[index],
       kind,
       label,
       ...(zone !== undefined ? { zone } : {}),

@@ -115,7 +115,14 @@ describe('the report of a large rollout (slices in the spec store)', () => {
       ),
     );
     expect(result.regions.map((r) => r.total)).toEqual([4, 8]); // westus, the smaller, is the canary
-    expect(staged.regions.flatMap((r) => r.slices).filter(isStored)).toHaveLength(6);
+    // Slices of at most 3 machines: westus's 4 one-machine steps in 3 + 1; eastus's 8 one-machine steps
+    // (its zone lane's 5, its set lane's 3) in 3 + 3 + 2; each lane knows where its slices begin.
+    const stored = staged.regions.map((r) => r.slices.filter(isStored).map((s) => s.machines));
+    expect(stored).toEqual([
+      [3, 1],
+      [3, 3, 2],
+    ]);
+    expect(staged.regions.map((r) => r.laneStarts)).toEqual([[0], [0, 1]]);
   });
 
   test('the rollout continued as new: attempts are read from its first run on', async () => {

@@ -133,6 +133,20 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
       (m) => m.availabilitySet!,
     );
     const standalone = here.filter((m) => m.zone === undefined && m.availabilitySet === undefined).length;
+    // Lanes run side by side: steps are listed lane by lane, lanes numbered from 0 without gaps; the
+    // zonal machines share one lane (one zone at a time), so do the standalone machines (their budget)
+    // and each set's machines (one update domain at a time).
+    const lanes = region.steps.map((s) => s.lane);
+    expect(lanes).toEqual([...lanes].sort((a, b) => a - b));
+    expect(new Set(lanes).size).toBe(lanes.length ? lanes[lanes.length - 1] + 1 : 0);
+    const laneOf = new Map(region.steps.flatMap((s) => s.machines.map((n) => [n, s.lane] as const)));
+    const lanesOf = (ms: Machine[]) => new Set(ms.map((m) => laneOf.get(m.name)));
+    expect(lanesOf(here.filter((m) => m.zone !== undefined)).size).toBeLessThanOrEqual(1);
+    expect(
+      lanesOf(here.filter((m) => m.zone === undefined && m.availabilitySet === undefined)).size,
+    ).toBeLessThanOrEqual(1);
+    for (const set of setSizes.keys())
+      expect(lanesOf(here.filter((m) => m.zone === undefined && m.availabilitySet === set)).size).toBe(1);
     for (const step of region.steps) {
       const ms = step.machines.map((name) => byName.get(name)!);
       expect(ms.length).toBeGreaterThan(0);
@@ -215,12 +229,17 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
       const ranked = runs.map((ud) => ud ?? Infinity);
       expect(ranked).toEqual([...ranked].sort((a, b) => a - b));
     }
-    // All sets move through update domains together: the steps' domains never go down.
-    const domains = region.steps.filter((s) => s.updateDomain !== undefined).map((s) => s.updateDomain!);
-    expect(domains).toEqual([...domains].sort((a, b) => a - b));
+    // The sets of a lane move through update domains together: a lane's domains never go down.
+    for (const lane of new Set(lanes)) {
+      const domains = region.steps
+        .filter((s) => s.lane === lane && s.updateDomain !== undefined)
+        .map((s) => s.updateDomain!);
+      expect(domains).toEqual([...domains].sort((a, b) => a - b));
+    }
   }
 
-  // Service capacity: per step, and summed over the concurrent regions of a phase.
+  // Service capacity: per step, and summed over the concurrent lanes of a region and the concurrent
+  // regions of a phase (a lane's steps run one after another: its peak is its largest step).
   const capacity = policy.serviceCapacity;
   if (capacity) {
     const totals = countBy(
@@ -230,18 +249,21 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
     plan.phases.forEach((phase) => {
       const peakSum = new Map<string, number>();
       for (const regionName of phase.regions) {
-        const peak = new Map<string, number>();
+        const peaks = new Map<number, Map<string, number>>();
         for (const step of plan.regions.find((r) => r.region === regionName)!.steps) {
           const inStep = countBy(
             step.machines.map((n) => byName.get(n)!).filter((m) => m.tags[capacity.tag] !== undefined),
             (m) => m.tags[capacity.tag],
           );
+          const peak = peaks.get(step.lane) ?? new Map<string, number>();
+          peaks.set(step.lane, peak);
           for (const [s, k] of inStep) {
             expect(k).toBeLessThanOrEqual(maxDownOf(capacity.minAvailable, totals.get(s)!));
             peak.set(s, Math.max(peak.get(s) ?? 0, k));
           }
         }
-        for (const [s, k] of peak) peakSum.set(s, (peakSum.get(s) ?? 0) + k);
+        for (const peak of peaks.values())
+          for (const [s, k] of peak) peakSum.set(s, (peakSum.get(s) ?? 0) + k);
       }
       for (const [s, k] of peakSum)
         expect(k).toBeLessThanOrEqual(maxDownOf(capacity.minAvailable, totals.get(s)!));
@@ -253,11 +275,12 @@ function verify(fleet: Fleet, policy: Policy, plan: Plan): void {
   let slowestPerPhase = 0;
   for (const phase of plan.phases) {
     const regions = plan.regions.filter((r) => r.phase === phase.index);
-    for (const r of regions)
-      expect(r.estimateMinutes).toBeCloseTo(
-        r.steps.reduce((sum, s) => sum + s.estimateMinutes, 0),
-        9,
-      );
+    // A region lasts as long as its longest lane, a lane as long as its steps.
+    for (const r of regions) {
+      const laneMinutes = new Map<number, number>();
+      for (const s of r.steps) laneMinutes.set(s.lane, (laneMinutes.get(s.lane) ?? 0) + s.estimateMinutes);
+      expect(r.estimateMinutes).toBeCloseTo(Math.max(...laneMinutes.values()), 9);
+    }
     if (regions.length === 0) continue;
     expect(phase.estimateMinutes).toBe(Math.max(...regions.map((r) => r.estimateMinutes)));
     total += phase.estimateMinutes;

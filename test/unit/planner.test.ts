@@ -275,7 +275,7 @@ describe('phases', () => {
 });
 
 describe('steps inside a region', () => {
-  it('runs zones fewest machines first, in budget batches, with standalone batches alongside', () => {
+  it('runs zones fewest machines first, in budget batches, in a lane beside the standalone lane', () => {
     const p = plan(
       fleetOf([
         ...many('z1-', 3, 'eastus', { zone: '1' }),
@@ -285,25 +285,30 @@ describe('steps inside a region', () => {
       ]),
       policy({ disruptionBudget: 2 }),
     );
-    // Machines of a step in fleet order: z1-*, z3-*, s-*, z2-0.
     expect(steps(p, 'eastus')).toEqual([
-      ['zone 2 + standalone batch 1/2', ['s-0', 's-1', 'z2-0']],
-      ['zone 1 batch 1/2 + standalone batch 2/2', ['z1-0', 'z1-1', 's-2']],
+      ['zone 2', ['z2-0']],
+      ['zone 1 batch 1/2', ['z1-0', 'z1-1']],
       ['zone 1 batch 2/2', ['z1-2']],
       ['zone 3 batch 1/2', ['z3-0', 'z3-1']],
       ['zone 3 batch 2/2', ['z3-2']],
+      ['standalone batch 1/2', ['s-0', 's-1']],
+      ['standalone batch 2/2', ['s-2']],
     ]);
-    // A mixed step's kind is its first part's; its zone is its zonal machines' zone.
-    expect(p.regions[0].steps.map((s) => [s.kind, s.zone])).toEqual([
-      ['zone', '2'],
-      ['zone', '1'],
-      ['zone', '1'],
-      ['zone', '3'],
-      ['zone', '3'],
+    // Steps are listed lane by lane: the zone lane, then the standalone lane.
+    expect(p.regions[0].steps.map((s) => [s.index, s.lane, s.kind, s.zone])).toEqual([
+      [0, 0, 'zone', '2'],
+      [1, 0, 'zone', '1'],
+      [2, 0, 'zone', '1'],
+      [3, 0, 'zone', '3'],
+      [4, 0, 'zone', '3'],
+      [5, 1, 'standalone', undefined],
+      [6, 1, 'standalone', undefined],
     ]);
+    // The region lasts as long as its longest lane: 5 zone steps of 20 minutes.
+    expect(p.regions[0].estimateMinutes).toBe(100);
   });
 
-  it('runs availability sets one update domain at a time, 20% of a set at once, sets side by side', () => {
+  it('runs each availability set in its own lane, one update domain at a time, 20% of the set at once', () => {
     const p = plan(
       fleetOf([
         ...many('a', 12, 'eastus', (i) => ({ availabilitySet: 'big', updateDomain: i % 2 })),
@@ -312,18 +317,24 @@ describe('steps inside a region', () => {
       ]),
     );
     expect(steps(p, 'eastus')).toEqual([
-      ['update domain 0 (2 sets) batch 1/3', ['a0', 'a2', 'b0']],
-      ['update domain 0 (2 sets) batch 2/3', ['a4', 'a6', 'b1']],
-      ['update domain 0 (2 sets) batch 3/3', ['a8', 'a10']],
-      ['update domain 1 (2 sets) batch 1/3', ['a1', 'a3', 'b2']],
-      ['update domain 1 (2 sets) batch 2/3', ['a5', 'a7']],
-      ['update domain 1 (2 sets) batch 3/3', ['a9', 'a11']],
+      ['update domain 0 (set big) batch 1/3', ['a0', 'a2']],
+      ['update domain 0 (set big) batch 2/3', ['a4', 'a6']],
+      ['update domain 0 (set big) batch 3/3', ['a8', 'a10']],
+      ['update domain 1 (set big) batch 1/3', ['a1', 'a3']],
+      ['update domain 1 (set big) batch 2/3', ['a5', 'a7']],
+      ['update domain 1 (set big) batch 3/3', ['a9', 'a11']],
+      ['update domain 0 (set small) batch 1/2', ['b0']],
+      ['update domain 0 (set small) batch 2/2', ['b1']],
+      ['update domain 1 (set small)', ['b2']],
       ['no update domain (set small)', ['c']],
     ]);
-    expect(p.regions[0].steps.map((s) => s.updateDomain)).toEqual([0, 0, 0, 1, 1, 1, undefined]);
+    const region = p.regions[0];
+    expect(region.steps.map((s) => s.lane)).toEqual([0, 0, 0, 0, 0, 0, 1, 1, 1, 1]);
+    expect(region.steps.map((s) => s.updateDomain)).toEqual([0, 0, 0, 1, 1, 1, 0, 0, 1, undefined]);
+    expect(region.estimateMinutes).toBe(120);
   });
 
-  it('runs zones, update domains and standalone batches side by side, naming every part', () => {
+  it('runs the zone lane, a lane per set and the standalone lane side by side', () => {
     const p = plan(
       fleetOf([
         ...many('z', 4, 'eastus', { zone: '1' }),
@@ -333,49 +344,105 @@ describe('steps inside a region', () => {
       ]),
       policy({ disruptionBudget: 2 }),
     );
-    expect(steps(p, 'eastus')).toEqual([
-      [
-        'zone 1 batch 1/2 + update domain 0 (2 sets) + standalone batch 1/3',
-        ['z0', 'z1', 'a0', 'b0', 's0', 's1'],
-      ],
-      [
-        'zone 1 batch 2/2 + update domain 1 (2 sets) + standalone batch 2/3',
-        ['z2', 'z3', 'a1', 'b1', 's2', 's3'],
-      ],
-      ['standalone batch 3/3', ['s4', 's5']],
+    expect(p.regions[0].steps.map((s) => [s.lane, s.label, s.machines])).toEqual([
+      [0, 'zone 1 batch 1/2', ['z0', 'z1']],
+      [0, 'zone 1 batch 2/2', ['z2', 'z3']],
+      [1, 'update domain 0 (set as-a)', ['a0']],
+      [1, 'update domain 1 (set as-a)', ['a1']],
+      [2, 'update domain 0 (set as-b)', ['b0']],
+      [2, 'update domain 1 (set as-b)', ['b1']],
+      [3, 'standalone batch 1/3', ['s0', 's1']],
+      [3, 'standalone batch 2/3', ['s2', 's3']],
+      [3, 'standalone batch 3/3', ['s4', 's5']],
     ]);
-    expect(p.regions[0].steps.map((s) => [s.kind, s.zone, s.updateDomain])).toEqual([
-      ['zone', '1', 0],
-      ['zone', '1', 1],
-      ['standalone', undefined, undefined],
-    ]);
+    expect(p.regions[0].estimateMinutes).toBe(60);
   });
 
-  it('lays slow batches of one track on slow steps of another', () => {
-    // Zone 1: two 40-minute and two 20-minute machines, one at a time; the set's 40-minute update
-    // domains ride on the zone's 40-minute steps, the 20-minute standalone machine on a 20-minute one.
-    const win = { os: 'Windows' as const };
+  it('puts sets of like length together beyond 32 set lanes, each set in one lane', () => {
+    // 40 sets of 2 machines (update domains 0 and 1): 8 slow ones (60 minutes) and 32 fast ones.
+    const machines = Array.from({ length: 40 }, (_, k) =>
+      many(`s${String(k).padStart(2, '0')}-`, 2, 'eastus', (i) => ({
+        availabilitySet: `as-${String(k).padStart(2, '0')}`,
+        updateDomain: i,
+        durations: { installMinutes: k % 5 === 0 ? 60 : 10, rebootMinutes: 0 },
+      })),
+    ).flat();
+    const region = plan(fleetOf(machines)).regions[0];
+    const lanes = new Map<number, Set<string>>();
+    for (const step of region.steps)
+      for (const name of step.machines) {
+        const set = `as-${name.slice(1, 3)}`;
+        lanes.set(step.lane, (lanes.get(step.lane) ?? new Set()).add(set));
+      }
+    expect(lanes.size).toBe(32);
+    // Every set in exactly one lane; the 8 slow sets share 4 lanes, two by two, apart from fast ones.
+    const all = [...lanes.values()].flatMap((sets) => [...sets]);
+    expect(new Set(all).size).toBe(40);
+    expect(all).toHaveLength(40);
+    const slow = (set: string) => Number(set.slice(3)) % 5 === 0;
+    const mixed = [...lanes.values()].filter((sets) => [...sets].some(slow) && ![...sets].every(slow));
+    expect(mixed).toEqual([]);
+    // A lane of two sets walks their update domains together: domain 0, then 1.
+    for (const lane of lanes.keys())
+      expect(region.steps.filter((s) => s.lane === lane).map((s) => s.updateDomain)).toEqual([0, 1]);
+    expect(region.estimateMinutes).toBe(120);
+  });
+
+  it("splits a service's share between the lanes that hold it, in proportion to what each can use", () => {
+    // db may have 4 machines down: the zone lane could use 3 at once, the set lane 1 (a set of 6
+    // machines goes one at a time): 3 + 1 fit, so each lane gets what it can use.
+    const db = { tags: { service: 'db' } };
     const p = plan(
       fleetOf([
-        ...many('w', 2, 'eastus', { ...win, zone: '1' }),
-        ...many('l', 2, 'eastus', { zone: '1' }),
-        ...many('a', 2, 'eastus', (i) => ({ ...win, availabilitySet: 'as', updateDomain: i })),
-        vm('s', 'eastus'),
+        ...many('z', 6, 'eastus', { ...db, zone: '1' }),
+        ...many('a', 6, 'eastus', (i) => ({ ...db, availabilitySet: 'as', updateDomain: i % 3 })),
+        ...many('keep', 8, 'westus', db),
       ]),
-      policy({ disruptionBudget: 1 }),
+      policy({
+        phases: [['eastus'], ['westus']],
+        disruptionBudget: '50%',
+        serviceCapacity: { tag: 'service', minAvailable: 16 },
+      }),
     );
     const region = p.regions[0];
-    expect(region.steps.map((s) => [s.estimateMinutes, s.machines])).toEqual([
-      [40, ['w0', 'a0', 's']],
-      [40, ['w1', 'a1']],
-      [20, ['l0']],
-      [20, ['l1']],
-    ]);
-    expect(region.estimateMinutes).toBe(120);
-    expect(p.lowerBoundMinutes).toBe(120);
+    const peak = (lane: number) =>
+      Math.max(...region.steps.filter((s) => s.lane === lane).map((s) => s.machines.length));
+    expect([peak(0), peak(1)]).toEqual([3, 1]);
   });
 
-  it("shares a service's allowance between the tracks of a step", () => {
+  it('lays the tracks into one lane when a service has fewer places than lanes hold it', () => {
+    // db may have 2 machines down in eastus, but three lanes hold it: one lane, whose steps each hold
+    // one batch of the zone, the set and the standalone track (slow batches on slow steps) and at most
+    // 2 db machines.
+    const win = { os: 'Windows' as const };
+    const db = { tags: { service: 'db' } };
+    const p = plan(
+      fleetOf([
+        ...many('w', 2, 'eastus', { ...win, ...db, zone: '1' }),
+        ...many('l', 2, 'eastus', { ...db, zone: '1' }),
+        ...many('a', 2, 'eastus', (i) => ({ ...win, ...db, availabilitySet: 'as', updateDomain: i })),
+        vm('s', 'eastus', db),
+        ...many('k', 6, 'westus', db),
+      ]),
+      policy({ disruptionBudget: 1, serviceCapacity: { tag: 'service', minAvailable: 11 } }),
+    );
+    const region = p.regions.find((r) => r.region === 'eastus')!;
+    expect(region.steps.map((s) => [s.lane, s.label, s.estimateMinutes, s.machines])).toEqual([
+      [0, 'zone 1 batch 1/4 + update domain 0 (set as)', 40, ['w0', 'a0']],
+      [0, 'zone 1 batch 2/4 + update domain 1 (set as)', 40, ['w1', 'a1']],
+      [0, 'zone 1 batch 3/4 + standalone', 20, ['l0', 's']],
+      [0, 'zone 1 batch 4/4', 20, ['l1']],
+    ]);
+    expect(region.steps.map((s) => [s.kind, s.zone, s.updateDomain])).toEqual([
+      ['zone', '1', 0],
+      ['zone', '1', 1],
+      ['zone', '1', undefined],
+      ['zone', '1', undefined],
+    ]);
+    expect(region.estimateMinutes).toBe(120);
+  });
+
+  it("shares a service's allowance between the tracks of a step of one lane", () => {
     // db may have one machine down: the zonal and the set db machine never share a step; the untagged
     // set machine does join the zonal one.
     const db = { tags: { service: 'db' } };
@@ -392,6 +459,7 @@ describe('steps inside a region', () => {
     for (const step of region.steps)
       expect(step.machines.filter((m) => m !== 'a1' && m !== 'z1').length).toBeLessThanOrEqual(1);
     expect(region.steps.map((s) => s.machines)).toEqual([['z0', 'a1'], ['z1'], ['a0'], ['keep']]);
+    expect(region.steps.every((s) => s.lane === 0)).toBe(true);
   });
 
   it.each(Array.from({ length: 25 }, (_, i) => i + 1))(
@@ -445,7 +513,7 @@ describe('steps inside a region', () => {
 });
 
 describe('estimates', () => {
-  it('adds steps (slowest machine each) per region, takes the slowest region per phase, adds phases', () => {
+  it('adds steps (slowest machine each) per lane, takes the longest lane per region and the slowest region per phase, adds phases', () => {
     const p = plan(
       fleetOf([
         vm('a', 'eastus', { zone: '1' }),
@@ -455,14 +523,17 @@ describe('estimates', () => {
       ]),
       policy({ phases: [['eastus', 'northeurope']], disruptionBudget: '100%' }),
     );
-    // eastus: zone 1 (20 and 40 minutes) and the standalone machine (15) share one step.
+    // eastus: zone 1 (20 and 40 minutes) in one lane, the standalone machine (15) in another.
     expect(
       p.regions.map((r) => [r.region, r.steps.map((s) => s.estimateMinutes), r.estimateMinutes]),
     ).toEqual([
-      ['eastus', [40], 40],
+      ['eastus', [40, 15], 40],
       ['northeurope', [20], 20],
     ]);
-    expect(p.regions[0].steps[0].label).toBe('zone 1 + standalone');
+    expect(p.regions[0].steps.map((s) => [s.lane, s.label])).toEqual([
+      [0, 'zone 1'],
+      [1, 'standalone'],
+    ]);
     expect(p.phases[0].estimateMinutes).toBe(40);
     expect(p.estimateMinutes).toBe(40);
     // zone 1: slowest 40; standalone: 15; the zone chain dominates.
@@ -559,13 +630,14 @@ describe('formatPlanTable', () => {
         '',
         'Phase 0: northeurope (estimate 40m)',
         '  northeurope: 1 machine in 1 step, estimate 40m',
-        '    step  label       machines  estimate',
-        '       0  standalone         1       40m',
+        '    step  label       lane  machines  estimate',
+        '       0  standalone     0         1       40m',
         '',
         'Phase 1: eastus (estimate 20m)',
-        '  eastus: 3 machines in 1 step, estimate 20m',
-        '    step  label                machines  estimate',
-        '       0  zone 1 + standalone         3       20m',
+        '  eastus: 3 machines in 2 steps (2 lanes side by side), estimate 20m',
+        '    step  label       lane  machines  estimate',
+        '       0  zone 1         0         2       20m',
+        '       1  standalone     1         1       20m',
         '',
         'Excluded: 3 machines',
         '  LeftToOS                   1  the OS patches them (AutomaticByOS, ImageDefault)',

@@ -1,0 +1,132 @@
+import { setCurrentDetails } from '@temporalio/workflow';
+import { countsAsError, OUTCOME, RETRYABLE_OUTCOMES } from '../domain/outcomes';
+import type { SpecSlice } from '../domain/spec-slices';
+import { errored } from './attempt-errors';
+import { startMachineAttempt } from './children';
+import type { MachineAttemptResult, RegionCursor, RegionInput, StepResult } from './messages';
+import { anyMarked, emptyMarks, mark, marked } from './region-marks';
+import type { RegionLeases } from './region-lease';
+
+/** What a lane shares with its region (workflows/region.ts) and the other lanes. */
+export interface LaneContext {
+  input: RegionInput;
+  cursor: RegionCursor;
+  leases: RegionLeases;
+  /** A slice of the region's steps, read once for the lanes that need it at the same time. */
+  slice: (index: number) => Promise<SpecSlice>;
+  /** Reports a step to the rollout and waits for its answer (one report at a time); false: the rollout is gone. */
+  report: (step: string, results: StepResult[]) => Promise<boolean>;
+  /**
+   * Called before each step with its machine count and label: returns once the lane may start it, and never when
+   * the region continues as new first (the lane is between steps, its cursor at this step).
+   */
+  beforeStep: (lane: number, machines: number, label: string) => Promise<void>;
+  /** The lane's line in the region's details. */
+  details: (lane: number, text: string) => void;
+}
+
+/** The slices a lane's steps lie in: from its first slice to the next lane's first (spec-slices.ts). */
+export function laneSlices(input: RegionInput, lane: number): { first: number; last: number } {
+  const starts = input.laneStarts ?? [0];
+  return { first: starts[lane], last: lane + 1 < starts.length ? starts[lane + 1] : input.slices.length - 1 };
+}
+
+/**
+ * One lane of a region: its steps strictly one after another, the machines of a step concurrently.
+ * Before every step it honours a hold, lets the region continue as new, and takes the step's lease from
+ * the fleet guard; after it, it reports the step's results to the rollout and waits for the reply, so
+ * a halt stops the next step. Machines whose attempt ended retryably are retried in the lane's later
+ * rounds, in groups that keep their original step, so a retry never runs beside another zone or update
+ * domain of the lane. Returns false when the rollout is gone.
+ */
+export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> {
+  const { input, cursor, leases } = ctx;
+  const { settings } = input;
+  const c = cursor.lanes[lane];
+  const { first, last } = laneSlices(input, lane);
+  for (; c.round <= settings.maxAttempts; c.round++) {
+    const round = c.round;
+    if (round > 1 && !anyMarked(c.due)) break;
+    for (; c.slice <= last; c.slice++, c.step = 0) {
+      if (round > 1 && !anyMarked(c.due, c.slice)) continue;
+      const slice = await ctx.slice(c.slice);
+      const position = new Map(slice.machines.map((m, i) => [m.name, i]));
+      for (; c.step < slice.steps.length; c.step++) {
+        const step = slice.steps[c.step];
+        if ((step.lane ?? 0) !== lane) continue;
+        const names =
+          round === 1 ? step.machines : step.machines.filter((n) => marked(c.due, c.slice, position.get(n)!));
+        if (names.length === 0) continue;
+        const label = round === 1 ? step.label : `${step.label}, retry ${round - 1}`;
+        await ctx.beforeStep(lane, names.length, label);
+        // The step's lease from the fleet guard, unless the rollout stops first (then nothing starts).
+        const stopped = () => cursor.reply.stop || Date.now() > settings.deadline;
+        const key = `round-${round}/slice-${c.slice}/step-${c.step}`;
+        const specs = names.map((n) => slice.machines[position.get(n)!]);
+        if (!stopped()) await leases.acquire(lane, key, label, specs, stopped);
+        if (stopped()) {
+          // Only machines never attempted (round 1) are Skipped: a retry that does not run leaves the
+          // last outcome standing.
+          await leases.release(lane);
+          if (round > 1) continue;
+          cursor.done += names.length;
+          const skipped = names.map((name) => ({ name, attempt: round, outcome: OUTCOME.Skipped }));
+          if (!(await ctx.report(label, skipped))) return false;
+          continue;
+        }
+        ctx.details(
+          lane,
+          `round ${round}, slice ${c.slice + 1}/${input.slices.length}, step ${c.step + 1}/${slice.steps.length}: ${label} (${names.length} machine(s))`,
+        );
+        const handles = await Promise.all(
+          names.map((name) => {
+            const at = position.get(name)!;
+            const notBefore = marked(c.due, c.slice, at)?.windowEnd;
+            return startMachineAttempt(
+              input,
+              { machine: slice.machines[at], attempt: round, notBefore },
+              label,
+            );
+          }),
+        );
+        // A machine whose attempt failed unexpectedly is Errored (an error against the budget), instead of
+        // failing its whole region.
+        const results = await Promise.all(
+          handles.map((h, i) =>
+            (h.result() as Promise<MachineAttemptResult>).catch((err: unknown) =>
+              errored(names[i], round, err),
+            ),
+          ),
+        );
+        await leases.release(lane);
+        if (round === 1) cursor.done += results.length;
+        const stepResults = results.map(({ name, attempt, outcome }) => {
+          const at = position.get(name)!;
+          const erredBefore = round > 1 && marked(cursor.erred, c.slice, at) !== undefined;
+          return { name, attempt, outcome, ...(erredBefore ? { erredBefore } : {}) };
+        });
+        for (const r of results) {
+          if (!RETRYABLE_OUTCOMES.has(r.outcome)) continue;
+          const at = position.get(r.name)!;
+          mark(c.next, c.slice, slice.machines.length, at, r.windowEnd);
+          if (countsAsError(r.outcome, r.attempt >= settings.maxAttempts))
+            mark(cursor.erred, c.slice, slice.machines.length, at);
+        }
+        if (!(await ctx.report(label, stepResults))) return false;
+        ctx.details(lane, `between steps (round ${round})`);
+      }
+    }
+    c.slice = first;
+    c.step = 0;
+    c.due = c.next;
+    c.next = emptyMarks();
+  }
+  ctx.details(lane, 'done');
+  return true;
+}
+
+/** The region's details: one line per lane that has one. */
+export function laneDetails(lines: ReadonlyMap<number, string>, head: string): void {
+  const body = [...lines].sort((a, b) => a[0] - b[0]).map(([lane, text]) => `lane ${lane + 1}: ${text}`);
+  setCurrentDetails([head, ...body].join('\n'));
+}
