@@ -9,7 +9,8 @@ import { simulatedDrivers } from '../../worker/worker';
 import { assessWorkflowId } from '../../workflows/ids';
 import type { AssessmentResult } from '../../workflows/messages';
 import { fleetOf, tempDir, vm } from '../support/rollouts';
-import { testWorkflowBundle, timeSkippingServer } from '../support/servers';
+import { testWorkflowBundle } from '../support/servers';
+import { timeSkippingServer } from '../support/time-skipping-server';
 
 jest.setTimeout(60_000);
 

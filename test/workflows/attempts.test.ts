@@ -12,7 +12,7 @@ import {
   waitForStatus,
   withWorker,
 } from '../support/workflow-harness';
-import { timeSkippingServer } from '../support/servers';
+import { timeSkippingServer } from '../support/time-skipping-server';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
 /**

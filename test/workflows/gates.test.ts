@@ -9,7 +9,7 @@ import {
   resumeUpdate,
   statusQuery,
 } from '../../workflows/messages';
-import { timeSkippingServer } from '../support/servers';
+import { timeSkippingServer } from '../support/time-skipping-server';
 import {
   driversOf,
   rolloutResult,

@@ -1,0 +1,25 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { timeSkippingEnv } from './servers';
+
+// Jest's hooks: only test files import this (servers.ts is also compiled into the scripts, without jest).
+
+/**
+ * Gives a test file its time-skipping server through `use`: one per test, or one for the whole file.
+ * Per test where a test sends Updates: on this server an Update or a `result()` can disturb a later
+ * test's (see `steer` in workflow-harness.ts).
+ */
+export function timeSkippingServer(per: 'test' | 'file', use: (env: TestWorkflowEnvironment) => void): void {
+  let env: TestWorkflowEnvironment | undefined;
+  const up = async () => use((env = await timeSkippingEnv()));
+  const down = async () => {
+    await env?.teardown();
+    env = undefined;
+  };
+  if (per === 'test') {
+    beforeEach(up);
+    afterEach(down);
+  } else {
+    beforeAll(up);
+    afterAll(down);
+  }
+}
