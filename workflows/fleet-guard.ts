@@ -44,7 +44,7 @@ const EXPIRED_SHOWN = 20;
  * left a task unpicked for `staleMs`, loses its leases. The book travels across continue-as-new.
  */
 export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<void> {
-  const book = new LeaseBook(input.book);
+  const book = new LeaseBook(input.carry ?? input.book);
   const checkMs = input.checkMs ?? HOLDER_CHECK_MS;
   const staleMs = input.staleMs ?? HOLDER_STALE_MS;
   let expired: LeaseView[] = [];
@@ -163,7 +163,8 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
         sendAll();
         await Promise.all(sending);
       } while (outbox.length > 0 || sending.size > 0);
-      await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: book.state() });
+      // Compactly: one object per machine would be over the payload limit past ~20,000 machines.
+      await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: undefined, carry: book.carry() });
     }
   }
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { Lease, LeaseBookState, LeaseRequest } from '../domain/lease-book';
+import type { Lease, LeaseBookCarry, LeaseBookState, LeaseRequest } from '../domain/lease-book';
 
 export type { Lease, LeaseHolder, LeaseMachine, LeaseRequest } from '../domain/lease-book';
 
@@ -25,7 +25,12 @@ export const HOLDER_STALE_MS = 15 * 60_000;
 export const GUARD_EVENTS_PER_RUN = 4000;
 
 export interface FleetGuardInput {
-  /** Carried across continue-as-new: every lease held and waiting, in order. */
+  /**
+   * Carried across continue-as-new: every lease held and waiting, in order, compactly (100,000 machines
+   * in about 0.7 MB: domain/lease-carry.ts).
+   */
+  carry?: LeaseBookCarry;
+  /** The same, one object per machine (a guard started by hand, or by an older run). */
   book?: LeaseBookState;
   checkMs?: number;
   staleMs?: number;
