@@ -22,6 +22,7 @@ import {
   requestLeaseSignal,
   type FleetGuardInput,
   type LeaseAnswer,
+  type LeasesQueryOptions,
   type LeaseView,
 } from './guard-contracts';
 import { recordLeaseWait, setLeaseGauges } from './metrics';
@@ -82,20 +83,32 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     });
   });
   setHandler(releaseLeaseSignal, ({ leaseId }) => void (changed = book.release(leaseId) || changed));
-  setHandler(leasesQuery, () => ({
-    held: book.holding().map((l) => leaseView(l)),
-    waiting: book.waiting().map((l) => {
-      const found = book.blockerOf(l);
-      const by = found && book.get(found.leaseId);
-      const blockedBy = by && {
-        leaseId: by.leaseId,
-        ...{ rolloutId: by.holder.rolloutId, region: by.holder.region, step: by.holder.step },
-        held: book.isHeld(by.leaseId),
-      };
-      return leaseView(l, found?.reason, blockedBy);
-    }),
-    expired,
-  }));
+  setHandler(leasesQuery, ({ rolloutId, names }: LeasesQueryOptions = {}) => {
+    const mine = (l: { holder: { rolloutId: string } }) =>
+      rolloutId === undefined || l.holder.rolloutId === rolloutId;
+    return {
+      held: book
+        .holding()
+        .filter(mine)
+        .map((l) => leaseView(l, undefined, undefined, names)),
+      waiting: book
+        .waiting()
+        .filter(mine)
+        .map((l) => {
+          const found = book.blockerOf(l);
+          const by = found && book.get(found.leaseId);
+          const blockedBy = by && {
+            leaseId: by.leaseId,
+            ...{ rolloutId: by.holder.rolloutId, region: by.holder.region, step: by.holder.step },
+            held: book.isHeld(by.leaseId),
+          };
+          return leaseView(l, found?.reason, blockedBy, names);
+        }),
+      expired: expired
+        .filter((l) => rolloutId === undefined || l.rolloutId === rolloutId)
+        .map((l) => ({ ...l, machines: l.machines.slice(0, names) })),
+    };
+  });
   show();
 
   /** Sends an answer; a holder that is gone gives its lease back. */
