@@ -56,7 +56,11 @@ export function carryOf(state: LeaseBookState): LeaseBookCarry {
 export function stateOf(carry: LeaseBookCarry): LeaseBookState {
   const lease = ({ names, facts, ...rest }: LeaseBookCarry['held'][number]): Lease => {
     const columns = facts.split(';').map(unruns);
-    const machines = frontDecode(names).map((name, k) => {
+    const decoded = frontDecode(names);
+    // A carry this code did not write would rebuild a wrong book: better a failed task than that.
+    if (columns.length !== COLUMNS.length || columns.some((c) => c.length !== decoded.length))
+      throw new Error(`lease ${rest.leaseId}: its carried facts do not match its ${decoded.length} machines`);
+    const machines = decoded.map((name, k) => {
       const m: Record<string, unknown> = { name };
       COLUMNS.forEach((c, j) => {
         const i = columns[j][k];
