@@ -27,7 +27,7 @@ export const GUARD_EVENTS_PER_RUN = 4000;
 export interface FleetGuardInput {
   /**
    * Carried across continue-as-new: every lease held and waiting, in order, compactly (100,000 machines
-   * in about 0.7 MB: domain/lease-carry.ts).
+   * in about 0.65 MB: domain/lease-carry.ts).
    */
   carry?: LeaseBookCarry;
   /** The same, one object per machine (a guard started by hand, or by an older run). */
