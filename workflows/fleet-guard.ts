@@ -83,7 +83,8 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     });
   });
   setHandler(releaseLeaseSignal, ({ leaseId }) => void (changed = book.release(leaseId) || changed));
-  setHandler(leasesQuery, ({ rolloutId, names }: LeasesQueryOptions = {}) => {
+  setHandler(leasesQuery, ({ rolloutId, names: asked }: LeasesQueryOptions = {}) => {
+    const names = asked ?? Infinity; // through JSON, a caller's Infinity is null
     const mine = (l: { holder: { rolloutId: string } }) =>
       rolloutId === undefined || l.holder.rolloutId === rolloutId;
     return {
