@@ -155,7 +155,7 @@ async function workflowView(client: Client, rolloutId: string, queryTimeoutMs: n
 async function guardLeases(client: Client, rolloutId: string, queryTimeoutMs: number): Promise<LeaseView[]> {
   try {
     const book = await client.connection.withDeadline(Date.now() + queryTimeoutMs, () =>
-      client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery),
+      client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery, { rolloutId }),
     );
     return book.waiting.filter((l) => l.rolloutId === rolloutId);
   } catch {

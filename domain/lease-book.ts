@@ -1,11 +1,14 @@
+import { carryOf, stateOf } from './lease-carry';
 import { SeqHeap, WaitLanes } from './lease-lanes';
 import { blocker, footprint, Index, type Found } from './lease-rules';
-import type { Blocker, Lease, LeaseBookState, LeaseRequest } from './lease-types';
+import type { Blocker, Lease, LeaseBookCarry, LeaseBookState, LeaseRequest } from './lease-types';
 
+export { TEMPORAL_PAYLOAD_LIMIT_BYTES } from './lease-carry';
 export { leaseProblems, setCap } from './lease-rules';
 export type {
   Blocker,
   Lease,
+  LeaseBookCarry,
   LeaseBookState,
   LeaseFacts,
   LeaseHolder,
@@ -67,7 +70,9 @@ export class LeaseBook {
   private readonly freed = new Set<string>();
   private readonly byHolder = new Map<string, Set<string>>();
 
-  constructor(state?: LeaseBookState) {
+  /** A book from a state or a carry (continue-as-new): it decides as the book they came from. */
+  constructor(from?: LeaseBookState | LeaseBookCarry) {
+    const state = from && 'values' in from ? stateOf(from) : from;
     for (const l of state?.held ?? []) this.hold(l);
     for (const l of state?.waiting ?? [])
       this.enqueue(l, blocker([this.heldIndex, this.ahead(Infinity)], l)?.key ?? READY);
@@ -75,6 +80,11 @@ export class LeaseBook {
 
   state(): LeaseBookState {
     return { held: this.holding(), waiting: this.waiting() };
+  }
+
+  /** The state, compactly, for continue-as-new: 100,000 machines in about 0.65 MB (domain/lease-carry.ts). */
+  carry(): LeaseBookCarry {
+    return carryOf(this.state());
   }
 
   get(leaseId: string): Lease | undefined {

@@ -61,3 +61,19 @@ export interface Blocker {
   reason: string;
   leaseId: string;
 }
+
+/**
+ * The book as it crosses continue-as-new, compactly (domain/lease-carry.ts): per lease its machines'
+ * names front-coded in one string and their other facts as runs of indexes into `values`, shared by all.
+ */
+export interface LeaseBookCarry {
+  values: Array<string | number>;
+  held: CarriedLease[];
+  waiting: CarriedLease[];
+}
+
+export interface CarriedLease extends Omit<Lease, 'machines'> {
+  names: string;
+  /** Per fact column (region, zone, set, update domain, set size, service, allowance): `;`-joined runs. */
+  facts: string;
+}

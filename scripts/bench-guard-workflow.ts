@@ -4,7 +4,8 @@
  * real `requestLease` activity (signal-with-start), granted by the guard's signal, released at once by
  * a signal back. All holders start together. Reports grant latency (the holder's ask to the grant
  * reaching it, workflow time), p50/p95, for all and for those granted on arrival; grants per second
- * (all grants over the whole run); and the guard's runs and history events.
+ * (all grants over the whole run); the guard's runs and history events; and the largest book a run
+ * carried across continue-as-new (its payload's bytes, against Temporal's 2 MB limit).
  *
  *   OFFPEAK_BENCH_GUARD_REQUESTS (1000) and OFFPEAK_BENCH_GUARD_PER_REQUEST (100) scale it.
  */
@@ -84,10 +85,17 @@ async function main(): Promise<void> {
       return { times, seconds, book: await client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery) };
     });
 
-    // The guard's runs (continue-as-new), and the events of the last.
+    // The guard's runs (continue-as-new), the largest book carried, and the events of the last.
     const runs: string[] = [];
-    for await (const w of client.workflow.list({ query: `WorkflowId = '${FLEET_GUARD_ID}'` }))
+    let carried = 0;
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${FLEET_GUARD_ID}'` })) {
       runs.push(w.runId);
+      const history = await client.workflow.getHandle(FLEET_GUARD_ID, w.runId).fetchHistory();
+      for (const e of history.events ?? []) {
+        const input = e.workflowExecutionContinuedAsNewEventAttributes?.input?.payloads ?? [];
+        carried = Math.max(carried, ...input.map((p) => p.data?.length ?? 0));
+      }
+    }
     const events = (await client.workflow.getHandle(FLEET_GUARD_ID).describe()).historyLength;
     await connection.close();
 
@@ -104,6 +112,7 @@ async function main(): Promise<void> {
       ],
       ['throughput', `${(times.length / seconds).toFixed(1)} grants/s`],
       ['guard runs (continue-as-new) / events in the last', `${runs.length} / ${events}`],
+      ['largest book carried across continue-as-new', `${(carried / 1024).toFixed(0)} KB`],
       ['left in the book', `${book.held.length} held, ${book.waiting.length} waiting`],
     ];
     for (const [k, v] of rows) process.stdout.write(`${k.padEnd(52)} ${v}\n`);

@@ -4,8 +4,8 @@
  * 2. Payload sizes of a rollout of 100,000 machines, sliced (docs/scale.md): scripts/scale-sizes.ts.
  * 3. The fleet guard's lease book: 100,000 machines, 1,000 concurrent requests: scripts/bench-guard.ts;
  *    and the guard through its workflow on a dev server (scripts/bench-guard-workflow.ts): 1,000
- *    concurrent requests of 10 machines, and 100 of 100 (scaled down from 1,000 of 100: a book of
- *    100,000 machines in flight is over Temporal's 2 MB payload limit when the guard continues as new).
+ *    concurrent requests of 10 machines, and 1,000 of 100 (100,000 machines in flight: the guard
+ *    continues as new carrying them compactly, about 0.6 MB; about a minute on 2 cores).
  * 4. Rollout throughput: the same machines through Offpeak and through a bare Temporal baseline (the
  *    same count of child workflows and activities with no logic) on the same dev server, in one run.
  * 4. Reports: the HTML report at 10,000 machines in Chromium, and `rollout status` at 100,000 machines
@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [join(__dirname, 'bench-guard.js')], { stdio: 'inherit' });
   for (const [requests, perRequest] of [
     [1000, 10],
-    [100, 100],
+    [1000, 100],
   ]) {
     process.stdout.write(
       `\n== Fleet guard through its workflow: ${requests} concurrent requests of ${perRequest} machines ==\n`,

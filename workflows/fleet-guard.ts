@@ -22,6 +22,7 @@ import {
   requestLeaseSignal,
   type FleetGuardInput,
   type LeaseAnswer,
+  type LeasesQueryOptions,
   type LeaseView,
 } from './guard-contracts';
 import { recordLeaseWait, setLeaseGauges } from './metrics';
@@ -44,7 +45,7 @@ const EXPIRED_SHOWN = 20;
  * left a task unpicked for `staleMs`, loses its leases. The book travels across continue-as-new.
  */
 export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<void> {
-  const book = new LeaseBook(input.book);
+  const book = new LeaseBook(input.carry ?? input.book);
   const checkMs = input.checkMs ?? HOLDER_CHECK_MS;
   const staleMs = input.staleMs ?? HOLDER_STALE_MS;
   let expired: LeaseView[] = [];
@@ -82,20 +83,33 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     });
   });
   setHandler(releaseLeaseSignal, ({ leaseId }) => void (changed = book.release(leaseId) || changed));
-  setHandler(leasesQuery, () => ({
-    held: book.holding().map((l) => leaseView(l)),
-    waiting: book.waiting().map((l) => {
-      const found = book.blockerOf(l);
-      const by = found && book.get(found.leaseId);
-      const blockedBy = by && {
-        leaseId: by.leaseId,
-        ...{ rolloutId: by.holder.rolloutId, region: by.holder.region, step: by.holder.step },
-        held: book.isHeld(by.leaseId),
-      };
-      return leaseView(l, found?.reason, blockedBy);
-    }),
-    expired,
-  }));
+  setHandler(leasesQuery, ({ rolloutId, names: asked }: LeasesQueryOptions = {}) => {
+    const names = asked ?? Infinity; // through JSON, a caller's Infinity is null
+    const mine = (l: { holder: { rolloutId: string } }) =>
+      rolloutId === undefined || l.holder.rolloutId === rolloutId;
+    return {
+      held: book
+        .holding()
+        .filter(mine)
+        .map((l) => leaseView(l, undefined, undefined, names)),
+      waiting: book
+        .waiting()
+        .filter(mine)
+        .map((l) => {
+          const found = book.blockerOf(l);
+          const by = found && book.get(found.leaseId);
+          const blockedBy = by && {
+            leaseId: by.leaseId,
+            ...{ rolloutId: by.holder.rolloutId, region: by.holder.region, step: by.holder.step },
+            held: book.isHeld(by.leaseId),
+          };
+          return leaseView(l, found?.reason, blockedBy, names);
+        }),
+      expired: expired
+        .filter((l) => rolloutId === undefined || l.rolloutId === rolloutId)
+        .map((l) => ({ ...l, machines: l.machines.slice(0, names) })),
+    };
+  });
   show();
 
   /** Sends an answer; a holder that is gone gives its lease back. */
@@ -163,7 +177,8 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
         sendAll();
         await Promise.all(sending);
       } while (outbox.length > 0 || sending.size > 0);
-      await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: book.state() });
+      // Compactly: one object per machine would be over the payload limit past ~20,000 machines.
+      await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: undefined, carry: book.carry() });
     }
   }
 }

@@ -2,6 +2,7 @@ import { leaseRows } from '../../client/commands/leases';
 import type { LeaseView } from '../../workflows/messages';
 
 const lease = (over: Partial<LeaseView>): LeaseView => ({
+  machineCount: (over.machines ?? 'abcdef').length,
   leaseId: 'offpeak/nov-2026/eastus/round-1/slice-0/step-2',
   rolloutId: 'nov-2026',
   region: 'eastus',
