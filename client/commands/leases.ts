@@ -9,6 +9,7 @@ import {
 import { outputOption } from './options';
 import { connectClient } from '../temporal';
 import { printData } from './compliance';
+import { UsageError } from '../errors';
 
 /** Names a table row shows per lease (the rest is counted). */
 const NAMES_SHOWN = 5;
@@ -55,6 +56,8 @@ export function registerLeases(program: Command): void {
     .command('leases')
     .description("List the fleet guard's disruption leases: who holds what, who waits and for what")
     .addOption(outputOption(['table', 'json']))
+    .option('--names <n>', `machine names per lease (default: ${NAMES_SHOWN} in a table, all in JSON)`)
+    .option('--rollout <id>', "only this rollout's leases")
     .addHelpText(
       'after',
       [
@@ -62,13 +65,20 @@ export function registerLeases(program: Command): void {
         'Examples:',
         '  $ offpeak leases                # held, then waiting (with what each waits for), then freed',
         "  $ offpeak leases -o json | jq '.waiting[] | {rolloutId, waitingFor}'",
+        '  $ offpeak leases -o json --names 0 --rollout nov-2026   # counts only: small at any fleet size',
       ].join('\n'),
     )
-    .action(async (opts: { output: string }) => {
+    .action(async (opts: { output: string; names?: string; rollout?: string }) => {
+      const names = opts.names === undefined ? undefined : Number(opts.names);
+      if (names !== undefined && !(Number.isInteger(names) && names >= 0))
+        throw UsageError.of('--names', `"${opts.names}" must be a whole number, 0 or more`);
       const { client } = await connectClient();
       // A table names a few machines per lease: the guard sends no more (at 100,000 machines, all of
       // them is over 1 MB).
-      const view = await readLeases(client, opts.output === 'table' ? { names: NAMES_SHOWN } : {});
+      const view = await readLeases(client, {
+        names: names ?? (opts.output === 'table' ? NAMES_SHOWN : undefined),
+        ...(opts.rollout === undefined ? {} : { rolloutId: opts.rollout }),
+      });
       const headers = [
         'state',
         'rollout',

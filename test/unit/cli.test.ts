@@ -63,6 +63,12 @@ describe('offpeak CLI: bad input gets one clear line per problem and exit code 2
     expect(stderr.trim()).toBe('--sign-with: no such file: no-such.key');
   });
 
+  test('leases --names takes a whole number, checked before any server is asked', () => {
+    const { code, stderr } = offpeak('leases', '--names', 'some');
+    expect(code).toBe(2);
+    expect(stderr.trim()).toBe('--names: "some" must be a whole number, 0 or more');
+  });
+
   test('a bad policy value names its field', () => {
     const { code, stderr } = offpeak(
       'plan',
