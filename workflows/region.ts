@@ -169,7 +169,6 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
               ),
             ),
           );
-          await leases.release();
           if (round === 1) cursor.done += results.length;
           const stepResults = results.map(({ name, attempt, outcome }) => {
             const at = position.get(name)!;
@@ -183,7 +182,9 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
             if (countsAsError(r.outcome, r.attempt >= settings.maxAttempts))
               mark(cursor.erred, cursor.slice, slice.machines.length, at);
           }
-          if (!(await report(label, stepResults))) return false;
+          // The lease goes back as the step is reported: both signals leave in one workflow task.
+          const [, reported] = await Promise.all([leases.release(), report(label, stepResults)]);
+          if (!reported) return false;
         }
       }
       cursor.slice = 0;
