@@ -38,6 +38,8 @@ import { freePort } from './bench-support';
 
 const MACHINES = Number(process.env.OFFPEAK_BENCH_MACHINES ?? 400);
 const ROUNDS = Number(process.env.OFFPEAK_BENCH_ROUNDS ?? 3);
+/** `Offpeak` or `baseline`: that one only (to profile it: `node --cpu-prof dist/scripts/bench-throughput.js`). */
+const ONLY = process.env.OFFPEAK_BENCH_ONLY;
 const REGIONS = ['eastus', 'westus', 'northeurope', 'westeurope'];
 /** The goal of issue 16: Offpeak's throughput at least this share of the baseline's, in the same run. */
 const GOAL = 0.95;
@@ -89,10 +91,59 @@ function cpuSeconds(): { worker: number; server: number } {
 type Kind = 'rollout' | 'region' | 'machine' | 'guard';
 type Shape = Record<string, number>;
 
-/** What one history holds: events, workflow tasks, activities, signals, timers, children, upserts. */
+const seconds = (e: temporal.api.history.v1.IHistoryEvent) =>
+  Number(e.eventTime!.seconds) + (e.eventTime!.nanos ?? 0) / 1e9;
+
+/**
+ * Seconds from a run's first event to its last, and of those the seconds in which none of its children ran
+ * (a region between its steps: leases, reports and replies; the baseline has none of them), and the seconds
+ * its workflow tasks waited for the worker and ran there.
+ */
+function timesOf(events: temporal.api.history.v1.IHistoryEvent[]): {
+  span: number;
+  idle: number;
+  wait: number;
+  run: number;
+} {
+  const ended = [
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_CANCELED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_TIMED_OUT,
+    EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_FAILED,
+  ];
+  let running = 0;
+  let idle = 0;
+  let last = seconds(events[0]);
+  for (const e of events) {
+    if (running === 0) idle += seconds(e) - last;
+    last = seconds(e);
+    if (e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) running++;
+    if (ended.includes(e.eventType!)) running--;
+  }
+  // A workflow task's wait for the worker (scheduled to started: the worker busy with other tasks) and run.
+  const tasks = { wait: 0, run: 0 };
+  const at = new Map<number, number>();
+  for (const e of events) {
+    at.set(Number(e.eventId), seconds(e));
+    const started = e.workflowTaskStartedEventAttributes;
+    if (started) tasks.wait += seconds(e) - at.get(Number(started.scheduledEventId))!;
+    const completed = e.workflowTaskCompletedEventAttributes;
+    if (completed) tasks.run += seconds(e) - at.get(Number(completed.startedEventId))!;
+  }
+  return { span: last - seconds(events[0]), idle, ...tasks };
+}
+
+/** What one history holds: events, workflow tasks, activities, signals, timers, children, upserts, times. */
 function shapeOf(events: temporal.api.history.v1.IHistoryEvent[]): Shape {
   const count = (...types: number[]) => events.filter((e) => types.includes(e.eventType!)).length;
+  const { span, idle, wait, run } = timesOf(events);
   return {
+    'span (s)': span,
+    'no child (s)': idle,
+    'task wait (s)': wait,
+    'task run (s)': run,
     events: events.length,
     'workflow tasks': count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
     activities: count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
@@ -111,6 +162,7 @@ function shapeOf(events: temporal.api.history.v1.IHistoryEvent[]): Shape {
 async function shapesOf(client: Client, ids: Array<[Kind, string]>): Promise<Record<Kind, Shape>> {
   const total: Record<Kind, Shape> = { rollout: {}, region: {}, machine: {}, guard: {} };
   for (const [kind, workflowId] of ids) {
+    total[kind].workflows = (total[kind].workflows ?? 0) + 1;
     let runId: string | undefined = undefined;
     do {
       const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
@@ -195,7 +247,7 @@ async function main(): Promise<void> {
 
     for (let round = 1; round <= ROUNDS; round++) {
       const order: Array<Run['what']> = round % 2 === 1 ? ['baseline', 'Offpeak'] : ['Offpeak', 'baseline'];
-      for (const what of order) {
+      for (const what of order.filter((w) => !ONLY || w === ONLY)) {
         const r = await run(what, round);
         runs.push(r);
         process.stdout.write(
@@ -204,6 +256,7 @@ async function main(): Promise<void> {
       }
     }
 
+    if (ONLY) return;
     // Where the work goes, per machine, from the first round's histories.
     const machineIds = plan.regions.flatMap((r) =>
       r.steps.flatMap((s) => s.machines.map((m) => [r.region, m])),
@@ -222,23 +275,27 @@ async function main(): Promise<void> {
       ...plan.regions.map((r): [Kind, string] => ['region', `bench-baseline-1/${r.region}`]),
       ...machineIds.map(([region, m]): [Kind, string] => ['machine', `bench-baseline-1/${region}/${m}`]),
     ]);
-    const per = (n: number | undefined, rounds = 1) => ((n ?? 0) / MACHINES / rounds).toFixed(2);
+    // Counts per machine; times (s) per workflow of the kind, summed over its runs.
+    const cell = (shape: Shape, key: string, rounds = 1) =>
+      key.endsWith('(s)')
+        ? ((shape[key] ?? 0) / (shape.workflows ?? 1)).toFixed(2)
+        : ((shape[key] ?? 0) / MACHINES / rounds).toFixed(2);
     process.stdout.write(
-      `\nper machine (round 1; the fleet guard's history covers all ${ROUNDS} Offpeak runs, divided by them):\n`,
+      `\nround 1's histories: counts per machine, times per workflow (the fleet guard's history covers every Offpeak run, its counts divided by them):\n`,
     );
     process.stdout.write(
-      `${''.padEnd(18)}${['Offpeak: machine', 'region', 'rollout', 'guard', 'baseline: machine', 'region', 'rollout'].map((h) => h.padStart(10)).join('')}\n`,
+      `${''.padEnd(18)}${['Offpeak: machine', 'region', 'rollout', 'guard', 'baseline: machine', 'region', 'rollout'].map((h) => h.padStart(h.length > 10 ? h.length + 1 : 10)).join('')}\n`,
     );
-    for (const key of Object.keys(offpeak.machine))
+    for (const key of Object.keys(offpeak.machine).filter((k) => k !== 'workflows'))
       process.stdout.write(
         `${key.padEnd(18)}${[
-          per(offpeak.machine[key]),
-          per(offpeak.region[key]),
-          per(offpeak.rollout[key]),
-          per(offpeak.guard[key], ROUNDS),
-          per(baseline.machine[key]),
-          per(baseline.region[key]),
-          per(baseline.rollout[key]),
+          cell(offpeak.machine, key),
+          cell(offpeak.region, key),
+          cell(offpeak.rollout, key),
+          cell(offpeak.guard, key, ROUNDS),
+          cell(baseline.machine, key),
+          cell(baseline.region, key),
+          cell(baseline.rollout, key),
         ]
           .map((v) => v.padStart(10))
           .join('')}\n`,
