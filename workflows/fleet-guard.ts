@@ -135,9 +135,14 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     show();
     if (full()) {
       await condition(allHandlersFinished);
-      // Answers to requests that arrived meanwhile go out before the run ends.
-      outbox.push(...book.grantWaiting(Date.now()).map(granted));
-      await Promise.all(outbox.splice(0).map(send));
+      // Answers to requests that arrived meanwhile go out before the run ends, until none is left: a
+      // request can arrive with the delivery of the last answers, and an answer not sent is lost with the
+      // run (its holder would wait for ever; seen at 10,000 machines).
+      do {
+        changed = false;
+        outbox.push(...book.grantWaiting(Date.now()).map(granted));
+        await Promise.all(outbox.splice(0).map(send));
+      } while (outbox.length > 0 || changed);
       await continueAsNew<typeof fleetGuardWorkflow>({ ...input, book: book.state() });
     }
   }
