@@ -1,12 +1,14 @@
 /**
  * `npm run bench:scale`: a real large rollout, end to end, with the production limits (docs/scale.md).
  *
- * OFFPEAK_SCALE_MACHINES machines (default 2,000) in four regions that share one phase, one machine a
+ * OFFPEAK_SCALE_MACHINES machines (default 10,000) in four regions that share one phase, one machine a
  * step, staged in a spec store and run by one worker on a fresh dev server with the simulated driver.
  * One machine a step is the worst case for the rollout's history: a progress report and its
- * acknowledgement for every machine. Reports the largest history of every workflow kind (the limit is
- * 10,000 events), how many runs the rollout and its regions took, the largest payload in any history,
- * and the time to assemble the report of every machine from visibility.
+ * acknowledgement for every machine, and a lease from the fleet guard for every step. Reports the largest
+ * history of every workflow kind (rollout, regions, the fleet guard, a sample of machine attempts), how
+ * many runs each took, the largest payload in any history, and the time to assemble the report of every
+ * machine from visibility. Fails (exit 1) when any history reached 10,000 events or a machine did not
+ * succeed.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,15 +22,21 @@ import { stageRolloutInput } from '../store/spec-store';
 import { runsOf } from '../client/runs';
 import { rolloutReport } from '../client/report';
 import { parseFleet } from '../domain/fleet';
+import { OUTCOME, ROLLOUT_STATUS } from '../domain/outcomes';
 import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 import { startDevServer } from '../servers/dev-server';
 import { simulatedDrivers } from '../worker/worker';
-import { regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
+import { FLEET_GUARD_ID } from '../workflows/guard-contracts';
+import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
 import { freePort } from './bench-support';
 
-const MACHINES = Number(process.env.OFFPEAK_SCALE_MACHINES ?? 2000);
+const MACHINES = Number(process.env.OFFPEAK_SCALE_MACHINES ?? 10_000);
+/** Temporal's guidance: a history stays well under 10,000 events. */
+const HISTORY_LIMIT = 10_000;
+/** Every this many machines, one machine attempt's history is read (they are small and alike). */
+const MACHINE_SAMPLE_EVERY = 250;
 /** Not geo-paired with one another, so they share a phase and run at once. */
 const REGIONS = ['eastus', 'northeurope', 'centralus', 'southeastasia'];
 
@@ -101,37 +109,63 @@ async function main(): Promise<void> {
     });
     const client = new Client({ connection: await Connection.connect({ address: server.address }) });
     const t0 = performance.now();
-    const { rollout, regions, status } = await worker.runUntil(async () => {
+    const progress = setInterval(
+      () => process.stdout.write(`… ${((performance.now() - t0) / 1000).toFixed(0)} s\n`),
+      60_000,
+    ).unref();
+    const { rollout, regions, status, seconds } = await worker.runUntil(async () => {
       const handle = await client.workflow.start('rolloutWorkflow', {
         taskQueue: DEFAULT_TASK_QUEUE,
         workflowId: rolloutWorkflowId(rolloutId),
         args: [input],
       });
       const result = (await handle.result()) as { status: string };
+      clearInterval(progress);
       return {
         status: result.status,
+        seconds: (performance.now() - t0) / 1000,
         rollout: await runSizes(client, client.workflow.getHandle(handle.workflowId)),
         regions: await Promise.all(
           REGIONS.map((r) => runSizes(client, client.workflow.getHandle(regionWorkflowId(rolloutId, r)))),
         ),
       };
     });
-    const seconds = (performance.now() - t0) / 1000;
     await connection.close();
+    const guard = await runSizes(client, client.workflow.getHandle(FLEET_GUARD_ID));
+    const sampled = await Promise.all(
+      machines
+        .filter((_, i) => i % MACHINE_SAMPLE_EVERY === 0)
+        .map((m) =>
+          runSizes(client, client.workflow.getHandle(machineWorkflowId(rolloutId, m.region, m.name, 1))),
+        ),
+    );
 
     const t1 = performance.now();
     const report = await rolloutReport(client, rolloutId);
     const reportSeconds = (performance.now() - t1) / 1000;
-    const regionRuns = regions.flat();
+    const kinds = { rollout, regions: regions.flat(), 'fleet guard': guard, machines: sampled.flat() };
     const max = (runs: Array<{ events: number; largest: number }>, key: 'events' | 'largest') =>
       Math.max(...runs.map((r) => r[key]));
+    const succeeded = report.machines.filter((m) => m.outcome === OUTCOME.Succeeded).length;
     process.stdout.write(
       [
         `status ${status}, ${seconds.toFixed(0)} s (${(MACHINES / seconds).toFixed(1)} machines/s)`,
-        `rollout: ${rollout.length} run(s), largest history ${max(rollout, 'events')} events, largest payload ${max(rollout, 'largest')} bytes`,
-        `regions: ${regionRuns.length} run(s), largest history ${max(regionRuns, 'events')} events, largest payload ${max(regionRuns, 'largest')} bytes`,
-        `report: ${report.machines.length} machines (${report.machines.filter((m) => m.outcome === 'Succeeded').length} Succeeded) assembled in ${reportSeconds.toFixed(1)} s`,
+        ...Object.entries(kinds).map(
+          ([kind, runs]) =>
+            `${kind}: ${runs.length} run(s)${kind === 'machines' ? ` (1 in ${MACHINE_SAMPLE_EVERY} read)` : ''}, largest history ${max(runs, 'events')} events, largest payload ${max(runs, 'largest')} bytes`,
+        ),
+        `report: ${report.machines.length} machines (${succeeded} Succeeded) assembled in ${reportSeconds.toFixed(1)} s`,
       ].join('\n') + '\n',
+    );
+    const over = Object.entries(kinds).filter(([, runs]) => max(runs, 'events') >= HISTORY_LIMIT);
+    for (const [kind, runs] of over)
+      process.stderr.write(`${kind}: a history of ${max(runs, 'events')} events, over ${HISTORY_LIMIT}\n`);
+    if (status !== ROLLOUT_STATUS.Completed || succeeded !== MACHINES)
+      process.stderr.write(`not every machine succeeded\n`);
+    if (over.length > 0 || status !== ROLLOUT_STATUS.Completed || succeeded !== MACHINES)
+      process.exitCode = 1;
+    process.stdout.write(
+      `every history under ${HISTORY_LIMIT} events: ${over.length === 0 ? 'yes' : 'NO'}\n`,
     );
   } finally {
     await server.stop();

@@ -105,7 +105,7 @@ export function leaseView(
   };
 }
 
-/** Holder to guard (signal-with-start, from the requestLease activity): asking twice is asking once. */
+/** Holder to guard (a signal; signal-with-start from the requestLease activity when no guard runs): asking twice is asking once. */
 export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
 /** Holder to guard: the step ended (or the request is withdrawn). */
 export const releaseLeaseSignal = defineSignal<[{ leaseId: string }]>('releaseLease');

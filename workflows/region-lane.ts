@@ -98,7 +98,6 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
             ),
           ),
         );
-        await leases.release(lane);
         if (round === 1) cursor.done += results.length;
         const stepResults = results.map(({ name, attempt, outcome }) => {
           const at = position.get(name)!;
@@ -112,7 +111,9 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
           if (countsAsError(r.outcome, r.attempt >= settings.maxAttempts))
             mark(cursor.erred, c.slice, slice.machines.length, at);
         }
-        if (!(await ctx.report(label, stepResults))) return false;
+        // The lease goes back as the step is reported: both signals leave in one workflow task.
+        const [, reported] = await Promise.all([leases.release(lane), ctx.report(label, stepResults)]);
+        if (!reported) return false;
         ctx.details(lane, `between steps (round ${round})`);
       }
     }

@@ -3,6 +3,7 @@ import {
   CancellationScope,
   condition,
   getExternalWorkflowHandle,
+  isCancellation,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -15,7 +16,14 @@ import { leaseProblems } from '../domain/lease-book';
 import { leaseRequestOf } from '../domain/lease-request';
 import { formatProblem } from '../domain/problems';
 import type { MachineSpec } from '../domain/machine-spec';
-import { FLEET_GUARD_ID, leaseAnswerSignal, type LeaseAnswer, releaseLeaseSignal } from './guard-contracts';
+import {
+  FLEET_GUARD_ID,
+  leaseAnswerSignal,
+  type LeaseAnswer,
+  type LeaseRequest,
+  releaseLeaseSignal,
+  requestLeaseSignal,
+} from './guard-contracts';
 import type { RegionInput } from './messages';
 
 const { requestLease } = proxyActivities<Activities>({
@@ -38,6 +46,22 @@ async function tell(send: () => Promise<void>): Promise<void> {
     await CancellationScope.nonCancellable(send);
   } catch (err) {
     if (!(err instanceof TemporalFailure)) throw err;
+  }
+}
+
+/**
+ * A request goes by signal to the running guard (no activity on the step's path); when no guard runs
+ * (none started yet, or terminated), by the `requestLease` activity, whose signal-with-start starts one.
+ */
+async function ask(
+  guard: ReturnType<typeof getExternalWorkflowHandle>,
+  request: LeaseRequest,
+): Promise<void> {
+  try {
+    await guard.signal(requestLeaseSignal, request);
+  } catch (err) {
+    if (!(err instanceof TemporalFailure) || isCancellation(err)) throw err;
+    await requestLease(request);
   }
 }
 
@@ -82,7 +106,7 @@ export function regionLeases(input: RegionInput) {
       const request = leaseRequestOf(leaseId, holder, input.settings.unsafe === true, machines);
       const problems = leaseProblems(request);
       if (problems.length > 0) refuse(leaseId, problems.map(formatProblem).join('; '));
-      await requestLease(request);
+      await ask(guard, request);
       held.set(lane, leaseId);
       const granted = () => answers.get(leaseId)?.granted === true;
       /** Waits until `until` holds or the rollout stops (the deadline counts as a stop). */
