@@ -166,7 +166,7 @@ test('the Temporal UI shows the rollout by its workflow ID, its region and machi
     // ... whose timeline shows its region children by their static summaries.
     for (const r of regions)
       await page
-        .getByText(new RegExp(`^${r}: phase \\d, \\d machine\\(s\\) in \\d step\\(s\\)$`))
+        .getByText(new RegExp(`^${r}: phase \\d, \\d machine\\(s\\) in \\d step\\(s\\), \\d lane\\(s\\)$`))
         .first()
         .waitFor();
     await page.screenshot({ path: join(results, 'ui-rollout.png'), fullPage: true });
