@@ -9,20 +9,14 @@
  *
  *   OFFPEAK_BENCH_GUARD_REQUESTS (1000) and OFFPEAK_BENCH_GUARD_PER_REQUEST (100) scale it.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 import { startDevServer } from '../servers/dev-server';
-import { simulatedDrivers } from '../worker/worker';
 import { FLEET_GUARD_ID, leasesQuery } from '../workflows/guard-contracts';
 import { guardRequests } from './bench-guard';
 import type { HolderTimes } from './bench/guard-holder';
-import { freePort } from './bench-support';
+import { benchWorkerAndClient, freePort } from './bench-support';
 
 const REQUESTS = Number(process.env.OFFPEAK_BENCH_GUARD_REQUESTS ?? 1000);
 const PER_REQUEST = Number(process.env.OFFPEAK_BENCH_GUARD_PER_REQUEST ?? 100);
@@ -48,16 +42,11 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
   try {
-    const connection = await NativeConnection.connect({ address: server.address });
-    const worker = await Worker.create({
-      connection,
-      taskQueue: DEFAULT_TASK_QUEUE,
-      workflowsPath: require.resolve('./bench/workflows'),
-      activities: createActivities(simulatedDrivers(mkdtempSync(join(tmpdir(), 'offpeak-bench-guard-')), 0)),
-      maxConcurrentActivityTaskExecutions: 200,
-      maxConcurrentWorkflowTaskExecutions: 100,
-    });
-    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    const { worker, client, connection } = await benchWorkerAndClient(
+      server.address,
+      require.resolve('./bench/workflows'),
+      'offpeak-bench-guard-',
+    );
     const requests = guardRequests(REQUESTS, PER_REQUEST).map((r) => ({
       ...r,
       holder: { ...r.holder, workflowId: `bench-holder-${r.leaseId}` },

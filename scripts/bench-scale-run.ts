@@ -14,10 +14,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { stageRolloutInput } from '../store/spec-store';
 import { runsOf } from '../client/runs';
 import { rolloutReport } from '../client/report';
@@ -27,10 +26,9 @@ import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 import { startDevServer } from '../servers/dev-server';
-import { simulatedDrivers } from '../worker/worker';
 import { FLEET_GUARD_ID } from '../workflows/guard-contracts';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
-import { freePort } from './bench-support';
+import { benchWorkerAndClient, freePort } from './bench-support';
 
 const MACHINES = Number(process.env.OFFPEAK_SCALE_MACHINES ?? 10_000);
 /** Temporal's guidance: a history stays well under 10,000 events. */
@@ -98,16 +96,11 @@ async function main(): Promise<void> {
   process.stdout.write(`== A sliced rollout of ${MACHINES} machines, one a step, 4 regions at once ==\n`);
   const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
   try {
-    const connection = await NativeConnection.connect({ address: server.address });
-    const worker = await Worker.create({
-      connection,
-      taskQueue: DEFAULT_TASK_QUEUE,
-      workflowsPath: require.resolve('../workflows'),
-      activities: createActivities(simulatedDrivers(mkdtempSync(join(tmpdir(), 'offpeak-scale-')), 0)),
-      maxConcurrentActivityTaskExecutions: 200,
-      maxConcurrentWorkflowTaskExecutions: 100,
-    });
-    const client = new Client({ connection: await Connection.connect({ address: server.address }) });
+    const { worker, client, connection } = await benchWorkerAndClient(
+      server.address,
+      require.resolve('../workflows'),
+      'offpeak-scale-',
+    );
     const t0 = performance.now();
     const progress = setInterval(
       () => process.stdout.write(`… ${((performance.now() - t0) / 1000).toFixed(0)} s\n`),

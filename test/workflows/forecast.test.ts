@@ -43,23 +43,22 @@ const FLEET = {
 };
 const POLICY = { windows: 'offPeak', disruptionBudget: 1 };
 
-test('a rollout with real windows finishes within 5% of its forecast, phase by phase', async () => {
+/** A rollout of `doc` from the server's now: its input, its plan and the forecast of that plan. */
+async function planned(rolloutId: string, doc: typeof FLEET) {
   const startedAt = await env.currentTimeMs();
-  const input = rolloutInputOf({
-    rolloutId: 'forecast',
-    fleet: FLEET,
-    policy: POLICY,
-    now: new Date(startedAt),
-  });
-  const fleet = fleetOf(FLEET);
+  const input = rolloutInputOf({ rolloutId, fleet: doc, policy: POLICY, now: new Date(startedAt) });
+  const fleet = fleetOf(doc);
   const policy = policyOf(POLICY);
-  const planned = planRollout(fleet, policy);
-  if (!planned.ok) throw new Error('the plan was rejected');
-  const { forecast } = forecastRollout(fleet, policy, planned.value, {
-    startAt: startedAt,
-    deadline: input.settings.deadline,
-    approvalMinutes: 0,
-  });
+  const result = planRollout(fleet, policy);
+  if (!result.ok) throw new Error('the plan was rejected');
+  const plan = result.value;
+  const assumptions = { startAt: startedAt, deadline: input.settings.deadline, approvalMinutes: 0 };
+  const { forecast } = forecastRollout(fleet, policy, plan, assumptions);
+  return { startedAt, input, fleet, policy, plan, assumptions, forecast };
+}
+
+test('a rollout with real windows finishes within 5% of its forecast, phase by phase', async () => {
+  const { startedAt, input, forecast } = await planned('forecast', FLEET);
   expect(forecast.late).toEqual([]);
 
   const report = await withWorker(env, driversOf({ stateDir: tempDir('forecast') }), async () =>
@@ -97,21 +96,11 @@ test("a region's lanes follow their own windows side by side, as the forecast sa
       vm('syd', { zone: 1, timeZone: 'Australia/Sydney' }),
     ].map((m) => ({ ...m, durations: { installMinutes: 1, rebootMinutes: 0 } })),
   };
-  const startedAt = await env.currentTimeMs();
-  const input = rolloutInputOf({
-    rolloutId: 'forecast-lanes',
-    fleet: fleetDoc,
-    policy: POLICY,
-    now: new Date(startedAt),
-  });
-  const fleet = fleetOf(fleetDoc);
-  const policy = policyOf(POLICY);
-  const planned = planRollout(fleet, policy);
-  if (!planned.ok) throw new Error('the plan was rejected');
-  const plan = planned.value;
+  const { startedAt, input, forecast, fleet, policy, plan, assumptions } = await planned(
+    'forecast-lanes',
+    fleetDoc,
+  );
   expect(new Set(plan.regions[0].steps.map((s) => s.lane)).size).toBe(3);
-  const assumptions = { startAt: startedAt, deadline: input.settings.deadline, approvalMinutes: 0 };
-  const { forecast } = forecastRollout(fleet, policy, plan, assumptions);
   expect(forecast.late).toEqual([]);
   const forecastTotal = ms(forecast.finishAt) - startedAt;
   // The same steps in one lane would take more than 5% longer: the test tells lanes from no lanes.
