@@ -195,7 +195,7 @@ export class WaitLanes {
       set: (set) => id(this.sets.first(set, seq)),
       ud: (set, except) => {
         const e = this.uds.get(set)?.earliest(seq, except);
-        return e && { ud: e.key, leaseId: id(this.sets.first(set, seq))! };
+        return e && { ud: e.key, leaseId: idOf(e.seq) };
       },
       setTaken: (set) => this.sets.sum(set, seq),
       setSize: (set) => this.sizes.get(set)?.smallest(seq) ?? Infinity,

@@ -211,6 +211,8 @@ export class Index implements Taken {
   private readonly zonesOf = new Map<string, Map<string, number>>();
   private readonly setCount = new Tally();
   private readonly setUds = new Map<string, Map<string, number>>();
+  /** Set machines by `set|update domain`: who holds an update domain. */
+  private readonly udCount = new Tally();
   private readonly setSizes = new Map<string, Map<number, number>>();
   private readonly serviceCount = new Tally();
   private readonly allowances = new Map<string, Map<number, number>>();
@@ -238,7 +240,10 @@ export class Index implements Taken {
     }
     for (const [set, s] of f.sets) {
       tally(this.setCount, set, s.count);
-      for (const [ud, n] of f.udCounts.get(set)!) bump(this.setUds, set, ud, sign * n);
+      for (const [ud, n] of f.udCounts.get(set)!) {
+        bump(this.setUds, set, ud, sign * n);
+        tally(this.udCount, `${set}|${ud}`, n);
+      }
       // The lease's strictest size stands for all its machines: the minimum is what the rules read.
       bump(this.setSizes, set, s.size, sign * s.count);
     }
@@ -265,7 +270,7 @@ export class Index implements Taken {
   set = (set: string) => this.setCount.holder(set);
   ud(set: string, except: string) {
     for (const ud of this.setUds.get(set)?.keys() ?? [])
-      if (ud !== except) return { ud, leaseId: this.setCount.holder(set)! };
+      if (ud !== except) return { ud, leaseId: this.udCount.holder(`${set}|${ud}`)! };
     return undefined;
   }
   setTaken = (set: string) => this.setCount.total(set);

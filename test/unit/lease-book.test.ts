@@ -172,6 +172,25 @@ describe('the lease book grants only what keeps every rule across holders', () =
     expect(book.waiting().map((l) => l.leaseId)).toEqual([again.leaseId]);
   });
 
+  test("an update domain in the way is named by its own lease, not by the set's first", () => {
+    const book = new LeaseBook();
+    const service = ask([{ name: 's1', region: 'northeurope', service: 'api', serviceAllowance: 1 }]);
+    expect(book.request(service, 0).granted).toBe(true);
+    // Waits for the service, asking update domain 0 of the set first.
+    const first = ask([
+      inSet('a1', 'web', 0, 20),
+      { name: 'a2', region: 'northeurope', service: 'api', serviceAllowance: 1 },
+    ]);
+    expect(book.request(first, 1).granted).toBe(false);
+    const second = ask([inSet('b1', 'web', 1, 20)]);
+    expect(book.request(second, 2).granted).toBe(false);
+    // Update domain 0 again: what keeps it out is update domain 1, which `second` asks for.
+    const third = ask([inSet('c1', 'web', 0, 20)]);
+    expect(book.request(third, 3).blocker?.reason).toBe(
+      `availability set eastus/web update domain 1 is asked for first by rollout ${second.holder.rolloutId} (step 1)`,
+    );
+  });
+
   test('a waiter kept out by two rules does not hold back a later one only the freed rule kept out', () => {
     const book = new LeaseBook();
     const set = ask(['a1', 'a2', 'a3', 'a4'].map((n) => inSet(n, 'web', 0, 20))); // the set's cap of 4
