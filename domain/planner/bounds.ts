@@ -9,9 +9,9 @@
  *   most `cap` runs, so a schedule of length T, with floor(T / fastest) instants, patches at most
  *   cap * floor(T / fastest) machines;
  * - when every duration is a multiple of some g (in hundredths of a minute), ceil(sum / (cap * g)) * g:
- *   runs with at most `cap` of them overlapping can be laid on `cap` lanes (interval graphs need no
- *   more colours than their largest overlap), a lane lasts at least the sum of its runs, which is a
- *   multiple of g, and the lanes' sums add up to `sum`, so one of them reaches that figure.
+ *   runs with at most `cap` of them overlapping can be laid on `cap` slots (interval graphs need no
+ *   more colours than their largest overlap), a slot lasts at least the sum of its runs, which is a
+ *   multiple of g, and the slots' sums add up to `sum`, so one of them reaches that figure.
  */
 export class ChainStats {
   count = 0;
@@ -42,12 +42,12 @@ export class ChainStats {
 
 export function chainBound(stats: ChainStats, cap: number): number {
   if (stats.count === 0) return 0;
-  let lanes = 0;
+  let slots = 0;
   if (stats.gcd > 0 && Number.isFinite(cap)) {
     const step = cap * stats.gcd;
-    lanes = (Math.floor((stats.hundredths + step - 1) / step) * stats.gcd) / 100;
+    slots = (Math.floor((stats.hundredths + step - 1) / step) * stats.gcd) / 100;
   }
-  return Math.max(stats.max, stats.sum / cap, Math.ceil(stats.count / cap) * stats.min, lanes);
+  return Math.max(stats.max, stats.sum / cap, Math.ceil(stats.count / cap) * stats.min, slots);
 }
 
 function gcd(a: number, b: number): number {
