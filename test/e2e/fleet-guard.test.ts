@@ -19,19 +19,15 @@ import { statusQuery, type RolloutReport } from '../../workflows/messages';
 import { readLeases } from '../../client/commands/leases';
 import { checkAcrossRuns, checkLedger, spansOf } from '../support/availability-check';
 import { tempDir } from '../support/rollouts';
-import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { testWorkflowBundle } from '../support/servers';
+import { devServerForFile } from '../support/server-hooks';
 
 jest.setTimeout(300_000);
 
 const examples = join(__dirname, '..', '..', 'examples');
 
 let server: DevServer;
-beforeAll(async () => {
-  server = await testDevServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+devServerForFile((s) => (server = s));
 
 test('two rollouts of the example fleet and an install, started together, all complete and together keep every rule', async () => {
   const fleet = loadFleet(join(examples, 'fleet.yaml'));

@@ -12,18 +12,14 @@ import { simulatedDrivers } from '../../worker/worker';
 import { regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import { cancelUpdate, regionStatusQuery, statusQuery } from '../../workflows/messages';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
-import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { testWorkflowBundle } from '../support/servers';
 import { waitUntil } from '../support/workflow-harness';
+import { devServerForFile } from '../support/server-hooks';
 
 jest.setTimeout(240_000);
 
 let server: DevServer;
-beforeAll(async () => {
-  server = await testDevServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+devServerForFile((s) => (server = s));
 
 // The issue's measurement: 31 machines under `errorBudget: "5%"` (2 errors rollout-wide), a one-machine
 // canary whose install always fails, then 30 machines. On the old rule the canary was promoted.

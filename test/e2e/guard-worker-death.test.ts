@@ -8,18 +8,14 @@ import { simulatedDrivers } from '../../worker/worker';
 import { regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import { FLEET_GUARD_ID, leaseAnswerSignal } from '../../workflows/messages';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
-import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { testWorkflowBundle } from '../support/servers';
 import { waitUntil } from '../support/workflow-harness';
+import { devServerForFile } from '../support/server-hooks';
 
 jest.setTimeout(120_000);
 
 let server: DevServer;
-beforeAll(async () => {
-  server = await testDevServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+devServerForFile((s) => (server = s));
 
 /**
  * A holder whose worker died: its region runs on its own task queue, with its own worker, which stops

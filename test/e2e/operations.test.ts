@@ -14,7 +14,8 @@ import type { RolloutReport } from '../../workflows/messages';
 import { largeFleet } from '../support/large-fleet';
 import { releaseMonthAt } from '../../domain/calendar';
 import { tempDir } from '../support/rollouts';
-import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { testWorkflowBundle } from '../support/servers';
+import { devServerForFile } from '../support/server-hooks';
 
 /** The operator's day through the real CLI (built by `npm test`) against a dev server and a worker. */
 jest.setTimeout(180_000);
@@ -92,12 +93,7 @@ async function runWorker<T>(fn: () => Promise<T>): Promise<T> {
 
 const STACK = /\n\s+at /;
 
-beforeAll(async () => {
-  server = await testDevServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+devServerForFile((s) => (server = s));
 
 // First in this file: DescribeTaskQueue remembers pollers for minutes, and no worker has polled yet.
 test('without a worker: start warns, status and steering answer from the server, watch waits for one and ends with what to do next', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevServer } from '../../servers/dev-server';
 import type { RolloutReport } from '../../workflows/messages';
-import { testDevServer } from '../support/servers';
+import { devServerForFile } from '../support/server-hooks';
 
 /**
  * The README's "typical month by hand", line by line as written, through the real CLI (built by
@@ -28,12 +28,7 @@ function typicalMonth(): string[] {
 }
 
 let server: DevServer;
-beforeAll(async () => {
-  server = await testDevServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+devServerForFile((s) => (server = s));
 
 test("the README's typical month runs as written", async () => {
   const lines = typicalMonth();

@@ -17,19 +17,15 @@ import { approveUpdate, statusQuery } from '../../workflows/messages';
 import type { RolloutReport } from '../../workflows/messages';
 import { checkAvailability, checkLedger, spansOf } from '../support/availability-check';
 import { tempDir } from '../support/rollouts';
-import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { testWorkflowBundle } from '../support/servers';
+import { devServerForFile } from '../support/server-hooks';
 
 jest.setTimeout(240_000);
 
 const examples = join(__dirname, '..', '..', 'examples');
 
 let server: DevServer;
-beforeAll(async () => {
-  server = await testDevServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+devServerForFile((s) => (server = s));
 
 test('the example fleet rolls out on a real dev server and keeps every availability rule, as the ledger confirms', async () => {
   const fleet = loadFleet(join(examples, 'fleet.yaml'));

@@ -15,8 +15,9 @@ import { rolloutWorkflowId } from '../../workflows/ids';
 import type { RolloutReport } from '../../workflows/messages';
 import { checkAvailability, checkLedger } from '../support/availability-check';
 import { fleetOf, policyOf, tempDir, vm } from '../support/rollouts';
-import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { testWorkflowBundle } from '../support/servers';
 import { waitUntil } from '../support/workflow-harness';
+import { devServerForFile } from '../support/server-hooks';
 
 /**
  * Issue 15, part 5 (first half): a `site`'s machine activities run only on that site's worker, which has
@@ -30,12 +31,7 @@ jest.setTimeout(240_000);
 const SITE = 'dublin';
 
 let server: DevServer;
-beforeAll(async () => {
-  server = await testDevServer();
-});
-afterAll(async () => {
-  await server?.stop();
-});
+devServerForFile((s) => (server = s));
 
 /** Drivers that note every machine they are asked for: which worker acted on which machine. */
 function recording(inner: Drivers, seen: Set<string>): Drivers {

@@ -10,7 +10,7 @@ import { assessWorkflowId } from '../../workflows/ids';
 import type { AssessmentResult } from '../../workflows/messages';
 import { fleetOf, tempDir, vm } from '../support/rollouts';
 import { testWorkflowBundle } from '../support/servers';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 
 jest.setTimeout(60_000);
 

@@ -12,7 +12,7 @@ import {
   waitForStatus,
   withWorker,
 } from '../support/workflow-harness';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
 /**

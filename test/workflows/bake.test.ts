@@ -9,7 +9,7 @@ import {
   type RolloutWorkflowInput,
 } from '../../workflows/messages';
 import { ControlledSignals } from '../support/controlled-signals';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,

@@ -3,7 +3,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { machineWorkflowId } from '../../workflows/ids';
 import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,

@@ -3,7 +3,7 @@ import { DriverError, type PatchDriver } from '../../activities/drivers/driver';
 import { SimulatedDriver } from '../../activities/drivers/simulated';
 import { machineWorkflowId } from '../../workflows/ids';
 import { machineOf, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 
 jest.setTimeout(120_000);

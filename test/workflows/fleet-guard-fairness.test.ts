@@ -9,7 +9,7 @@ import {
   type LeaseRequest,
   type LeasesView,
 } from '../../workflows/messages';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { driversOf, waitUntil, withWorker } from '../support/workflow-harness';
 import { tempDir } from '../support/rollouts';
 

@@ -3,7 +3,7 @@ import { LeaseBook, TEMPORAL_PAYLOAD_LIMIT_BYTES } from '../../domain/lease-book
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import { FLEET_GUARD_ID, leasesQuery, releaseLeaseSignal } from '../../workflows/messages';
 import { guardRequests } from '../../scripts/bench-guard';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { driversOf, waitUntil, withWorker } from '../support/workflow-harness';
 import { tempDir } from '../support/rollouts';
 

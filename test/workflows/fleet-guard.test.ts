@@ -14,7 +14,7 @@ import { statusJson } from '../../client/progress';
 import { rolloutView } from '../../client/rollout-view';
 import { viewLines } from '../../client/watch';
 import { checkAcrossRuns } from '../support/availability-check';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,

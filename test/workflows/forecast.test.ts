@@ -1,6 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { forecastRollout, planRollout } from '../../domain/planner';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import { driversOf, ms, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
 

@@ -9,7 +9,7 @@ import {
   resumeUpdate,
   statusQuery,
 } from '../../workflows/messages';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import {
   driversOf,
   rolloutResult,

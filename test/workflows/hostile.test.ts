@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { REFUSALS_KEPT } from '../../workflows/rollout-state';
 import { approveUpdate, gateDecisionSignal, statusQuery } from '../../workflows/messages';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,

@@ -3,7 +3,7 @@ import { runsOf } from '../../client/runs';
 import { regionWorkflowId } from '../../workflows/ids';
 import type { MachineReport } from '../../workflows/messages';
 import { checkAvailability } from '../support/availability-check';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,

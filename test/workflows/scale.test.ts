@@ -11,7 +11,7 @@ import type { MachineAttemptResult } from '../../workflows/messages';
 import { cancelUpdate, resumeUpdate, type RolloutSummary } from '../../workflows/messages';
 import { isStored } from '../../domain/spec-slices';
 import { releaseMonthAt } from '../../domain/calendar';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { signDecision } from '../../client/sign';
 import { approveUpdate, cancelUpdate } from '../../workflows/messages';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import {
   driversOf,
   rolloutResult,

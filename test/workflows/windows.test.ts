@@ -4,7 +4,7 @@ import { readLedger } from '../../activities/drivers/simulated';
 import { nextWindow } from '../../domain/windows';
 import { machineWorkflowId } from '../../workflows/ids';
 import { readSlice, specStoreDir } from '../../store/spec-store';
-import { timeSkippingServer } from '../support/time-skipping-server';
+import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,

@@ -1,5 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { timeSkippingEnv } from './servers';
+import type { DevServer } from '../../servers/dev-server';
+import { testDevServer, timeSkippingEnv } from './servers';
 
 // Jest's hooks: only test files import this (servers.ts is also compiled into the scripts, without jest).
 
@@ -22,4 +23,14 @@ export function timeSkippingServer(per: 'test' | 'file', use: (env: TestWorkflow
     beforeAll(up);
     afterAll(down);
   }
+}
+
+/** Gives a test file one dev server through `use`, started before its tests and stopped after them. */
+export function devServerForFile(use: (server: DevServer) => void): void {
+  let server: DevServer | undefined;
+  beforeAll(async () => use((server = await testDevServer())));
+  afterAll(async () => {
+    await server?.stop();
+    server = undefined;
+  });
 }
