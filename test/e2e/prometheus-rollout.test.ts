@@ -13,6 +13,7 @@ import { cancelUpdate, statusQuery } from '../../workflows/messages';
 import { startExporter, startPrometheus, type Exporter, type RunningPrometheus } from '../support/prometheus';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
+import { within } from '../support/hang-report';
 import { waitUntil } from '../support/workflow-harness';
 
 /**
@@ -84,19 +85,33 @@ test('on a dev server, an alert firing in Prometheus for the running region halt
     workflowBundle: testWorkflowBundle(),
     activities: createActivities(fleetDrivers(simulatedDrivers(stateDir, 0))),
   });
-  const halted = await worker.runUntil(async () => {
+  // Each wait is bounded and, should it hang, fails naming the stage with every workflow's state (seen
+  // once in CI: the test hit Jest's timeout and the log could not say where).
+  let stage = 'the rollout to start';
+  const run = worker.runUntil(async () => {
     await startRollout(client, input);
     const handle = client.workflow.getHandle(rolloutWorkflowId(input.rolloutId));
+    stage = 'the alert to halt the rollout';
     const halted = await waitUntil(
       () => handle.query(statusQuery),
       (s) => s.status === 'Halted',
-      'the alert to halt the rollout',
+      stage,
       60_000,
     );
+    stage = 'the cancel to be accepted';
     await handle.executeUpdate(cancelUpdate, { args: [{ by: 'bob', reason: 'alert' }] });
+    stage = 'the cancelled rollout to end';
     await handle.result();
+    stage = "the worker's shutdown";
     return halted;
   });
+  const halted = await within(
+    run,
+    150_000,
+    () => stage,
+    client,
+    () => worker.shutdown(),
+  );
   await connection.close();
 
   expect(halted.reason).toMatch(/^health signal firing: HighErrorRate\{.*region="eastus".*\}/);

@@ -1,0 +1,62 @@
+import type { Client } from '@temporalio/client';
+
+/**
+ * When an end-to-end test waits for something that never comes, Jest's timeout says only "Exceeded timeout".
+ * `within` turns such a wait into a failure that says what was awaited and how every workflow of the
+ * namespace stood at that moment, so a hang seen once in CI can be read from its log.
+ */
+export async function within<T>(
+  work: Promise<T>,
+  ms: number,
+  what: () => string,
+  client: Client,
+  /** Stops what would keep the test's process alive once it failed (a running worker). */
+  stop?: () => void,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const awaited = `${what()} did not happen within ${ms} ms`; // as it stood then, not once reported
+      void namespaceReport(client).then(
+        (report) => reject(new Error(`${awaited}\n${report}`)),
+        (err: unknown) => reject(new Error(`${awaited} (no report: ${err})`)),
+      );
+    }, ms);
+  });
+  // Should the work end while the report is being gathered, the late failure has nobody to tell.
+  late.catch(() => undefined);
+  try {
+    return await Promise.race([work, late]);
+  } catch (err) {
+    stop?.();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every workflow of the namespace: its status, history length, pending work and last events. */
+export async function namespaceReport(client: Client, lastEvents = 20): Promise<string> {
+  const lines: string[] = [];
+  for await (const w of client.workflow.list()) {
+    const handle = client.workflow.getHandle(w.workflowId, w.runId);
+    const d = await handle.describe();
+    const activities = (d.raw.pendingActivities ?? []).map((a) =>
+      `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`.trim(),
+    );
+    const task = d.raw.pendingWorkflowTask;
+    lines.push(
+      `${w.workflowId} (${w.runId}) ${d.status.name}, ${d.historyLength} events` +
+        (activities.length ? `; activities: ${activities.join(', ')}` : '') +
+        (task ? `; workflow task ${task.state} attempt ${task.attempt}` : ''),
+    );
+    if (d.status.name !== 'RUNNING') continue;
+    const events = (await handle.fetchHistory()).events ?? [];
+    const kinds = events.slice(-lastEvents).map((e) => {
+      const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?';
+      return `${e.eventId}:${kind.replace(/EventAttributes$/, '')}`;
+    });
+    lines.push(`  last events: ${kinds.join(' ')}`);
+  }
+  return lines.join('\n');
+}
