@@ -17,26 +17,52 @@ interface ChainPart {
   maxRebootMs: number;
 }
 
+/** A chain's machines that share one cap (a zone, an update domain, a service): their sums and maxima. */
+interface CapGroup {
+  cap: number;
+  installMs: number;
+  downMs: number;
+  maxInstallMs: number;
+  maxDownMs: number;
+}
+
 /**
- * A chain (bounds.ts): machines of which at most `cap` may be down at once. Each machine counts with its
- * share of the chain's time: `installMs / cap` inside its usable windows (an install ends by the
- * window's end less the reboot reserve), `(installMs + rebootMs) / cap` inside its windows stretched
- * by how far a reboot started at the last moment runs past the reserve, and the same anywhere.
+ * A chain (bounds.ts): groups of machines (a zone, an update domain) of which at most one group, and at
+ * most `cap` machines of it, may be down at once. A group's machines are installing during at least
+ * `max(sum of installs / cap, longest install)` of the chain's time, inside their usable windows (an
+ * install ends by the window's end less the reboot reserve); down during at least the same figure of
+ * install + reboot, inside their windows stretched by how far a reboot started at the last moment runs
+ * past the reserve, and anywhere. Groups are down one after another, so their figures add up.
  */
 class WindowChain {
-  installMs = 0;
-  downMs = 0;
   minRebootMs = Infinity;
+  private readonly groups = new Map<string | number, CapGroup>();
+  private lastGroup: { key: string | number; group: CapGroup } | undefined;
   private readonly parts = new Map<WindowTrack, Map<number, ChainPart>>();
   private last: { profile: ModelMachine; part: ChainPart } | undefined;
 
-  add(model: ModelArrays, i: number, cap: number): void {
+  /** Machine `i` in the chain's group `key`, of which at most `cap` machines may be down at once. */
+  add(model: ModelArrays, i: number, cap: number, key: string | number = 0): void {
     const m = model.machine(i);
-    this.installMs += m.installMs / cap;
-    this.downMs += (m.installMs + m.rebootMs) / cap;
+    const group = this.groupOf(key, cap);
+    const downMs = m.installMs + m.rebootMs;
+    group.installMs += m.installMs;
+    group.downMs += downMs;
+    if (m.installMs > group.maxInstallMs) group.maxInstallMs = m.installMs;
+    if (downMs > group.maxDownMs) group.maxDownMs = downMs;
     if (m.rebootMs < this.minRebootMs) this.minRebootMs = m.rebootMs;
     const part = this.partOf(m);
     if (m.rebootMs > part.maxRebootMs) part.maxRebootMs = m.rebootMs;
+  }
+
+  private groupOf(key: string | number, cap: number): CapGroup {
+    const last = this.lastGroup;
+    if (last && last.key === key) return last.group;
+    let group = this.groups.get(key);
+    if (!group)
+      this.groups.set(key, (group = { cap, installMs: 0, downMs: 0, maxInstallMs: 0, maxDownMs: 0 }));
+    this.lastGroup = { key, group };
+    return group;
   }
 
   private partOf(m: ModelMachine): ChainPart {
@@ -53,14 +79,20 @@ class WindowChain {
 
   /** No schedule finishes the chain earlier, starting at `from` (Infinity: its windows run out). */
   finish(from: number): number {
-    if (this.downMs === 0) return from;
+    let installMs = 0;
+    let downMs = 0;
+    for (const g of this.groups.values()) {
+      installMs += Math.max(g.installMs / g.cap, g.maxInstallMs);
+      downMs += Math.max(g.downMs / g.cap, g.maxDownMs);
+    }
+    if (downMs === 0) return from;
     const parts = [...this.parts.values()].flatMap((byReserve) => [...byReserve.values()]);
     const installs = parts.map((p) => ({ track: p.track, endReserveMs: p.reserveMs }));
     const downtime = parts.map((p) => ({ track: p.track, endReserveMs: p.reserveMs - p.maxRebootMs }));
     return Math.max(
-      from + this.downMs,
-      placeInUnion(installs, from, this.installMs) + this.minRebootMs,
-      placeInUnion(downtime, from, this.downMs),
+      from + downMs,
+      placeInUnion(installs, from, installMs) + this.minRebootMs,
+      placeInUnion(downtime, from, downMs),
     );
   }
 }
@@ -138,13 +170,17 @@ export function windowAwareBound(
         [...zones].map(([zone, count]) => [zone, resolveBudget(policy.disruptionBudget, count, true)]),
       );
       const zoneChain = new WindowChain();
-      for (const i of zonal) zoneChain.add(model, i, zoneCaps.get(machines[i].zone!)!);
+      for (const i of zonal) zoneChain.add(model, i, zoneCaps.get(machines[i].zone!)!, machines[i].zone!);
       chains.push(zoneChain);
       // A set: one update domain at a time under its 20% rule; machines without one, one at a time.
       for (const list of sets.values()) {
         const chain = new WindowChain();
         const cap = availabilitySetCap(list.length);
-        for (const i of list) chain.add(model, i, machines[i].updateDomain === undefined ? 1 : cap);
+        for (const i of list) {
+          const ud = machines[i].updateDomain;
+          // Machines without an update domain: one at a time (one group of cap 1).
+          chain.add(model, i, ud === undefined ? 1 : cap, ud ?? -1);
+        }
         chains.push(chain);
       }
       const standaloneChain = new WindowChain();

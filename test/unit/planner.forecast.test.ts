@@ -110,6 +110,36 @@ describe('forecastRollout', () => {
     expect(f.finishAt).toBe('2026-12-08T12:40:00.000Z');
   });
 
+  it("bounds an update domain by its slowest machine: it is down for all of that machine's time", () => {
+    // A set of 10 (2 at once per update domain): in each update domain one 60 + 10 minute machine and
+    // one of 5 + 10. Summed over the cap the domains would take 42.5 minutes each; the slow machine alone
+    // takes 70, so no schedule finishes the five domains before 5 x 70 minutes after 22:00.
+    const machines = Array.from({ length: 10 }, (_, k) =>
+      vm(`s${k}`, 'eastus', {
+        availabilitySet: 'web',
+        updateDomain: k % 5,
+        durations: { installMinutes: k < 5 ? 60 : 5, rebootMinutes: 10 },
+      }),
+    );
+    const f = forecast(machines, {}, '2026-12-08T22:00:00Z');
+    expect(f.lowerBoundFinishAt).toBe('2026-12-09T03:50:00.000Z');
+    expect(f.finishAt).toBe('2026-12-09T03:50:00.000Z');
+  });
+
+  it('bounds a zone by its slowest machine, zones one after another', () => {
+    // Two zones of five, all five at once (budget 5): in each one 60 + 10 minute machine and four of
+    // 5 + 10. Summed over the budget a zone would take 26 minutes; its slow machine alone takes 70.
+    const machines = Array.from({ length: 10 }, (_, k) =>
+      vm(`z${k}`, 'eastus', {
+        zone: k < 5 ? '1' : '2',
+        durations: { installMinutes: k % 5 === 0 ? 60 : 5, rebootMinutes: 10 },
+      }),
+    );
+    const f = forecast(machines, { disruptionBudget: 5 }, '2026-12-08T22:00:00Z');
+    expect(f.lowerBoundFinishAt).toBe('2026-12-09T00:20:00.000Z');
+    expect(f.finishAt).toBe('2026-12-09T00:20:00.000Z');
+  });
+
   it('an install cut by its window (at the end less the reboot reserve) is finished in a retry, after the other steps', () => {
     const machines = [
       vm('long', 'eastus', {
