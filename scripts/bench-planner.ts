@@ -128,7 +128,7 @@ function forecastMinutes(
 /** Deterministic PRNG (the simulator's mulberry32), so every run benchmarks the same fleets. */
 const random = seededRandom;
 
-interface Shape {
+export interface Shape {
   /** Shares of clusters by kind; they need not add up to 1. */
   zonal: number;
   sets: number;
@@ -137,7 +137,7 @@ interface Shape {
   servicesPerThousand: number;
 }
 
-const REALISTIC: Shape = { zonal: 0.45, sets: 0.35, standalone: 0.2, servicesPerThousand: 4 };
+export const REALISTIC: Shape = { zonal: 0.45, sets: 0.35, standalone: 0.2, servicesPerThousand: 4 };
 
 /**
  * A synthetic fleet: clusters (a service's machines of one kind in one region) until `size` machines.
@@ -213,7 +213,25 @@ export function syntheticFleet(size: number, shape: Shape = REALISTIC, seed = 42
   return { machines, regionPairs: {}, maintenanceConfigurations: {} };
 }
 
-const POLICY: Policy = policySchema.parse({
+/** The fleet shapes of the ratio table (20,000 machines each), with the policy each is planned under. */
+export const SHAPES: [string, Shape, Record<string, unknown>][] = [
+  ['realistic mix', REALISTIC, { serviceCapacity: { tag: 'service', minAvailable: '75%' } }],
+  ['standalone only, budget 20%', { zonal: 0, sets: 0, standalone: 1, servicesPerThousand: 4 }, {}],
+  ['zonal only, budget 20%', { zonal: 1, sets: 0, standalone: 0, servicesPerThousand: 4 }, {}],
+  ['availability sets only', { zonal: 0, sets: 1, standalone: 0, servicesPerThousand: 4 }, {}],
+  [
+    'tight services (minAvailable 90%)',
+    REALISTIC,
+    { serviceCapacity: { tag: 'service', minAvailable: '90%' } },
+  ],
+  [
+    'one service per cluster, 50%',
+    { ...REALISTIC, servicesPerThousand: 1000 },
+    { serviceCapacity: { tag: 'cluster', minAvailable: '50%' } },
+  ],
+];
+
+export const POLICY: Policy = policySchema.parse({
   disruptionBudget: '20%',
   serviceCapacity: { tag: 'service', minAvailable: '75%' },
 });
@@ -374,22 +392,6 @@ async function main(): Promise<void> {
       " in each region's time zone; forecast/bound compares both as durations from the start)\n",
   );
 
-  const shapes: [string, Shape, Record<string, unknown>][] = [
-    ['realistic mix', REALISTIC, { serviceCapacity: { tag: 'service', minAvailable: '75%' } }],
-    ['standalone only, budget 20%', { zonal: 0, sets: 0, standalone: 1, servicesPerThousand: 4 }, {}],
-    ['zonal only, budget 20%', { zonal: 1, sets: 0, standalone: 0, servicesPerThousand: 4 }, {}],
-    ['availability sets only', { zonal: 0, sets: 1, standalone: 0, servicesPerThousand: 4 }, {}],
-    [
-      'tight services (minAvailable 90%)',
-      REALISTIC,
-      { serviceCapacity: { tag: 'service', minAvailable: '90%' } },
-    ],
-    [
-      'one service per cluster, 50%',
-      { ...REALISTIC, servicesPerThousand: 1000 },
-      { serviceCapacity: { tag: 'cluster', minAvailable: '50%' } },
-    ],
-  ];
   const shapeWidths = [36, 14, 14, 10, 16];
   // dist/scripts/ -> the repository's examples/, or the working directory's when built elsewhere.
   const besideDist = join(__dirname, '..', '..', 'examples');
@@ -406,7 +408,7 @@ async function main(): Promise<void> {
   console.log(
     row(['shape (20,000 machines)', 'estimate min', 'bound min', 'ratio', 'forecast/bound'], shapeWidths),
   );
-  for (const [name, shape, policy] of shapes) {
+  for (const [name, shape, policy] of SHAPES) {
     const fleet = syntheticFleet(20_000, shape, 7);
     console.log(
       ratioRow(name, fleet, policySchema.parse({ disruptionBudget: '20%', ...policy }), shapeWidths),
