@@ -21,40 +21,56 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   const conflicts = new RegionConflicts(fleet.regionPairs);
   const problems: Problem[] = [];
 
-  // Regions by first appearance; exclusions by patch mode, then by explicit phases.
+  // Regions by first appearance; exclusions by patch mode, then by explicit phases. Machines of one
+  // region usually come together, so the previous machine's region is tried before the map.
   const regionIds = new Map<string, number>();
   const regionNames: string[] = [];
   const regionOf = new Int32Array(n);
   const exclusions: (Exclusion | undefined)[] = new Array<Exclusion | undefined>(n);
+  // One exclusion per patch mode: every machine it excludes shares it (the plan is only read).
+  const byMode = new Map<string, Exclusion | undefined>();
+  let lastRegion: string | undefined;
+  let lastId = -1;
   for (let i = 0; i < n; i++) {
     const m = machines[i];
-    let id = regionIds.get(m.region);
-    if (id === undefined) {
-      id = regionNames.length;
-      regionIds.set(m.region, id);
-      regionNames.push(m.region);
+    if (m.region !== lastRegion) {
+      let id = regionIds.get(m.region);
+      if (id === undefined) {
+        id = regionNames.length;
+        regionIds.set(m.region, id);
+        regionNames.push(m.region);
+      }
+      lastRegion = m.region;
+      lastId = id;
     }
-    regionOf[i] = id;
-    exclusions[i] = exclusionByPatchMode(m.patchMode);
+    regionOf[i] = lastId;
+    const mode = m.patchMode;
+    let excluded = byMode.get(mode);
+    if (excluded === undefined && !byMode.has(mode))
+      byMode.set(mode, (excluded = exclusionByPatchMode(mode)));
+    exclusions[i] = excluded;
   }
   if (policy.phases) {
     problems.push(...checkExplicitPhases(policy.phases, new Set(regionIds.keys()), conflicts));
     const named = new Set(policy.phases.flat());
     const notNamed = regionNames.map((name) => (named.has(name) ? undefined : regionNotInPhases(name)));
     for (let i = 0; i < n; i++)
-      if (!exclusions[i] && notNamed[regionOf[i]]) exclusions[i] = { ...notNamed[regionOf[i]]! };
+      if (!exclusions[i] && notNamed[regionOf[i]]) exclusions[i] = notNamed[regionOf[i]];
   }
 
-  // Eligible machines per region (fleet order), services and their allowances.
-  const regionItems: number[][] = regionNames.map(() => []);
+  // Eligible machines per region (fleet order), each list allocated at its size; services and their allowances.
+  const counts = new Int32Array(regionNames.length);
   const minutes = new Float64Array(n);
   for (let i = 0; i < n; i++)
     if (!exclusions[i]) {
-      regionItems[regionOf[i]].push(i);
+      counts[regionOf[i]]++;
       minutes[i] = machineMinutes(machines[i]);
     }
+  const regionItems: number[][] = regionNames.map((_, r) => new Array<number>(counts[r]));
+  counts.fill(0);
+  for (let i = 0; i < n; i++) if (!exclusions[i]) regionItems[regionOf[i]][counts[regionOf[i]]++] = i;
   const services = policy.serviceCapacity
-    ? indexServices(fleet, policy.serviceCapacity, regionOf, regionNames.length, exclusions)
+    ? indexServices(fleet, policy.serviceCapacity, regionItems, exclusions)
     : undefined;
   if (services) problems.push(...services.problems);
 
@@ -150,29 +166,45 @@ interface Services {
 function indexServices(
   fleet: Fleet,
   capacity: NonNullable<Policy['serviceCapacity']>,
-  regionOf: Int32Array,
-  regionCount: number,
+  regionItems: readonly (readonly number[])[],
   exclusions: readonly (Exclusion | undefined)[],
 ): Services {
   const ids = new Map<string, number>();
   const names: string[] = [];
   const totals: number[] = [];
   const serviceOf = new Int32Array(fleet.machines.length).fill(-1);
-  const regionServices = Array.from({ length: regionCount }, () => new Map<number, number>());
+  const tag = capacity.tag;
+  // Machines of one service usually come together: the previous machine's value is tried before the map.
+  let lastValue: string | undefined;
+  let last = -1;
   fleet.machines.forEach((m, i) => {
-    const value = exclusions[i] || !Object.hasOwn(m.tags, capacity.tag) ? undefined : m.tags[capacity.tag];
+    const value = exclusions[i] || !Object.hasOwn(m.tags, tag) ? undefined : m.tags[tag];
     if (value === undefined) return;
-    let s = ids.get(value);
-    if (s === undefined) {
-      s = names.length;
-      ids.set(value, s);
-      names.push(value);
-      totals.push(0);
+    if (value !== lastValue) {
+      let s = ids.get(value);
+      if (s === undefined) {
+        s = names.length;
+        ids.set(value, s);
+        names.push(value);
+        totals.push(0);
+      }
+      lastValue = value;
+      last = s;
     }
-    serviceOf[i] = s;
-    totals[s]++;
-    const perRegion = regionServices[regionOf[i]];
-    perRegion.set(s, (perRegion.get(s) ?? 0) + 1);
+    serviceOf[i] = last;
+    totals[last]++;
+  });
+  // Per region, its services in order of first appearance with their machines.
+  const regionServices = regionItems.map(() => new Map<number, number>());
+  const perRegion = new Int32Array(names.length);
+  const order: number[] = [];
+  regionItems.forEach((list, r) => {
+    for (const i of list) if (serviceOf[i] >= 0 && perRegion[serviceOf[i]]++ === 0) order.push(serviceOf[i]);
+    for (const s of order) {
+      regionServices[r].set(s, perRegion[s]);
+      perRegion[s] = 0;
+    }
+    order.length = 0;
   });
   const allowance = totals.map((total) => serviceAllowance(capacity.minAvailable, total));
   const problems: Problem[] = [];
