@@ -284,12 +284,13 @@ export function parseFleet(input: unknown, options: { fast: boolean } = { fast: 
         path: `${at}.maintenanceConfiguration`,
         message: `no maintenance configuration named "${m.maintenanceConfiguration}"`,
       });
-    machines.push({
-      ...m,
-      patchMode: m.patchMode ?? defaultPatchMode(m.os),
-      timeZone: timeZone ?? m.timeZone,
-      ...(subscription !== undefined ? { subscription } : {}),
-    });
+    // Completed in place: the schema and the fast path both give an object of their own, and a field
+    // set here lands where a copy would put it (an existing one in its place, a new one at the end).
+    const machine = m as Machine;
+    machine.patchMode = m.patchMode ?? defaultPatchMode(m.os);
+    machine.timeZone = timeZone ?? m.timeZone;
+    if (subscription !== undefined) machine.subscription = subscription;
+    machines.push(machine);
   });
 
   if (problems.length) return { ok: false, problems };
