@@ -29,6 +29,7 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   const exclusions: (Exclusion | undefined)[] = new Array<Exclusion | undefined>(n);
   // One exclusion per patch mode: every machine it excludes shares it (the plan is only read).
   const byMode = new Map<string, Exclusion | undefined>();
+  const minutes = new Float64Array(n);
   let lastRegion: string | undefined;
   let lastId = -1;
   for (let i = 0; i < n; i++) {
@@ -49,6 +50,8 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
     if (excluded === undefined && !byMode.has(mode))
       byMode.set(mode, (excluded = exclusionByPatchMode(mode)));
     exclusions[i] = excluded;
+    // In the same pass, while the machine is at hand (a machine a phase leaves out keeps its unused minutes).
+    if (!excluded) minutes[i] = machineMinutes(m);
   }
   if (policy.phases) {
     problems.push(...checkExplicitPhases(policy.phases, new Set(regionIds.keys()), conflicts));
@@ -60,12 +63,7 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
 
   // Eligible machines per region (fleet order), each list allocated at its size; services and their allowances.
   const counts = new Int32Array(regionNames.length);
-  const minutes = new Float64Array(n);
-  for (let i = 0; i < n; i++)
-    if (!exclusions[i]) {
-      counts[regionOf[i]]++;
-      minutes[i] = machineMinutes(machines[i]);
-    }
+  for (let i = 0; i < n; i++) if (!exclusions[i]) counts[regionOf[i]]++;
   const regionItems: number[][] = regionNames.map((_, r) => new Array<number>(counts[r]));
   counts.fill(0);
   for (let i = 0; i < n; i++) if (!exclusions[i]) regionItems[regionOf[i]][counts[regionOf[i]]++] = i;
