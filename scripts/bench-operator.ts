@@ -72,7 +72,9 @@ function child(fleetPath: string, policyPath: string, size: number): void {
     return text.length / 1e6;
   });
   const measure: Measure = { size, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, outputMb };
-  process.send!(measure);
+  // Run by hand (`--child FLEET POLICY SIZE`, e.g. under --cpu-prof), it prints what it measured.
+  if (process.send) process.send(measure);
+  else console.log(JSON.stringify(measure));
 }
 
 function inChild(fleetPath: string, policyPath: string, size: number): Promise<Measure> {
