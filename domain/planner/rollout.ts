@@ -30,6 +30,8 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   // One exclusion per patch mode: every machine it excludes shares it (the plan is only read).
   const byMode = new Map<string, Exclusion | undefined>();
   const minutes = new Float64Array(n);
+  // Names read while the machine is at hand: the last pass then needs no machine again.
+  const names: string[] = new Array<string>(n);
   let lastRegion: string | undefined;
   let lastId = -1;
   for (let i = 0; i < n; i++) {
@@ -45,6 +47,7 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
       lastId = id;
     }
     regionOf[i] = lastId;
+    names[i] = m.name;
     const mode = m.patchMode;
     let excluded = byMode.get(mode);
     if (excluded === undefined && !byMode.has(mode))
@@ -126,11 +129,11 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
 
   const planned: PlannedMachine[] = new Array<PlannedMachine>(n);
   for (let i = 0; i < n; i++) {
-    const m = machines[i];
     const excluded = exclusions[i];
+    const region = regionNames[regionOf[i]];
     planned[i] = excluded
-      ? { name: m.name, region: m.region, excluded }
-      : { name: m.name, region: m.region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
+      ? { name: names[i], region, excluded }
+      : { name: names[i], region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
   }
   return {
     ok: true,
