@@ -26,12 +26,12 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   const regionIds = new Map<string, number>();
   const regionNames: string[] = [];
   const regionOf = new Int32Array(n);
-  const exclusions: (Exclusion | undefined)[] = new Array<Exclusion | undefined>(n);
-  // One exclusion per patch mode: every machine it excludes shares it (the plan is only read).
-  const byMode = new Map<string, Exclusion | undefined>();
+  // Per machine, 0 when it joins, else 1 + its exclusion's place in `exclusionList`: one exclusion per
+  // patch mode or region, shared by the machines it leaves out (the plan is only read).
+  const excludedBy = new Int32Array(n);
+  const exclusionList: Exclusion[] = [];
+  const byMode = new Map<string, number>();
   const minutes = new Float64Array(n);
-  // Names read while the machine is at hand: the last pass then needs no machine again.
-  const names: string[] = new Array<string>(n);
   let lastRegion: string | undefined;
   let lastId = -1;
   for (let i = 0; i < n; i++) {
@@ -47,31 +47,34 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
       lastId = id;
     }
     regionOf[i] = lastId;
-    names[i] = m.name;
     const mode = m.patchMode;
-    let excluded = byMode.get(mode);
-    if (excluded === undefined && !byMode.has(mode))
-      byMode.set(mode, (excluded = exclusionByPatchMode(mode)));
-    exclusions[i] = excluded;
+    let code = byMode.get(mode);
+    if (code === undefined) {
+      const exclusion = exclusionByPatchMode(mode);
+      code = exclusion ? exclusionList.push(exclusion) : 0;
+      byMode.set(mode, code);
+    }
+    excludedBy[i] = code;
     // In the same pass, while the machine is at hand (a machine a phase leaves out keeps its unused minutes).
-    if (!excluded) minutes[i] = machineMinutes(m);
+    if (code === 0) minutes[i] = machineMinutes(m);
   }
   if (policy.phases) {
     problems.push(...checkExplicitPhases(policy.phases, new Set(regionIds.keys()), conflicts));
     const named = new Set(policy.phases.flat());
-    const notNamed = regionNames.map((name) => (named.has(name) ? undefined : regionNotInPhases(name)));
-    for (let i = 0; i < n; i++)
-      if (!exclusions[i] && notNamed[regionOf[i]]) exclusions[i] = notNamed[regionOf[i]];
+    const notNamed = regionNames.map((name) =>
+      named.has(name) ? 0 : exclusionList.push(regionNotInPhases(name)),
+    );
+    for (let i = 0; i < n; i++) if (excludedBy[i] === 0) excludedBy[i] = notNamed[regionOf[i]];
   }
 
   // Eligible machines per region (fleet order), each list allocated at its size; services and their allowances.
   const counts = new Int32Array(regionNames.length);
-  for (let i = 0; i < n; i++) if (!exclusions[i]) counts[regionOf[i]]++;
+  for (let i = 0; i < n; i++) if (excludedBy[i] === 0) counts[regionOf[i]]++;
   const regionItems: number[][] = regionNames.map((_, r) => new Array<number>(counts[r]));
   counts.fill(0);
-  for (let i = 0; i < n; i++) if (!exclusions[i]) regionItems[regionOf[i]][counts[regionOf[i]]++] = i;
+  for (let i = 0; i < n; i++) if (excludedBy[i] === 0) regionItems[regionOf[i]][counts[regionOf[i]]++] = i;
   const services = policy.serviceCapacity
-    ? indexServices(fleet, policy.serviceCapacity, regionItems, exclusions)
+    ? indexServices(fleet, policy.serviceCapacity, regionItems, excludedBy)
     : undefined;
   if (services) problems.push(...services.problems);
 
@@ -129,11 +132,11 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
 
   const planned: PlannedMachine[] = new Array<PlannedMachine>(n);
   for (let i = 0; i < n; i++) {
-    const excluded = exclusions[i];
-    const region = regionNames[regionOf[i]];
-    planned[i] = excluded
-      ? { name: names[i], region, excluded }
-      : { name: names[i], region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
+    const m = machines[i];
+    planned[i] =
+      excludedBy[i] !== 0
+        ? { name: m.name, region: m.region, excluded: exclusionList[excludedBy[i] - 1] }
+        : { name: m.name, region: m.region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
   }
   return {
     ok: true,
@@ -168,7 +171,7 @@ function indexServices(
   fleet: Fleet,
   capacity: NonNullable<Policy['serviceCapacity']>,
   regionItems: readonly (readonly number[])[],
-  exclusions: readonly (Exclusion | undefined)[],
+  excludedBy: Int32Array,
 ): Services {
   const ids = new Map<string, number>();
   const names: string[] = [];
@@ -179,7 +182,7 @@ function indexServices(
   let lastValue: string | undefined;
   let last = -1;
   fleet.machines.forEach((m, i) => {
-    const value = exclusions[i] || !Object.hasOwn(m.tags, tag) ? undefined : m.tags[tag];
+    const value = excludedBy[i] !== 0 || !Object.hasOwn(m.tags, tag) ? undefined : m.tags[tag];
     if (value === undefined) return;
     if (value !== lastValue) {
       let s = ids.get(value);
