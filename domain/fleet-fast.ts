@@ -23,7 +23,7 @@ import { RESERVED_KEYS } from './problems';
 
 type Doc = Record<string, unknown>;
 
-/** The schema's fields in its order; `true`: the fast path checks it (the others send it to the schema). */
+/** The schema's fields; `true`: the fast path checks it (the others send the machine to the schema). */
 const FIELDS: Readonly<Record<string, boolean>> = {
   name: true,
   region: true,
@@ -45,7 +45,6 @@ const FIELDS: Readonly<Record<string, boolean>> = {
   azure: false,
   durations: true,
 };
-const ORDER = Object.keys(FIELDS);
 
 const isPlain = (v: unknown): v is Doc =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
@@ -71,48 +70,52 @@ export function fastMachine(input: unknown): Doc | undefined {
   if (!isPlain(input)) return undefined;
   for (const key in input)
     if (!Object.hasOwn(FIELDS, key) || !FIELDS[key] || input[key] === undefined) return undefined;
-  if (!Object.hasOwn(input, 'name') || !Object.hasOwn(input, 'region') || !Object.hasOwn(input, 'os'))
-    return undefined;
-  const has = (key: string) => Object.hasOwn(input, key);
+  // Every own key holds a value (checked above), so a field is present exactly when it is defined.
   const v = input;
   if (!(isString(v.name, 1, FLEET_BOUNDS.machineNameLength) && ID_NAME.test(v.name))) return undefined;
   if (!(isString(v.region, 1, FLEET_BOUNDS.nameLength) && ID_NAME.test(v.region))) return undefined;
-  let zone = v.zone;
-  if (has('zone')) {
-    if (typeof zone === 'number') zone = String(zone);
-    if (!oneOf(ZONES, zone)) return undefined;
-  }
-  if (has('availabilitySet') && !isLabel(v.availabilitySet)) return undefined;
-  if (has('updateDomain') && !isIntIn(v.updateDomain, 0, FLEET_BOUNDS.updateDomains - 1)) return undefined;
-  if (has('faultDomain') && !isIntIn(v.faultDomain, 0, FLEET_BOUNDS.faultDomains - 1)) return undefined;
-  if (!oneOf(OS_TYPES, v.os)) return undefined;
-  if (has('patchMode') && !oneOf(PATCH_MODES, v.patchMode)) return undefined;
-  if (has('timeZone') && !isString(v.timeZone, 1, FLEET_BOUNDS.nameLength)) return undefined;
-  if (has('maintenanceConfiguration') && !isLabel(v.maintenanceConfiguration)) return undefined;
-  if (has('subscription') && !(typeof v.subscription === 'string' && SUBSCRIPTION_ID.test(v.subscription)))
+  const zone = typeof v.zone === 'number' ? String(v.zone) : v.zone;
+  if (zone !== undefined && !oneOf(ZONES, zone)) return undefined;
+  if (v.availabilitySet !== undefined && !isLabel(v.availabilitySet)) return undefined;
+  if (v.updateDomain !== undefined && !isIntIn(v.updateDomain, 0, FLEET_BOUNDS.updateDomains - 1))
     return undefined;
-  if (has('site') && !(isString(v.site, 0, FLEET_BOUNDS.nameLength) && SITE_NAME.test(v.site)))
+  if (v.faultDomain !== undefined && !isIntIn(v.faultDomain, 0, FLEET_BOUNDS.faultDomains - 1))
+    return undefined;
+  if (!oneOf(OS_TYPES, v.os)) return undefined;
+  if (v.patchMode !== undefined && !oneOf(PATCH_MODES, v.patchMode)) return undefined;
+  if (v.timeZone !== undefined && !isString(v.timeZone, 1, FLEET_BOUNDS.nameLength)) return undefined;
+  if (v.maintenanceConfiguration !== undefined && !isLabel(v.maintenanceConfiguration)) return undefined;
+  if (
+    v.subscription !== undefined &&
+    !(typeof v.subscription === 'string' && SUBSCRIPTION_ID.test(v.subscription))
+  )
+    return undefined;
+  if (v.site !== undefined && !(isString(v.site, 0, FLEET_BOUNDS.nameLength) && SITE_NAME.test(v.site)))
     return undefined;
   // The drivers with settings of their own (ssh, azure) are the schema's to check.
-  if (has('driver') && v.driver !== DRIVERS[0]) return undefined;
-  const image = has('image') ? fastImage(v.image) : undefined;
-  if (has('image') && !image) return undefined;
-  const durations = has('durations') ? fastDurations(v.durations) : undefined;
-  if (has('durations') && !durations) return undefined;
-  if (has('tags') && !fastTags(v.tags)) return undefined;
+  if (v.driver !== undefined && v.driver !== DRIVERS[0]) return undefined;
+  const image = v.image === undefined ? undefined : fastImage(v.image);
+  if (v.image !== undefined && !image) return undefined;
+  const durations = v.durations === undefined ? undefined : fastDurations(v.durations);
+  if (v.durations !== undefined && !durations) return undefined;
+  if (v.tags !== undefined && !fastTags(v.tags)) return undefined;
 
   // The schema's output: its fields in its order, defaults filled in.
-  const out: Doc = {};
-  for (const key of ORDER) {
-    if (key === 'timeZone') out.timeZone = has(key) ? v.timeZone : 'UTC';
-    else if (key === 'tags') out.tags = has(key) ? v.tags : {};
-    else if (key === 'driver') out.driver = has(key) ? v.driver : DRIVERS[0];
-    else if (!has(key)) continue;
-    else if (key === 'zone') out.zone = zone;
-    else if (key === 'image') out.image = image;
-    else if (key === 'durations') out.durations = durations;
-    else out[key] = v[key];
-  }
+  const out: Doc = { name: v.name, region: v.region };
+  if (zone !== undefined) out.zone = zone;
+  if (v.availabilitySet !== undefined) out.availabilitySet = v.availabilitySet;
+  if (v.updateDomain !== undefined) out.updateDomain = v.updateDomain;
+  if (v.faultDomain !== undefined) out.faultDomain = v.faultDomain;
+  out.os = v.os;
+  if (image) out.image = image;
+  if (v.patchMode !== undefined) out.patchMode = v.patchMode;
+  out.timeZone = v.timeZone ?? 'UTC';
+  if (v.maintenanceConfiguration !== undefined) out.maintenanceConfiguration = v.maintenanceConfiguration;
+  if (v.subscription !== undefined) out.subscription = v.subscription;
+  if (v.site !== undefined) out.site = v.site;
+  out.tags = v.tags ?? {};
+  out.driver = v.driver ?? DRIVERS[0];
+  if (durations) out.durations = durations;
   return out;
 }
 
