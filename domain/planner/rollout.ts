@@ -250,16 +250,19 @@ function serviceBound(
   services: Services,
   minutes: Float64Array,
 ): number {
-  const stats = new Map<number, ChainStats>();
+  // Per service id (a dense list: a lookup per machine, no hashing).
+  const stats: (ChainStats | undefined)[] = new Array<ChainStats | undefined>(services.names.length);
   for (const r of phase)
     for (const i of regionItems[r]) {
       const s = services.serviceOf[i];
       if (s < 0) continue;
-      let chain = stats.get(s);
-      if (!chain) stats.set(s, (chain = new ChainStats()));
+      let chain = stats[s];
+      if (!chain) stats[s] = chain = new ChainStats();
       chain.add(minutes[i]);
     }
   let bound = 0;
-  for (const [s, chain] of stats) bound = Math.max(bound, chainBound(chain, services.allowance[s]));
+  stats.forEach((chain, s) => {
+    if (chain) bound = Math.max(bound, chainBound(chain, services.allowance[s]));
+  });
   return bound;
 }
