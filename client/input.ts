@@ -4,6 +4,7 @@ import { parseFleet, type Fleet } from '../domain/fleet';
 import { parsePolicy, type Policy } from '../domain/policy';
 import type { Parsed } from '../domain/problems';
 import { UsageError } from './errors';
+import { parseJsonDocument } from './json-document';
 
 /** Reads a YAML or JSON document; an unreadable or malformed file is a usage error naming the file. */
 export function readDocument(path: string, what: string): unknown {
@@ -17,8 +18,11 @@ export function readDocument(path: string, what: string): unknown {
     if (code === 'EACCES') throw UsageError.of(what, `permission denied: ${path}`);
     throw UsageError.of(what, `cannot read ${path}: ${code ?? (err as Error).message}`);
   }
+  // Plain JSON by JSON.parse, far faster on a large fleet; the YAML parser for the rest (json-document.ts).
+  const json = parseJsonDocument(text);
+  if (json !== undefined) return json;
   try {
-    // YAML is a superset of JSON: one parser reads both.
+    // YAML is a superset of JSON: it reads every document JSON.parse did not.
     return parseYaml(text, { prettyErrors: false });
   } catch (err) {
     const first = (err as Error).message.split('\n')[0];

@@ -5,47 +5,34 @@ import { isDeclaredRegion, type RegionPairs } from './regions';
 import { resolveTimeZone } from './timezones';
 import { maintenanceConfigurationSchema, parseMaintenanceConfiguration } from './windows';
 
-/** The fleet file is a public contract: these field names are stable. */
+import {
+  DRIVERS,
+  FLEET_BOUNDS,
+  ID_NAME,
+  ID_NAME_MESSAGE,
+  NO_CONTROL,
+  NO_CONTROL_MESSAGE,
+  OS_TYPES,
+  type OsType,
+  PATCH_MODES,
+  type PatchMode,
+  SITE_NAME,
+  ZONES,
+} from './fleet-rules';
+import { fastMachine } from './fleet-fast';
 
-export const PATCH_MODES = ['AutomaticByPlatform', 'AutomaticByOS', 'Manual', 'ImageDefault'] as const;
-export type PatchMode = (typeof PATCH_MODES)[number];
-export type OsType = 'Linux' | 'Windows';
-/** How a machine is patched. `simulated` patches nothing: every output that shows such a machine says so. */
-export const DRIVERS = ['simulated', 'ssh', 'azure'] as const;
-export type DriverKind = (typeof DRIVERS)[number];
+/** The fleet file is a public contract: its names and bounds are in fleet-rules.ts. */
+export { DRIVERS, FLEET_BOUNDS, PATCH_MODES } from './fleet-rules';
+export type { DriverKind, OsType, PatchMode } from './fleet-rules';
 
-/**
- * Bounds on every number and name of a fleet, so that no value can make a timer infinite or a payload
- * huge: simulated durations up to a day, fault counts up to 1,000, expected minutes up to a day. Tags
- * take Azure's own limits (50 per resource, names up to 512 characters, values up to 256).
- */
-export const FLEET_BOUNDS = {
-  simulatedSeconds: 86_400,
-  faultCount: 1000,
-  expectedMinutes: 1440,
-  nameLength: 100,
-  tagNameLength: 512,
-  tagValueLength: 256,
-  tags: 50,
-} as const;
-
-// eslint-disable-next-line no-control-regex
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/;
 /** A name of the fleet's own (an availability set, a tag, a configuration): printable, at most 100 characters. */
 export const labelSchema = z
   .string()
   .min(1)
   .max(FLEET_BOUNDS.nameLength)
-  .regex(NO_CONTROL, 'must not contain control characters');
+  .regex(NO_CONTROL, NO_CONTROL_MESSAGE);
 /** Region names end up in workflow IDs: letters, digits, ".", "_", "-". */
-const regionSchema = z
-  .string()
-  .min(1)
-  .max(FLEET_BOUNDS.nameLength)
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-    'must start with a letter or digit and hold only letters, digits, ".", "_" or "-"',
-  );
+const regionSchema = z.string().min(1).max(FLEET_BOUNDS.nameLength).regex(ID_NAME, ID_NAME_MESSAGE);
 const faultCount = z.union([z.boolean(), z.number().int().nonnegative().max(FLEET_BOUNDS.faultCount)]);
 
 const simulationSchema = z
@@ -108,7 +95,7 @@ export const sshSettingsSchema = z
     health: z
       .object({
         command: z
-          .array(z.string().min(1).max(4096).regex(NO_CONTROL, 'must not contain control characters'))
+          .array(z.string().min(1).max(4096).regex(NO_CONTROL, NO_CONTROL_MESSAGE))
           .min(1)
           .max(64)
           .optional(),
@@ -127,20 +114,23 @@ const imageSchema = z.object({ publisher: labelSchema, offer: labelSchema, sku: 
 
 const machineSchema = z
   .object({
-    name: z
-      .string()
-      .min(1)
-      .max(200)
-      .regex(
-        /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
-        'must start with a letter or digit and hold only letters, digits, ".", "_" or "-"',
-      ),
+    name: z.string().min(1).max(FLEET_BOUNDS.machineNameLength).regex(ID_NAME, ID_NAME_MESSAGE),
     region: regionSchema,
-    zone: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(['1', '2', '3'])).optional(),
+    zone: z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.enum(ZONES)).optional(),
     availabilitySet: labelSchema.optional(),
-    updateDomain: z.number().int().min(0).max(19).optional(),
-    faultDomain: z.number().int().min(0).max(2).optional(),
-    os: z.enum(['Linux', 'Windows']),
+    updateDomain: z
+      .number()
+      .int()
+      .min(0)
+      .max(FLEET_BOUNDS.updateDomains - 1)
+      .optional(),
+    faultDomain: z
+      .number()
+      .int()
+      .min(0)
+      .max(FLEET_BOUNDS.faultDomains - 1)
+      .optional(),
+    os: z.enum(OS_TYPES),
     image: imageSchema.optional(),
     patchMode: z.enum(PATCH_MODES).optional(),
     timeZone: z.string().min(1).max(FLEET_BOUNDS.nameLength).default('UTC'),
@@ -152,19 +142,11 @@ const machineSchema = z
      */
     subscription: z.string().regex(SUBSCRIPTION_ID, 'must be an Azure subscription ID (a GUID)').optional(),
     /** Site whose task queue runs this machine's activities (a worker placed next to the machines). */
-    site: z
-      .string()
-      .max(FLEET_BOUNDS.nameLength)
-      .regex(/^[A-Za-z0-9._-]+$/)
-      .optional(),
+    site: z.string().max(FLEET_BOUNDS.nameLength).regex(SITE_NAME).optional(),
     tags: z
       .record(
-        z
-          .string()
-          .min(1)
-          .max(FLEET_BOUNDS.tagNameLength)
-          .regex(NO_CONTROL, 'must not contain control characters'),
-        z.string().max(FLEET_BOUNDS.tagValueLength).regex(NO_CONTROL, 'must not contain control characters'),
+        z.string().min(1).max(FLEET_BOUNDS.tagNameLength).regex(NO_CONTROL, NO_CONTROL_MESSAGE),
+        z.string().max(FLEET_BOUNDS.tagValueLength).regex(NO_CONTROL, NO_CONTROL_MESSAGE),
       )
       .refine((tags) => Object.keys(tags).length <= FLEET_BOUNDS.tags, `at most ${FLEET_BOUNDS.tags} tags`)
       .default({}),
@@ -215,8 +197,12 @@ export function defaultPatchMode(os: OsType): PatchMode {
   return os === 'Windows' ? 'AutomaticByOS' : 'ImageDefault';
 }
 
-/** Validates a parsed fleet document; every problem is reported at once. */
-export function parseFleet(input: unknown): Parsed<Fleet> {
+/**
+ * Validates a parsed fleet document; every problem is reported at once. Machines in the common fields
+ * take the schema's fast path (fleet-fast.ts); `fast: false` sends every machine through the schema,
+ * for the test that holds both equal.
+ */
+export function parseFleet(input: unknown, options: { fast: boolean } = { fast: true }): Parsed<Fleet> {
   const result = fleetSchema.safeParse(input);
   const machinesOnly = z
     .object({ machines: z.array(z.unknown()) })
@@ -262,7 +248,8 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
       else seen.set(name, i);
     }
     problems.push(...reservedKeyProblems((input as { tags?: unknown } | null)?.tags, `${at}.tags`));
-    const parsed = machineSchema.safeParse(input);
+    const fast = options.fast ? (fastMachine(input) as MachineInput | undefined) : undefined;
+    const parsed = fast ? { success: true as const, data: fast } : machineSchema.safeParse(input);
     if (!parsed.success) {
       problems.push(...problemsFromZod(parsed.error, at));
       return;
@@ -297,12 +284,13 @@ export function parseFleet(input: unknown): Parsed<Fleet> {
         path: `${at}.maintenanceConfiguration`,
         message: `no maintenance configuration named "${m.maintenanceConfiguration}"`,
       });
-    machines.push({
-      ...m,
-      patchMode: m.patchMode ?? defaultPatchMode(m.os),
-      timeZone: timeZone ?? m.timeZone,
-      ...(subscription !== undefined ? { subscription } : {}),
-    });
+    // Completed in place: the schema and the fast path both give an object of their own, and a field
+    // set here lands where a copy would put it (an existing one in its place, a new one at the end).
+    const machine = m as Machine;
+    machine.patchMode = m.patchMode ?? defaultPatchMode(m.os);
+    machine.timeZone = timeZone ?? m.timeZone;
+    if (subscription !== undefined) machine.subscription = subscription;
+    machines.push(machine);
   });
 
   if (problems.length) return { ok: false, problems };

@@ -16,6 +16,16 @@ export function leaseFactsOf(
   policy: Pick<Policy, 'serviceCapacity'>,
   counted: (m: Machine) => boolean,
 ): Map<string, LeaseFacts> {
+  const list = leaseFactsByIndex(fleet, policy, counted);
+  return new Map(fleet.machines.map((m, i) => [m.name, list[i]]));
+}
+
+/** The same facts, per machine of the fleet in fleet order. */
+export function leaseFactsByIndex(
+  fleet: Fleet,
+  policy: Pick<Policy, 'serviceCapacity'>,
+  counted: (m: Machine, i: number) => boolean,
+): LeaseFacts[] {
   const conflicts = new RegionConflicts(fleet.regionPairs);
   const sets = new Map<string, number>();
   const services = new Map<string, number>();
@@ -23,22 +33,26 @@ export function leaseFactsOf(
   const serviceOf = (m: Machine) =>
     capacity && Object.hasOwn(m.tags, capacity.tag) ? m.tags[capacity.tag] : undefined;
   const setOf = (m: Machine) => `${m.region}/${m.availabilitySet}`;
-  for (const m of fleet.machines) {
-    if (!counted(m)) continue;
+  fleet.machines.forEach((m, i) => {
+    if (!counted(m, i)) return;
     if (m.availabilitySet !== undefined) sets.set(setOf(m), (sets.get(setOf(m)) ?? 0) + 1);
     const s = serviceOf(m);
     if (s !== undefined) services.set(s, (services.get(s) ?? 0) + 1);
-  }
-  const facts = new Map<string, LeaseFacts>();
+  });
+  const facts: LeaseFacts[] = [];
+  // A region's pairs once, shared by its machines' facts (they are only read).
+  const pairsOf = new Map<string, string[]>();
   for (const m of fleet.machines) {
-    const f: LeaseFacts = { pairs: [...conflicts.neighbours(m.region)].sort() };
+    let pairs = pairsOf.get(m.region);
+    if (!pairs) pairsOf.set(m.region, (pairs = [...conflicts.neighbours(m.region)].sort()));
+    const f: LeaseFacts = { pairs };
     if (m.availabilitySet !== undefined) f.setSize = Math.max(1, sets.get(setOf(m)) ?? 0);
     const s = serviceOf(m);
     if (s !== undefined && capacity) {
       f.service = s;
       f.serviceAllowance = serviceAllowance(capacity.minAvailable, Math.max(1, services.get(s) ?? 0));
     }
-    facts.set(m.name, f);
+    facts.push(f);
   }
   return facts;
 }

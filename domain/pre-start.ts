@@ -4,7 +4,7 @@ import type { Plan } from './plan';
 import type { Policy } from './policy';
 import type { Parsed, Problem } from './problems';
 import { DEFAULT_MINUTES, planRollout } from './planner';
-import { buildRolloutInput, type MachineSpec, type RolloutInput } from './rollout-spec';
+import { buildRolloutInput, type MachineSpec, type RolloutInput, stepMachineIndices } from './rollout-spec';
 import { inlineSpecOf } from './spec-slices';
 import { INSTALL_MIN_REMAINING_MS, REBOOT_MIN_REMAINING_MS } from './windows';
 
@@ -49,7 +49,7 @@ export function prepareRolloutInput(args: PreStart): Parsed<{ plan: Plan; input:
   problems.push(
     ...deadlineProblems(input, args.now),
     ...gateProblems(args.policy, plan),
-    ...windowProblems(args.fleet, args.policy, input),
+    ...windowProblems(args.fleet, args.policy, plan, input),
   );
   return problems.length ? { ok: false, problems } : { ok: true, value: { plan, input } };
 }
@@ -89,16 +89,19 @@ function gateProblems(policy: Policy, plan: Plan): Problem[] {
  * 15 on Linux; none with `rebootSetting: Never`). Otherwise the machine could never be patched. The check
  * uses each window's nominal length; a daylight-saving night can make an off-peak window an hour shorter.
  */
-function windowProblems(fleet: Fleet, policy: Policy, input: RolloutInput): Problem[] {
-  const index = new Map(fleet.machines.map((m, i) => [m.name, i]));
+function windowProblems(fleet: Fleet, policy: Policy, plan: Plan, input: RolloutInput): Problem[] {
+  // The input lists each region's machines step by step, as the plan does: their fleet indices in that order.
+  const at = stepMachineIndices(fleet, plan);
   const problems: Problem[] = [];
-  for (const region of input.regions)
-    for (const spec of inlineSpecOf(region).machines) {
-      if (!spec.schedule) continue;
-      const i = index.get(spec.name)!;
+  input.regions.forEach((region, r) => {
+    const indices = at[r].flat();
+    inlineSpecOf(region).machines.forEach((spec, k) => {
+      if (!spec.schedule) return;
+      const i = indices[k];
       const problem = windowProblem(fleet.machines[i], spec, policy);
       if (problem) problems.push({ path: `fleet: machines[${i}]`, message: problem });
-    }
+    });
+  });
   return problems;
 }
 

@@ -10,7 +10,7 @@ import { azureRebootSetting } from './reboot';
 import type { SelectionCriteria } from './patch-selection';
 import type { MachineSpec } from './machine-spec';
 import { inlineRegion, type SlicedRegion } from './spec-slices';
-import { leaseFactsOf, type LeaseFacts } from './lease-facts';
+import { leaseFactsByIndex, leaseFactsOf, type LeaseFacts } from './lease-facts';
 import { siteTaskQueue } from './task-queues';
 
 export type { MachineSpec, RegionSpec } from './machine-spec';
@@ -137,26 +137,34 @@ export function buildRolloutInput(args: {
   leaseFacts?: Map<string, LeaseFacts>;
 }): RolloutInput {
   const { fleet, policy, plan, now } = args;
-  const excluded = new Set(plan.machines.filter((m) => m.excluded).map((m) => m.name));
-  const facts = args.leaseFacts ?? leaseFactsOf(fleet, policy, (m) => !excluded.has(m.name));
+  const at = stepMachineIndices(fleet, plan);
+  const facts = args.leaseFacts
+    ? (i: number) => args.leaseFacts!.get(fleet.machines[i].name)
+    : factsByIndex(fleet, policy, plan);
   const month = policy.month ?? releaseMonthAt(now.getTime());
   const release = releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);
-  const byName = new Map(fleet.machines.map((m) => [m.name, m]));
+  // One schedule per maintenance configuration or time zone, shared by its machines' specs.
+  const schedules = new Map<string, ReturnType<typeof scheduleFor>>();
+  const scheduleOf = (m: Machine) => {
+    const key =
+      m.maintenanceConfiguration !== undefined ? `c ${m.maintenanceConfiguration}` : `z ${m.timeZone}`;
+    let schedule = schedules.get(key);
+    if (!schedule) schedules.set(key, (schedule = scheduleFor(m, fleet, policy)));
+    return schedule;
+  };
 
-  const regions: SlicedRegion[] = plan.regions.map((r) =>
+  const regions: SlicedRegion[] = plan.regions.map((r, ri) =>
     inlineRegion({
       region: r.region,
       phase: r.phase,
       steps: r.steps,
-      machines: r.steps.flatMap((step) =>
-        step.machines.map((name) => {
-          const m = byName.get(name)!;
-          const spec: MachineSpec = {
-            ...machineSpecOf(m),
-            ...scheduleFor(m, fleet, policy),
-            ...(policy.simulationSpeed !== 1 ? { timeScale: policy.simulationSpeed } : {}),
-            lease: facts.get(name),
-          };
+      machines: r.steps.flatMap((step, si) =>
+        at[ri][si].map((i) => {
+          const m = fleet.machines[i];
+          // What `{ ...machineSpecOf(m), ...scheduleOf(m), timeScale, lease }` gives, without the copies.
+          const spec: MachineSpec = Object.assign(machineSpecOf(m), scheduleOf(m));
+          if (policy.simulationSpeed !== 1) spec.timeScale = policy.simulationSpeed;
+          spec.lease = facts(i);
           if (spec.azure) {
             // Azure reboots inside installPatches: the attempt's reboot setting travels with the resource.
             const hotpatchOnly = spec.hotpatchCapable && release.monthType === 'hotpatch';
@@ -198,6 +206,42 @@ export function buildRolloutInput(args: {
         reason: `${m.excluded!.reason}: ${m.excluded!.detail}`,
       })),
   };
+}
+
+/**
+ * Per region and step of the plan, the fleet indices of its machines. The plan lists every machine in
+ * fleet order and each step's machines in fleet order too, so one pass over the plan finds them; a plan
+ * that does not line up with the fleet (made elsewhere) is looked up by name.
+ */
+export function stepMachineIndices(fleet: Fleet, plan: Plan): number[][][] {
+  const at = plan.regions.map((r) => r.steps.map(() => [] as number[]));
+  const regionOf = new Map(plan.regions.map((r, k) => [r.region, k]));
+  const aligned = plan.machines.length === fleet.machines.length;
+  if (aligned)
+    plan.machines.forEach((p, i) => {
+      const r = p.step === undefined ? undefined : regionOf.get(p.region);
+      if (r !== undefined) at[r][p.step!]?.push(i);
+    });
+  const matches = (list: number[], names: readonly string[]) =>
+    list.length === names.length && list.every((i, k) => fleet.machines[i].name === names[k]);
+  if (aligned && plan.regions.every((r, k) => r.steps.every((s, j) => matches(at[k][j], s.machines))))
+    return at;
+  const byName = new Map(fleet.machines.map((m, i) => [m.name, i]));
+  return plan.regions.map((r) => r.steps.map((s) => s.machines.map((name) => byName.get(name)!)));
+}
+
+/** The fleet guard's facts of the fleet's machines, counting those the plan does not exclude. */
+function factsByIndex(fleet: Fleet, policy: Policy, plan: Plan): (i: number) => LeaseFacts {
+  if (
+    plan.machines.length === fleet.machines.length &&
+    plan.machines.every((p, i) => p.name === fleet.machines[i].name)
+  ) {
+    const list = leaseFactsByIndex(fleet, policy, (_, i) => !plan.machines[i].excluded);
+    return (i) => list[i];
+  }
+  const excluded = new Set(plan.machines.filter((m) => m.excluded).map((m) => m.name));
+  const byName = leaseFactsOf(fleet, policy, (m) => !excluded.has(m.name));
+  return (i) => byName.get(fleet.machines[i].name)!;
 }
 
 /** Each phase's bake time, and the health signals with the services of each region (from its machines' tags). */

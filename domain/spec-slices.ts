@@ -67,7 +67,19 @@ export function laneStartsOf(slices: readonly SpecSlice[]): number[] {
 
 /** Cuts a region into slices of whole steps, in plan order (pure). */
 export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES): SpecSlice[] {
-  const byName = new Map(spec.machines.map((m) => [m.name, m]));
+  // The specs usually come in step order (buildRolloutInput lists them so): each is then the next one;
+  // otherwise it is found by name.
+  let byName: Map<string, MachineSpec> | undefined;
+  let next = 0;
+  const specOf = (name: string): MachineSpec => {
+    const candidate = spec.machines[next];
+    if (candidate?.name === name && !byName) {
+      next++;
+      return candidate;
+    }
+    byName ??= new Map(spec.machines.map((m) => [m.name, m]));
+    return byName.get(name)!;
+  };
   const slices: SpecSlice[] = [];
   let current: SpecSlice | undefined;
   for (const step of spec.steps) {
@@ -76,7 +88,7 @@ export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES): SpecSlice[
       slices.push(current);
     }
     current.steps.push(step);
-    for (const name of step.machines) current.machines.push(byName.get(name)!);
+    for (const name of step.machines) current.machines.push(specOf(name));
   }
   return slices;
 }

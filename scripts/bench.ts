@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: benchmarks, not tests.
- * 1. The planner (time and peak memory for 10k, 100k, 1M machines): scripts/bench-planner.ts.
+ * 1. The planner (time and peak memory for 10k, 100k, 1M machines): scripts/bench-planner.ts; and what
+ *    `offpeak plan --output json` pays on a JSON fleet file of 100k and 1M, stage by stage: scripts/bench-operator.ts.
  * 2. Payload sizes of a rollout of 100,000 machines, sliced (docs/scale.md): scripts/scale-sizes.ts.
  * 3. The fleet guard's lease book: 100,000 machines, 1,000 concurrent requests: scripts/bench-guard.ts;
  *    and the guard through its workflow on a dev server (scripts/bench-guard-workflow.ts): 1,000
@@ -18,6 +19,10 @@ import { payloadSizes } from './scale-sizes';
 async function main(): Promise<void> {
   process.stdout.write('== Planner ==\n');
   execFileSync(process.execPath, [join(__dirname, 'bench-planner.js')], { stdio: 'inherit' });
+  process.stdout.write(
+    "\n== Planner: the operator's whole `offpeak plan`, from the fleet file to the JSON ==\n",
+  );
+  execFileSync(process.execPath, [join(__dirname, 'bench-operator.js')], { stdio: 'inherit' });
   process.stdout.write('\n== Fleet guard: lease book at 100,000 machines, 1,000 concurrent requests ==\n');
   execFileSync(process.execPath, [join(__dirname, 'bench-guard.js')], { stdio: 'inherit' });
   for (const [requests, perRequest] of [

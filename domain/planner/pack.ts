@@ -241,23 +241,38 @@ function slowestFirst(list: readonly number[], minutes: Float64Array): number[] 
   return out;
 }
 
-/** Positions into `list` (fleet indices in fleet order), by its machines' durations, slowest first. */
+/**
+ * Positions into `list` (fleet indices in fleet order), by its machines' durations, slowest first. Whole
+ * hundredths in a narrow range (as fleets write them) are counted into place, in linear time; a wide
+ * range sorts exact keys natively; anything else takes a comparator. All three give the same order.
+ */
 function slowestPositions(list: readonly number[], minutes: Float64Array): Int32Array {
-  const keys = new Float64Array(list.length);
-  for (let k = 0; k < list.length; k++) {
-    const units = Math.round(minutes[list[k]] * 100);
-    if (
-      units < 0 ||
-      units >= UNITS_SPAN ||
-      Math.abs(minutes[list[k]] * 100 - units) > 1e-6 ||
-      k >= INDEX_SPAN
-    )
+  const n = list.length;
+  const units = new Int32Array(n);
+  let lo = UNITS_SPAN;
+  let hi = -1;
+  for (let k = 0; k < n; k++) {
+    const u = Math.round(minutes[list[k]] * 100);
+    if (u < 0 || u >= UNITS_SPAN || Math.abs(minutes[list[k]] * 100 - u) > 1e-6 || k >= INDEX_SPAN)
       return Int32Array.from(list, (_, k) => k).sort((a, b) => minutes[list[b]] - minutes[list[a]] || a - b);
-    keys[k] = (UNITS_SPAN - 1 - units) * INDEX_SPAN + k;
+    units[k] = u;
+    if (u < lo) lo = u;
+    if (u > hi) hi = u;
   }
+  const out = new Int32Array(n);
+  if (hi - lo <= 16 * n + 1024) {
+    // Counting sort, slowest first; within one duration the positions stay in fleet order. It beats the
+    // native sort from about 300 machines over a range of 70 minutes (16 slots a machine).
+    const starts = new Int32Array(hi - lo + 2);
+    for (let k = 0; k < n; k++) starts[hi - units[k] + 1]++;
+    for (let u = 1; u < starts.length; u++) starts[u] += starts[u - 1];
+    for (let k = 0; k < n; k++) out[starts[hi - units[k]]++] = k;
+    return out;
+  }
+  const keys = new Float64Array(n);
+  for (let k = 0; k < n; k++) keys[k] = (UNITS_SPAN - 1 - units[k]) * INDEX_SPAN + k;
   keys.sort();
-  const out = new Int32Array(list.length);
-  for (let k = 0; k < keys.length; k++) out[k] = keys[k] % INDEX_SPAN;
+  for (let k = 0; k < n; k++) out[k] = keys[k] % INDEX_SPAN;
   return out;
 }
 

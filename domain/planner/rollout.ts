@@ -21,40 +21,60 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   const conflicts = new RegionConflicts(fleet.regionPairs);
   const problems: Problem[] = [];
 
-  // Regions by first appearance; exclusions by patch mode, then by explicit phases.
+  // Regions by first appearance; exclusions by patch mode, then by explicit phases. Machines of one
+  // region usually come together, so the previous machine's region is tried before the map.
   const regionIds = new Map<string, number>();
   const regionNames: string[] = [];
   const regionOf = new Int32Array(n);
-  const exclusions: (Exclusion | undefined)[] = new Array<Exclusion | undefined>(n);
+  // Per machine, 0 when it joins, else 1 + its exclusion's place in `exclusionList`: one exclusion per
+  // patch mode or region, shared by the machines it leaves out (the plan is only read).
+  const excludedBy = new Int32Array(n);
+  const exclusionList: Exclusion[] = [];
+  const byMode = new Map<string, number>();
+  const minutes = new Float64Array(n);
+  let lastRegion: string | undefined;
+  let lastId = -1;
   for (let i = 0; i < n; i++) {
     const m = machines[i];
-    let id = regionIds.get(m.region);
-    if (id === undefined) {
-      id = regionNames.length;
-      regionIds.set(m.region, id);
-      regionNames.push(m.region);
+    if (m.region !== lastRegion) {
+      let id = regionIds.get(m.region);
+      if (id === undefined) {
+        id = regionNames.length;
+        regionIds.set(m.region, id);
+        regionNames.push(m.region);
+      }
+      lastRegion = m.region;
+      lastId = id;
     }
-    regionOf[i] = id;
-    exclusions[i] = exclusionByPatchMode(m.patchMode);
+    regionOf[i] = lastId;
+    const mode = m.patchMode;
+    let code = byMode.get(mode);
+    if (code === undefined) {
+      const exclusion = exclusionByPatchMode(mode);
+      code = exclusion ? exclusionList.push(exclusion) : 0;
+      byMode.set(mode, code);
+    }
+    excludedBy[i] = code;
+    // In the same pass, while the machine is at hand (a machine a phase leaves out keeps its unused minutes).
+    if (code === 0) minutes[i] = machineMinutes(m);
   }
   if (policy.phases) {
     problems.push(...checkExplicitPhases(policy.phases, new Set(regionIds.keys()), conflicts));
     const named = new Set(policy.phases.flat());
-    const notNamed = regionNames.map((name) => (named.has(name) ? undefined : regionNotInPhases(name)));
-    for (let i = 0; i < n; i++)
-      if (!exclusions[i] && notNamed[regionOf[i]]) exclusions[i] = { ...notNamed[regionOf[i]]! };
+    const notNamed = regionNames.map((name) =>
+      named.has(name) ? 0 : exclusionList.push(regionNotInPhases(name)),
+    );
+    for (let i = 0; i < n; i++) if (excludedBy[i] === 0) excludedBy[i] = notNamed[regionOf[i]];
   }
 
-  // Eligible machines per region (fleet order), services and their allowances.
-  const regionItems: number[][] = regionNames.map(() => []);
-  const minutes = new Float64Array(n);
-  for (let i = 0; i < n; i++)
-    if (!exclusions[i]) {
-      regionItems[regionOf[i]].push(i);
-      minutes[i] = machineMinutes(machines[i]);
-    }
+  // Eligible machines per region (fleet order), each list allocated at its size; services and their allowances.
+  const counts = new Int32Array(regionNames.length);
+  for (let i = 0; i < n; i++) if (excludedBy[i] === 0) counts[regionOf[i]]++;
+  const regionItems: number[][] = regionNames.map((_, r) => new Array<number>(counts[r]));
+  counts.fill(0);
+  for (let i = 0; i < n; i++) if (excludedBy[i] === 0) regionItems[regionOf[i]][counts[regionOf[i]]++] = i;
   const services = policy.serviceCapacity
-    ? indexServices(fleet, policy.serviceCapacity, regionOf, regionNames.length, exclusions)
+    ? indexServices(fleet, policy.serviceCapacity, regionItems, excludedBy)
     : undefined;
   if (services) problems.push(...services.problems);
 
@@ -113,10 +133,10 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   const planned: PlannedMachine[] = new Array<PlannedMachine>(n);
   for (let i = 0; i < n; i++) {
     const m = machines[i];
-    const excluded = exclusions[i];
-    planned[i] = excluded
-      ? { name: m.name, region: m.region, excluded }
-      : { name: m.name, region: m.region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
+    planned[i] =
+      excludedBy[i] !== 0
+        ? { name: m.name, region: m.region, excluded: exclusionList[excludedBy[i] - 1] }
+        : { name: m.name, region: m.region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
   }
   return {
     ok: true,
@@ -150,29 +170,45 @@ interface Services {
 function indexServices(
   fleet: Fleet,
   capacity: NonNullable<Policy['serviceCapacity']>,
-  regionOf: Int32Array,
-  regionCount: number,
-  exclusions: readonly (Exclusion | undefined)[],
+  regionItems: readonly (readonly number[])[],
+  excludedBy: Int32Array,
 ): Services {
   const ids = new Map<string, number>();
   const names: string[] = [];
   const totals: number[] = [];
   const serviceOf = new Int32Array(fleet.machines.length).fill(-1);
-  const regionServices = Array.from({ length: regionCount }, () => new Map<number, number>());
+  const tag = capacity.tag;
+  // Machines of one service usually come together: the previous machine's value is tried before the map.
+  let lastValue: string | undefined;
+  let last = -1;
   fleet.machines.forEach((m, i) => {
-    const value = exclusions[i] || !Object.hasOwn(m.tags, capacity.tag) ? undefined : m.tags[capacity.tag];
+    const value = excludedBy[i] !== 0 || !Object.hasOwn(m.tags, tag) ? undefined : m.tags[tag];
     if (value === undefined) return;
-    let s = ids.get(value);
-    if (s === undefined) {
-      s = names.length;
-      ids.set(value, s);
-      names.push(value);
-      totals.push(0);
+    if (value !== lastValue) {
+      let s = ids.get(value);
+      if (s === undefined) {
+        s = names.length;
+        ids.set(value, s);
+        names.push(value);
+        totals.push(0);
+      }
+      lastValue = value;
+      last = s;
     }
-    serviceOf[i] = s;
-    totals[s]++;
-    const perRegion = regionServices[regionOf[i]];
-    perRegion.set(s, (perRegion.get(s) ?? 0) + 1);
+    serviceOf[i] = last;
+    totals[last]++;
+  });
+  // Per region, its services in order of first appearance with their machines.
+  const regionServices = regionItems.map(() => new Map<number, number>());
+  const perRegion = new Int32Array(names.length);
+  const order: number[] = [];
+  regionItems.forEach((list, r) => {
+    for (const i of list) if (serviceOf[i] >= 0 && perRegion[serviceOf[i]]++ === 0) order.push(serviceOf[i]);
+    for (const s of order) {
+      regionServices[r].set(s, perRegion[s]);
+      perRegion[s] = 0;
+    }
+    order.length = 0;
   });
   const allowance = totals.map((total) => serviceAllowance(capacity.minAvailable, total));
   const problems: Problem[] = [];
@@ -214,16 +250,19 @@ function serviceBound(
   services: Services,
   minutes: Float64Array,
 ): number {
-  const stats = new Map<number, ChainStats>();
+  // Per service id (a dense list: a lookup per machine, no hashing).
+  const stats: (ChainStats | undefined)[] = new Array<ChainStats | undefined>(services.names.length);
   for (const r of phase)
     for (const i of regionItems[r]) {
       const s = services.serviceOf[i];
       if (s < 0) continue;
-      let chain = stats.get(s);
-      if (!chain) stats.set(s, (chain = new ChainStats()));
+      let chain = stats[s];
+      if (!chain) stats[s] = chain = new ChainStats();
       chain.add(minutes[i]);
     }
   let bound = 0;
-  for (const [s, chain] of stats) bound = Math.max(bound, chainBound(chain, services.allowance[s]));
+  stats.forEach((chain, s) => {
+    if (chain) bound = Math.max(bound, chainBound(chain, services.allowance[s]));
+  });
   return bound;
 }
