@@ -14,9 +14,9 @@ jest.setTimeout(120_000);
  * forecast, the rollout's input and the parsed fleet must stay byte for byte what they were. Each is
  * pinned by the SHA-256 of its JSON, recorded from the code before that work (9e2f808); the forecasts of
  * "availability sets only" and "tight services" again after the bound's tightening (window-bound.ts), on
- * the code before the speed work. A change to the
- * plan model changes them on purpose: then record them again (`OFFPEAK_PRINT_DIGESTS=1 npx jest
- * test/unit/planner.identity.test.ts` prints the new ones) and say why in the commit.
+ * the code before the speed work. A change to the plan model changes them on purpose: then record them
+ * again (`OFFPEAK_PRINT_DIGESTS=1 npx jest test/unit/planner.identity.test.ts` prints the new ones) and
+ * say why in the commit.
  */
 
 const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
