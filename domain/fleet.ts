@@ -167,6 +167,9 @@ const machineSchema = z
   })
   .strict();
 
+/** A machine's fields, in the schema's order (the fast path, fleet-fast.ts, knows each of them). */
+export const MACHINE_FIELDS: readonly string[] = Object.keys(machineSchema.shape);
+
 /** The document's top level; machines are checked one by one so every problem is reported at once. */
 const fleetSchema = z
   .object({

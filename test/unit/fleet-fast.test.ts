@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { parseFleet } from '../../domain/fleet';
-import { fastMachine } from '../../domain/fleet-fast';
+import { MACHINE_FIELDS, parseFleet } from '../../domain/fleet';
+import { FIELDS, fastMachine } from '../../domain/fleet-fast';
 import { fleetDocumentArb, hostileValue } from '../support/hostile-documents';
 
 /**
@@ -168,4 +168,8 @@ describe('the fleet fast path gives what the schema gives', () => {
       'patchMode',
     ]);
   });
+});
+
+test("the fast path knows every field of the machine's schema, in its order (a new field must be decided there)", () => {
+  expect(Object.keys(FIELDS)).toEqual(MACHINE_FIELDS);
 });
