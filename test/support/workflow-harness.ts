@@ -149,13 +149,16 @@ export async function waitForStatus(
   handle: WorkflowHandle,
   done: (r: RolloutSummary) => boolean,
   what: string,
+  // Generous: a rollout that continues as new every few events reaches its state in many runs, slowly
+  // on a loaded machine (a CI run once took over 20 s); a wait that is met returns at once.
+  timeoutMs = 60_000,
 ): Promise<RolloutSummary> {
   const read = () =>
     handle.client.connection
       .withDeadline(Date.now() + QUERY_DEADLINE_MS, () => handle.query(statusQuery))
       .catch((err: unknown) => ({ unanswered: String(err) }));
   const answered = (r: RolloutSummary | { unanswered: string }): r is RolloutSummary => !('unanswered' in r);
-  return (await waitUntil(read, (r) => answered(r) && done(r), what)) as RolloutSummary;
+  return (await waitUntil(read, (r) => answered(r) && done(r), what, timeoutMs)) as RolloutSummary;
 }
 const QUERY_DEADLINE_MS = 5_000;
 

@@ -22,7 +22,7 @@ import {
   withWorker,
 } from '../support/workflow-harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 

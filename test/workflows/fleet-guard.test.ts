@@ -29,7 +29,7 @@ import {
   withWorker,
 } from '../support/workflow-harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 const NY = 'America/New_York';
 

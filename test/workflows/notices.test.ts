@@ -21,7 +21,7 @@ import {
  * read the URLs and the secret from this process's environment, as a worker reads its own.
  */
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 
