@@ -15,7 +15,7 @@ import { waitUntil } from '../support/workflow-harness';
  * the `checkHealthSignals` activity asks it.
  */
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 const RULES = `
 groups:

@@ -128,7 +128,7 @@ export async function waitUntil<T>(
   read: () => Promise<T>,
   done: (value: T) => boolean,
   what: string,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000, // only a failing wait reaches it: generous for a loaded machine
 ): Promise<T> {
   const give = Date.now() + timeoutMs;
   for (;;) {

@@ -13,7 +13,7 @@ import { timeSkippingServer } from '../support/server-hooks';
 import { driversOf, waitUntil, withWorker } from '../support/workflow-harness';
 import { tempDir } from '../support/rollouts';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 

@@ -20,7 +20,7 @@ import {
   withWorker,
 } from '../support/workflow-harness';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 const NY = 'America/New_York';
 const HOUR = 3_600_000;
