@@ -48,8 +48,9 @@ const POLICY = { windows: 'offPeak', disruptionBudget: 1, deadlineDays: 60 };
  * Skips the server's clock to the next noon UTC. What the tests compare depends on the hour they start
  * at: started between about 17:45 and 19:00 UTC, the lanes test's two forecasts came out equal, and from
  * about 18:00 to 06:00 UTC the first phase found its window open at once, so its "days, not minutes"
- * failed. Any start from 06:00 to 17:00 UTC holds both, every third day for two years from December 2026 (probed
- * with the forecast alone); noon is the middle, and a test must not pass or fail by the hour CI runs it.
+ * failed. Any start from 06:00 to 17:00 UTC holds both, every third day for two years from December
+ * 2026 (probed with the forecast alone); noon is the middle. A test must not pass or fail by the hour CI
+ * runs it.
  */
 async function skipToNoonUtc(): Promise<number> {
   const now = await env.currentTimeMs();
