@@ -180,6 +180,11 @@ export function regionLeases(input: RegionInput) {
       await tell(() => guard.signal(releaseLeaseSignal, { leaseId }));
     },
 
+    /** Gives back the leases asked for ahead (the rollout is gone: those steps will not run). */
+    async releaseAhead(): Promise<void> {
+      for (const lane of [...ahead.keys()]) await leases.release(lane);
+    },
+
     /** Gives every lane's lease back (the region fails). */
     async releaseAll(): Promise<void> {
       for (const lane of [...held.keys()]) await leases.release(lane);

@@ -154,7 +154,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     const all = Promise.all(cursor.lanes.map((_, l) => runLane(ctx, l).finally(() => ended.add(l))));
     const parked = condition(() => gone || (closing && between.size + ended.size === cursor.lanes.length));
     await Promise.race([all, parked]);
-    if (gone) return;
+    if (gone) return await leases.releaseAhead();
     if (closing) await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
   } catch (err) {
     await leases.releaseAll();
