@@ -96,12 +96,14 @@ const seconds = (e: temporal.api.history.v1.IHistoryEvent) =>
 
 /**
  * Seconds from a run's first event to its last, and of those the seconds in which none of its children ran
- * (a region between its steps: leases, reports and replies; the baseline has none of them), and the seconds
- * its workflow tasks waited for the worker and ran there.
+ * (a region before its first step, between its steps and after its last: leases, reports and replies; the
+ * baseline has none of them), the part of those between one step's last child and the next step's first,
+ * and the seconds its workflow tasks waited for the worker and ran there.
  */
 function timesOf(events: temporal.api.history.v1.IHistoryEvent[]): {
   span: number;
   idle: number;
+  between: number;
   wait: number;
   run: number;
 } {
@@ -115,12 +117,17 @@ function timesOf(events: temporal.api.history.v1.IHistoryEvent[]): {
   ];
   let running = 0;
   let idle = 0;
+  let between = 0;
   let last = seconds(events[0]);
+  let lastEnd: number | undefined;
   for (const e of events) {
     if (running === 0) idle += seconds(e) - last;
     last = seconds(e);
-    if (e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) running++;
-    if (ended.includes(e.eventType!)) running--;
+    if (e.eventType === EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED) {
+      if (running === 0 && lastEnd !== undefined) between += last - lastEnd;
+      running++;
+    }
+    if (ended.includes(e.eventType!) && --running === 0) lastEnd = last;
   }
   // A workflow task's wait for the worker (scheduled to started: the worker busy with other tasks) and run.
   const tasks = { wait: 0, run: 0 };
@@ -132,16 +139,17 @@ function timesOf(events: temporal.api.history.v1.IHistoryEvent[]): {
     const completed = e.workflowTaskCompletedEventAttributes;
     if (completed) tasks.run += seconds(e) - at.get(Number(completed.startedEventId))!;
   }
-  return { span: last - seconds(events[0]), idle, ...tasks };
+  return { span: last - seconds(events[0]), idle, between, ...tasks };
 }
 
 /** What one history holds: events, workflow tasks, activities, signals, timers, children, upserts, times. */
 function shapeOf(events: temporal.api.history.v1.IHistoryEvent[]): Shape {
   const count = (...types: number[]) => events.filter((e) => types.includes(e.eventType!)).length;
-  const { span, idle, wait, run } = timesOf(events);
+  const { span, idle, between, wait, run } = timesOf(events);
   return {
     'span (s)': span,
     'no child (s)': idle,
+    'between steps (s)': between,
     'task wait (s)': wait,
     'task run (s)': run,
     events: events.length,

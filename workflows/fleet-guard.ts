@@ -13,6 +13,7 @@ import { LeaseBook, leaseProblems, type Lease } from '../domain/lease-book';
 import { formatProblem } from '../domain/problems';
 import {
   GUARD_EVENTS_PER_RUN,
+  handOverLeaseSignal,
   HOLDER_CHECK_MS,
   HOLDER_STALE_MS,
   leaseAnswerSignal,
@@ -22,6 +23,7 @@ import {
   requestLeaseSignal,
   type FleetGuardInput,
   type LeaseAnswer,
+  type LeaseRequest,
   type LeasesQueryOptions,
   type LeaseView,
 } from './guard-contracts';
@@ -64,7 +66,7 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
   const outbox: LeaseAnswer[] = [];
   /** Holders of refused requests (not in the book), until their answer is sent. */
   const pending = new Map<string, string>();
-  setHandler(requestLeaseSignal, (request) => {
+  const ask = (request: LeaseRequest) => {
     const problems = leaseProblems(request);
     if (problems.length > 0) {
       const refused = `the fleet guard cannot grant lease ${request.leaseId}: ${problems.map(formatProblem).join('; ')}`;
@@ -81,8 +83,14 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
       granted: answer.granted,
       ...(answer.blocker ? { waitingFor: answer.blocker.reason } : {}),
     });
+  };
+  const release = (leaseId: string) => void (changed = book.release(leaseId) || changed);
+  setHandler(requestLeaseSignal, ask);
+  setHandler(releaseLeaseSignal, ({ leaseId }) => release(leaseId));
+  setHandler(handOverLeaseSignal, ({ release: leaseId, request }) => {
+    release(leaseId);
+    ask(request);
   });
-  setHandler(releaseLeaseSignal, ({ leaseId }) => void (changed = book.release(leaseId) || changed));
   setHandler(leasesQuery, ({ rolloutId, names: asked }: LeasesQueryOptions = {}) => {
     const names = asked ?? Infinity; // through JSON, a caller's Infinity is null
     const mine = (l: { holder: { rolloutId: string } }) =>

@@ -109,6 +109,13 @@ export function leaseView(
 export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
 /** Holder to guard: the step ended (or the request is withdrawn). */
 export const releaseLeaseSignal = defineSignal<[{ leaseId: string }]>('releaseLease');
+/**
+ * Holder to guard: a lane's step ended and it asks already for its next one (before the rollout's reply
+ * says whether that step may start). One signal, so the release always comes first: the next step's
+ * request never meets the lease of the step before it.
+ */
+export const handOverLeaseSignal =
+  defineSignal<[{ release: string; request: LeaseRequest }]>('handOverLease');
 /** Guard to holder: the answer to its request, and later the grant of a queued one. */
 export const leaseAnswerSignal = defineSignal<[LeaseAnswer]>('leaseAnswer');
 /**

@@ -5,6 +5,7 @@ import { errored } from './attempt-errors';
 import { startMachineAttempt } from './children';
 import type { MachineAttemptResult, RegionCursor, RegionInput, StepResult } from './messages';
 import { anyMarked, emptyMarks, mark, marked } from './region-marks';
+import { leaseStep, nextStep, positionsOf, stepIn, stepKey } from './lane-steps';
 import type { RegionLeases } from './region-lease';
 
 /** What a lane shares with its region (workflows/region.ts) and the other lanes. */
@@ -14,6 +15,8 @@ export interface LaneContext {
   leases: RegionLeases;
   /** A slice of the region's steps, read once for the lanes that need it at the same time. */
   slice: (index: number) => Promise<SpecSlice>;
+  /** The slice if it is at hand without reading it (inline), for a look-ahead. */
+  peek: (index: number) => SpecSlice | undefined;
   /** Reports a step to the rollout and waits for its answer (one report at a time); false: the rollout is gone. */
   report: (step: string, results: StepResult[]) => Promise<boolean>;
   /**
@@ -50,20 +53,16 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
     for (; c.slice <= last; c.slice++, c.step = 0) {
       if (round > 1 && !anyMarked(c.due, c.slice)) continue;
       const slice = await ctx.slice(c.slice);
-      const position = new Map(slice.machines.map((m, i) => [m.name, i]));
+      const position = positionsOf(slice);
       for (; c.step < slice.steps.length; c.step++) {
-        const step = slice.steps[c.step];
-        if ((step.lane ?? 0) !== lane) continue;
-        const names =
-          round === 1 ? step.machines : step.machines.filter((n) => marked(c.due, c.slice, position.get(n)!));
-        if (names.length === 0) continue;
-        const label = round === 1 ? step.label : `${step.label}, retry ${round - 1}`;
+        const found = stepIn(slice, position, c.slice, c.step, lane, round, c.due);
+        if (!found) continue;
+        const { names, label } = found;
         await ctx.beforeStep(lane, names.length, label);
         // The step's lease from the fleet guard, unless the rollout stops first (then nothing starts).
         const stopped = () => cursor.reply.stop || Date.now() > settings.deadline;
-        const key = `round-${round}/slice-${c.slice}/step-${c.step}`;
-        const specs = names.map((n) => slice.machines[position.get(n)!]);
-        if (!stopped()) await leases.acquire(lane, key, label, specs, stopped);
+        const step = leaseStep(slice, position, stepKey(round, c.slice, c.step), found);
+        if (!stopped()) await leases.acquire(lane, step, stopped);
         if (stopped()) {
           // Only machines never attempted (round 1) are Skipped: a retry that does not run leaves the
           // last outcome standing.
@@ -111,8 +110,13 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
           if (countsAsError(r.outcome, r.attempt >= settings.maxAttempts))
             mark(cursor.erred, c.slice, slice.machines.length, at);
         }
-        // The lease goes back as the step is reported: both signals leave in one workflow task.
-        const [, reported] = await Promise.all([leases.release(lane), ctx.report(label, stepResults)]);
+        // The lease goes back as the step is reported, and the next step's is asked for with it (the guard's
+        // round trip runs beside the rollout's): both signals leave in one workflow task.
+        const next = nextStep({ lane, round, due: c.due, last, peek: ctx.peek }, c.slice, c.step, {
+          slice,
+          position,
+        });
+        const [, reported] = await Promise.all([leases.handOver(lane, next), ctx.report(label, stepResults)]);
         if (!reported) return false;
         ctx.details(lane, `between steps (round ${round})`);
       }

@@ -119,8 +119,11 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
       }
       return slice;
     },
+    peek: (index) => (isStored(input.slices[index]) ? undefined : input.slices[index].inline),
     async beforeStep(lane, machines, label) {
+      // A lease asked for ahead (workflows/region-lease.ts) is not kept through a hold, nor across runs.
       if (cursor.reply.hold && !cursor.reply.stop) {
+        await leases.release(lane);
         ctx.details(lane, `Held before "${label}": ${cursor.reply.hold}`);
         await condition(() => cursor.reply.hold === null || cursor.reply.stop || closing);
       }
@@ -132,6 +135,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
       const held = cursor.reply.hold !== null && !cursor.reply.stop; // still held: the region continues as new
       if (held || full || (!first && (closing || childrenThisRun + machines > perRun))) {
         closing = true;
+        await leases.release(lane);
         between.add(lane);
         ctx.details(lane, 'between steps, continuing as new');
         await new Promise<never>(() => undefined);
@@ -150,7 +154,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     const all = Promise.all(cursor.lanes.map((_, l) => runLane(ctx, l).finally(() => ended.add(l))));
     const parked = condition(() => gone || (closing && between.size + ended.size === cursor.lanes.length));
     await Promise.race([all, parked]);
-    if (gone) return;
+    if (gone) return await leases.releaseAhead();
     if (closing) await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
   } catch (err) {
     await leases.releaseAll();

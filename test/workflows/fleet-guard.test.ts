@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import { regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
@@ -7,6 +8,7 @@ import {
   HOLDER_CHECK_MS,
   leasesQuery,
   releaseLeaseSignal,
+  type LeaseAnswer,
   type LeasesView,
   type RolloutReport,
 } from '../../workflows/messages';
@@ -184,6 +186,49 @@ test('continue-as-new carries every lease, held and waiting', async () => {
     for (const r of [r1, r2]) expect(r.status).toBe('Completed');
     expectRulesKept([r1, r2]);
   });
+});
+
+test("a lane asks for its next step's lease as it reports a step, and the guard grants it at once: the release came first", async () => {
+  const rolloutId = 'ask-ahead';
+  // Three zones of one region: the lane's steps one zone each; a step beside the one before would break
+  // the one-zone rule, so a request granted at once shows that the step before it was released first.
+  const fleet = { machines: ['1', '2', '3'].map((z) => vm(`h${z}`, { zone: z })) };
+  const input = rolloutInputOf({
+    rolloutId,
+    fleet,
+    policy: { windows: 'always' },
+    now: new Date(await env.currentTimeMs()),
+  });
+  const { report, left } = await withWorker(env, driversOf({ stateDir: tempDir('ask-ahead') }), async () => {
+    const report = await rolloutResult(env, await startRollout(env, input));
+    return { report, left: await guardView() };
+  });
+  expect(report.status).toBe('Completed');
+  expect(checkAcrossRuns([report], fleetOf(fleet), policyOf({ windows: 'always' }))).toEqual([]);
+
+  const { events } = await env.client.workflow
+    .getHandle(regionWorkflowId(rolloutId, 'eastus'))
+    .fetchHistory();
+  const sent = events!.flatMap((e) => {
+    const a = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
+    return a ? [a.signalName] : [];
+  });
+  expect(sent.filter((name) => name === 'handOverLease')).toHaveLength(2);
+  const answers = events!.flatMap((e) => {
+    const a = e.workflowExecutionSignaledEventAttributes;
+    return a?.signalName === 'leaseAnswer'
+      ? [defaultPayloadConverter.fromPayload<LeaseAnswer>(a.input!.payloads![0])]
+      : [];
+  });
+  // The first step's lease by request, the next two asked ahead; none queued.
+  expect(
+    answers.map((a) => [a.leaseId.replace(`${regionWorkflowId(rolloutId, 'eastus')}/`, ''), a.granted]),
+  ).toEqual([
+    ['round-1/slice-0/step-0', true],
+    ['round-1/slice-0/step-1/ahead', true],
+    ['round-1/slice-0/step-2/ahead', true],
+  ]);
+  expect(left).toEqual(expect.objectContaining({ held: [], waiting: [] }));
 });
 
 test('a lease the guard cannot place fails the step with a clear error, not a hang', async () => {

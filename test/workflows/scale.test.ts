@@ -8,7 +8,13 @@ import { runsOf } from '../../client/runs';
 import type { RolloutInput } from '../../domain/rollout-spec';
 import { machineWorkflowId, regionWorkflowId } from '../../workflows/ids';
 import type { MachineAttemptResult } from '../../workflows/messages';
-import { cancelUpdate, resumeUpdate, type RolloutSummary } from '../../workflows/messages';
+import {
+  cancelUpdate,
+  FLEET_GUARD_ID,
+  leasesQuery,
+  resumeUpdate,
+  type RolloutSummary,
+} from '../../workflows/messages';
 import { isStored } from '../../domain/spec-slices';
 import { releaseMonthAt } from '../../domain/calendar';
 import { timeSkippingServer } from '../support/server-hooks';
@@ -315,9 +321,10 @@ test('terminating a rollout stops its regions: the running step finishes, no lat
   const machines = names('t', 4).map((n) =>
     vm(n, { simulation: { installSeconds: n === 't01' ? 3 : 0, rebootSeconds: 0 } }),
   );
-  const input = await stagedRollout('terminated', machines, { disruptionBudget: 1 }, { sliceMachines: 2 });
+  // Three a slice: t01's next step (t02) lies in its slice, so its lease is asked for as t01's step reports.
+  const input = await stagedRollout('terminated', machines, { disruptionBudget: 1 }, { sliceMachines: 3 });
   const region = env.client.workflow.getHandle(regionWorkflowId('terminated', 'eastus'));
-  const { status, started, first } = await withWorker(
+  const { status, started, first, leases } = await withWorker(
     env,
     driversOf({ stateDir: tempDir('terminated'), month: MONTH, timeScale: 1 }),
     async () => {
@@ -338,10 +345,15 @@ test('terminating a rollout stops its regions: the running step finishes, no lat
         status: closed.status.name,
         started: await machineAttemptsAfter('terminated', 't01'),
         first: await machineResult('terminated', 'eastus', 't01', 1),
+        // The lease asked for ahead goes back with the region: its step never runs.
+        leases: await env.client.workflow
+          .getHandle(FLEET_GUARD_ID)
+          .query(leasesQuery, { rolloutId: 'terminated' }),
       };
     },
   );
   expect(first.outcome).toBe('Succeeded');
   expect(status).toBe('COMPLETED');
   expect(started).toEqual([]);
+  expect(leases).toEqual(expect.objectContaining({ held: [], waiting: [] }));
 });
