@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { loadPolicy, readDocument } from '../client/input';
 import { prepareOrThrow } from '../client/prepare';
 import { UsageError } from '../client/errors';
+import { jsonChunks } from '../client/json-chunks';
 import { releaseSettings } from '../domain/calendar';
 import { parseFleet } from '../domain/fleet';
 import { forecastRollout } from '../domain/planner';
@@ -65,11 +66,14 @@ function child(fleetPath: string, policyPath: string, size: number): void {
       simulatedNames(fleet.machines.filter((m) => planned.has(m.name))),
       planned.size,
     );
-    const text = `${JSON.stringify({ ...plan, ...(simulated ? { simulated } : {}), forecast: detail.forecast }, null, 2)}\n`;
+    // In pieces, as `writeJson` writes them (client/output.ts).
+    const document = { ...plan, ...(simulated ? { simulated } : {}), forecast: detail.forecast };
     const fd = openSync('/dev/null', 'w');
-    writeSync(fd, text);
+    let bytes = 0;
+    for (const chunk of jsonChunks(document)) bytes += writeSync(fd, chunk);
+    bytes += writeSync(fd, '\n');
     closeSync(fd);
-    return text.length / 1e6;
+    return bytes / 1e6;
   });
   const measure: Measure = { size, ms, peakRssMb: process.resourceUsage().maxRSS / 1024, outputMb };
   // Run by hand (`--child FLEET POLICY SIZE`, e.g. under --cpu-prof), it prints what it measured.
