@@ -12,7 +12,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { loadPolicy, readDocument } from '../client/input';
-import { prepareOrThrow } from '../client/prepare';
+import { checkOrThrow } from '../client/prepare';
 import { UsageError } from '../client/errors';
 import { jsonChunks } from '../client/json-chunks';
 import { releaseSettings } from '../domain/calendar';
@@ -49,8 +49,8 @@ function child(fleetPath: string, policyPath: string, size: number): void {
     return { fleet: parsed.value, policy: loadPolicy(policyPath) };
   });
   const now = new Date('2026-11-10T00:00:00Z');
-  const { plan } = timed('plan', () =>
-    prepareOrThrow({ rolloutId: 'bench', startedBy: 'bench', fleet, policy, now }),
+  const plan = timed('plan', () =>
+    checkOrThrow({ rolloutId: 'bench', startedBy: 'bench', fleet, policy, now }),
   );
   const detail = timed('forecast', () => {
     const release = releaseSettings(policy.month!, policy.deadlineDays, policy.unplannedBaselineMonths);
@@ -145,8 +145,8 @@ async function main(sizes: number[]): Promise<void> {
       );
     }
     console.log(
-      '\n(read: the file and JSON.parse; validate: the fleet and policy rules; plan: the plan, the rollout\n' +
-        " input and `rollout start`'s checks; forecast: the calendar forecast; output: the JSON printed)\n",
+      '\n(read: the file and JSON.parse; validate: the fleet and policy rules; plan: the plan and\n' +
+        " `rollout start`'s checks; forecast: the calendar forecast; output: the JSON printed)\n",
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import { UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
 import { writeJson } from '../output';
 import { newRolloutId } from '../../domain/pre-start';
-import { prepareOrThrow } from '../prepare';
+import { checkOrThrow } from '../prepare';
 import { outputOption, whoAmI } from './options';
 import { simulatedMarker, simulatedNames, simulatedNotice } from '../../domain/simulated';
 
@@ -68,7 +68,7 @@ export function registerPlan(program: Command): void {
         const policy = loadPolicy(opts.policy);
         // Everything `rollout start` checks before it contacts the server (domain/pre-start.ts).
         const now = new Date();
-        const { plan } = prepareOrThrow({
+        const plan = checkOrThrow({
           rolloutId: newRolloutId(now),
           startedBy: whoAmI(),
           fleet,
