@@ -2,21 +2,34 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { OffpeakCommand } from './command';
-import { registerAssess } from './commands/assess';
-import { registerCompliance } from './commands/compliance';
-import { registerDemo } from './commands/demo';
-import { registerDevServer } from './commands/dev-server';
-import { registerFleet } from './commands/fleet';
-import { registerInstall } from './commands/install';
-import { registerLeases } from './commands/leases';
-import { registerPlan } from './commands/plan';
-import { registerRollout } from './commands/rollout';
-import { registerSchedule } from './commands/schedule';
-import { registerWorker } from './commands/worker';
 import { EXIT, NotFoundError, OperationError, UsageError } from './errors';
 import { projectRoot, ServerBinaryError } from '../servers/binaries';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every command's module, in the order `--help` lists them. A command line that names a command loads
+ * that command's module alone: `offpeak plan` never loads the Temporal client, the worker or the Azure
+ * SDK, which take most of a second to load. Any other command line (`--help`, `--version`, `help plan`,
+ * a misspelt command that needs its suggestion) loads them all. Either way a command is the same
+ * command: the same options, help and errors (test/unit/cli.test.ts compares them).
+ */
+const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
+  ['plan', async () => (await import('./commands/plan')).registerPlan],
+  ['rollout', async () => (await import('./commands/rollout')).registerRollout],
+  ['schedule', async () => (await import('./commands/schedule')).registerSchedule],
+  ['assess', async () => (await import('./commands/assess')).registerAssess],
+  ['install', async () => (await import('./commands/install')).registerInstall],
+  ['leases', async () => (await import('./commands/leases')).registerLeases],
+  ['compliance', async () => (await import('./commands/compliance')).registerCompliance],
+  ['fleet', async () => (await import('./commands/fleet')).registerFleet],
+  ['worker', async () => (await import('./commands/worker')).registerWorker],
+  ['dev-server', async () => (await import('./commands/dev-server')).registerDevServer],
+  ['demo', async () => (await import('./commands/demo')).registerDemo],
+];
+
+/** The program for `argv` (as in process.argv): its named command only, or every command. */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new OffpeakCommand('offpeak')
     .description('Availability-first patch orchestration on Temporal')
     .version(packageVersion(), '-V, --version', 'print the version of offpeak')
@@ -25,17 +38,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .allowUnknownOption(false)
     .exitOverride();
-  registerPlan(program);
-  registerRollout(program);
-  registerSchedule(program);
-  registerAssess(program);
-  registerInstall(program);
-  registerLeases(program);
-  registerCompliance(program);
-  registerFleet(program);
-  registerWorker(program);
-  registerDevServer(program);
-  registerDemo(program);
+  const named = COMMANDS.find(([name]) => name === argv[2]);
+  for (const [, load] of named ? [named] : COMMANDS) (await load())(program);
   return program;
 }
 
@@ -49,7 +53,7 @@ function packageVersion(): string {
  */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -2,7 +2,8 @@ import type { Fleet } from '../domain/fleet';
 import type { Plan } from '../domain/plan';
 import { planRollout } from '../domain/planner';
 import type { Policy } from '../domain/policy';
-import { prepareRolloutInput, type PreStart } from '../domain/pre-start';
+import { checkRolloutStart, prepareRolloutInput, type PreStart } from '../domain/pre-start';
+import type { Parsed } from '../domain/problems';
 import type { RolloutInput } from '../domain/rollout-spec';
 import { UsageError } from './errors';
 
@@ -19,16 +20,22 @@ export function planOrThrow(fleet: Fleet, policy: Policy): Plan {
 /** Where a pre-start problem sits, as the user wrote it: the options, or the files (by their prefix). */
 const OPTION_OF: Record<string, string> = { rolloutId: '--id', startedBy: '--by' };
 
-/** Everything `rollout start` checks and builds before contacting the server; `plan` runs it too. */
+/** The value, or its problems as bad input (exit 2), each where the user wrote it. */
+function orThrow<T>(parsed: Parsed<T>): T {
+  if (parsed.ok) return parsed.value;
+  throw new UsageError(
+    parsed.problems.map((p) => (Object.hasOwn(OPTION_OF, p.path) ? { ...p, path: OPTION_OF[p.path] } : p)),
+  );
+}
+
+/** Everything `rollout start` checks and builds before contacting the server. */
 export function prepareOrThrow(args: PreStart): { plan: Plan; input: RolloutInput } {
-  const prepared = prepareRolloutInput(args);
-  if (!prepared.ok)
-    throw new UsageError(
-      prepared.problems.map((p) =>
-        Object.hasOwn(OPTION_OF, p.path) ? { ...p, path: OPTION_OF[p.path] } : p,
-      ),
-    );
-  return prepared.value;
+  return orThrow(prepareRolloutInput(args));
+}
+
+/** The plan, after every check of `prepareOrThrow` (what `offpeak plan` runs), without the input. */
+export function checkOrThrow(args: PreStart): Plan {
+  return orThrow(checkRolloutStart(args));
 }
 
 /** The rollout's input, checked exactly as `offpeak plan` checks it (domain/pre-start.ts). */

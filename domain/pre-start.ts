@@ -4,8 +4,14 @@ import type { Plan } from './plan';
 import type { Policy } from './policy';
 import type { Parsed, Problem } from './problems';
 import { DEFAULT_MINUTES, planRollout } from './planner';
-import { buildRolloutInput, type MachineSpec, type RolloutInput, stepMachineIndices } from './rollout-spec';
-import { inlineSpecOf } from './spec-slices';
+import {
+  buildRolloutInput,
+  rolloutRelease,
+  type RolloutInput,
+  sharedSchedules,
+  stepMachineIndices,
+} from './rollout-spec';
+import type { MaintenanceSchedule } from './windows/maintenance-schedule';
 import { INSTALL_MIN_REMAINING_MS, REBOOT_MIN_REMAINING_MS } from './windows';
 
 /**
@@ -32,6 +38,20 @@ export interface PreStart {
 }
 
 export function prepareRolloutInput(args: PreStart): Parsed<{ plan: Plan; input: RolloutInput }> {
+  const checked = checkRolloutStart(args);
+  if (!checked.ok) return checked;
+  return {
+    ok: true,
+    value: { plan: checked.value, input: buildRolloutInput({ ...args, plan: checked.value }) },
+  };
+}
+
+/**
+ * The plan and every check of `prepareRolloutInput`, without building the input (a million machines'
+ * specs): what `offpeak plan` runs. The checks read what the input would be built from (the release,
+ * each machine's shared schedule), so they are the same checks.
+ */
+export function checkRolloutStart(args: PreStart): Parsed<Plan> {
   const problems: Problem[] = [];
   if (!ROLLOUT_ID_PATTERN.test(args.rolloutId))
     problems.push({
@@ -45,21 +65,20 @@ export function prepareRolloutInput(args: PreStart): Parsed<{ plan: Plan; input:
   if (problems.length || !planned.ok) return { ok: false, problems };
 
   const plan = planned.value;
-  const input = buildRolloutInput({ ...args, plan });
   problems.push(
-    ...deadlineProblems(input, args.now),
+    ...deadlineProblems(rolloutRelease(args.policy, args.now), args.now),
     ...gateProblems(args.policy, plan),
-    ...windowProblems(args.fleet, args.policy, plan, input),
+    ...windowProblems(args.fleet, args.policy, plan),
   );
-  return problems.length ? { ok: false, problems } : { ok: true, value: { plan, input } };
+  return problems.length ? { ok: false, problems } : { ok: true, value: plan };
 }
 
 /**
  * A rollout keeps its release's deadline however late it starts (release + deadlineDays): one whose
  * deadline has already passed would skip every machine, so it is refused with the way out.
  */
-function deadlineProblems(input: RolloutInput, now: Date): Problem[] {
-  const { deadline, month, releaseDate } = input.settings;
+function deadlineProblems(release: ReturnType<typeof rolloutRelease>, now: Date): Problem[] {
+  const { deadline, month, releaseDate } = release;
   if (deadline > now.getTime()) return [];
   return [
     {
@@ -89,26 +108,25 @@ function gateProblems(policy: Policy, plan: Plan): Problem[] {
  * 15 on Linux; none with `rebootSetting: Never`). Otherwise the machine could never be patched. The check
  * uses each window's nominal length; a daylight-saving night can make an off-peak window an hour shorter.
  */
-function windowProblems(fleet: Fleet, policy: Policy, plan: Plan, input: RolloutInput): Problem[] {
-  // The input lists each region's machines step by step, as the plan does: their fleet indices in that order.
-  const at = stepMachineIndices(fleet, plan);
+function windowProblems(fleet: Fleet, policy: Policy, plan: Plan): Problem[] {
+  // Region by region and step by step, as the input lists the machines; each with its spec's schedule.
+  const scheduleOf = sharedSchedules(fleet, policy);
   const problems: Problem[] = [];
-  input.regions.forEach((region, r) => {
-    const indices = at[r].flat();
-    inlineSpecOf(region).machines.forEach((spec, k) => {
-      if (!spec.schedule) return;
-      const i = indices[k];
-      const problem = windowProblem(fleet.machines[i], spec, policy);
-      if (problem) problems.push({ path: `fleet: machines[${i}]`, message: problem });
-    });
-  });
+  for (const steps of stepMachineIndices(fleet, plan))
+    for (const indices of steps)
+      for (const i of indices) {
+        const { schedule } = scheduleOf(fleet.machines[i]);
+        if (!schedule) continue;
+        const problem = windowProblem(fleet.machines[i], schedule, policy);
+        if (problem) problems.push({ path: `fleet: machines[${i}]`, message: problem });
+      }
   return problems;
 }
 
 const MINUTE_MS = 60_000;
 
-function windowProblem(machine: Machine, spec: MachineSpec, policy: Policy): string | undefined {
-  const window = spec.schedule!.durationMinutes;
+function windowProblem(machine: Machine, schedule: MaintenanceSchedule, policy: Policy): string | undefined {
+  const window = schedule.durationMinutes;
   const install = (machine.durations ?? DEFAULT_MINUTES[machine.os]).installMinutes;
   const reserve = policy.rebootSetting === 'Never' ? 0 : REBOOT_MIN_REMAINING_MS[machine.os] / MINUTE_MS;
   const needed = Math.max(install + reserve, INSTALL_MIN_REMAINING_MS / MINUTE_MS);

@@ -95,6 +95,30 @@ export function scheduleFor(
   return { schedule: policy.windows === 'always' ? null : offPeakSchedule(machine.timeZone, policy.offPeak) };
 }
 
+/**
+ * `scheduleFor` once per maintenance configuration or time zone: its machines share the one schedule
+ * (in their specs, and in the pre-start window check).
+ */
+export function sharedSchedules(
+  fleet: Fleet,
+  policy: Policy,
+): (m: Machine) => ReturnType<typeof scheduleFor> {
+  const schedules = new Map<string, ReturnType<typeof scheduleFor>>();
+  return (m) => {
+    const key =
+      m.maintenanceConfiguration !== undefined ? `c ${m.maintenanceConfiguration}` : `z ${m.timeZone}`;
+    let schedule = schedules.get(key);
+    if (!schedule) schedules.set(key, (schedule = scheduleFor(m, fleet, policy)));
+    return schedule;
+  };
+}
+
+/** The release a rollout started at `now` patches: the policy's month, else the latest one by then. */
+export function rolloutRelease(policy: Policy, now: Date): ReturnType<typeof releaseSettings> {
+  const month = policy.month ?? releaseMonthAt(now.getTime());
+  return releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);
+}
+
 /** What the activities need about a machine, its window always open; rollouts add the machine's schedule. */
 export function machineSpecOf(m: Machine): MachineSpec {
   return {
@@ -141,17 +165,8 @@ export function buildRolloutInput(args: {
   const facts = args.leaseFacts
     ? (i: number) => args.leaseFacts!.get(fleet.machines[i].name)
     : factsByIndex(fleet, policy, plan);
-  const month = policy.month ?? releaseMonthAt(now.getTime());
-  const release = releaseSettings(month, policy.deadlineDays, policy.unplannedBaselineMonths);
-  // One schedule per maintenance configuration or time zone, shared by its machines' specs.
-  const schedules = new Map<string, ReturnType<typeof scheduleFor>>();
-  const scheduleOf = (m: Machine) => {
-    const key =
-      m.maintenanceConfiguration !== undefined ? `c ${m.maintenanceConfiguration}` : `z ${m.timeZone}`;
-    let schedule = schedules.get(key);
-    if (!schedule) schedules.set(key, (schedule = scheduleFor(m, fleet, policy)));
-    return schedule;
-  };
+  const release = rolloutRelease(policy, now);
+  const scheduleOf = sharedSchedules(fleet, policy);
 
   const regions: SlicedRegion[] = plan.regions.map((r, ri) =>
     inlineRegion({

@@ -4,9 +4,9 @@ import { formatPlanTable, forecastRollout, formatForecastTable } from '../../dom
 import type { Policy } from '../../domain/policy';
 import { UsageError } from '../errors';
 import { loadFleet, loadPolicy } from '../input';
-import { printJson } from '../output';
+import { writeJson } from '../output';
 import { newRolloutId } from '../../domain/pre-start';
-import { prepareOrThrow } from '../prepare';
+import { checkOrThrow } from '../prepare';
 import { outputOption, whoAmI } from './options';
 import { simulatedMarker, simulatedNames, simulatedNotice } from '../../domain/simulated';
 
@@ -55,14 +55,20 @@ export function registerPlan(program: Command): void {
       '\nExamples:\n  $ offpeak plan --fleet examples/fleet.yaml\n  $ offpeak plan --fleet examples/fleet.yaml --start 2026-12-08T18:00Z --assume-approval 4h\n  $ offpeak plan --fleet examples/fleet.yaml --policy examples/policy-demo.yaml --output json',
     )
     .action(
-      (opts: { fleet: string; policy?: string; start?: string; assumeApproval: string; output: string }) => {
+      async (opts: {
+        fleet: string;
+        policy?: string;
+        start?: string;
+        assumeApproval: string;
+        output: string;
+      }) => {
         const start = opts.start === undefined ? undefined : parseStart(opts.start);
         const approvalMinutes = parseDurationMinutes(opts.assumeApproval, '--assume-approval');
         const fleet = loadFleet(opts.fleet);
         const policy = loadPolicy(opts.policy);
         // Everything `rollout start` checks before it contacts the server (domain/pre-start.ts).
         const now = new Date();
-        const { plan } = prepareOrThrow({
+        const plan = checkOrThrow({
           rolloutId: newRolloutId(now),
           startedBy: whoAmI(),
           fleet,
@@ -86,7 +92,7 @@ export function registerPlan(program: Command): void {
           planned.size,
         );
         if (opts.output === 'json')
-          printJson({ ...plan, ...(simulated ? { simulated } : {}), forecast: detail.forecast });
+          await writeJson({ ...plan, ...(simulated ? { simulated } : {}), forecast: detail.forecast });
         else {
           process.stdout.write(
             `${formatPlanTable(plan)}\n${formatForecastTable(plan, detail, {

@@ -134,7 +134,7 @@ describe('offpeak CLI conventions', () => {
     expect(JSON.parse(stdout).machines).toHaveLength(5);
   });
 
-  test('every command, argument and option has help text, and every command an example', () => {
+  test('every command, argument and option has help text, and every command an example', async () => {
     const problems: string[] = [];
     const walk = (c: Command, path: string) => {
       const name = `${path} ${c.name()}`.trim();
@@ -150,8 +150,50 @@ describe('offpeak CLI conventions', () => {
       }
       for (const sub of c.commands) walk(sub, name);
     };
-    walk(buildProgram(), '');
+    walk(await buildProgram(), '');
     expect(problems).toEqual([]);
+  });
+});
+
+describe('each command loads only its own modules', () => {
+  /** Runs `main` of the built CLI in a fresh process; returns its exit code and the packages it loaded. */
+  function loadedBy(...args: string[]): { code: number; packages: string[] } {
+    const root = join(__dirname, '..', '..');
+    const script = `
+      const { main } = require('./dist/client/main');
+      main(['node', 'offpeak', ...process.argv.slice(1)]).then((code) => {
+        const packages = Object.keys(require.cache)
+          .map((file) => /node_modules\\/((?:@[^/]+\\/)?[^/]+)/.exec(file)?.[1])
+          .filter((name) => name !== undefined);
+        process.stderr.write('\\n' + JSON.stringify({ code, packages: [...new Set(packages)] }));
+      });`;
+    const run = spawnSync(process.execPath, ['-e', script, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' },
+    });
+    return JSON.parse(run.stderr.trim().split('\n').at(-1)!) as { code: number; packages: string[] };
+  }
+
+  test('plan loads neither the Temporal client, the worker nor the Azure SDK; rollout does', () => {
+    const plan = loadedBy('plan', '--fleet', fixture('small.yaml'));
+    expect(plan.code).toBe(0);
+    expect(plan.packages).toContain('zod');
+    expect(plan.packages.filter((p) => p.startsWith('@temporalio/') || p.startsWith('@azure/'))).toEqual([]);
+    const status = loadedBy('rollout', 'status', 'some-rollout');
+    expect(status.code).toBe(1);
+    expect(status.packages).toContain('@temporalio/client');
+  });
+
+  test('a command loaded alone has the same options, arguments and help as with every command', async () => {
+    const helpOf = (c: Command): string[] => [c.helpInformation(), ...c.commands.flatMap(helpOf)];
+    const all = await buildProgram();
+    expect(all.commands.length).toBeGreaterThan(10);
+    for (const command of all.commands) {
+      const alone = await buildProgram(['node', 'offpeak', command.name()]);
+      expect(alone.commands.map((c) => c.name())).toEqual([command.name()]);
+      expect(helpOf(alone.commands[0])).toEqual(helpOf(command));
+    }
   });
 });
 

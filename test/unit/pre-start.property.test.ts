@@ -1,11 +1,17 @@
 import { inlineSpecOf } from '../../domain/spec-slices';
 import fc from 'fast-check';
 import { parseFleet, type Fleet } from '../../domain/fleet';
-import { machineMinutes } from '../../domain/planner';
+import { machineMinutes, planRollout } from '../../domain/planner';
 import { parsePolicy, type Policy } from '../../domain/policy';
-import { prepareRolloutInput } from '../../domain/pre-start';
+import { checkRolloutStart, prepareRolloutInput } from '../../domain/pre-start';
 import { formatProblem, formatProblems, MAX_PROBLEMS_SHOWN, type Problem } from '../../domain/problems';
-import type { RolloutInput } from '../../domain/rollout-spec';
+import {
+  buildRolloutInput,
+  rolloutRelease,
+  type RolloutInput,
+  sharedSchedules,
+  stepMachineIndices,
+} from '../../domain/rollout-spec';
 import { parseScriptRef } from '../../domain/scripts';
 import { nextWindow } from '../../domain/windows';
 import type { MachineReport, RolloutReport } from '../../workflows/messages';
@@ -199,4 +205,48 @@ test(`${RUNS} generated fleet and policy documents: no throw, problems as data, 
   expect(stats.accepted).toBeGreaterThan(RUNS * 0.15);
   expect(stats.rejected).toBeGreaterThan(RUNS * 0.5);
   if (RUNS >= 10_000) expect([...met].sort()).toEqual(Object.keys(HOSTILE_CLASSES).sort());
+}, 120_000);
+
+test('the checks `plan` runs without the input read what the input is built from', () => {
+  // checkRolloutStart checks the release and each machine's window from rolloutRelease and
+  // sharedSchedules; the input's settings and specs must hold exactly those, machine by machine.
+  let compared = 0;
+  fc.assert(
+    fc.property(fleetDocumentArb, policyDocumentArb, (fleetDoc, policyDoc) => {
+      const fleet = parseFleet(fleetDoc);
+      const policy = parsePolicy(policyDoc);
+      if (!fleet.ok || !policy.ok) return;
+      const planned = planRollout(fleet.value, policy.value);
+      if (!planned.ok) return;
+      const args = {
+        rolloutId: 'prop',
+        startedBy: 'carol',
+        fleet: fleet.value,
+        policy: policy.value,
+        now: NOW,
+      };
+      const input = buildRolloutInput({ ...args, plan: planned.value });
+      const { deadline, month, releaseDate } = input.settings;
+      const release = rolloutRelease(policy.value, NOW);
+      const scheduleOf = sharedSchedules(fleet.value, policy.value);
+      const at = stepMachineIndices(fleet.value, planned.value);
+      const fromInput = input.regions.map((region, r) =>
+        inlineSpecOf(region).machines.map((spec, k) => [at[r].flat()[k], spec.schedule]),
+      );
+      const checked = at.map((steps) =>
+        steps.flat().map((i) => [i, scheduleOf(fleet.value.machines[i]).schedule]),
+      );
+      expect([release.deadline, release.month, release.releaseDate]).toEqual([deadline, month, releaseDate]);
+      expect(checked).toEqual(fromInput);
+      // And both ways say the same: the plan, or the same problems.
+      const prepared = prepareRolloutInput(args);
+      const plan = checkRolloutStart(args);
+      expect(plan.ok ? plan.value : plan.problems).toEqual(
+        prepared.ok ? prepared.value.plan : prepared.problems,
+      );
+      compared++;
+    }),
+    { numRuns: Math.min(RUNS, 2_000), seed: SEED },
+  );
+  expect(compared).toBeGreaterThan(Math.min(RUNS, 2_000) * 0.1);
 }, 120_000);
