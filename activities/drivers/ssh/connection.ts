@@ -43,6 +43,10 @@ export class SshSession {
 
   static async open(endpoint: SshEndpoint, options: { readyTimeoutMs?: number } = {}): Promise<SshSession> {
     const client = new Client();
+    // ssh2 may emit more than one error (a handshake timeout, then the connection lost before it): every
+    // one after the first, during the handshake or after, ends here, never as an unhandled 'error' that
+    // would take the worker's process down. The first is the handshake's answer (below).
+    client.on('error', () => undefined);
     let offered: string | undefined;
     const config: ConnectConfig = {
       host: endpoint.host,
@@ -75,7 +79,6 @@ export class SshSession {
       });
       client.connect(config);
     });
-    client.on('error', () => undefined); // late errors end the session; calls in flight see their channel close
     const session = new SshSession(client, endpoint);
     try {
       await session.checkLoginShell();
