@@ -118,6 +118,35 @@ export class LeaseBook {
     return { granted: true };
   }
 
+  /**
+   * Asks for the lease of a holder's next step while it still holds `afterId`, the step before (a lane asks
+   * ahead, so it can go on the moment its step ends). The holder runs the two one after the other, never
+   * together, so the request is decided as if `afterId` were released: granted when it fits beside every
+   * other lease held and every waiter, and then held beside it (everyone else finds both taken until the
+   * holder releases the first); else queued as any request, behind `afterId` too. A request after a lease
+   * that is not held, is another holder's, shares a machine with it, or is unsafe (an unsafe lease takes what
+   * it touches for itself) is an ordinary request.
+   */
+  requestAfter(r: LeaseRequest, afterId: string, now: number): { granted: boolean; blocker?: Blocker } {
+    const before = this.held.get(afterId);
+    const follows =
+      before !== undefined &&
+      before.holder.workflowId === r.holder.workflowId &&
+      !before.unsafe &&
+      !r.unsafe &&
+      this.get(r.leaseId) === undefined &&
+      // Steps one after another share no machine; one that does waits for the first to be released.
+      !r.machines.some((m) => this.heldIndex.machine(m.name) === afterId);
+    if (!follows) return this.request(r, now);
+    const lease: Lease = { ...r, askedAt: now };
+    this.heldIndex.change(before, -1);
+    const found = blocker([this.heldIndex, this.ahead(Infinity)], lease);
+    this.heldIndex.change(before, 1);
+    if (found) return this.request(r, now);
+    this.hold({ ...lease, grantedAt: now });
+    return { granted: true };
+  }
+
   /** Releases a lease held, or withdraws one waiting; false when the book does not know it. */
   release(leaseId: string): boolean {
     let lease = this.held.get(leaseId);

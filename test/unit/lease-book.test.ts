@@ -229,6 +229,74 @@ describe('the lease book grants only what keeps every rule across holders', () =
     expect(book.request(other, 3).granted).toBe(false);
   });
 
+  describe("a holder's next step, asked while its step runs (requestAfter)", () => {
+    /** The same holder's next step: another lease ID, the same workflow. */
+    const next = (of: LeaseRequest, machines: LeaseMachine[]): LeaseRequest => ({
+      ...ask(machines),
+      holder: of.holder,
+    });
+
+    test('is granted beside the step before it, and everyone else finds both taken', () => {
+      const book = new LeaseBook();
+      const step1 = ask([zoned('a', 'eastus', '1')]);
+      book.request(step1, 0);
+      const step2 = next(step1, [zoned('b', 'eastus', '2')]);
+      // Asked as an ordinary request it would wait: two zones of one region.
+      expect(book.requestAfter(step2, step1.leaseId, 1).granted).toBe(true);
+      const other = ask([zoned('c', 'eastus', '1')]);
+      expect(book.request(other, 2).blocker?.reason).toContain('eastus zone 2 is held by');
+      book.release(step1.leaseId);
+      expect(book.grantWaiting(3)).toEqual([]);
+      book.release(step2.leaseId);
+      expect(book.grantWaiting(4).map((l) => l.leaseId)).toEqual([other.leaseId]);
+    });
+
+    test('keeps the queue: a waiter ahead that needs something else of the region is served first', () => {
+      const book = new LeaseBook();
+      const step1 = ask([zoned('a', 'eastus', '1')]);
+      book.request(step1, 0);
+      const waiter = ask([zoned('w', 'eastus', '3')]);
+      expect(book.request(waiter, 1).granted).toBe(false);
+      const step2 = next(step1, [zoned('b', 'eastus', '2')]);
+      const answer = book.requestAfter(step2, step1.leaseId, 2);
+      expect(answer.granted).toBe(false);
+      expect(answer.blocker?.reason).toContain('eastus zone 1 is held by');
+      book.release(step1.leaseId);
+      expect(book.grantWaiting(3).map((l) => l.leaseId)).toEqual([waiter.leaseId]);
+      book.release(waiter.leaseId);
+      expect(book.grantWaiting(4).map((l) => l.leaseId)).toEqual([step2.leaseId]);
+    });
+
+    test("is decided against every other lease: a set's cap counts the other holders", () => {
+      const book = new LeaseBook();
+      // Set "web" of 10 machines: a cap of 2. Another run holds one machine of update domain 1.
+      const theirs = ask([inSet('t', 'web', 1, 10)]);
+      book.request(theirs, 0);
+      const step1 = ask([inSet('a', 'db', 0, 10)]);
+      book.request(step1, 0);
+      const step2 = next(step1, [inSet('b', 'web', 1, 10), inSet('c', 'web', 1, 10)]);
+      expect(book.requestAfter(step2, step1.leaseId, 1).blocker?.reason).toContain(
+        'availability set eastus/web',
+      );
+    });
+
+    test("another holder's lease, a shared machine, an unsafe lease or a lease not held: an ordinary request", () => {
+      const book = new LeaseBook();
+      const step1 = ask([zoned('a', 'eastus', '1')]);
+      book.request(step1, 0);
+      // Another holder's: the zone rule holds between them.
+      expect(book.requestAfter(ask([zoned('b', 'eastus', '2')]), step1.leaseId, 1).granted).toBe(false);
+      // The same holder, the same machine again: it waits for the step before to end.
+      expect(book.requestAfter(next(step1, [zoned('a', 'eastus', '1')]), step1.leaseId, 2).granted).toBe(
+        false,
+      );
+      const unsafe = { ...next(step1, [zoned('c', 'eastus', '2')]), unsafe: true };
+      expect(book.requestAfter(unsafe, step1.leaseId, 3).granted).toBe(false);
+      expect(book.requestAfter(next(step1, [zoned('d', 'eastus', '2')]), 'nobody', 4).granted).toBe(false);
+      expect(book.holding().map((l) => l.leaseId)).toEqual([step1.leaseId]);
+    });
+  });
+
   test('a holder that is gone loses every lease, held or waiting, and the queue moves on', () => {
     const book = new LeaseBook();
     const a = ask([zoned('a', 'eastus', '1')]);
