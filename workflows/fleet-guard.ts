@@ -13,7 +13,6 @@ import { LeaseBook, leaseProblems, type Lease } from '../domain/lease-book';
 import { formatProblem } from '../domain/problems';
 import {
   GUARD_EVENTS_PER_RUN,
-  handOverLeaseSignal,
   HOLDER_CHECK_MS,
   HOLDER_STALE_MS,
   leaseAnswerSignal,
@@ -21,6 +20,7 @@ import {
   leaseView,
   releaseLeaseSignal,
   requestLeaseSignal,
+  requestNextLeaseSignal,
   type FleetGuardInput,
   type LeaseAnswer,
   type LeaseRequest,
@@ -66,7 +66,8 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
   const outbox: LeaseAnswer[] = [];
   /** Holders of refused requests (not in the book), until their answer is sent. */
   const pending = new Map<string, string>();
-  const ask = (request: LeaseRequest) => {
+  /** A request, or (`after`) the next step of a holder that holds `after`. */
+  const ask = (request: LeaseRequest, after?: string) => {
     const problems = leaseProblems(request);
     if (problems.length > 0) {
       const refused = `the fleet guard cannot grant lease ${request.leaseId}: ${problems.map(formatProblem).join('; ')}`;
@@ -75,7 +76,8 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
       return;
     }
     const known = book.get(request.leaseId) !== undefined;
-    const answer = book.request(request, Date.now());
+    const answer =
+      after === undefined ? book.request(request, Date.now()) : book.requestAfter(request, after, Date.now());
     if (answer.granted && !known)
       recordLeaseWait(request.holder.rolloutId, request.holder.region, 0, request.unsafe);
     outbox.push({
@@ -85,12 +87,9 @@ export async function fleetGuardWorkflow(input: FleetGuardInput = {}): Promise<v
     });
   };
   const release = (leaseId: string) => void (changed = book.release(leaseId) || changed);
-  setHandler(requestLeaseSignal, ask);
+  setHandler(requestLeaseSignal, (request) => ask(request));
   setHandler(releaseLeaseSignal, ({ leaseId }) => release(leaseId));
-  setHandler(handOverLeaseSignal, ({ release: leaseId, request }) => {
-    release(leaseId);
-    ask(request);
-  });
+  setHandler(requestNextLeaseSignal, ({ after, request }) => ask(request, after));
   setHandler(leasesQuery, ({ rolloutId, names: asked }: LeasesQueryOptions = {}) => {
     const names = asked ?? Infinity; // through JSON, a caller's Infinity is null
     const mine = (l: { holder: { rolloutId: string } }) =>

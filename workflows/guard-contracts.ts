@@ -110,12 +110,12 @@ export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
 /** Holder to guard: the step ended (or the request is withdrawn). */
 export const releaseLeaseSignal = defineSignal<[{ leaseId: string }]>('releaseLease');
 /**
- * Holder to guard: a lane's step ended and it asks already for its next one (before the rollout's reply
- * says whether that step may start). One signal, so the release always comes first: the next step's
- * request never meets the lease of the step before it.
+ * Holder to guard: a lane's step has started and it asks already for its next one, to follow `after` (the
+ * step's lease). Decided as if `after` were released (the lane never runs the two together): granted, it
+ * is held beside it, so the lane goes on the moment its step ends (domain/lease-book.ts `requestAfter`).
  */
-export const handOverLeaseSignal =
-  defineSignal<[{ release: string; request: LeaseRequest }]>('handOverLease');
+export const requestNextLeaseSignal =
+  defineSignal<[{ after: string; request: LeaseRequest }]>('requestNextLease');
 /** Guard to holder: the answer to its request, and later the grant of a queued one. */
 export const leaseAnswerSignal = defineSignal<[LeaseAnswer]>('leaseAnswer');
 /**

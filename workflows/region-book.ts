@@ -62,7 +62,8 @@ export class RegionBook {
   }
 
   /**
-   * Folds a report once (a report delivered twice, or from a region not running, is ignored). Returns the
+   * Folds a report once and in order (a report delivered twice, out of order, or from a region not running, is
+   * ignored). Returns the
    * last machine that counted as an error, and whether the report was new.
    */
   record(report: StepReport, maxAttempts: number): { recorded: boolean; lastError?: string } {
@@ -71,6 +72,8 @@ export class RegionBook {
     if (!channel || !tally) return { recorded: false };
     // Sent again (unanswered, to the region): folded once, answered again.
     if (report.seq <= channel.seq) return ((channel.sent = NO_REPLY), { recorded: false });
+    // It overtook a report lost on its way: answered with the last one in order, so both come again.
+    if (report.seq > channel.seq + 1) return ((channel.sent = NO_REPLY), { recorded: false });
     channel.seq = report.seq;
     for (const r of report.results) {
       foldResult(tally, r, maxAttempts);

@@ -17,8 +17,14 @@ export interface LaneContext {
   slice: (index: number) => Promise<SpecSlice>;
   /** The slice if it is at hand without reading it (inline), for a look-ahead. */
   peek: (index: number) => SpecSlice | undefined;
-  /** Reports a step to the rollout and waits for its answer (one report at a time); false: the rollout is gone. */
-  report: (step: string, results: StepResult[]) => Promise<boolean>;
+  /**
+   * Reports a step to the rollout (one report at a time): `delivered` once the rollout has it, `answered` with
+   * its answer; false: the rollout is gone.
+   */
+  report: (
+    step: string,
+    results: StepResult[],
+  ) => { delivered: Promise<boolean>; answered: Promise<boolean> };
   /**
    * Called before each step with its machine count and label: returns once the lane may start it, and never when
    * the region continues as new first (the lane is between steps, its cursor at this step).
@@ -37,8 +43,9 @@ export function laneSlices(input: RegionInput, lane: number): { first: number; l
 /**
  * One lane of a region: its steps strictly one after another, the machines of a step concurrently.
  * Before every step it honours a hold, lets the region continue as new, and takes the step's lease from
- * the fleet guard; after it, it reports the step's results to the rollout and waits for the reply, so
- * a halt stops the next step. Machines whose attempt ended retryably are retried in the lane's later
+ * the fleet guard (asked for as the step before started); after it, it reports the step's results to the
+ * rollout, and waits for the reply when the step could halt the rollout (an error, or health signals to
+ * ask), so a halt stops the next step. Machines whose attempt ended retryably are retried in the lane's later
  * rounds, in groups that keep their original step, so a retry never runs beside another zone or update
  * domain of the lane. Returns false when the rollout is gone.
  */
@@ -70,9 +77,16 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
           if (round > 1) continue;
           cursor.done += names.length;
           const skipped = names.map((name) => ({ name, attempt: round, outcome: OUTCOME.Skipped }));
-          if (!(await ctx.report(label, skipped))) return false;
+          if (!(await ctx.report(label, skipped).answered)) return false;
           continue;
         }
+        // The next step's lease is asked for now, to follow this one: granted, the lane goes on the moment this
+        // step ends, without a round trip to the guard between them.
+        const next = nextStep({ lane, round, due: c.due, last, peek: ctx.peek }, c.slice, c.step, {
+          slice,
+          position,
+        });
+        const askedNext = leases.askNext(lane, next);
         ctx.details(
           lane,
           `round ${round}, slice ${c.slice + 1}/${input.slices.length}, step ${c.step + 1}/${slice.steps.length}: ${label} (${names.length} machine(s))`,
@@ -110,14 +124,16 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
           if (countsAsError(r.outcome, r.attempt >= settings.maxAttempts))
             mark(cursor.erred, c.slice, slice.machines.length, at);
         }
-        // The lease goes back as the step is reported, and the next step's is asked for with it (the guard's
-        // round trip runs beside the rollout's): both signals leave in one workflow task.
-        const next = nextStep({ lane, round, due: c.due, last, peek: ctx.peek }, c.slice, c.step, {
-          slice,
-          position,
-        });
-        const [, reported] = await Promise.all([leases.handOver(lane, next), ctx.report(label, stepResults)]);
-        if (!reported) return false;
+        leases.finish(lane);
+        await askedNext;
+        // Only a step with an error can halt the rollout by its own report: unless health signals are asked
+        // after each step, the lane goes on once the rollout has the report (so a rollout that is gone stops
+        // it), without waiting for the answer; a hold or stop from elsewhere reaches every running region.
+        const mayHalt =
+          settings.health !== undefined ||
+          results.some((r) => countsAsError(r.outcome, r.attempt >= settings.maxAttempts));
+        const reported = ctx.report(label, stepResults);
+        if (!(await (mayHalt ? reported.answered : reported.delivered))) return false;
         ctx.details(lane, `between steps (round ${round})`);
       }
     }

@@ -18,12 +18,12 @@ import { formatProblem } from '../domain/problems';
 import type { MachineSpec } from '../domain/machine-spec';
 import {
   FLEET_GUARD_ID,
-  handOverLeaseSignal,
   leaseAnswerSignal,
   type LeaseAnswer,
   type LeaseRequest,
   releaseLeaseSignal,
   requestLeaseSignal,
+  requestNextLeaseSignal,
 } from './guard-contracts';
 import type { RegionInput } from './messages';
 
@@ -76,11 +76,12 @@ export interface LeaseStep {
 /**
  * A region's leases from the fleet guard (workflows/fleet-guard.ts): one per step, asked for before the
  * step's machines start and released after their results are in. Each lane of the region holds its own
- * (at most one per lane at a time); the guard keys leases by their ids, so a region may hold several.
- * A lane may ask for its next step's lease as it releases the last one (`handOver`, while its report
- * waits for the rollout's reply); `acquire` then finds it asked. A lease asked ahead has an id of its
- * own: once withdrawn (the lane held, stopped, or continuing as new), its step is asked for again under
- * its plain id, so an answer still on its way can never pass for the new request's.
+ * (at most one per lane at a time, and the one asked for its next step); the guard keys leases by their ids,
+ * so a region may hold several. As a step starts, its lane asks for its next step's lease to follow it
+ * (`askNext`): the guard decides it as if the step were over and, granted, holds it beside the step, so
+ * when the step ends (`finish`) the lane goes on at once. A lease asked ahead has an id of its own: once
+ * withdrawn (the lane held, stopped, continuing as new, or its next step another), its step is asked for
+ * again under its plain id, so an answer still on its way can never pass for the new request's.
  * The guard notices a region that died (it checks its holders while anything waits), so the region
  * itself keeps no timer for it.
  */
@@ -88,18 +89,21 @@ export function regionLeases(input: RegionInput) {
   const me = workflowInfo().workflowId;
   const guard = getExternalWorkflowHandle(FLEET_GUARD_ID);
   const answers = new Map<string, LeaseAnswer>();
-  /** Per lane: the lease it holds (or asked for). */
+  /** Per lane: the lease of its current step (asked for, or granted). */
   const held = new Map<number, string>();
-  /** Per lane: the step whose lease it asked for ahead (`handOver`), until `acquire` takes it or it is released. */
-  const ahead = new Map<number, string>();
+  /** Per lane: the lease asked for its next step (`askNext`), until `acquire` takes it or it is released. */
+  const ahead = new Map<number, { step: string; leaseId: string }>();
   /** Per lane: what it waits for from the guard. */
   const waiting = new Map<number, string>();
+  /** Releases on their way (`finish` does not wait for them). */
+  const sending = new Set<Promise<void>>();
   const requestOf = (leaseId: string, { label, machines }: LeaseStep) => {
     const holder = { workflowId: me, rolloutId: input.rolloutId, region: input.region, step: label };
     return leaseRequestOf(leaseId, holder, input.settings.unsafe === true, machines);
   };
   /** A step as `ahead` remembers it: its key and its machines, in order. */
   const stepOf = (s: LeaseStep) => `${s.key}:${s.machines.map((m) => m.name).join(',')}`;
+  const giveBack = (leaseId: string) => tell(() => guard.signal(releaseLeaseSignal, { leaseId }));
   setHandler(leaseAnswerSignal, (answer) => {
     // A grant is final; a later "queued" answer (a request sent twice) does not take it back.
     if (!answers.get(answer.leaseId)?.granted) answers.set(answer.leaseId, answer);
@@ -110,16 +114,18 @@ export function regionLeases(input: RegionInput) {
     waitingFor: (): string | null => [...waiting.values()][0] ?? null,
 
     /**
-     * Asks for a lane's step lease and waits for it; false when `stopped` (the rollout stopped, or the
-     * deadline passed) came first: the request is withdrawn. A request the guard cannot place fails the
-     * region.
+     * Asks for a lane's step lease (unless it was asked for ahead) and waits for it; false when `stopped`
+     * (the rollout stopped, or the deadline passed) came first: the request is withdrawn. A request the
+     * guard cannot place fails the region.
      */
     async acquire(lane: number, step: LeaseStep, stopped: () => boolean): Promise<boolean> {
-      const early = ahead.get(lane) === stepOf(step);
+      const early = ahead.get(lane);
       ahead.delete(lane);
-      let leaseId = held.get(lane);
-      if (!early || leaseId === undefined) {
-        await leases.release(lane); // asked ahead for another step than this one
+      let leaseId: string;
+      if (early && early.step === stepOf(step) && !held.has(lane)) held.set(lane, (leaseId = early.leaseId));
+      else {
+        if (early) await giveBack(early.leaseId); // asked ahead for another step than this one
+        await leases.release(lane);
         leaseId = `${me}/${step.key}`;
         const request = requestOf(leaseId, step);
         const problems = leaseProblems(request);
@@ -150,44 +156,58 @@ export function regionLeases(input: RegionInput) {
     },
 
     /**
-     * Gives a lane's step lease back and, when `next` is known, asks for the next step's lease in the same
-     * signal (the release first). `acquire` takes it if the lane's next step is that one; any other
-     * turn (a hold, a stop, continue-as-new, another step) releases it first.
+     * Asks, as a lane's step starts, for its next step's lease, to follow the step's (`next` undefined:
+     * nothing to ask). `acquire` takes it if the lane's next step is that one; any other turn (a hold, a
+     * stop, continue-as-new, another step) gives it back first.
      */
-    async handOver(lane: number, next: LeaseStep | undefined): Promise<void> {
-      const leaseId = held.get(lane);
-      const request = next && requestOf(`${me}/${next.key}/ahead`, next);
+    async askNext(lane: number, next: LeaseStep | undefined): Promise<void> {
+      const after = held.get(lane);
+      if (!next || after === undefined) return;
+      const request = requestOf(`${me}/${next.key}/ahead`, next);
       // A request the guard would refuse is asked for (and refused) only if its step comes.
-      if (!request || leaseId === undefined || leaseProblems(request).length > 0) return leases.release(lane);
-      held.set(lane, request.leaseId);
-      ahead.set(lane, stepOf(next!));
+      if (leaseProblems(request).length > 0) return;
+      ahead.set(lane, { step: stepOf(next), leaseId: request.leaseId });
       try {
         await CancellationScope.nonCancellable(() =>
-          guard.signal(handOverLeaseSignal, { release: leaseId, request }),
+          guard.signal(requestNextLeaseSignal, { after, request }),
         );
       } catch (err) {
         if (!(err instanceof TemporalFailure)) throw err;
-        await requestLease(request); // no guard runs: nothing to release, and the activity starts one
+        await requestLease(request); // no guard runs: the activity starts one
       }
     },
 
-    /** Gives a lane's step lease back, or the one it asked for ahead (nothing when it holds none). */
-    async release(lane: number): Promise<void> {
+    /** A lane's step is over: its lease goes back, without waiting for the delivery (`settle` does). */
+    finish(lane: number): void {
       const leaseId = held.get(lane);
-      ahead.delete(lane);
       if (leaseId === undefined) return;
       held.delete(lane);
-      await tell(() => guard.signal(releaseLeaseSignal, { leaseId }));
+      const sent: Promise<void> = giveBack(leaseId).finally(() => sending.delete(sent));
+      sending.add(sent);
+    },
+
+    /** Every release `finish` sent has been delivered. */
+    settle: async (): Promise<void> => void (await Promise.all(sending)),
+
+    /** Gives a lane's leases back: its step's and the one it asked for ahead. */
+    async release(lane: number): Promise<void> {
+      const ids = [held.get(lane), ahead.get(lane)?.leaseId].filter((id) => id !== undefined);
+      held.delete(lane);
+      ahead.delete(lane);
+      for (const leaseId of ids) await giveBack(leaseId);
     },
 
     /** Gives back the leases asked for ahead (the rollout is gone: those steps will not run). */
     async releaseAhead(): Promise<void> {
-      for (const lane of [...ahead.keys()]) await leases.release(lane);
+      for (const [lane, { leaseId }] of [...ahead]) {
+        ahead.delete(lane);
+        await giveBack(leaseId);
+      }
     },
 
-    /** Gives every lane's lease back (the region fails). */
+    /** Gives every lane's leases back (the region fails). */
     async releaseAll(): Promise<void> {
-      for (const lane of [...held.keys()]) await leases.release(lane);
+      for (const lane of new Set([...held.keys(), ...ahead.keys()])) await leases.release(lane);
     },
   };
   return leases;

@@ -41,8 +41,9 @@ const sliceOf = (ref: SpecSliceRef): Promise<SpecSlice> =>
 /**
  * One region: its lanes side by side (workflows/region-lane.ts: each lane's steps one after another, the
  * machines of a step concurrently), read slice by slice. After every step a lane reports to the rollout
- * and waits for the reply; reports go one at a time, numbered per region. The region continues as new
- * only when every lane is between steps; only cursors and retry marks are carried across.
+ * (waiting for the reply only when the step could halt it: region-lane.ts); reports go one at a time,
+ * numbered per region. The region continues as new only when every lane is between steps and every report
+ * is answered; only cursors and retry marks are carried across.
  */
 export async function regionWorkflow(input: RegionInput): Promise<void> {
   const lanes = input.laneStarts ?? [0];
@@ -80,29 +81,48 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   const head = () => `Region ${input.region}: ${cursor.done}/${input.machineCount} machine(s) reported`;
 
   /**
-   * Reports a step and waits for the rollout's answer (its last report too, so the rollout surely knows it
-   * ended); false when the rollout is gone. Unanswered, the same report goes again: a signal can be lost
-   * when the rollout's run closes as it arrives, and the rollout folds a report once.
+   * Reports a step, resolving `delivered` once the rollout has it (false when the rollout is gone) and then
+   * waiting for its answer (its last report too, so the rollout surely knows it ended); false when the
+   * rollout is gone. Unanswered, the same report goes again: a signal can be lost when the rollout's run
+   * closes as it arrives, and the rollout folds a report once.
    */
-  const send = async (step: string, results: StepResult[], end?: { failure?: string }) => {
+  const send = async (
+    step: string,
+    results: StepResult[],
+    end: { failure?: string } | undefined,
+    delivered: (rolloutLives: boolean) => void,
+  ) => {
     const seq = ++cursor.sent;
     const answered = () => cursor.reply.ack >= seq || (!end && cursor.reply.stop);
     do {
       try {
         await rollout.signal(stepReportSignal, { region: input.region, seq, step, results, end });
       } catch (err) {
-        if (err instanceof TemporalFailure) return !(gone = true); // terminated, or ended: nobody to report to
-        throw err;
+        if (!(err instanceof TemporalFailure)) throw err;
+        delivered(false);
+        return !(gone = true); // terminated, or ended: nobody to report to
       }
+      delivered(true);
     } while (!(await condition(answered, REPORT_RESEND_MS)));
     return true;
   };
-  // One report at a time, so the rollout reads every region's reports in order.
+  // Each report leaves once the one before is delivered, so the rollout reads a region's reports in order
+  // (one that overtakes a report lost on its way is not folded: region-book.ts).
   let queue: Promise<unknown> = Promise.resolve();
+  const unanswered = new Set<Promise<boolean>>();
   const report = (step: string, results: StepResult[], end?: { failure?: string }) => {
-    const sent = queue.then(() => send(step, results, end));
-    queue = sent.catch(() => undefined);
-    return sent;
+    let delivered!: (rolloutLives: boolean) => void;
+    const arrived = new Promise<boolean>((resolve) => (delivered = resolve));
+    const answered = queue.then(() =>
+      send(step, results, end, delivered).catch((err: unknown) => {
+        delivered(false);
+        throw err;
+      }),
+    );
+    queue = arrived;
+    unanswered.add(answered);
+    void answered.finally(() => unanswered.delete(answered)).catch(() => undefined);
+    return { answered, delivered: arrived };
   };
   const slices = new Map<number, Promise<SpecSlice>>();
   const ctx: LaneContext = {
@@ -155,13 +175,17 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     const parked = condition(() => gone || (closing && between.size + ended.size === cursor.lanes.length));
     await Promise.race([all, parked]);
     if (gone) return await leases.releaseAhead();
-    if (closing) await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
+    if (closing) {
+      // Every report answered and every release delivered: none is lost with the run.
+      await Promise.all([...unanswered, leases.settle()]);
+      await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
+    }
   } catch (err) {
     await leases.releaseAll();
     // Continue-as-new unwinds as an error too: only real failures are announced.
-    if (err instanceof TemporalFailure) await report('failed', [], { failure: rootCause(err) });
+    if (err instanceof TemporalFailure) await report('failed', [], { failure: rootCause(err) }).answered;
     throw err;
   }
   setCurrentDetails(`Done: ${cursor.done} machine(s)`);
-  await report('done', [], {});
+  await Promise.all([leases.settle(), report('done', [], {}).answered]);
 }

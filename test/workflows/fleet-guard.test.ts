@@ -108,7 +108,11 @@ test('a second run waits for the lease the first holds, says so, and both comple
     ]);
     expect(JSON.parse(JSON.stringify(json)).guardWaits[0].leases[0].blockedBy.step).toMatch(/^zone 1/);
     const view = await guardView();
-    expect(view.held.map((l) => [l.rolloutId, l.machines])).toEqual([['guard-one', ['g1']]]);
+    // guard-one's step, and beside it its next step's lease, asked for as the step started (it never runs the two together).
+    expect(view.held.map((l) => [l.rolloutId, l.machines, l.leaseId.endsWith('/ahead')])).toEqual([
+      ['guard-one', ['g1'], false],
+      ['guard-one', ['g2'], true],
+    ]);
     expect(view.waiting.map((l) => l.rolloutId)).toEqual(['guard-two']);
     expect(view.waiting[0].waitingFor).toContain('guard-one');
 
@@ -143,8 +147,9 @@ test('a terminated holder loses its lease at the next check of the guard, and th
     // While live-two waits, the guard checks its holders every minute: dead-one is gone at the next check.
     await env.sleep(HOLDER_CHECK_MS + 1000);
     const view = await guardView();
-    expect(view.expired.map((l) => l.rolloutId)).toEqual(['dead-one']);
-    expect(view.held.map((l) => l.rolloutId)).toEqual(['live-two']);
+    // Both of its leases: the running step's and the next one's, asked for ahead.
+    expect(view.expired.map((l) => l.rolloutId)).toEqual(['dead-one', 'dead-one']);
+    expect(new Set(view.held.map((l) => l.rolloutId))).toEqual(new Set(['live-two']));
     expect(ms(view.held[0].grantedAt) - killedAt).toBeLessThanOrEqual(HOLDER_CHECK_MS + 1000);
 
     const r2 = await rolloutResult(env, h2);
@@ -188,10 +193,11 @@ test('continue-as-new carries every lease, held and waiting', async () => {
   });
 });
 
-test("a lane asks for its next step's lease as it reports a step, and the guard grants it at once: the release came first", async () => {
+test("a lane asks for its next step's lease as its step starts, and the guard grants it beside the running step", async () => {
   const rolloutId = 'ask-ahead';
-  // Three zones of one region: the lane's steps one zone each; a step beside the one before would break
-  // the one-zone rule, so a request granted at once shows that the step before it was released first.
+  // Three zones of one region: the lane's steps one zone each. Asked for by another run, the next zone
+  // would wait for the running one (one zone per region); asked to follow it by the same lane, which never
+  // runs the two together, it is granted at once.
   const fleet = { machines: ['1', '2', '3'].map((z) => vm(`h${z}`, { zone: z })) };
   const input = rolloutInputOf({
     rolloutId,
@@ -213,7 +219,7 @@ test("a lane asks for its next step's lease as it reports a step, and the guard 
     const a = e.signalExternalWorkflowExecutionInitiatedEventAttributes;
     return a ? [a.signalName] : [];
   });
-  expect(sent.filter((name) => name === 'handOverLease')).toHaveLength(2);
+  expect(sent.filter((name) => name === 'requestNextLease')).toHaveLength(2);
   const answers = events!.flatMap((e) => {
     const a = e.workflowExecutionSignaledEventAttributes;
     return a?.signalName === 'leaseAnswer'
