@@ -164,6 +164,23 @@ describe('the rollout state', () => {
     expect(state.summary().status).toBe(status);
   });
 
+  test('reports are folded in order: one that overtook a report lost on its way waits for it', () => {
+    const state = newState();
+    start(state);
+    state.recordStep(report(1, [['a1', 'Succeeded']]));
+    state.takeReplies();
+    // Report 2 was lost; report 3 (the region's end) arrives first: not folded, answered with 1.
+    state.recordStep(report(3, [], {}));
+    expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 1, hold: null, stop: false } }]);
+    expect(state.phaseEnded()).toBe(false);
+    // The region sends both again, in order.
+    state.recordStep(report(2, [['a2', 'Succeeded']]));
+    state.recordStep(report(3, [], {}));
+    expect(state.takeReplies()).toEqual([{ region: 'eastus', reply: { ack: 3, hold: null, stop: false } }]);
+    expect(state.summary().regions[0]).toMatchObject({ done: 2, succeeded: 2 });
+    expect(state.phaseEnded()).toBe(true);
+  });
+
   test("a region's last report is answered once, so the region knows it arrived", () => {
     const state = newState();
     start(state);
