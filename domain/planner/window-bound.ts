@@ -9,6 +9,9 @@ import { serviceAllowance } from './capacity';
 import { availabilitySetCap } from './steps';
 import { placeInUnion, type WindowTrack } from './window-track';
 
+/** Windows a chain's whole installs are followed through (beyond, the fluid figure stands). */
+const MAX_NIGHTS = 366;
+
 /** A chain's machines of one track and OS: where their installs and their downtime may lie. */
 interface ChainPart {
   track: WindowTrack;
@@ -124,6 +127,9 @@ class WindowChain {
     for (const g of this.groups.values()) if (g.members.length > g.cap) crowded = true;
     // No group has more machines than its cap: whole installs give the same figures.
     if (!crowded) return fluid;
+    const track = parts[0].track;
+    if (!track.alwaysOpen && parts.every((p) => p.track === track))
+      return this.nightByNight(from, fluid, parts, track, Math.max(atLeast, fluid));
     const { splitAt, downEnd } = firstWindows(parts, from);
     // Some install ends after `splitAt`, in a later window: the chain's last reboot ends later still.
     const spilled = splitAt + this.minRebootMs;
@@ -133,9 +139,8 @@ class WindowChain {
     let wholeDownMs = 0;
     for (const g of this.groups.values()) {
       if (g.members.length > g.cap) {
-        const { installs, downs } = durationsOf(g.members);
-        wholeInstallMs += unsplitMeasure(installs, g.cap);
-        wholeDownMs += unsplitMeasure(downs, g.cap);
+        wholeInstallMs += unsplitMeasure(installsOfMembers(g.members), g.cap);
+        wholeDownMs += unsplitMeasure(downsOf(g.members), g.cap);
       } else {
         wholeInstallMs += Math.max(g.installMs / g.cap, g.maxInstallMs);
         wholeDownMs += Math.max(g.downMs / g.cap, g.maxDownMs);
@@ -152,6 +157,77 @@ class WindowChain {
     const bound = Math.max(fluid, Math.min(whole, spilled));
     return Number.isFinite(bound) ? bound : fluid;
   }
+  /**
+   * Whole installs, night by night, for a chain whose machines share one schedule (docs/planner.md,
+   * section 7): an install is cut only at its window's end less its reserve, and the machines installing
+   * at that instant are down together, so of one group. So when the chain's installs all end in its
+   * first `n` windows, at most `P·(n - 1)` groups (P: the chain's reboot reserves) have a split install;
+   * every other group is down in whole runs of install + reboot, and adds its gain over the fluid figure.
+   * The first `n` whose figures fit decides. (Installs alone keep their fluid figure: sorting them too
+   * costs a second sort of the machines and moved no bench figure.)
+   */
+  private nightByNight(
+    from: number,
+    fluid: number,
+    parts: readonly ChainPart[],
+    track: WindowTrack,
+    atLeast: number,
+  ): number {
+    let installMs = 0;
+    let downMs = 0;
+    let downUpper = 0;
+    for (const g of this.groups.values()) {
+      installMs += Math.max(g.installMs / g.cap, g.maxInstallMs);
+      const fluidDown = Math.max(g.downMs / g.cap, g.maxDownMs);
+      downMs += fluidDown;
+      // Whole, at most what a list schedule takes: the sum over the cap plus the longest.
+      if (g.members.length > g.cap) downUpper += g.downMs / g.cap + g.maxDownMs - fluidDown;
+    }
+    const installs = installsOf(parts);
+    const downtime = downtimeOf(parts);
+    const reboot = this.minRebootMs;
+    // With every group whole at most, the figures end by `upperEnd`, so this one is at most `upperEnd` plus
+    // a reboot (below): when the phase already needs that, it decides nothing.
+    const installDone = placeInUnion(installs, from, installMs);
+    const upperEnd = Math.max(installDone, placeInUnion(downtime, from, downMs + downUpper));
+    if (upperEnd + reboot <= atLeast) return fluid;
+    const gains: number[] = [];
+    for (const g of this.groups.values())
+      if (g.members.length > g.cap)
+        gains.push(unsplitMeasure(downsOf(g.members), g.cap) - Math.max(g.downMs / g.cap, g.maxDownMs));
+    gains.sort((a, b) => b - a);
+    const downAll = downMs + largest(gains, gains.length);
+    const minReserve = Math.min(...parts.map((p) => p.reserveMs));
+    const maxStretch = Math.max(...parts.map((p) => p.maxRebootMs - p.reserveMs));
+    // The chain's windows from `from`: the first with time for an install, then each after it.
+    let index = track.firstEndingAfter(from);
+    if (index < 0) return fluid;
+    let w = track.at(index);
+    while (w && w.end - minReserve <= Math.max(w.start, from)) w = track.at(++index);
+    for (let n = 1; w && n <= MAX_NIGHTS; n++, w = track.at(++index)) {
+      const needDown = downAll - largest(gains, parts.length * (n - 1));
+      const downDone = placeInUnion(downtime, from, needDown);
+      // Not inside the first n windows: the chain's last install ends in a later one.
+      if (installDone > w.end - minReserve || downDone > w.end + maxStretch) continue;
+      const inWindow = Math.max(
+        Math.max(w.start, from) + reboot,
+        from + needDown,
+        installDone + reboot,
+        downDone,
+      );
+      const next = track.at(index + 1);
+      const bound = Math.max(fluid, Math.min(inWindow, next ? next.start + reboot : Infinity));
+      return Number.isFinite(bound) ? bound : fluid;
+    }
+    return fluid;
+  }
+}
+
+/** The most `count` of `gains` (sorted largest first) add up to. */
+function largest(gains: readonly number[], count: number): number {
+  let sum = 0;
+  for (let j = 0; j < Math.min(count, gains.length); j++) sum += gains[j];
+  return sum;
 }
 
 /** Where a chain's installs may lie: each part's windows less its OS's reboot reserve. */
@@ -164,15 +240,18 @@ function downtimeOf(parts: readonly ChainPart[]): { track: WindowTrack; endReser
   return parts.map((p) => ({ track: p.track, endReserveMs: p.reserveMs - p.maxRebootMs }));
 }
 
-/** A group's installs and its downtimes (install + reboot), for `unsplitMeasure`. */
-function durationsOf(members: readonly ModelMachine[]): { installs: Float64Array; downs: Float64Array } {
+/** A group's installs, for `unsplitMeasure`. */
+function installsOfMembers(members: readonly ModelMachine[]): Float64Array {
   const installs = new Float64Array(members.length);
+  for (let j = 0; j < members.length; j++) installs[j] = members[j].installMs;
+  return installs;
+}
+
+/** A group's downtimes (install + reboot), for `unsplitMeasure`. */
+function downsOf(members: readonly ModelMachine[]): Float64Array {
   const downs = new Float64Array(members.length);
-  for (let j = 0; j < members.length; j++) {
-    installs[j] = members[j].installMs;
-    downs[j] = members[j].installMs + members[j].rebootMs;
-  }
-  return { installs, downs };
+  for (let j = 0; j < members.length; j++) downs[j] = members[j].installMs + members[j].rebootMs;
+  return downs;
 }
 
 /**

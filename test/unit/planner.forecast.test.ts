@@ -164,6 +164,21 @@ describe('forecastRollout', () => {
     expect(f.finishAt).toBe('2026-12-08T23:20:00.000Z');
   });
 
+  it("counts whole installs night by night: one group per night's end may have a split install", () => {
+    // Three zones of three 30 + 10 minute machines, two at a time, in a 22:00-01:00 night (installs until
+    // 00:45, downtime until 00:55: 175 minutes). Whole, a zone is down 80 minutes (split at will 60), so
+    // the chain does not fit one night. Over two nights, only the zone installing at 00:45 can have an
+    // install cut (the machines installing then are down together): at least 80 + 80 + 60 = 220 minutes
+    // down, 45 of them the next night, from 22:00.
+    const machines = Array.from({ length: 9 }, (_, k) =>
+      vm(`z${k}`, 'eastus', { zone: (['1', '2', '3'] as const)[k % 3] }),
+    );
+    const policy = { disruptionBudget: 2, offPeak: { start: '22:00', end: '01:00' } };
+    const f = forecast(machines, policy, '2026-12-08T22:00:00Z');
+    expect(f.lowerBoundFinishAt).toBe('2026-12-09T22:45:00.000Z');
+    expect(f.finishAt).toBe('2026-12-09T23:15:00.000Z');
+  });
+
   it('keeps the split figure when the work spans nights: whole installs are counted only inside one window', () => {
     // The same three machines in a 50-minute night (22:00-22:50, installs until 22:35): two whole installs
     // do not fit, so some install ends the next night. Split, the zone installs 45 minutes: 35 the first
