@@ -16,7 +16,20 @@ import { forecastRollout, planRollout } from '../domain/planner';
 import type { Plan } from '../domain/plan';
 import { seededRandom } from '../activities/drivers/simulated/catalog';
 
-const SIZES = [10_000, 100_000, 1_000_000];
+/**
+ * Fleet sizes of the speed section; `BENCH_PLANNER_SIZES=1000000` runs one, `BENCH_PLANNER_SIZES=none` skips
+ * the section (the forecast/bound ratios of the example fleet and the shapes are printed either way).
+ */
+const SIZES = sizesFrom(process.env.BENCH_PLANNER_SIZES) ?? [10_000, 100_000, 1_000_000];
+
+function sizesFrom(value: string | undefined): number[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'none') return [];
+  const sizes = value.split(',').map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0))
+    throw new Error(`BENCH_PLANNER_SIZES: expected sizes such as 10000,1000000 or none, got "${value}"`);
+  return sizes;
+}
 
 const REGIONS = [
   'eastus',
@@ -363,6 +376,7 @@ async function main(): Promise<void> {
     ),
   );
   let million: Measure | undefined;
+  if (SIZES.length === 0) console.log('(speed section skipped: BENCH_PLANNER_SIZES=none)');
   for (const size of SIZES) {
     const m = await inChild(size);
     if (size === 1_000_000) million = m;

@@ -59,3 +59,30 @@ function gcd(a: number, b: number): number {
 export function floorHundredths(minutes: number): number {
   return Math.floor(minutes * 100 + 1e-6) / 100;
 }
+
+/**
+ * The least measure of the instants at which some of `durations` runs, when each runs in ONE piece and at
+ * most `cap` run at once (docs/planner.md, section 7). Such runs split into `cap` classes of disjoint runs
+ * (an interval graph needs no more colours than its largest overlap), and the instants measure at least
+ * any one class's sum. So at least the longest run, the sum over `cap`, and, for every k >= 1 with
+ * k·cap + 1 runs: one class holds k + 1 of the k·cap + 1 longest, so at least the k + 1 shortest of those.
+ * Equal durations d: ceil(n / cap)·d. Sorts `durations` (ascending) in place.
+ */
+export function unsplitMeasure(durations: Float64Array, cap: number): number {
+  const n = durations.length;
+  if (n === 0) return 0;
+  durations.sort();
+  let sum = 0;
+  for (let j = 0; j < n; j++) sum += durations[j];
+  let best = Math.max(durations[n - 1], sum / cap);
+  if (!Number.isFinite(cap) || n <= cap) return best;
+  // Ascending order: the m longest are durations[n - m .. n - 1]; the k + 1 shortest of them start at n - m.
+  const prefix = new Float64Array(n + 1);
+  for (let j = 0; j < n; j++) prefix[j + 1] = prefix[j] + durations[j];
+  for (let k = 1; k * cap + 1 <= n; k++) {
+    const from = n - (k * cap + 1);
+    const part = prefix[from + k + 1] - prefix[from];
+    if (part > best) best = part;
+  }
+  return best;
+}
