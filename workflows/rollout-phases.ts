@@ -48,16 +48,20 @@ export async function passGate(run: RolloutRun, index: number): Promise<boolean>
 }
 
 /**
- * Starts the phase's regions, each with the hold of the moment in its input: a pause that came first holds
- * its first step, and one that comes while it starts is sent once it has started.
+ * Starts the phase's regions together, each with the hold of the moment in its input: a pause that came
+ * first holds its first step, and one that comes while they start is sent to each once it has started.
  */
 export async function startRegions(run: RolloutRun, plan: RolloutInput, index: number): Promise<void> {
-  for (const region of plan.regions.filter((r) => r.phase === index)) {
-    const first = run.state.firstReply();
-    await startRegion(plan, region, first);
-    run.state.regionStarted(region.region, first);
-    run.reply();
-  }
+  await Promise.all(
+    plan.regions
+      .filter((r) => r.phase === index)
+      .map(async (region) => {
+        const first = run.state.firstReply();
+        await startRegion(plan, region, first);
+        run.state.regionStarted(region.region, first);
+        run.reply();
+      }),
+  );
 }
 
 /**

@@ -10,6 +10,7 @@ import { readSlice, specStoreDir } from '../../store/spec-store';
 import type { ListedExecution } from '../../client/machine-attempts';
 import { rolloutInput, rolloutReport } from '../../client/report';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
+import { leasesQuery, type LeasesQueryOptions, type LeasesView } from '../../workflows/guard-contracts';
 import {
   FLEET_GUARD_ID,
   regionStatusQuery,
@@ -161,6 +162,23 @@ export async function waitForStatus(
   return (await waitUntil(read, (r) => answered(r) && done(r), what, timeoutMs)) as RolloutSummary;
 }
 const QUERY_DEADLINE_MS = 5_000;
+
+/**
+ * The fleet guard's leases (no guard: none). Each query has its own deadline and is asked again when it
+ * passes, for the reason `waitForStatus` gives: the guard continues as new every few events in tests.
+ */
+export async function guardLeases(client: Client, options?: LeasesQueryOptions): Promise<LeasesView> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
+        client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery, options),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return { held: [], waiting: [], expired: [] };
+      if (tries >= 12) throw err;
+    }
+  }
+}
 
 export function regionStatus(env: TestWorkflowEnvironment, rolloutId: string, region: string) {
   return env.client.workflow.getHandle(regionWorkflowId(rolloutId, region)).query(regionStatusQuery);

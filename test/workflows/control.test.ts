@@ -2,17 +2,11 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { machineWorkflowId } from '../../workflows/ids';
-import {
-  cancelUpdate,
-  FLEET_GUARD_ID,
-  leasesQuery,
-  pauseUpdate,
-  resumeUpdate,
-  statusQuery,
-} from '../../workflows/messages';
+import { cancelUpdate, pauseUpdate, resumeUpdate, statusQuery } from '../../workflows/messages';
 import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
+  guardLeases,
   driversOf,
   machineOf,
   ms,
@@ -227,9 +221,9 @@ test('pause holds a region before its next step until resume; nothing new starts
       'eastus to reach its second step',
     );
     expect(region.hold).toBe('paused: alice: change freeze');
-    // p2's lease, asked for as p1's step was reported, is given back while the pause holds.
+    // p2's lease, asked for as p1's step started, is given back while the pause holds.
     await waitUntil(
-      () => env.client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery, { rolloutId }),
+      () => guardLeases(env.client, { rolloutId }),
       (v) => v.held.length === 0 && v.waiting.length === 0,
       'the guard to hold nothing of the paused rollout',
     );

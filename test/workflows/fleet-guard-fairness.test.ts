@@ -2,7 +2,6 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import {
   FLEET_GUARD_ID,
-  leasesQuery,
   releaseLeaseSignal,
   requestLeaseSignal,
   type LeaseMachine,
@@ -10,7 +9,7 @@ import {
   type LeasesView,
 } from '../../workflows/messages';
 import { timeSkippingServer } from '../support/server-hooks';
-import { driversOf, waitUntil, withWorker } from '../support/workflow-harness';
+import { driversOf, guardLeases, waitUntil, withWorker } from '../support/workflow-harness';
 import { tempDir } from '../support/rollouts';
 
 jest.setTimeout(120_000);
@@ -65,7 +64,7 @@ async function ask(leaseId: string, machines: LeaseMachine[]): Promise<void> {
   });
 }
 
-const view = () => env.client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery);
+const view = () => guardLeases(env.client);
 const known = (v: LeasesView, id: string) => [...v.held, ...v.waiting].some((l) => l.leaseId === id);
 
 test('fairness: a large request is served within a bounded number of grants while small ones keep arriving', async () => {

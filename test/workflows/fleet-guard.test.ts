@@ -1,4 +1,3 @@
-import { WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
@@ -6,7 +5,6 @@ import { regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import {
   FLEET_GUARD_ID,
   HOLDER_CHECK_MS,
-  leasesQuery,
   releaseLeaseSignal,
   type LeaseAnswer,
   type LeasesView,
@@ -19,6 +17,7 @@ import { checkAcrossRuns } from '../support/availability-check';
 import { timeSkippingServer } from '../support/server-hooks';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
+  guardLeases,
   driversOf,
   machineOf,
   ms,
@@ -39,16 +38,7 @@ let env: TestWorkflowEnvironment;
 
 timeSkippingServer('test', (e) => (env = e));
 
-const EMPTY: LeasesView = { held: [], waiting: [], expired: [] };
-
-async function guardView(): Promise<LeasesView> {
-  try {
-    return await env.client.workflow.getHandle(FLEET_GUARD_ID).query(leasesQuery);
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return EMPTY;
-    throw err;
-  }
-}
+const guardView = (): Promise<LeasesView> => guardLeases(env.client);
 
 /**
  * Machines in New York's off-peak hours, started at local noon: the first rollout's step holds its lease
@@ -164,7 +154,10 @@ test('continue-as-new carries every lease, held and waiting', async () => {
     const guard = await env.client.workflow.start('fleetGuardWorkflow', {
       workflowId: FLEET_GUARD_ID,
       taskQueue: DEFAULT_TASK_QUEUE,
-      args: [{ eventsPerRun: 30 }],
+      // Past the requests and answers of both runs' first steps (about 40 events), so the run continues as new
+      // only with the releases below, while nothing queries it: the time-skipping server never answers a
+      // query pending as a run continues as new, and stops skipping time while one is pending.
+      args: [{ eventsPerRun: 60 }],
     });
     const firstRun = (await guard.describe()).runId;
     const h1 = await startRollout(env, one);
@@ -174,7 +167,7 @@ test('continue-as-new carries every lease, held and waiting', async () => {
     // Releases of leases nobody holds (each an event in the guard's history) push it past its events per
     // run. Sent once: a signal arriving while the guard completes its run makes it try again.
     const current = () => env.client.workflow.getHandle(FLEET_GUARD_ID);
-    for (let i = 0; i < 30; i++) await current().signal(releaseLeaseSignal, { leaseId: 'nobody' });
+    for (let i = 0; i < 60; i++) await current().signal(releaseLeaseSignal, { leaseId: 'nobody' });
     await waitUntil(
       async () => (await current().describe()).runId,
       (runId) => runId !== firstRun,
