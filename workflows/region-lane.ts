@@ -18,8 +18,8 @@ export interface LaneContext {
   /** The slice if it is at hand without reading it (inline), for a look-ahead. */
   peek: (index: number) => SpecSlice | undefined;
   /**
-   * Reports a step to the rollout (one report at a time): `delivered` once the rollout has it, `answered` with
-   * its answer; false: the rollout is gone.
+   * Reports a step to the rollout (a region's reports arrive in order): `delivered` once the rollout has it,
+   * `answered` with its answer; false: the rollout is gone.
    */
   report: (
     step: string,

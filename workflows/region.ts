@@ -41,8 +41,8 @@ const sliceOf = (ref: SpecSliceRef): Promise<SpecSlice> =>
 /**
  * One region: its lanes side by side (workflows/region-lane.ts: each lane's steps one after another, the
  * machines of a step concurrently), read slice by slice. After every step a lane reports to the rollout
- * (waiting for the reply only when the step could halt it: region-lane.ts); reports go one at a time,
- * numbered per region. The region continues as new only when every lane is between steps and every report
+ * (waiting for the reply only when the step could halt it: region-lane.ts); reports are numbered per
+ * region and arrive in order. The region continues as new only when every lane is between steps and every report
  * is answered; only cursors and retry marks are carried across.
  */
 export async function regionWorkflow(input: RegionInput): Promise<void> {
