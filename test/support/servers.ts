@@ -1,5 +1,5 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findServerBinary } from '../../servers/binaries';
+import { findServerBinary, ServerBinaryError } from '../../servers/binaries';
 import { registerSearchAttributes } from '../../servers/search-attributes';
 import { startDevServer, type DevServer } from '../../servers/dev-server';
 import { createServer } from 'node:net';
@@ -28,9 +28,20 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** A real dev server on free ports with in-memory state, for end-to-end tests. */
+/**
+ * A real dev server on free ports with in-memory state, for end-to-end tests. A port found free can be taken
+ * before the server binds it (test files start dev servers side by side, each binding ports of its own; a CI
+ * run once saw `bind: address already in use` and the server exit): then it starts again on other ports.
+ */
 export async function testDevServer(): Promise<DevServer> {
-  return startDevServer({ port: await freePort(), uiPort: await freePort() });
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startDevServer({ port: await freePort(), uiPort: await freePort() });
+    } catch (err) {
+      const raced = err instanceof ServerBinaryError && /exited|in use/.test(err.message);
+      if (!raced || tries >= 3) throw err;
+    }
+  }
 }
 
 /** The workflow bundle built once by Jest's global setup. */
