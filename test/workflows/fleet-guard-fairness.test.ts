@@ -1,4 +1,5 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import { createActivities } from '../../activities';
 import { DEFAULT_TASK_QUEUE } from '../../domain/rollout-spec';
 import {
   FLEET_GUARD_ID,
@@ -66,6 +67,44 @@ async function ask(leaseId: string, machines: LeaseMachine[]): Promise<void> {
 
 const view = () => guardLeases(env.client);
 const known = (v: LeasesView, id: string) => [...v.held, ...v.waiting].some((l) => l.leaseId === id);
+
+test('holders that start the guard at once are all heard: none waits out a retry after "already started"', async () => {
+  await withWorker(env, driversOf({ stateDir: tempDir('guard-start') }), async () => {
+    // No guard runs yet: every request is a signal-with-start, sent through the requestLease activity
+    // itself. The time-skipping server answers some of them "already started" (a CI run saw it), not
+    // every time: each round starts the guard afresh.
+    const { requestLease } = createActivities(driversOf({ stateDir: tempDir('guard-start-activity') }));
+    for (let round = 1; round <= 12; round++) {
+      const ids = Array.from({ length: 8 }, (_, i) => `r${round}-a${i + 1}`);
+      const requests: LeaseRequest[] = await Promise.all(
+        ids.map(async (leaseId) => ({
+          leaseId,
+          holder: {
+            workflowId: await holder(`start-${leaseId}`),
+            rolloutId: leaseId,
+            region: 'eastus',
+            step: 'step 1',
+          },
+          unsafe: false,
+          pairs: { eastus: ['westus'] },
+          machines: [web(leaseId)],
+        })),
+      );
+      const outcomes = await Promise.allSettled(
+        requests.map((r) =>
+          new MockActivityEnvironment(undefined, { client: env.client }).run(requestLease, r),
+        ),
+      );
+      expect(outcomes.map((o) => (o.status === 'fulfilled' ? 'asked' : String(o.reason)))).toEqual(
+        ids.map(() => 'asked'),
+      );
+      const v = await waitUntil(view, (x) => ids.every((id) => known(x, id)), 'every request to be known');
+      expect([...v.held, ...v.waiting].map((l) => l.leaseId).sort()).toEqual([...ids].sort());
+      // The next round, and the next test, start from no guard at all.
+      await env.client.workflow.getHandle(FLEET_GUARD_ID).terminate('round done');
+    }
+  });
+});
 
 test('fairness: a large request is served within a bounded number of grants while small ones keep arriving', async () => {
   await withWorker(env, driversOf({ stateDir: tempDir('guard-fair') }), async () => {

@@ -85,11 +85,16 @@ function overlaps(a: MachineReport, b: MachineReport): boolean {
 
 test('inside a region, no two zones and no two update domains of a set are down at the same time', async () => {
   const stateDir = tempDir('availability');
-  // Installs take 0.2 s and reboots 0.1 s of real time, so every attempt spans a measurable interval.
+  // Installs take 0.2 s and reboots 0.1 s of real time, so every attempt spans a measurable interval. A
+  // set's installs take 1 s: the two sets' lanes ask the guard for their leases apart, and the overlap
+  // asserted below must not hang on both grants landing within a fraction of a second on a busy machine.
   const simulation = { installSeconds: 10, rebootSeconds: 5 };
+  const setSimulation = { installSeconds: 50, rebootSeconds: 5 };
   const zoned = ['z1a', 'z1b', 'z2a', 'z2b'].map((name) => vm(name, { zone: name[1], simulation }));
   const sets = [0, 1, 2].flatMap((ud) =>
-    ['s1', 's2'].map((set) => vm(`${set}u${ud}`, { availabilitySet: set, updateDomain: ud, simulation })),
+    ['s1', 's2'].map((set) =>
+      vm(`${set}u${ud}`, { availabilitySet: set, updateDomain: ud, simulation: setSimulation }),
+    ),
   );
   const input = rolloutInputOf({
     rolloutId: 'availability',
