@@ -283,6 +283,19 @@ async function main(): Promise<void> {
       ...plan.regions.map((r): [Kind, string] => ['region', `bench-baseline-1/${r.region}`]),
       ...machineIds.map(([region, m]): [Kind, string] => ['machine', `bench-baseline-1/${region}/${m}`]),
     ]);
+    if (process.env.OFFPEAK_BENCH_DUMP) {
+      const { writeFileSync } = await import('node:fs');
+      for (const [name, wid] of [
+        ...REGIONS.map((r) => [`offpeak-${r}`, regionWorkflowId('bench-Offpeak-1', r)]),
+        ['offpeak-rollout', rolloutWorkflowId('bench-Offpeak-1')],
+        ...REGIONS.map((r) => [`baseline-${r}`, `bench-baseline-1/${r}`]),
+        ['baseline-rollout', 'bench-baseline-1'],
+        ['offpeak-guard', FLEET_GUARD_ID],
+      ]) {
+        const h = await client.workflow.getHandle(wid).fetchHistory();
+        writeFileSync(join(process.env.OFFPEAK_BENCH_DUMP, `${name}.json`), JSON.stringify(h.events));
+      }
+    }
     // Counts per machine; times (s) per workflow of the kind, summed over its runs.
     const cell = (shape: Shape, key: string, rounds = 1) =>
       key.endsWith('(s)')

@@ -187,5 +187,8 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     throw err;
   }
   setCurrentDetails(`Done: ${cursor.done} machine(s)`);
+  // The last report leaves once every report before it is answered: sent while the rollout's answer to
+  // the one before is on its way, the two signals cross and the server holds both for half a second.
+  await Promise.all(unanswered);
   await Promise.all([leases.settle(), report('done', [], {}).answered]);
 }
