@@ -3,10 +3,11 @@ import { countsAsError, OUTCOME, RETRYABLE_OUTCOMES } from '../domain/outcomes';
 import type { SpecSlice } from '../domain/spec-slices';
 import { errored } from './attempt-errors';
 import { startMachineAttempt } from './children';
-import type { MachineAttemptResult, RegionCursor, RegionInput, StepResult } from './messages';
+import type { MachineAttemptResult, RegionCursor, RegionInput } from './messages';
 import { anyMarked, emptyMarks, mark, marked } from './region-marks';
 import { leaseStep, nextStep, positionsOf, stepIn, stepKey } from './lane-steps';
 import type { RegionLeases } from './region-lease';
+import type { RegionReports } from './region-reports';
 
 /** What a lane shares with its region (workflows/region.ts) and the other lanes. */
 export interface LaneContext {
@@ -17,14 +18,8 @@ export interface LaneContext {
   slice: (index: number) => Promise<SpecSlice>;
   /** The slice if it is at hand without reading it (inline), for a look-ahead. */
   peek: (index: number) => SpecSlice | undefined;
-  /**
-   * Reports a step to the rollout (a region's reports arrive in order): `delivered` once the rollout has it,
-   * `answered` with its answer; false: the rollout is gone.
-   */
-  report: (
-    step: string,
-    results: StepResult[],
-  ) => { delivered: Promise<boolean>; answered: Promise<boolean> };
+  /** The region's reports to the rollout (workflows/region-reports.ts: in order, a clean step's deferred). */
+  reports: RegionReports;
   /**
    * Called before each step with its machine count and label: returns once the lane may start it, and never when
    * the region continues as new first (the lane is between steps, its cursor at this step).
@@ -65,6 +60,8 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
         const found = stepIn(slice, position, c.slice, c.step, lane, round, c.due);
         if (!found) continue;
         const { names, label } = found;
+        // The step before, if it was clean, is reported now: the rollout has it before this one starts.
+        if (!(await ctx.reports.flush(lane))) return false;
         await ctx.beforeStep(lane, names.length, label);
         // The step's lease from the fleet guard, unless the rollout stops first (then nothing starts).
         const stopped = () => cursor.reply.stop || Date.now() > settings.deadline;
@@ -77,7 +74,7 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
           if (round > 1) continue;
           cursor.done += names.length;
           const skipped = names.map((name) => ({ name, attempt: round, outcome: OUTCOME.Skipped }));
-          if (!(await ctx.report(label, skipped).answered)) return false;
+          if (!(await ctx.reports.report(label, skipped).answered)) return false;
           continue;
         }
         // The next step's lease is asked for now, to follow this one: granted, the lane goes on the moment this
@@ -127,13 +124,14 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
         leases.finish(lane);
         await askedNext;
         // Only a step with an error can halt the rollout by its own report: unless health signals are asked
-        // after each step, the lane goes on once the rollout has the report (so a rollout that is gone stops
-        // it), without waiting for the answer; a hold or stop from elsewhere reaches every running region.
+        // after each step, the lane goes on without waiting for the answer, its report sent as its next
+        // step comes (and delivered before it starts, so a rollout that is gone stops it) or with the
+        // region's end; a hold or stop from elsewhere reaches every running region.
         const mayHalt =
           settings.health !== undefined ||
           results.some((r) => countsAsError(r.outcome, r.attempt >= settings.maxAttempts));
-        const reported = ctx.report(label, stepResults);
-        if (!(await (mayHalt ? reported.answered : reported.delivered))) return false;
+        if (!mayHalt) ctx.reports.defer(lane, label, stepResults);
+        else if (!(await ctx.reports.report(label, stepResults).answered)) return false;
         ctx.details(lane, `between steps (round ${round})`);
       }
     }

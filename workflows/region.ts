@@ -1,7 +1,6 @@
 import {
   condition,
   continueAsNew,
-  getExternalWorkflowHandle,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -16,18 +15,14 @@ import {
   EVENTS_PER_RUN,
   regionStatusQuery,
   stepReplySignal,
-  stepReportSignal,
   type RegionCursor,
   type RegionInput,
-  type StepResult,
 } from './messages';
 import { emptyMarks } from './region-marks';
 import { rootCause } from './attempt-errors';
 import { regionLeases } from './region-lease';
+import { regionReports } from './region-reports';
 import { laneDetails, runLane, type LaneContext } from './region-lane';
-
-/** A report the rollout has not answered within this goes again. */
-const REPORT_RESEND_MS = 60_000;
 
 const { loadSpecSlice } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
@@ -54,7 +49,6 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     done: 0,
     erred: emptyMarks(),
   };
-  const rollout = getExternalWorkflowHandle(input.parentWorkflowId);
   const perRun = input.childrenPerRun ?? CHILDREN_PER_RUN;
   let childrenThisRun = 0;
   const startedThisRun = new Set<number>();
@@ -62,8 +56,8 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   let closing = false;
   const between = new Set<number>();
   const lines = new Map<number, string>();
-  let gone = false;
   const leases = regionLeases(input);
+  const reports = regionReports(input, cursor);
   setHandler(stepReplySignal, (r) => void (cursor.reply = { ...r, ack: Math.max(cursor.reply.ack, r.ack) }));
   setHandler(regionStatusQuery, () => {
     const running = cursor.lanes.filter((c) => c.round <= input.settings.maxAttempts);
@@ -80,56 +74,12 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   });
   const head = () => `Region ${input.region}: ${cursor.done}/${input.machineCount} machine(s) reported`;
 
-  /**
-   * Reports a step, resolving `delivered` once the rollout has it (false when the rollout is gone) and then
-   * waiting for its answer (its last report too, so the rollout surely knows it ended); false when the
-   * rollout is gone. Unanswered, the same report goes again: a signal can be lost when the rollout's run
-   * closes as it arrives, and the rollout folds a report once.
-   */
-  const send = async (
-    step: string,
-    results: StepResult[],
-    end: { failure?: string } | undefined,
-    delivered: (rolloutLives: boolean) => void,
-  ) => {
-    const seq = ++cursor.sent;
-    const answered = () => cursor.reply.ack >= seq || (!end && cursor.reply.stop);
-    do {
-      try {
-        await rollout.signal(stepReportSignal, { region: input.region, seq, step, results, end });
-      } catch (err) {
-        if (!(err instanceof TemporalFailure)) throw err;
-        delivered(false);
-        return !(gone = true); // terminated, or ended: nobody to report to
-      }
-      delivered(true);
-    } while (!(await condition(answered, REPORT_RESEND_MS)));
-    return true;
-  };
-  // Each report leaves once the one before is delivered, so the rollout reads a region's reports in order
-  // (one that overtakes a report lost on its way is not folded: region-book.ts).
-  let queue: Promise<unknown> = Promise.resolve();
-  const unanswered = new Set<Promise<boolean>>();
-  const report = (step: string, results: StepResult[], end?: { failure?: string }) => {
-    let delivered!: (rolloutLives: boolean) => void;
-    const arrived = new Promise<boolean>((resolve) => (delivered = resolve));
-    const answered = queue.then(() =>
-      send(step, results, end, delivered).catch((err: unknown) => {
-        delivered(false);
-        throw err;
-      }),
-    );
-    queue = arrived;
-    unanswered.add(answered);
-    void answered.finally(() => unanswered.delete(answered)).catch(() => undefined);
-    return { answered, delivered: arrived };
-  };
   const slices = new Map<number, Promise<SpecSlice>>();
   const ctx: LaneContext = {
     input,
     cursor,
     leases,
-    report,
+    reports,
     slice(index) {
       let slice = slices.get(index);
       if (!slice) {
@@ -172,23 +122,26 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   try {
     const ended = new Set<number>();
     const all = Promise.all(cursor.lanes.map((_, l) => runLane(ctx, l).finally(() => ended.add(l))));
-    const parked = condition(() => gone || (closing && between.size + ended.size === cursor.lanes.length));
+    const parked = condition(
+      () => reports.gone() || (closing && between.size + ended.size === cursor.lanes.length),
+    );
     await Promise.race([all, parked]);
-    if (gone) return await leases.releaseAhead();
+    if (reports.gone()) return await leases.releaseAhead();
     if (closing) {
-      // Every report answered and every release delivered: none is lost with the run.
-      await Promise.all([...unanswered, leases.settle()]);
+      // Every report sent and answered, every release delivered: none is lost with the run.
+      await reports.flushAll();
+      await Promise.all([reports.answered(), leases.settle()]);
       await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
     }
   } catch (err) {
     await leases.releaseAll();
     // Continue-as-new unwinds as an error too: only real failures are announced.
-    if (err instanceof TemporalFailure) await report('failed', [], { failure: rootCause(err) }).answered;
+    if (err instanceof TemporalFailure) {
+      await reports.flushAll();
+      await reports.report('failed', [], { failure: rootCause(err) }).answered;
+    }
     throw err;
   }
   setCurrentDetails(`Done: ${cursor.done} machine(s)`);
-  // The last report leaves once every report before it is answered: sent while the rollout's answer to
-  // the one before is on its way, the two signals cross and the server holds both for half a second.
-  await Promise.all(unanswered);
-  await Promise.all([leases.settle(), report('done', [], {}).answered]);
+  await Promise.all([leases.settle(), reports.last()]);
 }

@@ -1,7 +1,9 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { monthType } from '../../domain/calendar';
-import type { MachineReport } from '../../workflows/messages';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { regionWorkflowId } from '../../workflows/ids';
+import { stepReportSignal, type MachineReport, type StepReport } from '../../workflows/messages';
 import { timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
@@ -128,4 +130,26 @@ test('inside a region, no two zones and no two update domains of a set are down 
     );
   // The check can see concurrency: the two sets' machines in one update domain are patched together.
   expect(overlaps(machineOf(report, 's1u0'), machineOf(report, 's2u0'))).toBe(true);
+});
+
+test('a region reports each clean step once, and its last step carries its end (no report of its own)', async () => {
+  const stateDir = tempDir('reports');
+  const zoned = ['r1', 'r2', 'r3'].map((name, i) => vm(name, { zone: String(i + 1) }));
+  const input = rolloutInputOf({
+    rolloutId: 'reports',
+    fleet: { machines: zoned },
+    policy: { windows: 'always' },
+    now: new Date(await env.currentTimeMs()),
+  });
+  const report = await withWorker(env, driversOf({ stateDir }), async () =>
+    rolloutResult(env, await startRollout(env, input)),
+  );
+  expect(report.status).toBe('Completed');
+  const history = await env.client.workflow.getHandle(regionWorkflowId('reports', 'eastus')).fetchHistory();
+  const sent = history
+    .events!.map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)
+    .filter((a) => a?.signalName === stepReportSignal.name)
+    .map((a) => defaultPayloadConverter.fromPayload<StepReport>(a!.input!.payloads![0]))
+    .map((r) => `${r.seq} ${r.step}: ${r.results.map((x) => x.name).join(',')}${r.end ? ' (end)' : ''}`);
+  expect(sent).toEqual(['1 zone 1: r1', '2 zone 2: r2', '3 zone 3: r3 (end)']);
 });
