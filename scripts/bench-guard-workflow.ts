@@ -12,11 +12,11 @@
 import { performance } from 'node:perf_hooks';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
-import { startDevServer } from '../servers/dev-server';
+import { startDevServerOnFreePorts } from '../servers/dev-server';
 import { FLEET_GUARD_ID, leasesQuery } from '../workflows/guard-contracts';
 import { guardRequests } from './bench-guard';
 import type { HolderTimes } from './bench/guard-holder';
-import { benchWorkerAndClient, freePort } from './bench-support';
+import { benchWorkerAndClient } from './bench-support';
 
 const REQUESTS = Number(process.env.OFFPEAK_BENCH_GUARD_REQUESTS ?? 1000);
 const PER_REQUEST = Number(process.env.OFFPEAK_BENCH_GUARD_PER_REQUEST ?? 100);
@@ -40,7 +40,7 @@ function deadline(seconds: number): Promise<never> {
 
 async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  const server = await startDevServerOnFreePorts();
   try {
     const { worker, client, connection } = await benchWorkerAndClient(
       server.address,

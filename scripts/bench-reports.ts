@@ -22,11 +22,10 @@ import { LIVE_POLLER_MS, startRollout, workflowPollers } from '../client/tempora
 import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 import { machineCountOf } from '../domain/spec-slices';
 import { projectRoot } from '../servers/binaries';
-import { startDevServer } from '../servers/dev-server';
+import { startDevServerOnFreePorts } from '../servers/dev-server';
 import { simulatedDrivers } from '../worker/worker';
 import { rolloutWorkflowId } from '../workflows/ids';
 import { STATUS_MEMO_KEY } from '../workflows/messages';
-import { freePort } from './bench-support';
 import { CHROMIUM, CHROMIUM_ARGS, measurePage, syntheticReport } from './large-report';
 import { syntheticRollout } from './scale-sizes';
 
@@ -72,7 +71,7 @@ async function statusWithoutWorker(dir: string): Promise<void> {
   out(`\n== rollout status at ${STATUS_MACHINES.toLocaleString('en')} machines, no worker ==`);
   process.env.OFFPEAK_SPEC_STORE = join(dir, 'specs');
   Runtime.install({ logger: new DefaultLogger('ERROR') });
-  const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  const server = await startDevServerOnFreePorts();
   try {
     const base = syntheticRollout(STATUS_MACHINES);
     const input = {

@@ -25,10 +25,10 @@ import { OUTCOME, ROLLOUT_STATUS } from '../domain/outcomes';
 import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
-import { startDevServer } from '../servers/dev-server';
+import { startDevServerOnFreePorts } from '../servers/dev-server';
 import { FLEET_GUARD_ID } from '../workflows/guard-contracts';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
-import { benchWorkerAndClient, freePort } from './bench-support';
+import { benchWorkerAndClient } from './bench-support';
 
 const MACHINES = Number(process.env.OFFPEAK_SCALE_MACHINES ?? 10_000);
 /** Temporal's guidance: a history stays well under 10,000 events. */
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   );
 
   process.stdout.write(`== A sliced rollout of ${MACHINES} machines, one a step, 4 regions at once ==\n`);
-  const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  const server = await startDevServerOnFreePorts();
   try {
     const { worker, client, connection } = await benchWorkerAndClient(
       server.address,

@@ -30,11 +30,10 @@ import { parseFleet, type Fleet } from '../domain/fleet';
 import { parsePolicy } from '../domain/policy';
 import { planRollout } from '../domain/planner';
 import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../domain/rollout-spec';
-import { startDevServer } from '../servers/dev-server';
+import { startDevServerOnFreePorts } from '../servers/dev-server';
 import { simulatedDrivers } from '../worker/worker';
 import { FLEET_GUARD_ID } from '../workflows/guard-contracts';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../workflows/ids';
-import { freePort } from './bench-support';
 
 const MACHINES = Number(process.env.OFFPEAK_BENCH_MACHINES ?? 400);
 const ROUNDS = Number(process.env.OFFPEAK_BENCH_ROUNDS ?? 3);
@@ -206,7 +205,7 @@ async function main(): Promise<void> {
     `${MACHINES} machines, ${plan.phases.length} phase(s), ${steps} region steps; ${ROUNDS} round(s), alternating\n`,
   );
 
-  const server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
+  const server = await startDevServerOnFreePorts();
   const workflowBundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./bench/workflows'),
     logger: new DefaultLogger('ERROR'),

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { findServerBinary, noServerMessage, offpeakHome, ServerBinaryError } from './binaries';
@@ -158,5 +158,36 @@ async function startWithSdk(o: {
     };
   } catch (err) {
     throw new ServerBinaryError(noServerMessage('cli', (err as Error).message));
+  }
+}
+
+/** A free local TCP port (the kernel's pick): free when asked, which another process may change. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A dev server on free ports (tests and benchmarks). A port found free can be taken before the server
+ * binds it (test files start dev servers side by side; a CI run once saw `bind: address already in use`
+ * and the server exit): then it starts again on other ports, up to `tries` times.
+ */
+export async function startDevServerOnFreePorts(
+  options: Omit<DevServerOptions, 'port' | 'uiPort'> = {},
+  tries = 3,
+): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServer({ ...options, port: await freePort(), uiPort: await freePort() });
+    } catch (err) {
+      const raced = err instanceof ServerBinaryError && /exited|in use/.test(err.message);
+      if (!raced || attempt >= tries) throw err;
+    }
   }
 }

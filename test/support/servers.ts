@@ -1,8 +1,7 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { findServerBinary, ServerBinaryError } from '../../servers/binaries';
+import { findServerBinary } from '../../servers/binaries';
 import { registerSearchAttributes } from '../../servers/search-attributes';
-import { startDevServer, type DevServer } from '../../servers/dev-server';
-import { createServer } from 'node:net';
+import { freePort, startDevServerOnFreePorts, type DevServer } from '../../servers/dev-server';
 import { join } from 'node:path';
 
 /** The Java time-skipping test server, from the binary our setup installed (or the SDK's download). */
@@ -17,31 +16,11 @@ export async function timeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   return env;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
-/**
- * A real dev server on free ports with in-memory state, for end-to-end tests. A port found free can be taken
- * before the server binds it (test files start dev servers side by side, each binding ports of its own; a CI
- * run once saw `bind: address already in use` and the server exit): then it starts again on other ports.
- */
+/** A real dev server on free ports with in-memory state, for end-to-end tests (started again on a port race). */
 export async function testDevServer(): Promise<DevServer> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await startDevServer({ port: await freePort(), uiPort: await freePort() });
-    } catch (err) {
-      const raced = err instanceof ServerBinaryError && /exited|in use/.test(err.message);
-      if (!raced || tries >= 3) throw err;
-    }
-  }
+  return startDevServerOnFreePorts();
 }
 
 /** The workflow bundle built once by Jest's global setup. */
