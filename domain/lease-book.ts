@@ -143,7 +143,7 @@ export class LeaseBook {
     const found = blocker([this.heldIndex, this.ahead(Infinity)], lease);
     this.heldIndex.change(before, 1);
     if (found) return this.request(r, now);
-    this.hold({ ...lease, grantedAt: now });
+    this.hold({ ...lease, grantedAt: now, follows: afterId });
     return { granted: true };
   }
 

@@ -48,6 +48,11 @@ export interface Lease extends LeaseRequest {
   /** When it was asked for and granted (epoch ms). */
   askedAt: number;
   grantedAt?: number;
+  /**
+   * Granted beside the lease it follows (the same lane's running step, `requestAfter`): the holder starts
+   * it once that one ends, never together.
+   */
+  follows?: string;
 }
 
 /** What the guard carries across continue-as-new: every lease, held then waiting, in order. */

@@ -69,6 +69,8 @@ export interface LeaseView {
   /** ISO instants. */
   askedAt: string;
   grantedAt?: string;
+  /** Held beside this lease of the same lane (its running step), to start once that one ends. */
+  follows?: string;
   waitingFor?: string;
   /** A waiting lease: the lease in its way (held, or asked for first) and whose it is. */
   blockedBy?: LeaseBlockedBy;
@@ -100,6 +102,7 @@ export function leaseView(
     machineCount: l.machines.length,
     askedAt: new Date(l.askedAt).toISOString(),
     ...(l.grantedAt !== undefined ? { grantedAt: new Date(l.grantedAt).toISOString() } : {}),
+    ...(l.follows !== undefined ? { follows: l.follows } : {}),
     ...(waitingFor ? { waitingFor } : {}),
     ...(blockedBy ? { blockedBy } : {}),
   };

@@ -31,19 +31,26 @@ export async function readLeases(client: Client, options: LeasesQueryOptions = {
   }
 }
 
-/** One row per lease: held, then waiting (in queue order), then the latest freed from gone holders. */
+/**
+ * One row per lease: held, then waiting (in queue order), then the latest freed from gone holders. A lease
+ * held beside its lane's running step says so: its machines are not down yet, and the two never run together.
+ */
 export function leaseRows(view: LeasesView): Array<Array<string | number>> {
-  const row = (state: string) => (l: LeasesView['held'][number]) => [
-    state,
-    l.rolloutId,
-    l.region,
-    l.step,
-    l.unsafe ? 'yes' : 'no',
-    l.machineCount,
-    l.machines.slice(0, NAMES_SHOWN).join(' ') + (l.machineCount > NAMES_SHOWN ? ' ...' : ''),
-    l.grantedAt ?? l.askedAt,
-    l.waitingFor ?? '',
-  ];
+  const steps = new Map(view.held.map((l) => [l.leaseId, l.step]));
+  const row = (state: string) => (l: LeasesView['held'][number]) => {
+    const after = l.follows === undefined ? undefined : steps.get(l.follows);
+    return [
+      after === undefined ? state : `${state} (next)`,
+      l.rolloutId,
+      l.region,
+      l.step,
+      l.unsafe ? 'yes' : 'no',
+      l.machineCount,
+      l.machines.slice(0, NAMES_SHOWN).join(' ') + (l.machineCount > NAMES_SHOWN ? ' ...' : ''),
+      l.grantedAt ?? l.askedAt,
+      after === undefined ? (l.waitingFor ?? '') : `starts when "${after}" ends`,
+    ];
+  };
   return [
     ...view.held.map(row('held')),
     ...view.waiting.map(row('waiting')),

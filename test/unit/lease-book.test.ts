@@ -8,6 +8,8 @@ import {
   type LeaseRequest,
 } from '../../domain/lease-book';
 import { blockerAmong } from '../../domain/lease-rules';
+import { carryOf, stateOf } from '../../domain/lease-carry';
+import type { LeaseBookState } from '../../domain/lease-types';
 
 const PAIRS: Record<string, string[]> = {
   eastus: ['westus'],
@@ -243,6 +245,13 @@ describe('the lease book grants only what keeps every rule across holders', () =
       const step2 = next(step1, [zoned('b', 'eastus', '2')]);
       // Asked as an ordinary request it would wait: two zones of one region.
       expect(book.requestAfter(step2, step1.leaseId, 1).granted).toBe(true);
+      // Held beside the step it follows, and known as such (`offpeak leases` shows it), also once carried.
+      const followsOf = (state: LeaseBookState) => state.held.map((l) => [l.leaseId, l.follows]);
+      expect(followsOf(book.state())).toEqual([
+        [step1.leaseId, undefined],
+        [step2.leaseId, step1.leaseId],
+      ]);
+      expect(followsOf(stateOf(carryOf(book.state())))).toEqual(followsOf(book.state()));
       const other = ask([zoned('c', 'eastus', '1')]);
       expect(book.request(other, 2).blocker?.reason).toContain('eastus zone 2 is held by');
       book.release(step1.leaseId);

@@ -41,3 +41,21 @@ test('offpeak leases lists held, then waiting with what each waits for, then fre
     ['freed (holder gone)', 'gone', 'no', 6, 'a b c d e ...', '2026-11-12T01:00:00.000Z', ''],
   ]);
 });
+
+test("a lease held beside its lane's running step says it is the next one, not a second step down", () => {
+  const running = lease({ grantedAt: '2026-11-12T01:00:01.000Z' });
+  const next = lease({
+    leaseId: `${running.leaseId}/ahead`,
+    step: 'zone 3 batch 1/3',
+    grantedAt: '2026-11-12T01:00:02.000Z',
+    follows: running.leaseId,
+  });
+  // Once the step it follows is released, it is the lane's running step: an ordinary held lease.
+  const alone = lease({ ...next, leaseId: 'other', follows: 'a step released since' });
+  const rows = leaseRows({ held: [running, next, alone], waiting: [], expired: [] });
+  expect(rows.map((r) => [r[0], r[3], r[8]])).toEqual([
+    ['held', 'zone 2 batch 1/3', ''],
+    ['held (next)', 'zone 3 batch 1/3', 'starts when "zone 2 batch 1/3" ends'],
+    ['held', 'zone 3 batch 1/3', ''],
+  ]);
+});
