@@ -121,7 +121,13 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
 
   try {
     const ended = new Set<number>();
-    const all = Promise.all(cursor.lanes.map((_, l) => runLane(ctx, l).finally(() => ended.add(l))));
+    // A lane that ends while others run reports its last step now (they may run for nights); the last
+    // lane to end keeps it for the region's last report.
+    const endLane = (l: number) => {
+      ended.add(l);
+      if (ended.size < cursor.lanes.length) void reports.flush(l);
+    };
+    const all = Promise.all(cursor.lanes.map((_, l) => runLane(ctx, l).finally(() => endLane(l))));
     const parked = condition(
       () => reports.gone() || (closing && between.size + ended.size === cursor.lanes.length),
     );

@@ -132,6 +132,16 @@ test('inside a region, no two zones and no two update domains of a set are down 
   expect(overlaps(machineOf(report, 's1u0'), machineOf(report, 's2u0'))).toBe(true);
 });
 
+/** The step reports eastus sent its rollout, in order: seq, step, machines and whether it was the end. */
+async function reportsOf(rolloutId: string): Promise<string[]> {
+  const history = await env.client.workflow.getHandle(regionWorkflowId(rolloutId, 'eastus')).fetchHistory();
+  return history
+    .events!.map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)
+    .filter((a) => a?.signalName === stepReportSignal.name)
+    .map((a) => defaultPayloadConverter.fromPayload<StepReport>(a!.input!.payloads![0]))
+    .map((r) => `${r.seq} ${r.step}: ${r.results.map((x) => x.name).join(',')}${r.end ? ' (end)' : ''}`);
+}
+
 test('a region reports each clean step once, and its last step carries its end (no report of its own)', async () => {
   const stateDir = tempDir('reports');
   const zoned = ['r1', 'r2', 'r3'].map((name, i) => vm(name, { zone: String(i + 1) }));
@@ -145,11 +155,37 @@ test('a region reports each clean step once, and its last step carries its end (
     rolloutResult(env, await startRollout(env, input)),
   );
   expect(report.status).toBe('Completed');
-  const history = await env.client.workflow.getHandle(regionWorkflowId('reports', 'eastus')).fetchHistory();
-  const sent = history
-    .events!.map((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)
-    .filter((a) => a?.signalName === stepReportSignal.name)
-    .map((a) => defaultPayloadConverter.fromPayload<StepReport>(a!.input!.payloads![0]))
-    .map((r) => `${r.seq} ${r.step}: ${r.results.map((x) => x.name).join(',')}${r.end ? ' (end)' : ''}`);
-  expect(sent).toEqual(['1 zone 1: r1', '2 zone 2: r2', '3 zone 3: r3 (end)']);
+  expect(await reportsOf('reports')).toEqual(['1 zone 1: r1', '2 zone 2: r2', '3 zone 3: r3 (end)']);
+});
+
+test("a lane that ends while another runs reports its last step then, not with the region's end", async () => {
+  const stateDir = tempDir('lane-reports');
+  // The zone lane's one step takes 0.3 s of real time, each of the set lane's three steps 2.1 s: the
+  // zone lane ends well before the set lane's first step (both start together).
+  const machines = [
+    vm('z1', { zone: '1', simulation: { installSeconds: 10, rebootSeconds: 5 } }),
+    ...[0, 1, 2].map((ud) =>
+      vm(`s${ud}`, {
+        availabilitySet: 's',
+        updateDomain: ud,
+        simulation: { installSeconds: 100, rebootSeconds: 5 },
+      }),
+    ),
+  ];
+  const input = rolloutInputOf({
+    rolloutId: 'lane-reports',
+    fleet: { machines },
+    policy: { windows: 'always' },
+    now: new Date(await env.currentTimeMs()),
+  });
+  const report = await withWorker(env, driversOf({ stateDir, timeScale: 0.02 }), async () =>
+    rolloutResult(env, await startRollout(env, input)),
+  );
+  expect(report.status).toBe('Completed');
+  expect(await reportsOf('lane-reports')).toEqual([
+    '1 zone 1: z1',
+    '2 update domain 0 (set s): s0',
+    '3 update domain 1 (set s): s1',
+    '4 update domain 2 (set s): s2 (end)',
+  ]);
 });
