@@ -10,8 +10,8 @@ type Register = (program: Command) => void;
 /**
  * Every command's module, in the order `--help` lists them. A command line that names a command loads
  * that command's module alone: `offpeak plan` never loads the Temporal client, the worker or the Azure
- * SDK, which take most of a second to load. Any other command line (`--help`, `--version`, `help plan`,
- * a misspelt command that needs its suggestion) loads them all. Either way a command is the same
+ * SDK, which take most of a second to load; `--version` loads none. Any other command line (`--help`,
+ * `help plan`, a misspelt command that needs its suggestion) loads them all. Either way a command is the same
  * command: the same options, help and errors (test/unit/cli.test.ts compares them).
  */
 const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
@@ -38,6 +38,8 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .showSuggestionAfterError(true)
     .allowUnknownOption(false)
     .exitOverride();
+  // The version needs no command at all.
+  if (argv.length === 3 && ['-V', '--version'].includes(argv[2])) return program;
   const named = COMMANDS.find(([name]) => name === argv[2]);
   for (const [, load] of named ? [named] : COMMANDS) (await load())(program);
   return program;

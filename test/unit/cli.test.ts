@@ -128,6 +128,12 @@ describe('offpeak CLI conventions', () => {
     expect(stdout.trim()).toBe(pkg.version);
   });
 
+  test('--version loads no command (each command line loads only what it runs)', async () => {
+    expect((await buildProgram(['node', 'offpeak', '--version'])).commands).toEqual([]);
+    expect((await buildProgram(['node', 'offpeak', '-V'])).commands).toEqual([]);
+    expect((await buildProgram(['node', 'offpeak', 'plan'])).commands.map((c) => c.name())).toEqual(['plan']);
+  });
+
   test('-o is --output', () => {
     const { code, stdout } = offpeak('plan', '--fleet', fixture('small.yaml'), '-o', 'json');
     expect(code).toBe(0);
