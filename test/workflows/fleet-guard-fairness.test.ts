@@ -42,19 +42,19 @@ async function holder(workflowId: string): Promise<string> {
   return workflowId;
 }
 
-async function ask(leaseId: string, machines: LeaseMachine[]): Promise<void> {
-  const request: LeaseRequest = {
+/** A request for `machines` of eastus, its holder a running workflow `holderId`. */
+async function requestOf(leaseId: string, machines: LeaseMachine[], holderId: string): Promise<LeaseRequest> {
+  return {
     leaseId,
-    holder: {
-      workflowId: await holder(`holder-${leaseId}`),
-      rolloutId: leaseId,
-      region: 'eastus',
-      step: 'step 1',
-    },
+    holder: { workflowId: await holder(holderId), rolloutId: leaseId, region: 'eastus', step: 'step 1' },
     unsafe: false,
     pairs: { eastus: ['westus'] },
     machines,
   };
+}
+
+async function ask(leaseId: string, machines: LeaseMachine[]): Promise<void> {
+  const request = await requestOf(leaseId, machines, `holder-${leaseId}`);
   // As the requestLease activity asks: signal-with-start, the first request starts the guard.
   await env.client.workflow.signalWithStart('fleetGuardWorkflow', {
     workflowId: FLEET_GUARD_ID,
@@ -76,20 +76,7 @@ test('holders that start the guard at once are all heard: none waits out a retry
     const { requestLease } = createActivities(driversOf({ stateDir: tempDir('guard-start-activity') }));
     for (let round = 1; round <= 12; round++) {
       const ids = Array.from({ length: 8 }, (_, i) => `r${round}-a${i + 1}`);
-      const requests: LeaseRequest[] = await Promise.all(
-        ids.map(async (leaseId) => ({
-          leaseId,
-          holder: {
-            workflowId: await holder(`start-${leaseId}`),
-            rolloutId: leaseId,
-            region: 'eastus',
-            step: 'step 1',
-          },
-          unsafe: false,
-          pairs: { eastus: ['westus'] },
-          machines: [web(leaseId)],
-        })),
-      );
+      const requests = await Promise.all(ids.map((id) => requestOf(id, [web(id)], `start-${id}`)));
       const outcomes = await Promise.allSettled(
         requests.map((r) =>
           new MockActivityEnvironment(undefined, { client: env.client }).run(requestLease, r),
