@@ -4,7 +4,7 @@ import { Option } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Fleet, Machine } from '../../domain/fleet';
 import type { Plan, PlanStep } from '../../domain/plan';
-import { longestLane } from '../../domain/planner';
+import { longestLane, MAX_BATCH_MACHINES } from '../../domain/planner';
 import {
   CLASSIFICATIONS,
   REBOOT_SETTINGS,
@@ -98,16 +98,19 @@ export function installInput(
       if (request.unsafe && steps.length) {
         const machines = steps.flatMap((s) => s.machines);
         const estimate = Math.max(...steps.map((s) => s.estimateMinutes));
-        steps = [
-          {
-            index: 0,
-            lane: 0,
-            kind: 'standalone',
-            label: `UNSAFE: all ${machines.length} machine(s) at once`,
-            machines,
-            estimateMinutes: estimate,
-          },
-        ];
+        // At once, as far as one step can hold (MAX_BATCH_MACHINES: Temporal's limits, not a rule).
+        const batches = Math.ceil(machines.length / MAX_BATCH_MACHINES);
+        steps = Array.from({ length: batches }, (_, b) => ({
+          index: b,
+          lane: 0,
+          kind: 'standalone' as const,
+          label:
+            batches === 1
+              ? `UNSAFE: all ${machines.length} machine(s) at once`
+              : `UNSAFE: ${machines.length} machine(s), batch ${b + 1}/${batches} of at most ${MAX_BATCH_MACHINES}`,
+          machines: machines.slice(b * MAX_BATCH_MACHINES, (b + 1) * MAX_BATCH_MACHINES),
+          estimateMinutes: estimate,
+        }));
       }
       // Lanes left empty by the selection are dropped: lanes stay numbered from 0.
       const lanes = [...new Set(steps.map((s) => s.lane))];

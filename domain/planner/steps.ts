@@ -27,9 +27,25 @@ export interface RegionSteps {
   lowerBoundMinutes: number;
 }
 
-/** Azure: within one update domain at most 20% of the set at once, one at a time below 10 machines. */
+/**
+ * The most machines one batch holds, whatever the budget allows: a step's machines are started in one
+ * workflow task, asked for in one lease request and read in one slice of specs, each bounded by Temporal
+ * (2 MB a payload, a few MB a request, a history's events). 500 machine specs are about 200 KB of JSON
+ * (spec-slices.ts); a step laid into one lane holds one batch per track, so at most three times this.
+ */
+export const MAX_BATCH_MACHINES = 500;
+
+/** A budget (`disruptionBudget`) resolved against `total` machines, at least 1, at most a batch's limit. */
+export function budgetCap(budget: CountOrPercent, total: number): number {
+  return Math.min(resolveBudget(budget, total, true), MAX_BATCH_MACHINES);
+}
+
+/**
+ * Azure: within one update domain at most 20% of the set at once, one at a time below 10 machines (and
+ * never more than a batch holds).
+ */
 export function availabilitySetCap(size: number): number {
-  return size < 10 ? 1 : Math.floor(size / 5);
+  return size < 10 ? 1 : Math.min(Math.floor(size / 5), MAX_BATCH_MACHINES);
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -101,7 +117,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   const demands: LaneDemand[] = [];
   const builders: Array<(cap: (s: number) => number) => LaneTrack> = [];
   if (zoneItems.length > 0) {
-    const budgets = parts.zones.map(([, list]) => resolveBudget(ctx.disruptionBudget, list.length, true));
+    const budgets = parts.zones.map(([, list]) => budgetCap(ctx.disruptionBudget, list.length));
     demands.push({ items: zoneItems, concurrency: Math.max(...budgets) });
     builders.push((cap) => zoneTrack(parts, ctx, cap));
   }
@@ -116,7 +132,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   if (standalone.length > 0) {
     demands.push({
       items: [standalone],
-      concurrency: resolveBudget(ctx.disruptionBudget, standalone.length, true),
+      concurrency: budgetCap(ctx.disruptionBudget, standalone.length),
     });
     builders.push((cap) => standaloneTrack(parts, ctx, cap));
   }
@@ -168,7 +184,7 @@ function packer(ctx: RegionContext, serviceCap: (s: number) => number) {
   ) =>
     pack({
       items: list,
-      sizeCap,
+      sizeCap: Math.min(sizeCap, MAX_BATCH_MACHINES),
       groups: groups ?? null,
       groupCaps: groupCaps ?? null,
       serviceOf: ctx.serviceOf,
@@ -199,7 +215,7 @@ function zoneTrack(parts: RegionParts, ctx: RegionContext, serviceCap: (s: numbe
   for (const [zone, list] of parts.zones)
     track.add(
       { kind: 'zone', label: `zone ${zone}`, zone },
-      packed(list, resolveBudget(ctx.disruptionBudget, list.length, true)),
+      packed(list, budgetCap(ctx.disruptionBudget, list.length)),
     );
   return track;
 }
@@ -259,7 +275,7 @@ function standaloneTrack(
   const track = trackOf(ctx);
   const { standalone } = parts;
   if (standalone.length === 0) return track;
-  const budget = resolveBudget(ctx.disruptionBudget, standalone.length, true);
+  const budget = budgetCap(ctx.disruptionBudget, standalone.length);
   // Not all of one subscription's machines at once (subscriptions.ts).
   const spread = subscriptionGroups(
     standalone.map((i) => ctx.machines[i].subscription),
@@ -311,7 +327,7 @@ function regionChains(
   };
   let zoneChain = 0;
   for (const [, list] of parts.zones)
-    zoneChain += chainBound(statsOf(list), resolveBudget(ctx.disruptionBudget, list.length, true));
+    zoneChain += chainBound(statsOf(list), budgetCap(ctx.disruptionBudget, list.length));
   let setChain = 0;
   const sets = new Map<string, number>();
   for (const [name, list] of parts.sets) {
@@ -336,7 +352,7 @@ function regionChains(
     parts.standalone.length > 0
       ? chainBound(
           statsOf(parts.standalone),
-          resolveBudget(ctx.disruptionBudget, parts.standalone.length, true),
+          budgetCap(ctx.disruptionBudget, parts.standalone.length),
         )
       : 0;
   return { longest: Math.max(zoneChain, setChain, standaloneChain), sets };

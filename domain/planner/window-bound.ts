@@ -1,4 +1,3 @@
-import { resolveBudget } from '../budget';
 import type { Fleet } from '../fleet';
 import type { Plan } from '../plan';
 import type { Policy } from '../policy';
@@ -6,7 +5,7 @@ import { REBOOT_MIN_REMAINING_MS } from '../windows';
 import { earliestFinish, type ModelArrays, type ModelMachine } from './attempt-model';
 import { unsplitMeasure } from './bounds';
 import { serviceAllowance } from './capacity';
-import { availabilitySetCap } from './steps';
+import { availabilitySetCap, budgetCap } from './steps';
 import { placeInUnion, type WindowTrack } from './window-track';
 
 /** Windows a chain's whole installs are followed through (beyond, the fluid figure stands). */
@@ -352,7 +351,7 @@ export function windowAwareBound(
       const zones = new Map<string, number>();
       for (const i of zonal) zones.set(machines[i].zone!, (zones.get(machines[i].zone!) ?? 0) + 1);
       const zoneCaps = new Map(
-        [...zones].map(([zone, count]) => [zone, resolveBudget(policy.disruptionBudget, count, true)]),
+        [...zones].map(([zone, count]) => [zone, budgetCap(policy.disruptionBudget, count)]),
       );
       const zoneChain = new WindowChain();
       for (const i of zonal) zoneChain.add(model, i, zoneCaps.get(machines[i].zone!)!, machines[i].zone!);
@@ -369,7 +368,7 @@ export function windowAwareBound(
         chains.push(chain);
       }
       const standaloneChain = new WindowChain();
-      const budget = resolveBudget(policy.disruptionBudget, standalone.length, true);
+      const budget = budgetCap(policy.disruptionBudget, standalone.length);
       for (const i of standalone) standaloneChain.add(model, i, budget);
       chains.push(standaloneChain);
       for (const chain of chains) bound = maxFinite(bound, chain.fluid(from));

@@ -1,6 +1,7 @@
 import { installInput } from '../../client/commands/install';
 import { buildRolloutInput } from '../../domain/rollout-spec';
-import { planRollout } from '../../domain/planner';
+import { MAX_BATCH_MACHINES, planRollout } from '../../domain/planner';
+import { inlineSpecOf } from '../../domain/spec-slices';
 import { fleetOf, policyOf } from '../support/rollouts';
 
 const DAY = 86_400_000;
@@ -50,5 +51,27 @@ describe('deadlines of rollouts and on-demand installs', () => {
       new Date('2026-11-10T12:00:00Z'),
     );
     expect(new Date(early.settings.deadline).toISOString()).toBe('2026-12-10T23:59:59.000Z');
+  });
+});
+
+describe('an unsafe install of more machines than a step holds', () => {
+  it('runs them in steps of at most MAX_BATCH_MACHINES, each region at once as far as a step can hold', () => {
+    const machines = Array.from({ length: 1100 }, (_, i) => ({
+      name: `m${i}`,
+      region: 'eastus',
+      os: 'Linux',
+      patchMode: 'AutomaticByPlatform',
+      zone: String((i % 3) + 1),
+    }));
+    const big = fleetOf({ machines });
+    const request = { rolloutId: 'u', by: 't', machines: machines.map((m) => m.name), unsafe: true };
+    const input = installInput(big, policyOf({}), request, new Date('2026-11-12T00:00:00Z'));
+    const steps = input.regions.flatMap((r) => inlineSpecOf(r).steps);
+    expect(steps.map((s) => [s.label, s.machines.length])).toEqual([
+      ['UNSAFE: 1100 machine(s), batch 1/3 of at most 500', MAX_BATCH_MACHINES],
+      ['UNSAFE: 1100 machine(s), batch 2/3 of at most 500', MAX_BATCH_MACHINES],
+      ['UNSAFE: 1100 machine(s), batch 3/3 of at most 500', 100],
+    ]);
+    expect(new Set(steps.flatMap((s) => s.machines)).size).toBe(1100);
   });
 });

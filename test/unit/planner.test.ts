@@ -2,7 +2,7 @@ import type { CountOrPercent } from '../../domain/budget';
 import type { Fleet, Machine } from '../../domain/fleet';
 import type { Plan } from '../../domain/plan';
 import { type Policy, policySchema } from '../../domain/policy';
-import { formatPlanTable, planRollout } from '../../domain/planner';
+import { formatPlanTable, MAX_BATCH_MACHINES, planRollout } from '../../domain/planner';
 import { machine, type MachineExtra } from '../support/machines';
 
 type Extra = MachineExtra;
@@ -653,5 +653,38 @@ describe('formatPlanTable', () => {
     expect(text).toContain('standalone batch 2/5');
     expect(text).not.toContain('standalone batch 3/5');
     expect(text).toContain('    ... 3 more steps: 3 machines, 1h 00m');
+  });
+});
+
+describe('the batch limit', () => {
+  // A budget that allows more than a batch holds still gives batches of at most MAX_BATCH_MACHINES: a step's
+  // machines are one workflow task's children, one lease request and one slice (docs/planner.md, section 3).
+  const largest = (p: Plan) => Math.max(...p.regions.flatMap((r) => r.steps.map((s) => s.machines.length)));
+
+  it.each<[string, CountOrPercent]>([
+    ['100%', '100%'],
+    ['a count above the limit', 5000],
+  ])('standalone machines and a zone under a budget of %s', (_, budget) => {
+    const fleet = fleetOf([...many('s', 1200, 'eastus'), ...many('z', 1200, 'westus', { zone: '1' })]);
+    const p = plan(fleet, policy({ disruptionBudget: budget }));
+    expect(largest(p)).toBe(MAX_BATCH_MACHINES);
+    expect(steps(p, 'eastus').map(([, m]) => m.length)).toEqual([500, 500, 200]);
+    expect(steps(p, 'westus').map(([label, m]) => [label, m.length])).toEqual([
+      ['zone 1 batch 1/3', 500],
+      ['zone 1 batch 2/3', 500],
+      ['zone 1 batch 3/3', 200],
+    ]);
+  });
+
+  it("an availability set's 20% and the update domains of many sets walked together", () => {
+    // One set of 5,000 machines (20% is 1,000), and 40 sets of 100 in one region (more than MAX_SET_LANES:
+    // sets share lanes, and a lane's update domain 0 holds about 20 machines of each of its sets).
+    const big = many('b', 5000, 'eastus', (i) => ({ availabilitySet: 'big', updateDomain: i % 2 }));
+    const small = Array.from({ length: 40 }, (_, k) =>
+      many(`set${k}-`, 100, 'westus', { availabilitySet: `s${k}`, updateDomain: 0 }),
+    ).flat();
+    const p = plan(fleetOf([...big, ...small]));
+    expect(largest(p)).toBeLessThanOrEqual(MAX_BATCH_MACHINES);
+    expect(steps(p, 'eastus')[0][1]).toHaveLength(MAX_BATCH_MACHINES);
   });
 });
