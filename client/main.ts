@@ -11,8 +11,8 @@ type Register = (program: Command) => void;
  * Every command's module, in the order `--help` lists them. A command line that names a command loads
  * that command's module alone: `offpeak plan` never loads the Temporal client, the worker or the Azure
  * SDK, which take most of a second to load; `--version` loads none. Any other command line (`--help`,
- * `help plan`, a misspelt command that needs its suggestion) loads them all. Either way a command is the same
- * command: the same options, help and errors (test/unit/cli.test.ts compares them).
+ * `help plan`, a misspelt command that needs its suggestion) loads them all. Either way a command is
+ * the same command: the same options, help and errors (test/unit/cli.test.ts compares them).
  */
 const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
   ['plan', async () => (await import('./commands/plan')).registerPlan],

@@ -2,9 +2,10 @@ import type { PlanStep } from './plan';
 import type { MachineSpec, RegionSpec } from './machine-spec';
 
 /**
- * Every rollout's regions travel as slices: whole steps of one region (in plan order, so lane by lane) with the specs of
- * their machines, at most `SLICE_MACHINES` machines each, except that a step larger than that travels alone
- * in its own slice (a step holds at most 1,500: `MAX_BATCH_MACHINES` per track, domain/planner/steps.ts). See docs/scale.md.
+ * Every rollout's regions travel as slices: whole steps of one region (in plan order, so lane by lane)
+ * with the specs of their machines, at most `SLICE_MACHINES` machines each, except that a step larger
+ * than that travels alone in its own slice (a step holds at most 1,500: `MAX_BATCH_MACHINES` per track,
+ * domain/planner/steps.ts). See docs/scale.md.
  *
  * A slice travels inline in the rollout's input when the whole input is small; a large rollout's slices
  * go to the spec store (Temporal refuses payloads over 2 MB) and the input keeps only their references.

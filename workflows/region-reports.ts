@@ -68,13 +68,10 @@ export function regionReports(input: RegionInput, cursor: RegionCursor) {
     return { answered, delivered: arrived };
   };
 
-  /** Sends every deferred report (in lane order), each once the one before is delivered. */
-  const flushAll = async (): Promise<boolean> => {
-    const all = [...pending].sort((a, b) => a[0] - b[0]);
+  /** Sends every deferred report, in lane order (each leaves once the one before is delivered). */
+  const flushAll = (): void => {
+    for (const [, r] of [...pending].sort((a, b) => a[0] - b[0])) report(r.step, r.results);
     pending.clear();
-    let lives = true;
-    for (const [, r] of all) lives = (await report(r.step, r.results).delivered) && lives;
-    return lives;
   };
 
   return {
@@ -101,13 +98,12 @@ export function regionReports(input: RegionInput, cursor: RegionCursor) {
      * the one before is on its way, the two signals cross and the server holds both for half a second.
      */
     async last(): Promise<boolean> {
-      const all = [...pending].sort((a, b) => a[0] - b[0]);
-      const final = all.pop();
-      pending.clear();
-      for (const [, r] of all) report(r.step, r.results);
+      // The last lane to end still holds its step (region.ts reports the others' as they end).
+      const [lane, final] = [...pending].pop() ?? [-1, { step: 'done', results: [] }];
+      pending.delete(lane);
+      flushAll();
       await Promise.all(unanswered);
-      const [step, results] = final ? [final[1].step, final[1].results] : ['done', []];
-      return report(step, results, {}).answered;
+      return report(final.step, final.results, {}).answered;
     },
   };
 }

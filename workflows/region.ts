@@ -135,7 +135,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     if (reports.gone()) return await leases.releaseAhead();
     if (closing) {
       // Every report sent and answered, every release delivered: none is lost with the run.
-      await reports.flushAll();
+      reports.flushAll();
       await Promise.all([reports.answered(), leases.settle()]);
       await continueAsNew<typeof regionWorkflow>({ ...input, cursor });
     }
@@ -143,7 +143,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     await leases.releaseAll();
     // Continue-as-new unwinds as an error too: only real failures are announced.
     if (err instanceof TemporalFailure) {
-      await reports.flushAll();
+      reports.flushAll();
       await reports.report('failed', [], { failure: rootCause(err) }).answered;
     }
     throw err;
