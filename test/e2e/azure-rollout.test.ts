@@ -7,6 +7,7 @@ import { prepareRollout } from '../../client/prepare';
 import { rolloutReport } from '../../client/report';
 import { startRollout } from '../../client/temporal';
 import type { DevServer } from '../../servers/dev-server';
+import { inlineSpecOf } from '../../domain/spec-slices';
 import { machineWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import { checkAvailability } from '../support/availability-check';
 import { AzureEmulator } from '../support/azure-emulator/server';
@@ -105,9 +106,17 @@ test('Azure VMs and an Arc machine roll out through the real SDK; a worker kille
   try {
     await startRollout(client, input);
 
-    // Wait until the first step's installs run in Azure and each operation is in its activity's
-    // heartbeat details (the one moment a kill cannot be survived is before that: docs/azure-driver.md).
+    // Wait until the first step's installs of every lane (the zone lane's and the standalone lane's run
+    // side by side) run in Azure and each operation is in its activity's heartbeat details (the one moment
+    // a kill cannot be survived is before that: docs/azure-driver.md).
     const first = machines.find((m) => m.zone === '1')!;
+    const steps = input.regions.flatMap((r) => inlineSpecOf(r).steps);
+    const firstOfLanes = new Set(
+      [...new Set(steps.map((s) => s.lane ?? 0))].flatMap(
+        (lane) => steps.find((s) => (s.lane ?? 0) === lane)!.machines,
+      ),
+    );
+    const expected = machines.filter((m) => firstOfLanes.has(m.name)).map((m) => m.resourceId);
     const checkpointed = async (resourceId: string) => {
       const name = resourceId.split('/').pop()!;
       const handle = client.workflow.getHandle(machineWorkflowId(input.rolloutId, 'eastus', name, 1));
@@ -121,7 +130,7 @@ test('Azure VMs and an Arc machine roll out through the real SDK; a worker kille
     };
     await until('the install operations in the heartbeat details', async () => {
       const running = emu.running();
-      if (!running.some((o) => o.resourceId === first.resourceId)) return false;
+      if (!expected.every((id) => running.some((o) => o.resourceId === id))) return false;
       for (const o of running) if (!(await checkpointed(o.resourceId))) return false;
       return true;
     });
@@ -130,9 +139,10 @@ test('Azure VMs and an Arc machine roll out through the real SDK; a worker kille
     const exited = new Promise((resolve) => killed.once('exit', resolve));
     killed.kill('SIGKILL');
     await exited;
-    // The kill caught installs in flight (the first zone's, and the standalone Arc machine's when the
-    // plan puts it in the same step), and nothing else.
+    // The kill caught the installs in flight (the first zone's, and the standalone Arc machine's in its
+    // own lane), and nothing else.
     expect(emu.running()).toEqual(inFlight);
+    expect(inFlight.map((o) => o.resourceId).sort()).toEqual([...expected].sort());
     expect(inFlight.every((o) => o.kind === 'installPatches')).toBe(true);
     expect(inFlight.map((o) => o.resourceId)).toContain(first.resourceId);
 
