@@ -8,9 +8,9 @@
  * hosts, with the same worker options. Prints every run, the ratio of each pair and its spread, and, from
  * the first pair's histories, where the work goes per machine (events, workflow tasks, activities, signals,
  * timers, upserts). Fails when the two did not do the same work on the hosts (installs and reboots).
+ * OFFPEAK_BENCH_DUMP=dir writes round 1's histories there (regions, rollouts, the guard) for timelines.
  */
-import { mkdtempSync } from 'node:fs';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -283,7 +283,6 @@ async function main(): Promise<void> {
       ...machineIds.map(([region, m]): [Kind, string] => ['machine', `bench-baseline-1/${region}/${m}`]),
     ]);
     if (process.env.OFFPEAK_BENCH_DUMP) {
-      const { writeFileSync } = await import('node:fs');
       for (const [name, wid] of [
         ...REGIONS.map((r) => [`offpeak-${r}`, regionWorkflowId('bench-Offpeak-1', r)]),
         ['offpeak-rollout', rolloutWorkflowId('bench-Offpeak-1')],

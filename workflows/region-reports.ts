@@ -68,6 +68,9 @@ export function regionReports(input: RegionInput, cursor: RegionCursor) {
     return { answered, delivered: arrived };
   };
 
+  /** Every report sent so far is answered (or the rollout is gone). */
+  const allAnswered = async (): Promise<void> => void (await Promise.all(unanswered));
+
   /** Sends every deferred report, in lane order (each leaves once the one before is delivered). */
   const flushAll = (): void => {
     for (const [, r] of [...pending].sort((a, b) => a[0] - b[0])) report(r.step, r.results);
@@ -90,8 +93,7 @@ export function regionReports(input: RegionInput, cursor: RegionCursor) {
       return report(r.step, r.results).delivered;
     },
     flushAll,
-    /** Every report sent so far is answered (or the rollout is gone). */
-    answered: async (): Promise<void> => void (await Promise.all(unanswered)),
+    answered: allAnswered,
     /**
      * The region's last report: a lane's deferred step (the last lane's) carries the end, or a report of
      * its own does. It leaves once every report before it is answered: sent while the rollout's answer to
@@ -102,7 +104,7 @@ export function regionReports(input: RegionInput, cursor: RegionCursor) {
       const [lane, final] = [...pending].pop() ?? [-1, { step: 'done', results: [] }];
       pending.delete(lane);
       flushAll();
-      await Promise.all(unanswered);
+      await allAnswered();
       return report(final.step, final.results, {}).answered;
     },
   };
