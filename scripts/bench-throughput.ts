@@ -10,7 +10,7 @@
  * timers, upserts). Fails when the two did not do the same work on the hosts (installs and reboots).
  * OFFPEAK_BENCH_DUMP=dir writes round 1's histories there (regions, rollouts, the guard) for timelines.
  */
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -283,6 +283,7 @@ async function main(): Promise<void> {
       ...machineIds.map(([region, m]): [Kind, string] => ['machine', `bench-baseline-1/${region}/${m}`]),
     ]);
     if (process.env.OFFPEAK_BENCH_DUMP) {
+      mkdirSync(process.env.OFFPEAK_BENCH_DUMP, { recursive: true });
       for (const [name, wid] of [
         ...REGIONS.map((r) => [`offpeak-${r}`, regionWorkflowId('bench-Offpeak-1', r)]),
         ['offpeak-rollout', rolloutWorkflowId('bench-Offpeak-1')],
