@@ -12,6 +12,7 @@ import {
   stepMachineIndices,
 } from './rollout-spec';
 import type { MaintenanceSchedule } from './windows/maintenance-schedule';
+import { payloadProblems } from './payload-check';
 import { INSTALL_MIN_REMAINING_MS, REBOOT_MIN_REMAINING_MS } from './windows';
 
 /**
@@ -70,6 +71,8 @@ export function checkRolloutStart(args: PreStart): Parsed<Plan> {
     ...gateProblems(args.policy, plan),
     ...windowProblems(args.fleet, args.policy, plan),
   );
+  // Sizes last: they measure the specs, which the checks above must find valid.
+  if (!problems.length) problems.push(...payloadProblems({ ...args, plan }));
   return problems.length ? { ok: false, problems } : { ok: true, value: plan };
 }
 

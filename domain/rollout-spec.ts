@@ -63,6 +63,8 @@ export interface RolloutInput {
   childrenPerRun?: number;
   /** Rollouts and regions continue as new past this many history events (default 8,000; tests lower it). */
   eventsPerRun?: number;
+  /** Bytes of machine attempts' inputs a region starts at once (default 1 MB: domain/payload-limits.ts; tests lower it). */
+  startsInFlightBytes?: number;
   /** Machines of the fleet the plan leaves out, with the reason: they appear in the report. */
   excluded: Array<{ name: string; region: string; reason: string }>;
 }
@@ -160,57 +162,22 @@ export function buildRolloutInput(args: {
   /** The fleet guard's facts per machine; by default from this fleet, counting the machines planned. */
   leaseFacts?: Map<string, LeaseFacts>;
 }): RolloutInput {
-  const { fleet, policy, plan, now } = args;
+  const { fleet, plan } = args;
   const at = stepMachineIndices(fleet, plan);
-  const facts = args.leaseFacts
-    ? (i: number) => args.leaseFacts!.get(fleet.machines[i].name)
-    : factsByIndex(fleet, policy, plan);
-  const release = rolloutRelease(policy, now);
-  const scheduleOf = sharedSchedules(fleet, policy);
-
+  const specOf = machineSpecBuilder(args);
   const regions: SlicedRegion[] = plan.regions.map((r, ri) =>
     inlineRegion({
       region: r.region,
       phase: r.phase,
       steps: r.steps,
-      machines: r.steps.flatMap((step, si) =>
-        at[ri][si].map((i) => {
-          const m = fleet.machines[i];
-          // What `{ ...machineSpecOf(m), ...scheduleOf(m), timeScale, lease }` gives, without the copies.
-          const spec: MachineSpec = Object.assign(machineSpecOf(m), scheduleOf(m));
-          if (policy.simulationSpeed !== 1) spec.timeScale = policy.simulationSpeed;
-          spec.lease = facts(i);
-          if (spec.azure) {
-            // Azure reboots inside installPatches: the attempt's reboot setting travels with the resource.
-            const hotpatchOnly = spec.hotpatchCapable && release.monthType === 'hotpatch';
-            spec.azure = {
-              ...spec.azure,
-              rebootSetting: azureRebootSetting(policy.rebootSetting, hotpatchOnly),
-            };
-          }
-          return spec;
-        }),
-      ),
+      machines: r.steps.flatMap((_, si) => at[ri][si].map(specOf)),
     }),
   );
-
   return {
     version: 1,
     rolloutId: args.rolloutId,
     startedBy: args.startedBy,
-    settings: {
-      ...release,
-      maxAttempts: policy.maxAttempts,
-      rebootSetting: policy.rebootSetting,
-      postScriptAfterFailure: policy.postScriptAfterFailure,
-      siteWorkerNoticeSeconds: policy.siteWorkerNoticeSeconds,
-      selection: selectionOf(policy),
-      errorBudget: policy.errorBudget,
-      approvals: policy.approvals,
-      ...(policy.hooks ? { hooks: policy.hooks } : {}),
-      ...(policy.notifications ? { notifications: policy.notifications } : {}),
-      ...bakeAndHealthOf(policy, plan, fleet),
-    },
+    settings: rolloutSettingsOf(args),
     phases: plan.phases,
     regions,
     excluded: plan.machines
@@ -220,6 +187,60 @@ export function buildRolloutInput(args: {
         region: m.region,
         reason: `${m.excluded!.reason}: ${m.excluded!.detail}`,
       })),
+  };
+}
+
+type InputSources = Pick<
+  Parameters<typeof buildRolloutInput>[0],
+  'fleet' | 'policy' | 'plan' | 'now' | 'leaseFacts'
+>;
+
+/**
+ * The spec of the fleet's machine `i` as the rollout's workflows receive it (what `buildRolloutInput`
+ * lists, and what `plan` measures against Temporal's limits: domain/payload-check.ts).
+ */
+export function machineSpecBuilder(args: InputSources): (i: number) => MachineSpec {
+  const { fleet, policy, plan, now } = args;
+  const facts = args.leaseFacts
+    ? (i: number) => args.leaseFacts!.get(fleet.machines[i].name)
+    : factsByIndex(fleet, policy, plan);
+  const release = rolloutRelease(policy, now);
+  const scheduleOf = sharedSchedules(fleet, policy);
+  return (i) => {
+    const m = fleet.machines[i];
+    // What `{ ...machineSpecOf(m), ...scheduleOf(m), timeScale, lease }` gives, without the copies.
+    const spec: MachineSpec = Object.assign(machineSpecOf(m), scheduleOf(m));
+    if (policy.simulationSpeed !== 1) spec.timeScale = policy.simulationSpeed;
+    spec.lease = facts(i);
+    if (spec.azure) {
+      // Azure reboots inside installPatches: the attempt's reboot setting travels with the resource.
+      const hotpatchOnly = spec.hotpatchCapable && release.monthType === 'hotpatch';
+      spec.azure = {
+        ...spec.azure,
+        rebootSetting: azureRebootSetting(policy.rebootSetting, hotpatchOnly),
+      };
+    }
+    return spec;
+  };
+}
+
+/** The rollout's settings, as its input carries them. */
+export function rolloutSettingsOf(
+  args: Pick<InputSources, 'fleet' | 'policy' | 'plan' | 'now'>,
+): RolloutSettings {
+  const { fleet, policy, plan } = args;
+  return {
+    ...rolloutRelease(policy, args.now),
+    maxAttempts: policy.maxAttempts,
+    rebootSetting: policy.rebootSetting,
+    postScriptAfterFailure: policy.postScriptAfterFailure,
+    siteWorkerNoticeSeconds: policy.siteWorkerNoticeSeconds,
+    selection: selectionOf(policy),
+    errorBudget: policy.errorBudget,
+    approvals: policy.approvals,
+    ...(policy.hooks ? { hooks: policy.hooks } : {}),
+    ...(policy.notifications ? { notifications: policy.notifications } : {}),
+    ...bakeAndHealthOf(policy, plan, fleet),
   };
 }
 

@@ -1,11 +1,13 @@
 import type { PlanStep } from './plan';
 import type { MachineSpec, RegionSpec } from './machine-spec';
+import { jsonBytes, SLICE_BYTES } from './payload-limits';
 
 /**
  * Every rollout's regions travel as slices: whole steps of one region (in plan order, so lane by lane)
- * with the specs of their machines, at most `SLICE_MACHINES` machines each, except that a step larger
- * than that travels alone in its own slice (a step holds at most 1,500: `MAX_BATCH_MACHINES` per track,
- * domain/planner/steps.ts). See docs/scale.md.
+ * with the specs of their machines, at most `SLICE_MACHINES` machines and `SLICE_BYTES` of JSON each,
+ * except that a step larger than that travels alone in its own slice (a step holds at most 1,500:
+ * `MAX_BATCH_MACHINES` per track, domain/planner/steps.ts; `plan` refuses a step whose specs alone pass
+ * `SLICE_BYTES`: domain/payload-check.ts). See docs/scale.md.
  *
  * A slice travels inline in the rollout's input when the whole input is small; a large rollout's slices
  * go to the spec store (Temporal refuses payloads over 2 MB) and the input keeps only their references.
@@ -67,7 +69,7 @@ export function laneStartsOf(slices: readonly SpecSlice[]): number[] {
 }
 
 /** Cuts a region into slices of whole steps, in plan order (pure). */
-export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES): SpecSlice[] {
+export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES, bytes = SLICE_BYTES): SpecSlice[] {
   // The specs usually come in step order (buildRolloutInput lists them so): each is then the next one;
   // otherwise it is found by name.
   let byName: Map<string, MachineSpec> | undefined;
@@ -83,15 +85,31 @@ export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES): SpecSlice[
   };
   const slices: SpecSlice[] = [];
   let current: SpecSlice | undefined;
+  let currentBytes = 0;
   for (const step of spec.steps) {
-    if (!current || (current.machines.length > 0 && current.machines.length + step.machines.length > size)) {
+    const specs = step.machines.map(specOf);
+    const stepBytes = stepSliceBytes(step, specs);
+    const fits =
+      current !== undefined &&
+      (current.machines.length === 0 ||
+        (current.machines.length + step.machines.length <= size && currentBytes + stepBytes <= bytes));
+    if (!fits) {
       current = { region: spec.region, steps: [], machines: [] };
+      currentBytes = 0;
       slices.push(current);
     }
-    current.steps.push(step);
-    for (const name of step.machines) current.machines.push(specOf(name));
+    current!.steps.push(step);
+    current!.machines.push(...specs);
+    currentBytes += stepBytes;
   }
   return slices;
+}
+
+/** What a step adds to its slice's JSON: the step and its machines' specs (and their commas). */
+export function stepSliceBytes(step: PlanStep, specs: readonly MachineSpec[]): number {
+  let total = jsonBytes(step) + 1;
+  for (const m of specs) total += jsonBytes(m) + 1;
+  return total;
 }
 
 /** A region with its slices inline: how every rollout input starts. */

@@ -1,4 +1,6 @@
-import { inlineSpecOf } from '../../domain/spec-slices';
+import { inlineSpecOf, type InlineSliceRef } from '../../domain/spec-slices';
+import { machineSettingsOf } from '../../domain/machine-settings';
+import { ATTEMPT_INPUT_BYTES, jsonBytes, SLICE_BYTES } from '../../domain/payload-limits';
 import fc from 'fast-check';
 import { parseFleet, type Fleet } from '../../domain/fleet';
 import { machineMinutes, planRollout } from '../../domain/planner';
@@ -170,6 +172,15 @@ function checkAccepted(fleet: Fleet, policy: Policy, input: RolloutInput): void 
       if (schedules.has(key)) continue;
       schedules.add(key);
       nextWindow(m.schedule, NOW.getTime());
+    }
+  // Temporal's size limits: every slice an activity could return, every machine attempt's input.
+  const perAttempt = jsonBytes(machineSettingsOf(input.settings));
+  for (const region of input.regions)
+    for (const ref of region.slices) {
+      const slice = (ref as InlineSliceRef).inline;
+      expect(jsonBytes(slice)).toBeLessThanOrEqual(SLICE_BYTES);
+      for (const m of slice.machines)
+        expect(jsonBytes(m) + perAttempt).toBeLessThanOrEqual(ATTEMPT_INPUT_BYTES);
     }
   expect(checkAvailability(reportOf(input, fleet), fleet, policy)).toEqual([]);
 }

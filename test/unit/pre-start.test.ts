@@ -1,10 +1,11 @@
-import { inlineSpecOf } from '../../domain/spec-slices';
+import { inlineSpecOf, type InlineSliceRef } from '../../domain/spec-slices';
 import { parse as parseYaml } from 'yaml';
 import { parseFleet } from '../../domain/fleet';
 import { parsePolicy } from '../../domain/policy';
 import { prepareRolloutInput } from '../../domain/pre-start';
 import { formatProblems, MAX_PROBLEMS_SHOWN, type Problem } from '../../domain/problems';
 import type { RolloutInput } from '../../domain/rollout-spec';
+import { SLICE_BYTES } from '../../domain/payload-limits';
 
 /** The whole pre-start path, from parsed documents to the workflows' input (what `plan` and `start` run). */
 function preStart(fleetDoc: unknown, policyDoc: unknown = {}): { problems: Problem[]; input?: RolloutInput } {
@@ -297,5 +298,61 @@ describe('bake times and health signals in the policy', () => {
     expect(both).toEqual([
       { path: 'policy: health.prometheus', message: 'give exactly one of alerts or query' },
     ]);
+  });
+});
+
+describe("Temporal's size limits are checked before anything starts", () => {
+  // A health command of `words` arguments of 4,000 characters: about 4 KB of spec per word.
+  const ssh = (words: number) => ({
+    driver: 'ssh',
+    ssh: {
+      host: 'db1.example.com',
+      user: 'patch',
+      keyRef: { env: 'OFFPEAK_KEY' },
+      hostKeySha256: `SHA256:${'A'.repeat(43)}`,
+      health: { command: Array.from({ length: words }, () => 'x'.repeat(4000)) },
+    },
+  });
+  const machines = (n: number, words: number) =>
+    Array.from({ length: n }, (_, i) => vm(`m${String(i).padStart(3, '0')}`, ssh(words)));
+
+  test('a step whose specs a slice cannot carry is refused, with the way out', () => {
+    // 60 machines of about 32 KB in one step: about 1.9 MB, over the 1.5 MB a slice holds.
+    const refused = preStart(fleetOf(...machines(60, 8)), { disruptionBudget: '100%' });
+    expect(paths(refused)).toEqual(['policy: disruptionBudget']);
+    expect(refused.problems[0].message).toMatch(
+      /^eastus's step "standalone" \(60 machines\) would carry 1\.9 MB of machine specs, more than one slice holds \(1\.5 MB: Temporal refuses payloads over 2 MB\): lower the budget/,
+    );
+    // Steps of 40 fit. Both steps would fit one slice by count (500), not by bytes: each has its own.
+    const accepted = preStart(fleetOf(...machines(60, 8)), { disruptionBudget: 40 });
+    expect(accepted.problems).toEqual([]);
+    const [region] = accepted.input!.regions;
+    expect(region.slices.map((ref) => ref.machines)).toEqual([40, 20]);
+    for (const ref of region.slices)
+      expect(Buffer.byteLength(JSON.stringify((ref as InlineSliceRef).inline))).toBeLessThanOrEqual(
+        SLICE_BYTES,
+      );
+  });
+
+  test("a machine whose attempt's input would be too large is named, with its largest part", () => {
+    const refused = preStart(fleetOf(vm('small'), ...machines(2, 17)));
+    expect(paths(refused)).toEqual(['fleet: machines[1]', 'fleet: machines[2]']);
+    expect(refused.problems[0].message).toMatch(
+      /^its machine attempt's input would take 6\d KB, more than 64 KB \(its region's history holds one per attempt\): the largest part is ssh \(6\d KB\)$/,
+    );
+  });
+
+  test('settings too large for every region to carry are refused', () => {
+    const masks = Array.from({ length: 1000 }, (_, i) => `package-${i}-${'x'.repeat(240)}`);
+    const refused = preStart(fleetOf(vm('a')), {
+      packageNameMasksToInclude: masks,
+      packageNameMasksToExclude: masks,
+    });
+    expect(paths(refused)).toEqual(['policy', 'fleet: machines[0]']);
+    expect(refused.problems[0].message).toMatch(
+      /^the rollout's settings would take 4\d\d KB, more than 256 KB \(every region's input carries them\): the largest part is selection \(4\d\d KB\)$/,
+    );
+    // Every machine attempt carries the selection: the machine is named too, with the part to blame.
+    expect(refused.problems[1].message).toMatch(/the largest part is selection \(4\d\d KB\)$/);
   });
 });
