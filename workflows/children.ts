@@ -1,8 +1,11 @@
 import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { jsonBytes, START_COMMAND_BYTES } from '../domain/payload-limits';
+import { machineSettingsOf } from '../domain/machine-settings';
 import type { RolloutInput } from '../domain/rollout-spec';
 import type { SlicedRegion } from '../domain/spec-slices';
 import { machineWorkflowId, regionWorkflowId } from './ids';
 import { SA, type MachineAttemptInput, type RegionInput, type StepReply } from './messages';
+import type { StartBudget } from './start-budget';
 
 /*
  * Children are started by workflow type name, with their inputs typed by the contracts (messages.ts):
@@ -25,6 +28,7 @@ export function startRegion(plan: RolloutInput, region: SlicedRegion, reply: Ste
     settings: plan.settings,
     childrenPerRun: plan.childrenPerRun,
     eventsPerRun: plan.eventsPerRun,
+    ...(plan.startsInFlightBytes ? { startsInFlightBytes: plan.startsInFlightBytes } : {}),
     reply,
   };
   return startChild('regionWorkflow', {
@@ -43,25 +47,32 @@ export function startRegion(plan: RolloutInput, region: SlicedRegion, reply: Ste
   });
 }
 
-/** Starts one machine's attempt as a child of its region, with its readable ID, summary and search attributes. */
+/**
+ * Starts one machine's attempt as a child of its region, with its readable ID, summary and search attributes,
+ * once the region's start budget has room for its input (workflows/start-budget.ts).
+ */
 export function startMachineAttempt(
   region: RegionInput,
   attempt: Omit<MachineAttemptInput, 'rolloutId' | 'settings'>,
   stepLabel: string,
+  budget: StartBudget,
 ) {
-  const { rolloutId, settings } = region;
+  const { rolloutId } = region;
   const { machine } = attempt;
-  return startChild('machineAttemptWorkflow', {
-    workflowId: machineWorkflowId(rolloutId, region.region, machine.name, attempt.attempt),
-    args: [{ rolloutId, settings, ...attempt } satisfies MachineAttemptInput],
-    parentClosePolicy: ParentClosePolicy.TERMINATE,
-    staticSummary: `${machine.name}: attempt ${attempt.attempt} (${stepLabel})`,
-    typedSearchAttributes: [
-      { key: SA.kind, value: 'machine' },
-      { key: SA.rollout, value: rolloutId },
-      { key: SA.region, value: region.region },
-      { key: SA.phase, value: region.phase },
-      { key: SA.machine, value: machine.name },
-    ],
-  });
+  const input: MachineAttemptInput = { rolloutId, settings: machineSettingsOf(region.settings), ...attempt };
+  return budget.start(jsonBytes(input) + START_COMMAND_BYTES, () =>
+    startChild('machineAttemptWorkflow', {
+      workflowId: machineWorkflowId(rolloutId, region.region, machine.name, attempt.attempt),
+      args: [input],
+      parentClosePolicy: ParentClosePolicy.TERMINATE,
+      staticSummary: `${machine.name}: attempt ${attempt.attempt} (${stepLabel})`,
+      typedSearchAttributes: [
+        { key: SA.kind, value: 'machine' },
+        { key: SA.rollout, value: rolloutId },
+        { key: SA.region, value: region.region },
+        { key: SA.phase, value: region.phase },
+        { key: SA.machine, value: machine.name },
+      ],
+    }),
+  );
 }

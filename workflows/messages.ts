@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { AttemptOutcome, RolloutStatus } from '../domain/outcomes';
+import type { MachineSettings } from '../domain/machine-settings';
 import type { MachineSpec, RolloutInput, RolloutSettings } from '../domain/rollout-spec';
 import type { SpecSliceRef } from '../domain/spec-slices';
 import type { SignedProof } from '../domain/signed-decision';
@@ -48,15 +49,12 @@ export const CHILDREN_PER_RUN = 500;
 
 // ---- Machine attempt ------------------------------------------------------------------------------------
 
-/** The rollout's settings a machine attempt needs. */
-type MachineSettingKey = 'deadline' | 'rebootSetting' | 'selection' | 'monthType';
-type ScriptAndSiteKey = 'postScriptAfterFailure' | 'siteWorkerNoticeSeconds';
-
 export interface MachineAttemptInput {
   rolloutId: string;
   machine: MachineSpec;
   attempt: number;
-  settings: Pick<RolloutSettings, MachineSettingKey | ScriptAndSiteKey>;
+  /** Only the settings a machine needs (domain/rollout-spec.ts, `MACHINE_SETTINGS`): its input stays small. */
+  settings: MachineSettings;
   /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
   notBefore?: number;
 }
@@ -85,6 +83,8 @@ export interface RegionInput {
   settings: RolloutSettings;
   childrenPerRun?: number;
   eventsPerRun?: number;
+  /** Bytes of machine attempts' inputs a region starts at once (default `STARTS_IN_FLIGHT_BYTES`; tests lower it). */
+  startsInFlightBytes?: number;
   /** The rollout's reply as the region starts: a hold set before it started holds its first step. */
   reply?: StepReply;
   /** The region's position, carried across continue-as-new: cursors and retry marks only. */

@@ -8,6 +8,7 @@ import { anyMarked, emptyMarks, mark, marked } from './region-marks';
 import { leaseStep, nextStep, positionsOf, stepIn, stepKey } from './lane-steps';
 import type { RegionLeases } from './region-lease';
 import type { RegionReports } from './region-reports';
+import type { StartBudget } from './start-budget';
 
 /** What a lane shares with its region (workflows/region.ts) and the other lanes. */
 export interface LaneContext {
@@ -18,6 +19,8 @@ export interface LaneContext {
   slice: (index: number) => Promise<SpecSlice>;
   /** The slice if it is at hand without reading it (inline), for a look-ahead. */
   peek: (index: number) => SpecSlice | undefined;
+  /** The bytes of machine attempts the region's lanes are starting at once (workflows/start-budget.ts). */
+  starts: StartBudget;
   /** The region's reports to the rollout (workflows/region-reports.ts: in order, a clean step's deferred). */
   reports: RegionReports;
   /**
@@ -96,6 +99,7 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
               input,
               { machine: slice.machines[at], attempt: round, notBefore },
               label,
+              ctx.starts,
             );
           }),
         );

@@ -9,6 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { FAILURE } from '../domain/failures';
+import { STARTS_IN_FLIGHT_BYTES } from '../domain/payload-limits';
 import { isStored, type SpecSlice, type SpecSliceRef } from '../domain/spec-slices';
 import {
   CHILDREN_PER_RUN,
@@ -22,6 +23,7 @@ import { emptyMarks } from './region-marks';
 import { rootCause } from './attempt-errors';
 import { regionLeases } from './region-lease';
 import { regionReports } from './region-reports';
+import { startBudget } from './start-budget';
 import { laneDetails, runLane, type LaneContext } from './region-lane';
 
 const { loadSpecSlice } = proxyActivities<Activities>({
@@ -80,6 +82,7 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     cursor,
     leases,
     reports,
+    starts: startBudget(input.startsInFlightBytes ?? STARTS_IN_FLIGHT_BYTES),
     slice(index) {
       let slice = slices.get(index);
       if (!slice) {
