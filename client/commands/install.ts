@@ -16,6 +16,8 @@ import { FINAL_ROLLOUT_STATUSES, OUTCOME, ROLLOUT_STATUS } from '../../domain/ou
 import { buildRolloutInput, DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
 import { machineCountOf } from '../../domain/spec-slices';
 import { leaseFactsOf } from '../../domain/lease-facts';
+import { payloadProblems } from '../../domain/payload-check';
+import { stageRolloutInput } from '../../store/spec-store';
 import { SA } from '../../workflows/messages';
 import { rolloutWorkflowId } from '../../workflows/ids';
 import { OperationError, UsageError } from '../errors';
@@ -139,9 +141,7 @@ export function installInput(
     regions: regions.map((r) => ({ ...r, phase: phaseIndex.get(r.phase)! })),
     machines: full.machines.filter((m) => wanted.has(m.name)),
   };
-  const input = buildRolloutInput({
-    rolloutId: request.rolloutId,
-    startedBy: request.by,
+  const sources = {
     fleet: planningFleet,
     policy,
     plan,
@@ -149,7 +149,11 @@ export function installInput(
     // The guard counts the whole fleet (every machine of a set or service, whatever its patch mode), and
     // an unsafe install's machines too: it may break the rules among them, never beside other runs.
     leaseFacts: leaseFactsOf(fleet, basePolicy, () => true),
-  });
+  };
+  // Temporal's size limits, as `plan` checks them for rollouts (domain/payload-check.ts).
+  const tooLarge = payloadProblems(sources);
+  if (tooLarge.length) throw new UsageError(tooLarge);
+  const input = buildRolloutInput({ rolloutId: request.rolloutId, startedBy: request.by, ...sources });
   // An on-demand run is not a month's rollout that started late: it gets `deadlineDays` from now, even
   // when its release's deadline has passed.
   const deadline = Math.max(input.settings.deadline, now.getTime() + policy.deadlineDays * 86_400_000);
@@ -242,7 +246,8 @@ export function registerInstall(program: Command): void {
           await client.workflow.start('rolloutWorkflow', {
             taskQueue: DEFAULT_TASK_QUEUE,
             workflowId: rolloutWorkflowId(rolloutId),
-            args: [input],
+            // A large install's slices go to the spec store, as a rollout's do (docs/scale.md).
+            args: [stageRolloutInput(input)],
             staticSummary: `${unsafe ? 'UNSAFE (availability rules bypassed) ' : ''}on-demand install by ${by}: ${count} machine(s)`,
             memo: {
               offpeak: { kind: 'install', unsafe, by, machines: opts.machine, month: input.settings.month },

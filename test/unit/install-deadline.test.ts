@@ -1,4 +1,5 @@
 import { installInput } from '../../client/commands/install';
+import { UsageError } from '../../client/errors';
 import { buildRolloutInput } from '../../domain/rollout-spec';
 import { MAX_BATCH_MACHINES, planRollout } from '../../domain/planner';
 import { inlineSpecOf } from '../../domain/spec-slices';
@@ -74,4 +75,29 @@ describe('an unsafe install of more machines than a step holds', () => {
     ]);
     expect(new Set(steps.flatMap((s) => s.machines)).size).toBe(1100);
   });
+});
+
+test("an on-demand install is held to Temporal's size limits as a rollout is", () => {
+  const big = fleetOf({
+    machines: ['a', 'b'].map((name) => ({
+      name,
+      region: 'eastus',
+      os: 'Linux',
+      patchMode: 'AutomaticByPlatform',
+      driver: 'ssh',
+      ssh: {
+        host: `${name}.example.com`,
+        user: 'patch',
+        keyRef: { env: 'OFFPEAK_KEY' },
+        hostKeySha256: `SHA256:${'A'.repeat(43)}`,
+        health: { command: Array.from({ length: 17 }, () => 'x'.repeat(4000)) },
+      },
+    })),
+  });
+  const request = { rolloutId: 'i', by: 't', machines: ['b'], unsafe: false };
+  const install = () => installInput(big, policyOf({}), request, new Date('2026-12-07T12:00:00Z'));
+  expect(install).toThrow(UsageError);
+  expect(install).toThrow(
+    /^fleet: machines\[\d\]: its machine attempt's input would take 6\d KB, more than 64 KB/,
+  );
 });
