@@ -2,7 +2,8 @@ import { condition } from '@temporalio/workflow';
 
 /**
  * The bytes of machine attempts a region is starting at once. The commands of one workflow task travel in
- * one request, which Temporal refuses over 4 MB (temporalio/temporal#7777); a lane starts a whole step
+ * one request and are persisted in one transaction, each capped at 4 MB by a self-hosted server's defaults
+ * (temporalio/temporal#7777; Temporal's docs advise splitting batches of commands); a lane starts a whole step
  * (up to 1,500 machines) and a region's lanes can start steps in the same task. Every start in a task is
  * in flight together, so keeping the starts in flight under `capacity` keeps every task under it, with
  * nothing to tune per fleet: a small step starts in one task as before, a large one over several.
