@@ -7,7 +7,7 @@ import {
   stepMachineIndices,
   type RolloutSettings,
 } from './rollout-spec';
-import { stepSliceBytes } from './spec-slices';
+import { stepBytes } from './spec-slices';
 
 /** Problems of one kind listed one by one up to this many; the rest are counted. */
 const LISTED = 20;
@@ -42,16 +42,18 @@ export function payloadProblems(args: Parameters<typeof machineSpecBuilder>[0]):
   const large: Problem[] = [];
   args.plan.regions.forEach((region, r) =>
     region.steps.forEach((step, s) => {
-      const specs = at[r][s].map(specOf);
-      specs.forEach((spec, k) => {
-        const bytes = jsonBytes(spec) + perAttempt;
-        if (bytes > ATTEMPT_INPUT_BYTES)
+      // Each spec is built and measured once, and dropped: a million of them are never held at once.
+      let bytes = stepBytes(step);
+      for (const i of at[r][s]) {
+        const spec = specOf(i);
+        const specBytes = jsonBytes(spec);
+        bytes += specBytes + 1;
+        if (specBytes + perAttempt > ATTEMPT_INPUT_BYTES)
           large.push({
-            path: `fleet: machines[${at[r][s][k]}]`,
-            message: `its machine attempt's input would take ${kb(bytes)}, more than ${kb(ATTEMPT_INPUT_BYTES)} (its region's history holds one per attempt): the largest part is ${largestPart({ ...spec, selection: machineSettings.selection })}`,
+            path: `fleet: machines[${i}]`,
+            message: `its machine attempt's input would take ${kb(specBytes + perAttempt)}, more than ${kb(ATTEMPT_INPUT_BYTES)} (its region's history holds one per attempt): the largest part is ${largestPart({ ...spec, selection: machineSettings.selection })}`,
           });
-      });
-      const bytes = stepSliceBytes(step, specs);
+      }
       if (bytes > SLICE_BYTES)
         problems.push({
           path: 'policy: disruptionBudget',

@@ -29,8 +29,13 @@ export const SETTINGS_BYTES = 256 * 1024;
 export const STARTS_IN_FLIGHT_BYTES = 1024 * 1024;
 export const START_COMMAND_BYTES = 1024;
 
+// eslint-disable-next-line no-control-regex
+const NON_ASCII = /[^\u0000-\u007f]/;
+
 /** The UTF-8 length of a string, as Temporal's JSON payloads count it. */
 export function utf8Bytes(text: string): number {
+  // Most specs are ASCII: the native scan is many times faster than the loop below.
+  if (!NON_ASCII.test(text)) return text.length;
   let bytes = text.length;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);

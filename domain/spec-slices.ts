@@ -107,10 +107,13 @@ export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES, bytes = SLI
 
 /** What a step adds to its slice's JSON: the step and its machines' specs (and their commas). */
 export function stepSliceBytes(step: PlanStep, specs: readonly MachineSpec[]): number {
-  let total = jsonBytes(step) + 1;
+  let total = stepBytes(step);
   for (const m of specs) total += jsonBytes(m) + 1;
   return total;
 }
+
+/** What a step itself (its label and names) adds to its slice's JSON, beside its machines' specs. */
+export const stepBytes = (step: PlanStep): number => jsonBytes(step) + 1;
 
 /** A region with its slices inline: how every rollout input starts. */
 export function inlineRegion(spec: RegionSpec, size = SLICE_MACHINES): SlicedRegion {
