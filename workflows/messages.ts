@@ -53,7 +53,7 @@ export interface MachineAttemptInput {
   rolloutId: string;
   machine: MachineSpec;
   attempt: number;
-  /** Only the settings a machine needs (domain/rollout-spec.ts, `MACHINE_SETTINGS`): its input stays small. */
+  /** Only the settings a machine needs (`MACHINE_SETTINGS`, domain/machine-settings.ts): its input stays small. */
   settings: MachineSettings;
   /** A retry waits for the window after the previous attempt's one (Azure: "retried in the next window"). */
   notBefore?: number;
