@@ -224,13 +224,22 @@ export class LeaseBook {
     return found && this.explain(found);
   }
 
-  /** Every lease of a holder that is gone (held or waiting): removed and returned. */
+  /**
+   * Every lease of a holder that is gone (held or waiting): removed and returned, the held ones by the time
+   * they were granted (then ID), then the waiting ones in queue order. The order is the book's state, not
+   * how it got there, so a book carried across continue-as-new answers as the one it came from.
+   */
   dropHolder(workflowId: string): Lease[] {
     const ids = [...(this.byHolder.get(workflowId) ?? [])];
+    const held = ids.filter((id) => this.held.has(id)).map((id) => this.held.get(id)!);
+    held.sort((a, b) => a.grantedAt! - b.grantedAt! || (a.leaseId < b.leaseId ? -1 : 1));
     const gone = [
-      ...ids.filter((id) => this.held.has(id)),
-      ...ids.filter((id) => !this.held.has(id)).sort((a, b) => this.placeOf.get(a)! - this.placeOf.get(b)!),
-    ].map((id) => this.get(id)!);
+      ...held,
+      ...ids
+        .filter((id) => !this.held.has(id))
+        .sort((a, b) => this.placeOf.get(a)! - this.placeOf.get(b)!)
+        .map((id) => this.get(id)!),
+    ];
     for (const l of gone) this.release(l.leaseId);
     return gone;
   }

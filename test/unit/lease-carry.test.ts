@@ -207,3 +207,27 @@ test('at 100,000 machines in 1,000 leases, held and waiting, the carry is far un
   expect(bytes(carry)).toBeLessThan(TEMPORAL_PAYLOAD_LIMIT_BYTES / 2);
   expect(new LeaseBook(wire(carry)).state()).toEqual(book.state());
 });
+
+test("a holder's dropped leases come back in the same order from a carried book (the property's counterexample)", () => {
+  // Asked: m0 (granted), m0 again (waits), m0's first released, m2 (granted); carried; then a pass grants
+  // the waiter. The held leases were listed in the order asked in one book and carried in the other.
+  const ask = (leaseId: string, m: number): LeaseRequest => ({
+    leaseId,
+    holder: { workflowId: 'holder-0', rolloutId: 'r-0', region: 'eastus', step: leaseId },
+    unsafe: false,
+    pairs: PAIRS,
+    machines: [machine(m, 9, 1)],
+  });
+  const book = new LeaseBook();
+  book.request(ask('a', 0), 1);
+  book.request(ask('b', 0), 2);
+  book.release('a');
+  book.request(ask('c', 2), 4);
+  const carried = new LeaseBook(wire(book.carry()));
+  for (const b of [book, carried]) expect(b.grantWaiting(5).map((l) => l.leaseId)).toEqual(['b']);
+  const dropped = [book, carried].map((b) => b.dropHolder('holder-0').map((l) => l.leaseId));
+  expect(dropped).toEqual([
+    ['c', 'b'],
+    ['c', 'b'],
+  ]);
+});
