@@ -3,10 +3,9 @@
  * over 2 MB (an activity's result, a workflow's input); a self-hosted server's defaults also cap each gRPC
  * message and each history transaction at 4 MB, which a workflow task's commands must fit
  * (temporalio/temporal#7777; the dev server used here accepted more: docs/scale.md); a history over 50 MB
- * is terminated. A rollout's
- * machine specs travel as slices (an activity's result), and every machine attempt's input travels in
- * its region's history, so both are bounded here, and `plan` refuses what would not fit
- * (domain/payload-check.ts). No Temporal import: the workflows and the CLI use the same numbers.
+ * is terminated. A rollout's machine specs travel as slices (an activity's result), and every machine
+ * attempt's input travels in its region's history, so both are bounded here, and `plan` refuses what
+ * would not fit (domain/payload-check.ts). No Temporal import: the workflows and the CLI use the same numbers.
  */
 
 /** A slice of specs (spec-slices.ts) is returned by an activity: this leaves room under the 2 MB limit. */

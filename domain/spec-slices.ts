@@ -88,7 +88,7 @@ export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES, bytes = SLI
   let currentBytes = 0;
   for (const step of spec.steps) {
     const specs = step.machines.map(specOf);
-    const stepBytes = stepSliceBytes(step, specs);
+    const stepBytes = stepSliceBytes(step, specs.map(jsonBytes));
     const fits =
       current !== undefined &&
       (current.machines.length === 0 ||
@@ -105,15 +105,15 @@ export function sliceRegion(spec: RegionSpec, size = SLICE_MACHINES, bytes = SLI
   return slices;
 }
 
-/** What a step adds to its slice's JSON: the step and its machines' specs (and their commas). */
-export function stepSliceBytes(step: PlanStep, specs: readonly MachineSpec[]): number {
-  let total = stepBytes(step);
-  for (const m of specs) total += jsonBytes(m) + 1;
+/**
+ * What a step adds to its slice's JSON: the step and its machines' specs, of `specBytes` each (and their
+ * commas). The one formula for cutting slices and for `plan`'s size check (domain/payload-check.ts).
+ */
+export function stepSliceBytes(step: PlanStep, specBytes: readonly number[]): number {
+  let total = jsonBytes(step) + 1;
+  for (const b of specBytes) total += b + 1;
   return total;
 }
-
-/** What a step itself (its label and names) adds to its slice's JSON, beside its machines' specs. */
-export const stepBytes = (step: PlanStep): number => jsonBytes(step) + 1;
 
 /** A region with its slices inline: how every rollout input starts. */
 export function inlineRegion(spec: RegionSpec, size = SLICE_MACHINES): SlicedRegion {
