@@ -152,6 +152,10 @@ function shapeOf(events: temporal.api.history.v1.IHistoryEvent[]): Shape {
     'task wait (s)': wait,
     'task run (s)': run,
     events: events.length,
+    'history (KB)': events.reduce(
+      (n, e) => n + temporal.api.history.v1.HistoryEvent.encode(e).finish().length / 1024,
+      0,
+    ),
     'workflow tasks': count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
     activities: count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
     'signals sent': count(EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
@@ -290,6 +294,8 @@ async function main(): Promise<void> {
         ...REGIONS.map((r) => [`baseline-${r}`, `bench-baseline-1/${r}`]),
         ['baseline-rollout', 'bench-baseline-1'],
         ['offpeak-guard', FLEET_GUARD_ID],
+        ['offpeak-machine', machineWorkflowId('bench-Offpeak-1', machineIds[0][0], machineIds[0][1], 1)],
+        ['baseline-machine', `bench-baseline-1/${machineIds[0][0]}/${machineIds[0][1]}`],
       ]) {
         const h = await client.workflow.getHandle(wid).fetchHistory();
         writeFileSync(join(process.env.OFFPEAK_BENCH_DUMP, `${name}.json`), JSON.stringify(h.events));
