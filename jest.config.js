@@ -2,7 +2,7 @@
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
 const common = {
   testEnvironment: 'node',
-  setupFiles: ['<rootDir>/test/support/quiet-runtime.js'],
+  setupFiles: ['<rootDir>/test/support/quiet-runtime.js', '<rootDir>/test/support/property-seed.js'],
   transform: { '^.+\\.ts$': tsJest },
   moduleFileExtensions: ['ts', 'js', 'json'],
 };
