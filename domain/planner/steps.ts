@@ -35,6 +35,14 @@ export interface RegionSteps {
  */
 export const MAX_BATCH_MACHINES = 500;
 
+/**
+ * The most machine attempts a region runs at once: its lanes' widest steps together. Temporal lets a
+ * workflow have at most 2,000 children running (a region's next start fails its workflow task until
+ * some end), and a region's run holds every lane's first step (workflows/region.ts), about 5 events an
+ * attempt, under the 10,240 at which Temporal warns. A step laid into one lane is never wider.
+ */
+export const MAX_REGION_ATTEMPTS = 3 * MAX_BATCH_MACHINES;
+
 /** A budget (`disruptionBudget`) resolved against `total` machines, at least 1, at most a batch's limit. */
 export function budgetCap(budget: CountOrPercent, total: number): number {
   return Math.min(resolveBudget(budget, total, true), MAX_BATCH_MACHINES);
@@ -136,7 +144,10 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     });
     builders.push((cap) => standaloneTrack(parts, ctx, cap));
   }
-  const caps = laneServiceCaps(demands, ctx.serviceOf, ctx.serviceCap);
+  // Lanes side by side unless a service's share forbids them or they could run too many attempts at once
+  // (each lane's concurrency, at most a batch, is the widest step it can have).
+  const atOnce = demands.reduce((n, d) => n + Math.min(d.concurrency, MAX_BATCH_MACHINES), 0);
+  const caps = atOnce <= MAX_REGION_ATTEMPTS ? laneServiceCaps(demands, ctx.serviceOf, ctx.serviceCap) : null;
 
   if (caps) {
     const lanes = builders.map((build, l) => build(caps[l]));
@@ -154,7 +165,8 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     return { steps: toPlanSteps(merged, infos, laneOf, ctx), lowerBoundMinutes };
   }
 
-  // One lane: the three tracks laid into common steps.
+  // One lane (services forbid lanes, or the lanes together would run too many attempts at once): the
+  // three tracks laid into common steps.
   const whole = [
     zoneTrack(parts, ctx, ctx.serviceCap),
     setTrack(parts, parts.setNames, ctx, ctx.serviceCap),
@@ -350,10 +362,7 @@ function regionChains(
   }
   const standaloneChain =
     parts.standalone.length > 0
-      ? chainBound(
-          statsOf(parts.standalone),
-          budgetCap(ctx.disruptionBudget, parts.standalone.length),
-        )
+      ? chainBound(statsOf(parts.standalone), budgetCap(ctx.disruptionBudget, parts.standalone.length))
       : 0;
   return { longest: Math.max(zoneChain, setChain, standaloneChain), sets };
 }

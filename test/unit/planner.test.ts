@@ -2,7 +2,7 @@ import type { CountOrPercent } from '../../domain/budget';
 import type { Fleet, Machine } from '../../domain/fleet';
 import type { Plan } from '../../domain/plan';
 import { type Policy, policySchema } from '../../domain/policy';
-import { formatPlanTable, MAX_BATCH_MACHINES, planRollout } from '../../domain/planner';
+import { formatPlanTable, MAX_BATCH_MACHINES, MAX_REGION_ATTEMPTS, planRollout } from '../../domain/planner';
 import { machine, type MachineExtra } from '../support/machines';
 
 type Extra = MachineExtra;
@@ -686,5 +686,35 @@ describe('the batch limit', () => {
     const p = plan(fleetOf([...big, ...small]));
     expect(largest(p)).toBeLessThanOrEqual(MAX_BATCH_MACHINES);
     expect(steps(p, 'eastus')[0][1]).toHaveLength(MAX_BATCH_MACHINES);
+  });
+
+  // Temporal lets a workflow have at most 2,000 children running: a region's lanes side by side must not
+  // together run more than MAX_REGION_ATTEMPTS machines at once, or its next start fails its workflow task.
+  const atOnce = (p: Plan, region: string) => {
+    const widest = new Map<number, number>();
+    for (const s of p.regions.find((r) => r.region === region)!.steps)
+      widest.set(s.lane, Math.max(widest.get(s.lane) ?? 0, s.machines.length));
+    return { lanes: widest.size, machines: [...widest.values()].reduce((n, m) => n + m, 0) };
+  };
+  const crowded = (sets: number) => [
+    ...many('z', 500, 'eastus', { zone: '1' }),
+    ...Array.from({ length: sets }, (_, k) =>
+      many(`a${k}-`, 200, 'eastus', (i) => ({ availabilitySet: `set-${k}`, updateDomain: i % 5 })),
+    ).flat(),
+    ...many('n', 500, 'eastus'),
+  ];
+
+  it('a region whose lanes would run more than MAX_REGION_ATTEMPTS at once runs as one lane', () => {
+    // Zone 1 and the standalone machines 500 each under 100%, 32 sets of 200 (40 at once each): 2,280.
+    const p = plan(fleetOf(crowded(32)), policy({ disruptionBudget: '100%' }));
+    expect(atOnce(p, 'eastus')).toEqual({ lanes: 1, machines: MAX_REGION_ATTEMPTS });
+    expect(steps(p, 'eastus')[0][0]).toBe('zone 1 + update domain 0 (32 sets) batch 1/3 + standalone');
+    expect(p.regions[0].steps.flatMap((s) => s.machines)).toHaveLength(500 + 32 * 200 + 500);
+  });
+
+  it('keeps its lanes side by side while they stay within it', () => {
+    // 12 sets: 500 + 12 × 40 + 500 = 1,480 at once, in 14 lanes.
+    const p = plan(fleetOf(crowded(12)), policy({ disruptionBudget: '100%' }));
+    expect(atOnce(p, 'eastus')).toEqual({ lanes: 14, machines: 1480 });
   });
 });
