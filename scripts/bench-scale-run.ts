@@ -9,6 +9,13 @@
  * many runs each took, the largest payload in any history, and the time to assemble the report of every
  * machine from visibility. Fails (exit 1) when any history reached 10,000 events or a machine did not
  * succeed.
+ *
+ * OFFPEAK_SCALE_SHAPE=widest runs instead the widest step the planner makes (docs/planner.md, "The batch
+ * limit"): one region whose zone, availability set and standalone tracks are laid into one lane by a
+ * service spanning them, so its first step holds a batch of 500 of each (less the service's two
+ * machines that must wait), about 1,500 machine attempts started by one region at once under the start
+ * budget (workflows/start-budget.ts); OFFPEAK_SCALE_MACHINES is then ignored (3,500 machines).
+ * OFFPEAK_SCALE_SHAPE=crowded: a region whose lanes would run 2,280 attempts at once (7,400 machines).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,8 +71,10 @@ function largestPayload(event: temporal.api.history.v1.IHistoryEvent): number {
   return largest;
 }
 
-async function main(): Promise<void> {
-  Runtime.install({ logger: new DefaultLogger('ERROR') });
+type Machine = Record<string, unknown> & { name: string; region: string };
+
+/** The default: MACHINES standalone machines over four regions of one phase, one machine a step. */
+function oneAStep(): { machines: Machine[]; policy: unknown; regions: string[]; title: string } {
   const machines = Array.from({ length: MACHINES }, (_, i) => ({
     name: `s${String(i).padStart(6, '0')}`,
     region: REGIONS[i % REGIONS.length],
@@ -73,11 +82,81 @@ async function main(): Promise<void> {
     patchMode: 'AutomaticByPlatform',
     simulation: { installSeconds: 0, rebootSeconds: 0 },
   }));
+  const policy = { windows: 'always', disruptionBudget: 1, phases: [REGIONS] };
+  return { machines, policy, regions: REGIONS, title: `${MACHINES} machines, one a step, 4 regions at once` };
+}
+
+/**
+ * The widest step: in eastus, zone 1 (500 machines), set-a (2,500 machines in 5 update domains, so its
+ * 20% is 500) and 500 standalone machines under a budget of 100%. Service `x` holds the first machine of
+ * each track with one allowed down: its share (1) is under its 3 lanes, so the tracks share one lane.
+ */
+function widest(): { machines: Machine[]; policy: unknown; regions: string[]; title: string } {
+  const machines: Machine[] = [];
+  const add = (name: string, extra: Record<string, unknown>, first: boolean) =>
+    machines.push({
+      name,
+      region: 'eastus',
+      os: 'Linux',
+      patchMode: 'AutomaticByPlatform',
+      simulation: { installSeconds: 0, rebootSeconds: 0 },
+      ...(first ? { tags: { service: 'x' } } : {}),
+      ...extra,
+    });
+  for (let i = 0; i < 500; i++) add(`z${String(i).padStart(4, '0')}`, { zone: '1' }, i === 0);
+  for (let i = 0; i < 2_500; i++)
+    add(`a${String(i).padStart(4, '0')}`, { availabilitySet: 'set-a', updateDomain: i % 5 }, i === 0);
+  for (let i = 0; i < 500; i++) add(`n${String(i).padStart(4, '0')}`, {}, i === 0);
+  const policy = {
+    windows: 'always',
+    disruptionBudget: '100%',
+    serviceCapacity: { tag: 'service', minAvailable: 2 },
+  };
+  return {
+    machines,
+    policy,
+    regions: ['eastus'],
+    title: 'the widest step: one region, three tracks in one lane',
+  };
+}
+
+/**
+ * A crowded region: zone 1 (500 machines) and 500 standalone machines under a budget of 100%, and 32
+ * availability sets of 200 machines (5 update domains of 40). Side by side its 34 lanes would run 2,280
+ * attempts at once, over the 2,000 children Temporal lets a workflow have running; the planner lays them
+ * into one lane of steps of at most 1,500 (MAX_REGION_ATTEMPTS, docs/planner.md "Attempts at once").
+ */
+function crowded(): { machines: Machine[]; policy: unknown; regions: string[]; title: string } {
+  const machines: Machine[] = [];
+  const add = (name: string, extra: Record<string, unknown>) =>
+    machines.push({
+      name,
+      region: 'eastus',
+      os: 'Linux',
+      patchMode: 'AutomaticByPlatform',
+      simulation: { installSeconds: 0, rebootSeconds: 0 },
+      ...extra,
+    });
+  for (let i = 0; i < 500; i++) add(`z${String(i).padStart(4, '0')}`, { zone: '1' });
+  for (let s = 0; s < 32; s++)
+    for (let i = 0; i < 200; i++)
+      add(`a${s}-${String(i).padStart(3, '0')}`, { availabilitySet: `set-${s}`, updateDomain: i % 5 });
+  for (let i = 0; i < 500; i++) add(`n${String(i).padStart(4, '0')}`, {});
+  const policy = { windows: 'always', disruptionBudget: '100%' };
+  return { machines, policy, regions: ['eastus'], title: 'a crowded region (34 lanes, laid into one)' };
+}
+
+async function main(): Promise<void> {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  const shapes: Record<string, () => ReturnType<typeof oneAStep>> = { widest, crowded };
+  const shape = (shapes[process.env.OFFPEAK_SCALE_SHAPE ?? ''] ?? oneAStep)();
+  const { machines, regions: REGIONS_RUN } = shape;
   const fleet = parseFleet({ machines });
-  const policy = parsePolicy({ windows: 'always', disruptionBudget: 1, phases: [REGIONS] });
+  const policy = parsePolicy(shape.policy);
   if (!fleet.ok || !policy.ok) throw new Error('bad benchmark fleet or policy');
   const plan = planRollout(fleet.value, policy.value);
   if (!plan.ok) throw new Error(JSON.stringify(plan.problems));
+  const widestStep = Math.max(...plan.value.regions.flatMap((r) => r.steps.map((s) => s.machines.length)));
   const rolloutId = 'scale-run';
   const store = mkdtempSync(join(tmpdir(), 'offpeak-scale-store-'));
   process.env.OFFPEAK_SPEC_STORE = store; // the worker's loadSpecSlice and the report read it
@@ -93,7 +172,9 @@ async function main(): Promise<void> {
     { dir: store, inlineLimitBytes: 0 },
   );
 
-  process.stdout.write(`== A sliced rollout of ${MACHINES} machines, one a step, 4 regions at once ==\n`);
+  process.stdout.write(
+    `== A sliced rollout of ${shape.title}: ${machines.length} machines, ${plan.value.regions.reduce((n, r) => n + r.steps.length, 0)} steps, the widest ${widestStep} machines ==\n`,
+  );
   const server = await startDevServerOnFreePorts();
   try {
     const { worker, client, connection } = await benchWorkerAndClient(
@@ -119,7 +200,7 @@ async function main(): Promise<void> {
         seconds: (performance.now() - t0) / 1000,
         rollout: await runSizes(client, client.workflow.getHandle(handle.workflowId)),
         regions: await Promise.all(
-          REGIONS.map((r) => runSizes(client, client.workflow.getHandle(regionWorkflowId(rolloutId, r)))),
+          REGIONS_RUN.map((r) => runSizes(client, client.workflow.getHandle(regionWorkflowId(rolloutId, r)))),
         ),
       };
     });
@@ -142,7 +223,7 @@ async function main(): Promise<void> {
     const succeeded = report.machines.filter((m) => m.outcome === OUTCOME.Succeeded).length;
     process.stdout.write(
       [
-        `status ${status}, ${seconds.toFixed(0)} s (${(MACHINES / seconds).toFixed(1)} machines/s)`,
+        `status ${status}, ${seconds.toFixed(0)} s (${(machines.length / seconds).toFixed(1)} machines/s)`,
         ...Object.entries(kinds).map(
           ([kind, runs]) =>
             `${kind}: ${runs.length} run(s)${kind === 'machines' ? ` (1 in ${MACHINE_SAMPLE_EVERY} read)` : ''}, largest history ${max(runs, 'events')} events, largest payload ${max(runs, 'largest')} bytes`,
@@ -153,9 +234,9 @@ async function main(): Promise<void> {
     const over = Object.entries(kinds).filter(([, runs]) => max(runs, 'events') >= HISTORY_LIMIT);
     for (const [kind, runs] of over)
       process.stderr.write(`${kind}: a history of ${max(runs, 'events')} events, over ${HISTORY_LIMIT}\n`);
-    if (status !== ROLLOUT_STATUS.Completed || succeeded !== MACHINES)
+    if (status !== ROLLOUT_STATUS.Completed || succeeded !== machines.length)
       process.stderr.write(`not every machine succeeded\n`);
-    if (over.length > 0 || status !== ROLLOUT_STATUS.Completed || succeeded !== MACHINES)
+    if (over.length > 0 || status !== ROLLOUT_STATUS.Completed || succeeded !== machines.length)
       process.exitCode = 1;
     process.stdout.write(
       `every history under ${HISTORY_LIMIT} events: ${over.length === 0 ? 'yes' : 'NO'}\n`,
