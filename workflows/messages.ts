@@ -44,7 +44,7 @@ export const SA = {
 
 /** Rollouts and regions continue as new past this many history events (Temporal's guidance: well under 10,000). */
 export const EVENTS_PER_RUN = 8000;
-/** A region starts at most this many machine attempts per run: well under the 1,000-children limit. */
+/** A region starts at most this many attempts per run beyond its lanes' first steps (docs/scale.md). */
 export const CHILDREN_PER_RUN = 500;
 
 // ---- Machine attempt ------------------------------------------------------------------------------------
