@@ -123,8 +123,9 @@ function widest(): { machines: Machine[]; policy: unknown; regions: string[]; ti
 /**
  * A crowded region: zone 1 (500 machines) and 500 standalone machines under a budget of 100%, and 32
  * availability sets of 200 machines (5 update domains of 40). Side by side its 34 lanes would run 2,280
- * attempts at once, over the 2,000 children Temporal lets a workflow have running; the planner lays them
- * into one lane of steps of at most 1,500 (MAX_REGION_ATTEMPTS, docs/planner.md "Attempts at once").
+ * attempts at once, over the 2,000 children Temporal lets a workflow have running; the planner keeps the
+ * zone and standalone lanes and walks the 32 sets together in one lane, 1,500 at once
+ * (MAX_REGION_ATTEMPTS, docs/planner.md "Attempts at once").
  */
 function crowded(): { machines: Machine[]; policy: unknown; regions: string[]; title: string } {
   const machines: Machine[] = [];
@@ -143,7 +144,7 @@ function crowded(): { machines: Machine[]; policy: unknown; regions: string[]; t
       add(`a${s}-${String(i).padStart(3, '0')}`, { availabilitySet: `set-${s}`, updateDomain: i % 5 });
   for (let i = 0; i < 500; i++) add(`n${String(i).padStart(4, '0')}`, {});
   const policy = { windows: 'always', disruptionBudget: '100%' };
-  return { machines, policy, regions: ['eastus'], title: 'a crowded region (34 lanes, laid into one)' };
+  return { machines, policy, regions: ['eastus'], title: 'a crowded region (34 lanes, 3 run)' };
 }
 
 async function main(): Promise<void> {

@@ -120,7 +120,9 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   const chains = regionChains(parts, ctx);
   const lowerBoundMinutes = chains.longest;
 
-  // Lanes: the zone lane, one per set, the standalone lane (the empty ones left out).
+  // Lanes: the zone lane, the set lanes, the standalone lane (the empty ones left out). Each lane's
+  // widest step is its concurrency, at most a batch; together they stay within MAX_REGION_ATTEMPTS,
+  // which the zone and standalone lanes (a batch each at most) always leave a batch of room for.
   const zoneItems = parts.zones.map(([, list]) => list);
   const demands: LaneDemand[] = [];
   const builders: Array<(cap: (s: number) => number) => LaneTrack> = [];
@@ -129,25 +131,21 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     demands.push({ items: zoneItems, concurrency: Math.max(...budgets) });
     builders.push((cap) => zoneTrack(parts, ctx, cap));
   }
-  for (const names of setLanes(parts, chains.sets)) {
-    const lists = names.map((name) => sets.get(name)!);
-    demands.push({
-      items: lists,
-      concurrency: lists.reduce((n, list) => n + availabilitySetCap(list.length), 0),
-    });
-    builders.push((cap) => setTrack(parts, names, ctx, cap));
+  const standaloneDemand: LaneDemand | null =
+    standalone.length > 0
+      ? { items: [standalone], concurrency: budgetCap(ctx.disruptionBudget, standalone.length) }
+      : null;
+  const room = MAX_REGION_ATTEMPTS - widthOf(demands) - (standaloneDemand ? widthOf([standaloneDemand]) : 0);
+  for (const demand of setLaneDemands(parts, chains.sets, room)) {
+    demands.push(demand);
+    builders.push((cap) => setTrack(parts, demand.names, ctx, cap));
   }
-  if (standalone.length > 0) {
-    demands.push({
-      items: [standalone],
-      concurrency: budgetCap(ctx.disruptionBudget, standalone.length),
-    });
+  if (standaloneDemand) {
+    demands.push(standaloneDemand);
     builders.push((cap) => standaloneTrack(parts, ctx, cap));
   }
-  // Lanes side by side unless a service's share forbids them or they could run too many attempts at once
-  // (each lane's concurrency, at most a batch, is the widest step it can have).
-  const atOnce = demands.reduce((n, d) => n + Math.min(d.concurrency, MAX_BATCH_MACHINES), 0);
-  const caps = atOnce <= MAX_REGION_ATTEMPTS ? laneServiceCaps(demands, ctx.serviceOf, ctx.serviceCap) : null;
+  // Lanes side by side unless a service's share forbids them.
+  const caps = laneServiceCaps(demands, ctx.serviceOf, ctx.serviceCap);
 
   if (caps) {
     const lanes = builders.map((build, l) => build(caps[l]));
@@ -165,8 +163,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     return { steps: toPlanSteps(merged, infos, laneOf, ctx), lowerBoundMinutes };
   }
 
-  // One lane (services forbid lanes, or the lanes together would run too many attempts at once): the
-  // three tracks laid into common steps.
+  // One lane (services forbid lanes): the three tracks laid into common steps.
   const whole = [
     zoneTrack(parts, ctx, ctx.serviceCap),
     setTrack(parts, parts.setNames, ctx, ctx.serviceCap),
@@ -303,24 +300,51 @@ function standaloneTrack(
 /** A region's set lanes at most: beyond, sets of like chains share a lane and walk their update domains together. */
 export const MAX_SET_LANES = 32;
 
+/** The most machines lanes have down at once together: each lane's concurrency, at most a batch. */
+function widthOf(lanes: readonly LaneDemand[]): number {
+  return lanes.reduce((n, lane) => n + Math.min(lane.concurrency, MAX_BATCH_MACHINES), 0);
+}
+
 /**
- * The sets of each set lane: one set per lane, or, with more sets than `MAX_SET_LANES`, the sets by
- * their chain (longest first, ties by name) cut into that many runs of consecutive sets (the first
- * runs one set longer), so that sets of like length walk together.
+ * The set lanes: one set per lane when there are at most `MAX_SET_LANES` sets and they fit in `room`
+ * (the most machines they may have down at once together); otherwise the sets by their chain (longest
+ * first, ties by name) cut into runs of consecutive sets, so that sets of like length walk together:
+ * `MAX_SET_LANES` runs, then fewer while they do not fit. One lane always fits: its steps hold at most
+ * a batch, and `room` is at least one.
  */
-function setLanes(parts: RegionParts, chains: ReadonlyMap<string, number>): string[][] {
+function setLaneDemands(
+  parts: RegionParts,
+  chains: ReadonlyMap<string, number>,
+  room: number,
+): Array<LaneDemand & { names: string[] }> {
+  const lane = (names: string[]) => {
+    const items = names.map((name) => parts.sets.get(name)!);
+    const concurrency = items.reduce((n, list) => n + availabilitySetCap(list.length), 0);
+    return { names, items, concurrency };
+  };
   const names = parts.setNames;
-  if (names.length <= MAX_SET_LANES) return names.map((name) => [name]);
+  if (names.length <= MAX_SET_LANES) {
+    const single = names.map((name) => lane([name]));
+    if (widthOf(single) <= room) return single;
+  }
   const ranked = [...names].sort((a, b) => chains.get(b)! - chains.get(a)! || byName(a, b));
-  const per = Math.floor(ranked.length / MAX_SET_LANES);
-  const extra = ranked.length % MAX_SET_LANES;
-  const lanes: string[][] = [];
-  for (let l = 0, at = 0; l < MAX_SET_LANES; l++) {
+  for (let count = Math.min(ranked.length, MAX_SET_LANES); ; count--) {
+    const demands = cutRuns(ranked, count).map((run) => lane(run.sort(byName)));
+    if (count === 1 || widthOf(demands) <= room) return demands;
+  }
+}
+
+/** `ranked` cut into `count` runs of consecutive names, the first ones one name longer. */
+function cutRuns(ranked: readonly string[], count: number): string[][] {
+  const per = Math.floor(ranked.length / count);
+  const extra = ranked.length % count;
+  const runs: string[][] = [];
+  for (let l = 0, at = 0; l < count; l++) {
     const size = per + (l < extra ? 1 : 0);
-    lanes.push(ranked.slice(at, at + size).sort(byName));
+    runs.push(ranked.slice(at, at + size));
     at += size;
   }
-  return lanes;
+  return runs;
 }
 
 /**

@@ -704,12 +704,25 @@ describe('the batch limit', () => {
     ...many('n', 500, 'eastus'),
   ];
 
-  it('a region whose lanes would run more than MAX_REGION_ATTEMPTS at once runs as one lane', () => {
-    // Zone 1 and the standalone machines 500 each under 100%, 32 sets of 200 (40 at once each): 2,280.
+  it('a region whose lanes would run more than MAX_REGION_ATTEMPTS at once has fewer set lanes', () => {
+    // Zone 1 and the standalone machines 500 each under 100%, 32 sets of 200 (40 at once each): 2,280
+    // in 34 lanes. The zone and standalone lanes leave 500: the 32 sets walk together in one lane.
     const p = plan(fleetOf(crowded(32)), policy({ disruptionBudget: '100%' }));
-    expect(atOnce(p, 'eastus')).toEqual({ lanes: 1, machines: MAX_REGION_ATTEMPTS });
-    expect(steps(p, 'eastus')[0][0]).toBe('zone 1 + update domain 0 (32 sets) batch 1/3 + standalone');
+    expect(atOnce(p, 'eastus')).toEqual({ lanes: 3, machines: MAX_REGION_ATTEMPTS });
+    const labels = steps(p, 'eastus').map(([label, names]) => `${label}: ${names.length}`);
+    expect(labels.slice(0, 2)).toEqual(['zone 1: 500', 'update domain 0 (32 sets) batch 1/3: 500']);
     expect(p.regions[0].steps.flatMap((s) => s.machines)).toHaveLength(500 + 32 * 200 + 500);
+  });
+
+  it('keeps as many set lanes as fit', () => {
+    // 20 sets of 500 (100 at once each): 2,000 in 20 lanes. Sets share lanes, each lane's steps at most
+    // a batch: 3 lanes (7, 7 and 6 sets) run 1,500 at once; 4 would run 2,000.
+    const fleet = Array.from({ length: 20 }, (_, k) =>
+      many(`a${k}-`, 500, 'eastus', (i) => ({ availabilitySet: `set-${k}`, updateDomain: i % 5 })),
+    ).flat();
+    const p = plan(fleetOf(fleet), policy({}));
+    expect(atOnce(p, 'eastus')).toEqual({ lanes: 3, machines: MAX_REGION_ATTEMPTS });
+    expect(steps(p, 'eastus')[0][0]).toBe('update domain 0 (7 sets) batch 1/2');
   });
 
   it('keeps its lanes side by side while they stay within it', () => {
