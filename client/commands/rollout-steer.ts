@@ -68,8 +68,11 @@ export function registerSteering(rollout: Command, idArgument: string): void {
           // The rollout's validator refused a malformed request: nothing was recorded.
           if (err instanceof WorkflowUpdateFailedError)
             throw UsageError.of(name, (err.cause as Error | undefined)?.message ?? err.message);
+          // An unanswered Update is not a lost one: the server keeps it for the rollout's next workflow task
+          // (unless it restarts first), so a worker that starts later still applies it. Sending it again
+          // would be a second request.
           throw new OperationError(
-            `${name}: the rollout did not answer (${shortReason(err, ANSWER_TIMEOUT_MS)}); nothing was recorded: start a worker (\`offpeak worker\`) and run it again`,
+            `${name}: the rollout did not answer (${shortReason(err, ANSWER_TIMEOUT_MS)}); Temporal may still deliver it when a worker runs the rollout, which then decides it: start a worker (\`offpeak worker\`) and check \`offpeak rollout status ${id}\` before sending it again`,
           );
         }
         if (!decision.accepted) throw new OperationError(`${name} refused: ${decision.reason ?? ''}`);

@@ -169,6 +169,14 @@ test('without a worker: start warns, status and steering answer from the server,
   expect(report.stderr).toContain('error: rollout nw-1 is running and its report needs a worker');
   expect(report.stderr).not.toMatch(STACK);
 
+  // A command no worker answers is not lost: Temporal keeps the Update, and the rollout decides it (here
+  // refuses it: there is no such gate) once a worker runs; the CLI must not say that nothing was recorded.
+  const steered = await offpeak('rollout', 'approve', 'nw-1', '--gate', 'phase-9', '--by', 'carol');
+  expect(steered.code).toBe(1);
+  expect(steered.stderr).toContain('approve: the rollout did not answer (no worker answered within 15 s)');
+  expect(steered.stderr).toContain('Temporal may still deliver it when a worker runs the rollout');
+  expect(steered.stderr).not.toMatch(STACK);
+
   // watch shows the server's view until a worker runs, then the rollout's own progress to its end.
   const watch = offpeakInBackground('rollout', 'watch', 'nw-1', '--interval', '0.2');
   await watch.until('showing what the server keeps');
@@ -180,6 +188,12 @@ test('without a worker: start warns, status and steering answer from the server,
   expect(watched.stdout).toContain('Next: offpeak rollout report nw-1');
   expect(watched.stdout).not.toContain('\x1b['); // piped: plain lines, no redrawing
   expect(watched.stdout + watched.stderr).not.toMatch(STACK);
+  const after = JSON.parse((await offpeak('rollout', 'status', 'nw-1', '-o', 'json')).stdout) as {
+    gates: Array<{ name: string; decision: string; by: string }>;
+  };
+  expect(after.gates.filter((g) => g.by === 'carol')).toEqual([
+    expect.objectContaining({ name: 'phase-9', decision: 'refused' }),
+  ]);
 });
 
 test('offpeak worker: JSON log lines on stdout only, human lines on stderr, SIGTERM drains and says so', async () => {
