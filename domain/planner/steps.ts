@@ -92,9 +92,10 @@ interface LaneTrack {
  * The steps of one region, in lanes that run side by side (docs/planner.md, section 3): the zone lane
  * (its zones one after another, fewest machines first, ties by zone id, each in batches under the
  * disruption budget of the zone); one lane per availability set (its update domains one after another,
- * update domain 0 first, then its machines without an update domain, under the set's 20% rule); the
- * standalone lane (batches under the disruption budget of the region's standalone machines, one
- * subscription's spread over them, subscriptions.ts). Each lane gets its part of the region's share of
+ * update domain 0 first, then its machines without an update domain, under the set's 20% rule; sets
+ * share lanes beyond 32 sets or 1,500 attempts at once, setLaneDemands); the standalone lane (batches
+ * under the disruption budget of the region's standalone machines, one subscription's spread over
+ * them, subscriptions.ts). Each lane gets its part of the region's share of
  * every service (lanes.ts). When a service's share is smaller than the lanes holding it, the region
  * runs as one lane whose steps each hold at most one batch of the zone, the set and the standalone
  * tracks (merge.ts). Steps are numbered lane by lane; `items` are the region's eligible machines in
@@ -135,7 +136,7 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     standalone.length > 0
       ? { items: [standalone], concurrency: budgetCap(ctx.disruptionBudget, standalone.length) }
       : null;
-  const room = MAX_REGION_ATTEMPTS - widthOf(demands) - (standaloneDemand ? widthOf([standaloneDemand]) : 0);
+  const room = MAX_REGION_ATTEMPTS - widthOf(standaloneDemand ? [...demands, standaloneDemand] : demands);
   for (const demand of setLaneDemands(parts, chains.sets, room)) {
     demands.push(demand);
     builders.push((cap) => setTrack(parts, demand.names, ctx, cap));
@@ -323,12 +324,14 @@ function setLaneDemands(
     return { names, items, concurrency };
   };
   const names = parts.setNames;
+  let count = MAX_SET_LANES;
   if (names.length <= MAX_SET_LANES) {
     const single = names.map((name) => lane([name]));
     if (widthOf(single) <= room) return single;
+    count = names.length - 1; // at least 1: a single set always fits
   }
   const ranked = [...names].sort((a, b) => chains.get(b)! - chains.get(a)! || byName(a, b));
-  for (let count = Math.min(ranked.length, MAX_SET_LANES); ; count--) {
+  for (; ; count--) {
     const demands = cutRuns(ranked, count).map((run) => lane(run.sort(byName)));
     if (count === 1 || widthOf(demands) <= room) return demands;
   }
