@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as pause } from 'node:timers/promises';
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -265,10 +266,34 @@ export async function waitForReport(
  * test updated a rollout or read its attempts' results (a gap of the Java test server, not seen on the dev
  * server or a cluster).
  */
-export function steer<Ret, Arg>(
+export async function steer<Ret, Arg>(
   handle: WorkflowHandle,
   update: UpdateDefinition<Ret, [Arg]>,
   arg: Arg,
 ): Promise<Ret> {
-  return handle.executeUpdate(update, { args: [arg] });
+  // One ID for every try: Temporal answers a repeated Update ID with the first one's outcome, so a try
+  // whose answer was lost is asked again without deciding twice; a rollout that never answers fails here,
+  // by name, instead of at the test's timeout.
+  const updateId = `steer-${randomUUID()}`;
+  for (let tries = 1; tries <= STEER_TRIES; tries++) {
+    try {
+      return await handle.client.connection.withDeadline(Date.now() + STEER_DEADLINE_MS, () =>
+        handle.executeUpdate(update, { args: [arg], updateId }),
+      );
+    } catch (err) {
+      if (!pastDeadline(err)) throw err;
+    }
+  }
+  throw new Error(
+    `the rollout did not answer ${update.name} in ${STEER_TRIES} tries of ${STEER_DEADLINE_MS} ms`,
+  );
+}
+const STEER_DEADLINE_MS = 20_000;
+const STEER_TRIES = 4;
+
+/** DEADLINE_EXCEEDED, or CANCELLED as grpc-js reports some deadlines (client/rollout-view.ts). */
+function pastDeadline(err: unknown): boolean {
+  const e = err as { code?: number; cause?: { code?: number } };
+  const code = e.cause?.code ?? e.code;
+  return code === 4 || code === 1;
 }
