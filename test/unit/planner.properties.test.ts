@@ -4,7 +4,8 @@ import type { Fleet, Machine } from '../../domain/fleet';
 import type { ExclusionReason, Plan } from '../../domain/plan';
 import { type Policy, policySchema } from '../../domain/policy';
 import { RegionConflicts } from '../../domain/regions';
-import { planRollout } from '../../domain/planner';
+import { MAX_REGION_ATTEMPTS, planRollout } from '../../domain/planner';
+import { machine } from '../support/machines';
 import { fleetArb, policyArb, REGIONS, SERVICE_TAG } from '../support/fleet-arbitraries';
 
 /*
@@ -412,6 +413,40 @@ describe('planRollout properties', () => {
       }),
       RUNS,
     );
+  });
+
+  it('keeps every rule in regions whose lanes would run more than MAX_REGION_ATTEMPTS at once', () => {
+    // Too large for the arbitraries: a zone, 13 sets of 200 and standalone machines under 100% (1,520
+    // at once in 15 lanes), with and without a service in every lane.
+    const crowded = [
+      ...Array.from({ length: 500 }, (_, i) => machine(`z${i}`, 'eastus', { zone: '1' })),
+      ...Array.from({ length: 13 * 200 }, (_, i) =>
+        machine(`a${i}`, 'eastus', {
+          availabilitySet: `set-${i % 13}`,
+          updateDomain: Math.floor(i / 13) % 5,
+        }),
+      ),
+      ...Array.from({ length: 500 }, (_, i) => machine(`n${i}`, 'eastus')),
+    ];
+    const tagged = crowded.map((m, i) => ({ ...m, tags: { [SERVICE_TAG]: `svc-${i % 7}` } }));
+    const cases: Array<[Machine[], Record<string, unknown>]> = [
+      [crowded, { disruptionBudget: '100%' }],
+      [tagged, { disruptionBudget: '100%', serviceCapacity: { tag: SERVICE_TAG, minAvailable: '75%' } }],
+    ];
+    for (const [machines, input] of cases) {
+      const fleet: Fleet = { machines, regionPairs: {}, maintenanceConfigurations: {} };
+      const policy = policySchema.parse(input);
+      const result = planRollout(fleet, policy);
+      if (!result.ok) throw new Error(JSON.stringify(result.problems));
+      verify(fleet, policy, result.value);
+      for (const region of result.value.regions) {
+        const widest = new Map<number, number>();
+        for (const s of region.steps)
+          widest.set(s.lane, Math.max(widest.get(s.lane) ?? 0, s.machines.length));
+        expect([...widest.values()].reduce((n, w) => n + w, 0)).toBeLessThanOrEqual(MAX_REGION_ATTEMPTS);
+        expect(widest.size).toBeGreaterThan(1);
+      }
+    }
   });
 
   it('uses every declared region kind of the arbitraries', () => {
