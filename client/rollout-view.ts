@@ -71,13 +71,20 @@ async function serverViewOf(d: WorkflowExecutionDescription): Promise<ServerView
   };
 }
 
-/** The first line of an error, without gRPC's framing: what an operator needs, not a stack. */
-export function shortReason(err: unknown, timeoutMs = QUERY_TIMEOUT_MS): string {
-  type Grpc = { code?: number; details?: string; message?: string };
+type Grpc = { code?: number; details?: string; message?: string };
+
+/** DEADLINE_EXCEEDED, or CANCELLED as grpc-js reports some deadlines: a call's own deadline ran out. */
+export function pastDeadline(err: unknown): boolean {
   const e = err as Grpc & { cause?: Grpc };
   const code = e.cause?.code ?? e.code;
-  // DEADLINE_EXCEEDED, or CANCELLED as grpc-js reports some deadlines: our short query timeout ran out.
-  if (code === 4 || code === 1) return `no worker answered within ${timeoutMs / 1000} s`;
+  return code === 4 || code === 1;
+}
+
+/** The first line of an error, without gRPC's framing: what an operator needs, not a stack. */
+export function shortReason(err: unknown, timeoutMs = QUERY_TIMEOUT_MS): string {
+  const e = err as Grpc & { cause?: Grpc };
+  // Our short timeout ran out.
+  if (pastDeadline(err)) return `no worker answered within ${timeoutMs / 1000} s`;
   // FAILED_PRECONDITION: the server itself knows no worker polls ("no poller seen ... recently").
   const text = String(e.cause?.details || e.details || e.message || err).split('\n')[0];
   // grpc-js wraps a refused connection in a long sentence: keep the system's words and the address.

@@ -10,6 +10,7 @@ import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec
 import { readSlice, specStoreDir } from '../../store/spec-store';
 import type { ListedExecution } from '../../client/machine-attempts';
 import { rolloutInput, rolloutReport } from '../../client/report';
+import { pastDeadline } from '../../client/rollout-view';
 import { machineWorkflowId, regionWorkflowId, rolloutWorkflowId } from '../../workflows/ids';
 import { leasesQuery, type LeasesQueryOptions, type LeasesView } from '../../workflows/guard-contracts';
 import {
@@ -290,10 +291,3 @@ export async function steer<Ret, Arg>(
 }
 const STEER_DEADLINE_MS = 20_000;
 const STEER_TRIES = 4;
-
-/** DEADLINE_EXCEEDED, or CANCELLED as grpc-js reports some deadlines (client/rollout-view.ts). */
-function pastDeadline(err: unknown): boolean {
-  const e = err as { code?: number; cause?: { code?: number } };
-  const code = e.cause?.code ?? e.code;
-  return code === 4 || code === 1;
-}

@@ -3,7 +3,7 @@ import type { Fleet, Machine } from '../../domain/fleet';
 import type { Plan } from '../../domain/plan';
 import { type Policy, policySchema } from '../../domain/policy';
 import { formatPlanTable, MAX_BATCH_MACHINES, MAX_REGION_ATTEMPTS, planRollout } from '../../domain/planner';
-import { machine, type MachineExtra } from '../support/machines';
+import { machine, type MachineExtra, regionAtOnce } from '../support/machines';
 
 type Extra = MachineExtra;
 const vm = machine;
@@ -690,12 +690,7 @@ describe('the batch limit', () => {
 
   // Temporal lets a workflow have at most 2,000 children running: a region's lanes side by side must not
   // together run more than MAX_REGION_ATTEMPTS machines at once, or its next start fails its workflow task.
-  const atOnce = (p: Plan, region: string) => {
-    const widest = new Map<number, number>();
-    for (const s of p.regions.find((r) => r.region === region)!.steps)
-      widest.set(s.lane, Math.max(widest.get(s.lane) ?? 0, s.machines.length));
-    return { lanes: widest.size, machines: [...widest.values()].reduce((n, m) => n + m, 0) };
-  };
+  const atOnce = (p: Plan, region: string) => regionAtOnce(p.regions.find((r) => r.region === region)!);
   const crowded = (sets: number) => [
     ...many('z', 500, 'eastus', { zone: '1' }),
     ...Array.from({ length: sets }, (_, k) =>
