@@ -1,35 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { OffpeakCommand } from './command';
+import { COMMANDS } from './command-index';
 import { EXIT, NotFoundError, OperationError, UsageError } from './errors';
 import { projectRoot, ServerBinaryError } from '../servers/binaries';
 
-type Register = (program: Command) => void;
-
 /**
- * Every command's module, in the order `--help` lists them. A command line that names a command loads
- * that command's module alone: `offpeak plan` never loads the Temporal client, the worker or the Azure
- * SDK, which take most of a second to load; `--version` loads none. Any other command line (`--help`,
- * `help plan`, a misspelt command that needs its suggestion) loads them all. Either way a command is
- * the same command: the same options, help and errors (test/unit/cli.test.ts compares them).
+ * The program for `argv` (as in process.argv; none: every command loaded). A command line that names a command loads that command's
+ * module alone (client/command-index.ts): `offpeak plan` never loads the Temporal client, the worker or
+ * the Azure SDK, which take most of a second to load. `--version` loads none, nor does the top-level
+ * help (`offpeak`, `--help`, `help`): it prints the index's summaries. Any other command line
+ * (`help plan`, a misspelt command that needs its suggestion) loads them all. Either way a command is the
+ * same command: the same options, help and errors (test/unit/cli.test.ts compares them).
  */
-const COMMANDS: ReadonlyArray<readonly [name: string, load: () => Promise<Register>]> = [
-  ['plan', async () => (await import('./commands/plan')).registerPlan],
-  ['rollout', async () => (await import('./commands/rollout')).registerRollout],
-  ['schedule', async () => (await import('./commands/schedule')).registerSchedule],
-  ['assess', async () => (await import('./commands/assess')).registerAssess],
-  ['install', async () => (await import('./commands/install')).registerInstall],
-  ['leases', async () => (await import('./commands/leases')).registerLeases],
-  ['compliance', async () => (await import('./commands/compliance')).registerCompliance],
-  ['fleet', async () => (await import('./commands/fleet')).registerFleet],
-  ['worker', async () => (await import('./commands/worker')).registerWorker],
-  ['dev-server', async () => (await import('./commands/dev-server')).registerDevServer],
-  ['demo', async () => (await import('./commands/demo')).registerDemo],
-];
-
-/** The program for `argv` (as in process.argv): its named command only, or every command. */
-export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new OffpeakCommand('offpeak')
     .description('Availability-first patch orchestration on Temporal')
     .version(packageVersion(), '-V, --version', 'print the version of offpeak')
@@ -38,11 +23,33 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .showSuggestionAfterError(true)
     .allowUnknownOption(false)
     .exitOverride();
-  // The version needs no command at all.
-  if (argv.length === 3 && ['-V', '--version'].includes(argv[2])) return program;
-  const named = COMMANDS.find(([name]) => name === argv[2]);
-  for (const [, load] of named ? [named] : COMMANDS) (await load())(program);
+  if (!argv) return withEveryCommand(program);
+  const args = argv.slice(2);
+  // The version needs no command at all; the top-level help only their summaries.
+  if (args.length === 1 && ['-V', '--version'].includes(args[0])) return program;
+  if (args.length === 0 || (args.length === 1 && ['-h', '--help', 'help'].includes(args[0])))
+    return withSummaries(program);
+  const named = COMMANDS.find(({ name }) => name === args[0]);
+  if (!named) return withEveryCommand(program);
+  (await named.load())(program);
   return program;
+}
+
+async function withEveryCommand(program: Command): Promise<Command> {
+  for (const { load } of COMMANDS) (await load())(program);
+  return program;
+}
+
+/**
+ * The program with each command as its index entry (client/command-index.ts) and no module loaded: it
+ * prints the top-level help, and is never parsed with a command (buildProgram loads that command).
+ */
+function withSummaries(program: Command): Command {
+  for (const { name, summary } of COMMANDS) program.command(name).description(summary);
+  const terms = new Map(COMMANDS.map(({ name, term }) => [name, term]));
+  return program.configureHelp({
+    subcommandTerm: (cmd) => terms.get(cmd.name()) ?? Help.prototype.subcommandTerm.call(new Help(), cmd),
+  });
 }
 
 function packageVersion(): string {

@@ -10,6 +10,7 @@ import { connectClient, noWorkerWarning } from '../temporal';
 import { mapLimit } from '../visibility';
 import { dataOutputOption, printData } from './compliance';
 import { whoAmI } from './options';
+import { summaryOf } from '../command-index';
 
 /** `--fleet`, else `$OFFPEAK_FLEET`: on-demand commands need the fleet to know how to reach a machine. */
 export function fleetFromOption(path: string | undefined): { fleet: Fleet; path: string } {
@@ -34,9 +35,7 @@ export function selectMachines(fleet: Fleet, names: readonly string[] | undefine
 export function registerAssess(program: Command): void {
   program
     .command('assess')
-    .description(
-      'Assess machines now (nothing is installed); each result is kept in Temporal, found by machine',
-    )
+    .description(summaryOf('assess'))
     .option('--fleet <file>', 'fleet file (default: $OFFPEAK_FLEET)')
     .option('--machine <name...>', 'machines to assess (default: the whole fleet)')
     .option('--by <name>', 'who asks (default: $USER)')

@@ -25,6 +25,7 @@ import { connectClient } from '../temporal';
 import { ROLLOUT_ID_PATTERN } from '../prepare';
 import { outputOption } from './options';
 import { listWorkflows, mapLimit } from '../visibility';
+import { summaryOf } from '../command-index';
 
 export type DataFormat = 'table' | 'json' | 'csv';
 
@@ -167,9 +168,7 @@ function rowsOf(report: ComplianceReport): { headers: string[]; rows: Array<Arra
 export function registerCompliance(program: Command): void {
   program
     .command('compliance')
-    .description(
-      'Patch compliance per machine and fleet-wide, from the assessments and attempts Temporal keeps',
-    )
+    .description(summaryOf('compliance'))
     .option(
       '--fleet <file>',
       'fleet file: its machines appear even when Temporal has nothing on them (Unknown)',

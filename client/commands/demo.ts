@@ -28,13 +28,12 @@ import { rolloutReport, rolloutSummary } from '../report';
 import { OperationError } from '../errors';
 import { whoAmI } from './options';
 import { machineCountOf } from '../../domain/spec-slices';
+import { summaryOf } from '../command-index';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description(
-      'Run a demo rollout of the example fleet on the embedded dev server with the simulated driver',
-    )
+    .description(summaryOf('demo'))
     .option('--fleet <file>', 'fleet file', join(projectRoot(), 'examples', 'fleet.yaml'))
     .option('--policy <file>', 'policy file', join(projectRoot(), 'examples', 'policy-demo.yaml'))
     .option('--interactive', 'ask before approving each gate instead of approving automatically')

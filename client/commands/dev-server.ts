@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { defaultDbFile, startDevServer } from '../../servers/dev-server';
 import { note } from '../output';
+import { summaryOf } from '../command-index';
 
 export function registerDevServer(program: Command): void {
   program
     .command('dev-server')
-    .description('Run the embedded Temporal dev server (UI on :8233), keeping its state in .offpeak/')
+    .description(summaryOf('dev-server'))
     .option('--port <port>', 'gRPC port', '7233')
     .option('--ui-port <port>', 'Web UI port', '8233')
     .addHelpText(

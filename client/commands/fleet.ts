@@ -8,6 +8,7 @@ import { type AzureImport, importAzureResourceGraph } from '../../domain/import-
 import { OperationError, UsageError } from '../errors';
 import { readDocument } from '../input';
 import { note } from '../output';
+import { summaryOf } from '../command-index';
 
 interface ImportOptions {
   from: 'azure-resource-graph' | 'azure';
@@ -21,7 +22,7 @@ interface ImportOptions {
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function registerFleet(program: Command): void {
-  const fleet = program.command('fleet').description('Fleet files');
+  const fleet = program.command('fleet').description(summaryOf('fleet'));
   fleet
     .command('import')
     .argument('[file]', 'with --from azure-resource-graph: JSON as `az graph query ... -o json` writes it')

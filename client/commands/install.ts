@@ -29,6 +29,7 @@ import { rolloutReport, rolloutSummary } from '../report';
 import { fleetFromOption, selectMachines } from './assess';
 import { dataOutputOption, printData } from './compliance';
 import { whoAmI } from './options';
+import { summaryOf } from '../command-index';
 
 export interface InstallRequest {
   rolloutId: string;
@@ -169,9 +170,7 @@ const ENDS_WAIT = new Set([...FINAL_ROLLOUT_STATUSES, ROLLOUT_STATUS.Halted]);
 export function registerInstall(program: Command): void {
   program
     .command('install')
-    .description(
-      'Install patches on machines now, still one zone / update domain / batch at a time unless --unsafe',
-    )
+    .description(summaryOf('install'))
     .option('--fleet <file>', 'fleet file (default: $OFFPEAK_FLEET)')
     .requiredOption(
       '--machine <name...>',

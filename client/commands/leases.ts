@@ -10,6 +10,7 @@ import { outputOption } from './options';
 import { connectClient } from '../temporal';
 import { printData } from './compliance';
 import { UsageError } from '../errors';
+import { summaryOf } from '../command-index';
 
 /** Names a table row shows per lease (the rest is counted). */
 const NAMES_SHOWN = 5;
@@ -61,7 +62,7 @@ export function leaseRows(view: LeasesView): Array<Array<string | number>> {
 export function registerLeases(program: Command): void {
   program
     .command('leases')
-    .description("List the fleet guard's disruption leases: who holds what, who waits and for what")
+    .description(summaryOf('leases'))
     .addOption(outputOption(['table', 'json']))
     .option('--names <n>', `machine names per lease (default: ${NAMES_SHOWN} in a table, all in JSON)`)
     .option('--rollout <id>', "only this rollout's leases")

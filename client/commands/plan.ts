@@ -9,6 +9,7 @@ import { newRolloutId } from '../../domain/pre-start';
 import { checkOrThrow } from '../prepare';
 import { outputOption, whoAmI } from './options';
 import { simulatedMarker, simulatedNames, simulatedNotice } from '../../domain/simulated';
+import { summaryOf } from '../command-index';
 
 /** An instant with its zone: "2026-12-08", "2026-12-08T22:00Z", "2026-12-08T22:00:00+01:00". */
 export function parseStart(text: string): number {
@@ -42,9 +43,7 @@ function assumptionsText(policy: Policy, approvalMinutes: number, defaultStart: 
 export function registerPlan(program: Command): void {
   program
     .command('plan')
-    .description(
-      'Print the availability-first plan for a fleet and its calendar forecast, without starting anything',
-    )
+    .description(summaryOf('plan'))
     .requiredOption('--fleet <file>', 'fleet file (YAML or JSON)')
     .option('--policy <file>', 'policy file (YAML or JSON)')
     .option('--start <time>', 'forecast from this instant (ISO-8601); default: the release date, 00:00 UTC')

@@ -18,11 +18,12 @@ import { nextCommand, viewLines, watchRollout } from '../watch';
 import { outputOption, whoAmI } from './options';
 import { registerRolloutList } from './rollout-list';
 import { registerSteering } from './rollout-steer';
+import { summaryOf } from '../command-index';
 
 const ID_ARGUMENT = 'the rollout ID (as `rollout start --id` set it; `offpeak rollout list` shows them)';
 
 export function registerRollout(program: Command): void {
-  const rollout = program.command('rollout').description('Start, steer and inspect rollouts');
+  const rollout = program.command('rollout').description(summaryOf('rollout'));
 
   withExamples(
     rollout

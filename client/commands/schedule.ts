@@ -31,6 +31,7 @@ import { whoAmI } from './options';
 import { withExamples } from '../command';
 import { stageRolloutInput } from '../../store/spec-store';
 import { machineCountOf } from '../../domain/spec-slices';
+import { summaryOf } from '../command-index';
 
 /**
  * How a monthly "nth weekday + offset" recurrence becomes a Temporal schedule spec.
@@ -238,9 +239,7 @@ const localTime = (date: Date, timeZone: string) =>
   `${new Date(instantToLocalMs(timeZone, date.getTime())).toISOString().slice(0, 16).replace('T', ' ')} ${timeZone}`;
 
 export function registerSchedule(program: Command): void {
-  const schedule = program
-    .command('schedule')
-    .description('Monthly rollouts on a Temporal Schedule (default: the second Tuesday)');
+  const schedule = program.command('schedule').description(summaryOf('schedule'));
 
   schedule
     .command('create')

@@ -16,6 +16,7 @@ import { createLogger, installRuntimeLogger } from '../../worker/logger';
 import { DEFAULT_TASK_QUEUE, siteTaskQueue } from '../../domain/rollout-spec';
 import { OperationError, UsageError } from '../errors';
 import { note } from '../output';
+import { summaryOf } from '../command-index';
 
 interface WorkerCommandOptions {
   site?: string;
@@ -36,7 +37,7 @@ function metricsAddressOf(opts: WorkerCommandOptions): string | undefined {
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('Run a worker: workflows and activities, or only the activities of one site')
+    .description(summaryOf('worker'))
     .option(
       '--site <site>',
       'run only the activities of machines with this `site` (a worker next to the machines)',

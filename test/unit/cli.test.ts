@@ -134,6 +134,17 @@ describe('offpeak CLI conventions', () => {
     expect((await buildProgram(['node', 'offpeak', 'plan'])).commands.map((c) => c.name())).toEqual(['plan']);
   });
 
+  test('the top-level help loads no command and is the help of every command loaded', async () => {
+    const all = (await buildProgram()).helpInformation();
+    expect(all).toContain('plan [options]');
+    for (const args of [[], ['--help'], ['-h'], ['help']]) {
+      const program = await buildProgram(['node', 'offpeak', ...args]);
+      // Loaded, a command has its options or subcommands; the index's entries have neither.
+      expect(program.commands.filter((c) => c.options.length > 0 || c.commands.length > 0)).toEqual([]);
+      expect(program.helpInformation()).toBe(all);
+    }
+  });
+
   test('-o is --output', () => {
     const { code, stdout } = offpeak('plan', '--fleet', fixture('small.yaml'), '-o', 'json');
     expect(code).toBe(0);
