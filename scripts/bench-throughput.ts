@@ -8,7 +8,8 @@
  * hosts, with the same worker options. Prints every run, the ratio of each pair and its spread, and, from
  * the first pair's histories, where the work goes per machine (events, workflow tasks, activities, signals,
  * timers, upserts). Fails when the two did not do the same work on the hosts (installs and reboots).
- * OFFPEAK_BENCH_DUMP=dir writes round 1's histories there (regions, rollouts, the guard) for timelines.
+ * OFFPEAK_BENCH_DUMP=dir writes round 1's histories there (regions, rollouts, the guard) for timelines;
+ * OFFPEAK_BENCH_PROBE=1 prints what each run's histories hold (`probe`).
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,6 +50,7 @@ const WORKER_OPTIONS: Partial<WorkerOptions> = {
 };
 
 const EventType = temporal.api.enums.v1.EventType;
+const TaskQueueKind = temporal.api.enums.v1.TaskQueueKind;
 
 function benchFleet(n: number): Fleet {
   const machines = Array.from({ length: n }, (_, i) => {
@@ -186,6 +188,31 @@ async function shapesOf(client: Client, ids: Array<[Kind, string]>): Promise<Rec
   return total;
 }
 
+/**
+ * OFFPEAK_BENCH_PROBE=1: after each run, what its histories hold in all (every workflow whose id starts
+ * with the run's): events, workflow tasks, tasks that missed the worker's sticky cache (scheduled on the
+ * normal queue after the first), and failed or timed-out tasks. Two runs with the same counts did the
+ * same work on the server, whatever their CPU seconds say.
+ */
+async function probe(client: Client, what: Run['what'], id: string): Promise<void> {
+  const prefix = what === 'Offpeak' ? rolloutWorkflowId(id) : id;
+  const c = { workflows: 0, events: 0, tasks: 0, cacheMisses: 0, failed: 0, timedOut: 0 };
+  for await (const w of client.workflow.list({ query: `WorkflowId STARTS_WITH "${prefix}"` })) {
+    c.workflows++;
+    for (const e of (await client.workflow.getHandle(w.workflowId, w.runId).fetchHistory()).events!) {
+      c.events++;
+      const scheduled = e.workflowTaskScheduledEventAttributes;
+      if (scheduled) c.tasks++;
+      if (scheduled?.taskQueue?.kind === TaskQueueKind.TASK_QUEUE_KIND_NORMAL && Number(e.eventId) > 2)
+        c.cacheMisses++;
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED) c.failed++;
+      if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT) c.timedOut++;
+    }
+  }
+  const counts = Object.entries(c).map(([k, v]) => `${k} ${v}`);
+  process.stdout.write(`  ${what}'s histories: ${counts.join(', ')}\n`);
+}
+
 interface Run {
   what: 'Offpeak' | 'baseline';
   seconds: number;
@@ -247,6 +274,7 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - t0) / 1000;
       const cpu1 = cpuSeconds();
       const ledger = await readLedger(stateDir);
+      if (process.env.OFFPEAK_BENCH_PROBE) await probe(client, what, id);
       return {
         what,
         seconds,
