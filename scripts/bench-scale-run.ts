@@ -15,7 +15,8 @@
  * service spanning them, so its first step holds a batch of 500 of each (less the service's two
  * machines that must wait), about 1,500 machine attempts started by one region at once under the start
  * budget (workflows/start-budget.ts); OFFPEAK_SCALE_MACHINES is then ignored (3,500 machines).
- * OFFPEAK_SCALE_SHAPE=crowded: a region whose lanes would run 2,280 attempts at once (7,400 machines).
+ * OFFPEAK_SCALE_SHAPE=crowded: a region whose lanes would run 2,280 attempts at once at its budget's widths
+ * (7,400 machines).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,9 +123,9 @@ function widest(): { machines: Machine[]; policy: unknown; regions: string[]; ti
 
 /**
  * A crowded region: zone 1 (500 machines) and 500 standalone machines under a budget of 100%, and 32
- * availability sets of 200 machines (5 update domains of 40). Side by side its 34 lanes would run 2,280
- * attempts at once, over the 2,000 children Temporal lets a workflow have running; the planner keeps the
- * zone and standalone lanes and walks the 32 sets together in one lane, 1,500 at once
+ * availability sets of 200 machines (5 update domains of 40). Side by side at the budget's widths its 34
+ * lanes would run 2,280 attempts at once, over the 2,000 children Temporal lets a workflow have running;
+ * the planner takes zone and standalone batches of 100, so every set keeps its lane: 1,480 at once
  * (MAX_REGION_ATTEMPTS, docs/planner.md "Attempts at once").
  */
 function crowded(): { machines: Machine[]; policy: unknown; regions: string[]; title: string } {
@@ -144,7 +145,7 @@ function crowded(): { machines: Machine[]; policy: unknown; regions: string[]; t
       add(`a${s}-${String(i).padStart(3, '0')}`, { availabilitySet: `set-${s}`, updateDomain: i % 5 });
   for (let i = 0; i < 500; i++) add(`n${String(i).padStart(4, '0')}`, {});
   const policy = { windows: 'always', disruptionBudget: '100%' };
-  return { machines, policy, regions: ['eastus'], title: 'a crowded region (34 lanes, 3 run)' };
+  return { machines, policy, regions: ['eastus'], title: 'a crowded region (34 lanes)' };
 }
 
 async function main(): Promise<void> {

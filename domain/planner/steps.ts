@@ -1,10 +1,21 @@
-import { type CountOrPercent, resolveBudget } from '../budget';
+import type { CountOrPercent } from '../budget';
 import type { Machine } from '../fleet';
 import type { PlanStep, StepKind } from '../plan';
 import { ChainStats, chainBound } from './bounds';
 import { type MergedStep, maxMinutes, mergeTracks, type Track } from './merge';
 import { laneServiceCaps, type LaneDemand } from './lanes';
+import { availabilitySetCap, budgetCap, MAX_BATCH_MACHINES, MAX_REGION_ATTEMPTS } from './limits';
 import { pack } from './pack';
+import {
+  BUDGET_WIDTHS,
+  type CappedGroup,
+  chooseLaneWidths,
+  type LaneWidths,
+  MAX_SET_LANES,
+  setLaneDemands,
+  widthOf,
+  type WidthInput,
+} from './set-lanes';
 import { subscriptionGroups } from './subscriptions';
 
 export interface RegionContext {
@@ -25,35 +36,6 @@ export interface RegionSteps {
   steps: PlanStep[];
   /** The longest chain any valid schedule of this region must run through (see bounds.ts). */
   lowerBoundMinutes: number;
-}
-
-/**
- * The most machines one batch holds, whatever the budget allows: a step's machines are started in one
- * workflow task, asked for in one lease request and read in one slice of specs, each bounded by Temporal
- * (2 MB a payload, a few MB a request, a history's events). 500 machine specs are about 200 KB of JSON
- * (spec-slices.ts); a step laid into one lane holds one batch per track, so at most three times this.
- */
-export const MAX_BATCH_MACHINES = 500;
-
-/**
- * The most machine attempts a region runs at once: its lanes' widest steps together. Temporal lets a
- * workflow have at most 2,000 children running (a region's next start fails its workflow task until
- * some end), and a region's run holds every lane's first step (workflows/region.ts), about 5 events an
- * attempt, under the 10,240 at which Temporal warns. A step laid into one lane is never wider.
- */
-export const MAX_REGION_ATTEMPTS = 3 * MAX_BATCH_MACHINES;
-
-/** A budget (`disruptionBudget`) resolved against `total` machines, at least 1, at most a batch's limit. */
-export function budgetCap(budget: CountOrPercent, total: number): number {
-  return Math.min(resolveBudget(budget, total, true), MAX_BATCH_MACHINES);
-}
-
-/**
- * Azure: within one update domain at most 20% of the set at once, one at a time below 10 machines (and
- * never more than a batch holds).
- */
-export function availabilitySetCap(size: number): number {
-  return size < 10 ? 1 : Math.min(Math.floor(size / 5), MAX_BATCH_MACHINES);
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -124,35 +106,19 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
   // Lanes: the zone lane, the set lanes, the standalone lane (the empty ones left out). Each lane's
   // widest step is its concurrency, at most a batch; together they stay within MAX_REGION_ATTEMPTS,
   // which the zone and standalone lanes (a batch each at most) always leave a batch of room for.
-  const zoneItems = parts.zones.map(([, list]) => list);
-  const demands: LaneDemand[] = [];
-  const builders: Array<(cap: (s: number) => number) => LaneTrack> = [];
-  if (zoneItems.length > 0) {
-    const budgets = parts.zones.map(([, list]) => budgetCap(ctx.disruptionBudget, list.length));
-    demands.push({ items: zoneItems, concurrency: Math.max(...budgets) });
-    builders.push((cap) => zoneTrack(parts, ctx, cap));
-  }
-  const standaloneDemand: LaneDemand | null =
-    standalone.length > 0
-      ? { items: [standalone], concurrency: budgetCap(ctx.disruptionBudget, standalone.length) }
-      : null;
-  const room = MAX_REGION_ATTEMPTS - widthOf(standaloneDemand ? [...demands, standaloneDemand] : demands);
-  for (const demand of setLaneDemands(parts, chains.sets, room)) {
-    demands.push(demand);
-    builders.push((cap) => setTrack(parts, demand.names, ctx, cap));
-  }
-  if (standaloneDemand) {
-    demands.push(standaloneDemand);
-    builders.push((cap) => standaloneTrack(parts, ctx, cap));
-  }
+  const lanes = laneDemands(parts, chains.sets, ctx, BUDGET_WIDTHS);
   // Lanes side by side unless a service's share forbids them.
-  const caps = laneServiceCaps(demands, ctx.serviceOf, ctx.serviceCap);
+  const caps = laneServiceCaps(lanes.demands, ctx.serviceOf, ctx.serviceCap);
 
   if (caps) {
-    const lanes = builders.map((build, l) => build(caps[l]));
+    let tracks = lanes.builders.map((build, l) => build(caps[l]));
+    // Sets that share lanes may get more room from narrower zone and standalone batches.
+    const sharing = lanes.setLanes < Math.min(parts.setNames.length, MAX_SET_LANES);
+    if (sharing && (parts.zones.length > 0 || standalone.length > 0))
+      tracks = withNarrowerBatches(tracks, lanes.setLanes, parts, chains.sets, ctx);
     const merged: MergedStep[] = [];
     const laneOf: number[] = [];
-    lanes.forEach((lane, l) =>
+    tracks.forEach((lane, l) =>
       lane.segments.forEach((segment, g) => {
         for (const batch of segment.batches) {
           merged.push({ parts: [{ track: l, segment: g, items: batch.items }], max: batch.max });
@@ -160,15 +126,15 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
         }
       }),
     );
-    const infos = lanes.map((lane) => lane.infos);
+    const infos = tracks.map((lane) => lane.infos);
     return { steps: toPlanSteps(merged, infos, laneOf, ctx), lowerBoundMinutes };
   }
 
   // One lane (services forbid lanes): the three tracks laid into common steps.
   const whole = [
-    zoneTrack(parts, ctx, ctx.serviceCap),
+    zoneTrack(parts, ctx, ctx.serviceCap, Infinity),
     setTrack(parts, parts.setNames, ctx, ctx.serviceCap),
-    standaloneTrack(parts, ctx, ctx.serviceCap),
+    standaloneTrack(parts, ctx, ctx.serviceCap, Infinity),
   ];
   const merged = mergeTracks({
     tracks: whole.map((t) => t.segments),
@@ -183,6 +149,116 @@ export function buildRegionSteps(items: readonly number[], ctx: RegionContext): 
     ctx,
   );
   return { steps, lowerBoundMinutes };
+}
+
+/**
+ * The region's tracks with narrower zone and standalone batches (set-lanes.ts), when one of the set lanes
+ * is the longest (a longest zone or standalone lane narrower batches only lengthen), the narrower
+ * tracks' longest lane is really shorter, and the region's services still allow their lanes; else
+ * `tracks` (the budgets' widths, with `setLanes` set lanes after the zone lane).
+ */
+function withNarrowerBatches(
+  tracks: LaneTrack[],
+  setLanes: number,
+  parts: RegionParts,
+  chains: ReadonlyMap<string, number>,
+  ctx: RegionContext,
+): LaneTrack[] {
+  const longest = longestTrack(tracks);
+  const firstSetLane = parts.zones.length > 0 ? 1 : 0;
+  const setLaneLongest = tracks
+    .slice(firstSetLane, firstSetLane + setLanes)
+    .some((track) => longestTrack([track]) === longest);
+  if (!setLaneLongest) return tracks;
+  const widths = chooseLaneWidths(parts, chains, widthInput(parts, ctx));
+  if (widths === BUDGET_WIDTHS) return tracks;
+  const narrowed = laneDemands(parts, chains, ctx, widths);
+  const caps = laneServiceCaps(narrowed.demands, ctx.serviceOf, ctx.serviceCap);
+  if (!caps) return tracks;
+  const narrower = narrowed.builders.map((build, l) => build(caps[l]));
+  return longestTrack(narrower) < longest ? narrower : tracks;
+}
+
+/** The longest of `tracks`: the sum of its batches' slowest machines. */
+function longestTrack(tracks: readonly LaneTrack[]): number {
+  let longest = 0;
+  for (const track of tracks) {
+    let minutes = 0;
+    for (const segment of track.segments) for (const batch of segment.batches) minutes += batch.max;
+    longest = Math.max(longest, minutes);
+  }
+  return longest;
+}
+
+/** A region's lanes under `widths`: what each may have down at once, and how to build its track. */
+function laneDemands(
+  parts: RegionParts,
+  chains: ReadonlyMap<string, number>,
+  ctx: RegionContext,
+  widths: LaneWidths,
+): { demands: LaneDemand[]; builders: Array<(cap: (s: number) => number) => LaneTrack>; setLanes: number } {
+  const demands: LaneDemand[] = [];
+  const builders: Array<(cap: (s: number) => number) => LaneTrack> = [];
+  if (parts.zones.length > 0) {
+    const widest = Math.max(...parts.zones.map(([, list]) => batchCap(ctx, list.length, widths.zone)));
+    demands.push({ items: parts.zones.map(([, list]) => list), concurrency: widest });
+    builders.push((cap) => zoneTrack(parts, ctx, cap, widths.zone));
+  }
+  const { standalone } = parts;
+  const standaloneDemand: LaneDemand | null =
+    standalone.length > 0
+      ? { items: [standalone], concurrency: batchCap(ctx, standalone.length, widths.standalone) }
+      : null;
+  const room = MAX_REGION_ATTEMPTS - widthOf(standaloneDemand ? [...demands, standaloneDemand] : demands);
+  const setLanes = setLaneDemands(parts, chains, room);
+  for (const demand of setLanes) {
+    demands.push(demand);
+    builders.push((cap) => setTrack(parts, demand.names, ctx, cap));
+  }
+  if (standaloneDemand) {
+    demands.push(standaloneDemand);
+    builders.push((cap) => standaloneTrack(parts, ctx, cap, widths.standalone));
+  }
+  return { demands, builders, setLanes: setLanes.length };
+}
+
+/** The batch of `total` machines under the disruption budget, at most `width`. */
+function batchCap(ctx: RegionContext, total: number, width: number): number {
+  return Math.min(budgetCap(ctx.disruptionBudget, total), width);
+}
+
+/** What the width choice reads (set-lanes.ts): each group's minutes, slowest first, with its cap. */
+function widthInput(parts: RegionParts, ctx: RegionContext): WidthInput {
+  const { machines, minutes } = ctx;
+  const slowest = (list: readonly number[]) => {
+    const out = Float64Array.from(list, (i) => minutes[i]).sort();
+    return out.reverse();
+  };
+  const sets = new Map<string, { uds: Map<number, CappedGroup>; noUd: number }>();
+  for (const [name, list] of parts.sets) {
+    const cap = availabilitySetCap(list.length);
+    const byUd = new Map<number, number[]>();
+    let noUd = 0;
+    for (const i of list) {
+      const ud = machines[i].updateDomain;
+      if (ud === undefined) noUd += minutes[i];
+      else push(byUd, ud, i);
+    }
+    const uds = new Map([...byUd].map(([ud, items]) => [ud, { slowest: slowest(items), cap }]));
+    sets.set(name, { uds, noUd });
+  }
+  const { standalone } = parts;
+  return {
+    zones: parts.zones.map(([, list]) => ({
+      slowest: slowest(list),
+      cap: batchCap(ctx, list.length, Infinity),
+    })),
+    standalone:
+      standalone.length > 0
+        ? { slowest: slowest(standalone), cap: batchCap(ctx, standalone.length, Infinity) }
+        : null,
+    sets,
+  };
 }
 
 function packer(ctx: RegionContext, serviceCap: (s: number) => number) {
@@ -218,15 +294,17 @@ function trackOf(ctx: RegionContext): LaneTrack & { add(info: SegmentInfo, batch
   };
 }
 
-/** The zones one after another, each in batches under its own disruption budget. */
-function zoneTrack(parts: RegionParts, ctx: RegionContext, serviceCap: (s: number) => number): LaneTrack {
+/** The zones one after another, each in batches under its own disruption budget (and at most `width`). */
+function zoneTrack(
+  parts: RegionParts,
+  ctx: RegionContext,
+  serviceCap: (s: number) => number,
+  width: number,
+): LaneTrack {
   const track = trackOf(ctx);
   const packed = packer(ctx, serviceCap);
   for (const [zone, list] of parts.zones)
-    track.add(
-      { kind: 'zone', label: `zone ${zone}`, zone },
-      packed(list, budgetCap(ctx.disruptionBudget, list.length)),
-    );
+    track.add({ kind: 'zone', label: `zone ${zone}`, zone }, packed(list, batchCap(ctx, list.length, width)));
   return track;
 }
 
@@ -276,16 +354,17 @@ function setTrack(
   return track;
 }
 
-/** The standalone machines in batches under the region's standalone budget, subscriptions spread. */
+/** The standalone machines in batches under the region's standalone budget (and at most `width`), subscriptions spread. */
 function standaloneTrack(
   parts: RegionParts,
   ctx: RegionContext,
   serviceCap: (s: number) => number,
+  width: number,
 ): LaneTrack {
   const track = trackOf(ctx);
   const { standalone } = parts;
   if (standalone.length === 0) return track;
-  const budget = budgetCap(ctx.disruptionBudget, standalone.length);
+  const budget = batchCap(ctx, standalone.length, width);
   // Not all of one subscription's machines at once (subscriptions.ts).
   const spread = subscriptionGroups(
     standalone.map((i) => ctx.machines[i].subscription),
@@ -296,58 +375,6 @@ function standaloneTrack(
     packer(ctx, serviceCap)(standalone, budget, spread?.groups, spread?.caps),
   );
   return track;
-}
-
-/** A region's set lanes at most: beyond, sets of like chains share a lane and walk their update domains together. */
-export const MAX_SET_LANES = 32;
-
-/** The most machines lanes have down at once together: each lane's concurrency, at most a batch. */
-function widthOf(lanes: readonly LaneDemand[]): number {
-  return lanes.reduce((n, lane) => n + Math.min(lane.concurrency, MAX_BATCH_MACHINES), 0);
-}
-
-/**
- * The set lanes: one set per lane when there are at most `MAX_SET_LANES` sets and they fit in `room`
- * (the most machines they may have down at once together); otherwise the sets by their chain (longest
- * first, ties by name) cut into runs of consecutive sets, so that sets of like length walk together:
- * `MAX_SET_LANES` runs, then fewer while they do not fit. One lane always fits: its steps hold at most
- * a batch, and `room` is at least one.
- */
-function setLaneDemands(
-  parts: RegionParts,
-  chains: ReadonlyMap<string, number>,
-  room: number,
-): Array<LaneDemand & { names: string[] }> {
-  const lane = (names: string[]) => {
-    const items = names.map((name) => parts.sets.get(name)!);
-    const concurrency = items.reduce((n, list) => n + availabilitySetCap(list.length), 0);
-    return { names, items, concurrency };
-  };
-  const names = parts.setNames;
-  let count = MAX_SET_LANES;
-  if (names.length <= MAX_SET_LANES) {
-    const single = names.map((name) => lane([name]));
-    if (widthOf(single) <= room) return single;
-    count = names.length - 1; // at least 1: a single set always fits
-  }
-  const ranked = [...names].sort((a, b) => chains.get(b)! - chains.get(a)! || byName(a, b));
-  for (; ; count--) {
-    const demands = cutRuns(ranked, count).map((run) => lane(run.sort(byName)));
-    if (count === 1 || widthOf(demands) <= room) return demands;
-  }
-}
-
-/** `ranked` cut into `count` runs of consecutive names, the first ones one name longer. */
-function cutRuns(ranked: readonly string[], count: number): string[][] {
-  const per = Math.floor(ranked.length / count);
-  const extra = ranked.length % count;
-  const runs: string[][] = [];
-  for (let l = 0, at = 0; l < count; l++) {
-    const size = per + (l < extra ? 1 : 0);
-    runs.push(ranked.slice(at, at + size));
-    at += size;
-  }
-  return runs;
 }
 
 /**

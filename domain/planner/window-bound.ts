@@ -5,7 +5,7 @@ import { REBOOT_MIN_REMAINING_MS } from '../windows';
 import { earliestFinish, type ModelArrays, type ModelMachine } from './attempt-model';
 import { unsplitMeasure } from './bounds';
 import { serviceAllowance } from './capacity';
-import { availabilitySetCap, budgetCap } from './steps';
+import { availabilitySetCap, budgetCap } from './limits';
 import { placeInUnion, type WindowTrack } from './window-track';
 
 /** Windows a chain's whole installs are followed through (beyond, the fluid figure stands). */

@@ -699,14 +699,30 @@ describe('the batch limit', () => {
     ...many('n', 500, 'eastus'),
   ];
 
-  it('a region whose lanes would run more than MAX_REGION_ATTEMPTS at once has fewer set lanes', () => {
+  it('a region whose sets would share lanes takes narrower zone and standalone batches when that is shorter', () => {
     // Zone 1 and the standalone machines 500 each under 100%, 32 sets of 200 (40 at once each): 2,280
-    // in 34 lanes. The zone and standalone lanes leave 500: the 32 sets walk together in one lane.
+    // in 34 lanes. At the budgets' widths the zone and standalone lanes leave 500, and the 32 sets walk
+    // together in one lane, three steps an update domain (300 minutes). In batches of 100 every set keeps
+    // a lane of its own: 1,480 at once, five steps in every lane, the region's bound.
     const p = plan(fleetOf(crowded(32)), policy({ disruptionBudget: '100%' }));
+    expect(atOnce(p, 'eastus')).toEqual({ lanes: 34, machines: 1480 });
+    const labels = steps(p, 'eastus').map(([label, names]) => `${label}: ${names.length}`);
+    expect(labels.slice(0, 2)).toEqual(['zone 1 batch 1/5: 100', 'zone 1 batch 2/5: 100']);
+    expect(labels).toContain('standalone batch 5/5: 100');
+    expect(p.regions[0].estimateMinutes).toBe(p.lowerBoundMinutes);
+    expect(p.regions[0].steps.flatMap((s) => s.machines)).toHaveLength(500 + 32 * 200 + 500);
+  });
+
+  it("keeps the budgets' widths, and fewer set lanes, where narrower zone batches would only be longer", () => {
+    // A zone of 10,000 under 100% takes 20 steps of 500 (400 minutes): longer than the 32 sets walking
+    // together in one lane (300 minutes), and narrower zone batches would only lengthen it.
+    const fleet = [...many('y', 9500, 'eastus', { zone: '1' }), ...crowded(32)];
+    const p = plan(fleetOf(fleet), policy({ disruptionBudget: '100%' }));
     expect(atOnce(p, 'eastus')).toEqual({ lanes: 3, machines: MAX_REGION_ATTEMPTS });
     const labels = steps(p, 'eastus').map(([label, names]) => `${label}: ${names.length}`);
-    expect(labels.slice(0, 2)).toEqual(['zone 1: 500', 'update domain 0 (32 sets) batch 1/3: 500']);
-    expect(p.regions[0].steps.flatMap((s) => s.machines)).toHaveLength(500 + 32 * 200 + 500);
+    expect(labels[0]).toBe('zone 1 batch 1/20: 500');
+    expect(labels).toContain('update domain 0 (32 sets) batch 1/3: 500');
+    expect(p.regions[0].estimateMinutes).toBe(400);
   });
 
   it('keeps as many set lanes as fit', () => {
