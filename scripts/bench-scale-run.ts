@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import type { temporal } from '@temporalio/proto';
+import { temporal } from '@temporalio/proto';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { stageRolloutInput } from '../store/spec-store';
 import { runsOf } from '../client/runs';
@@ -50,10 +50,14 @@ const REGIONS = ['eastus', 'northeurope', 'centralus', 'southeastasia'];
 async function runSizes(
   client: Client,
   handle: WorkflowHandle,
-): Promise<Array<{ events: number; largest: number }>> {
+): Promise<Array<{ events: number; largest: number; bytes: number }>> {
   return (await runsOf(client, handle.workflowId)).map(({ history: run }) => ({
     events: run.events!.length,
     largest: Math.max(...run.events!.map((e) => largestPayload(e))),
+    bytes: run.events!.reduce(
+      (n, e) => n + temporal.api.history.v1.HistoryEvent.encode(e).finish().length,
+      0,
+    ),
   }));
 }
 
@@ -220,15 +224,15 @@ async function main(): Promise<void> {
     const report = await rolloutReport(client, rolloutId);
     const reportSeconds = (performance.now() - t1) / 1000;
     const kinds = { rollout, regions: regions.flat(), 'fleet guard': guard, machines: sampled.flat() };
-    const max = (runs: Array<{ events: number; largest: number }>, key: 'events' | 'largest') =>
-      Math.max(...runs.map((r) => r[key]));
+    type Sizes = { events: number; largest: number; bytes: number };
+    const max = (runs: Sizes[], key: keyof Sizes) => Math.max(...runs.map((r) => r[key]));
     const succeeded = report.machines.filter((m) => m.outcome === OUTCOME.Succeeded).length;
     process.stdout.write(
       [
         `status ${status}, ${seconds.toFixed(0)} s (${(machines.length / seconds).toFixed(1)} machines/s)`,
         ...Object.entries(kinds).map(
           ([kind, runs]) =>
-            `${kind}: ${runs.length} run(s)${kind === 'machines' ? ` (1 in ${MACHINE_SAMPLE_EVERY} read)` : ''}, largest history ${max(runs, 'events')} events, largest payload ${max(runs, 'largest')} bytes`,
+            `${kind}: ${runs.length} run(s)${kind === 'machines' ? ` (1 in ${MACHINE_SAMPLE_EVERY} read)` : ''}, largest history ${max(runs, 'events')} events and ${(max(runs, 'bytes') / 2 ** 20).toFixed(2)} MB, largest payload ${max(runs, 'largest')} bytes`,
         ),
         `report: ${report.machines.length} machines (${succeeded} Succeeded) assembled in ${reportSeconds.toFixed(1)} s`,
       ].join('\n') + '\n',

@@ -26,5 +26,13 @@ export async function benchWorkerAndClient(
     maxConcurrentActivityTaskExecutions: 200,
     maxConcurrentWorkflowTaskExecutions: 100,
   });
-  return { worker, connection, client: new Client({ connection: await Connection.connect({ address }) }) };
+  // The bench reads whole histories, whose pages pass gRPC's default 4 MB for a crowded region's run.
+  // The SDK's own default (128 MB) is set under a key grpc-js does not read (`max_receive_message_length`
+  // without `grpc.`), so it is set here under the key grpc-js does read.
+  const channelArgs = { 'grpc.max_receive_message_length': 128 * 1024 * 1024 };
+  return {
+    worker,
+    connection,
+    client: new Client({ connection: await Connection.connect({ address, channelArgs }) }),
+  };
 }

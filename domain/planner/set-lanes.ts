@@ -116,7 +116,10 @@ export function chooseLaneWidths(
         longest = Math.max(longest, setLaneMinutes(lane.names, input));
       if (longest < bestMinutes) {
         bestMinutes = longest;
-        best = { zone: z === 0 ? Infinity : zone, standalone: a === 0 ? Infinity : alone };
+        best =
+          z === 0 && a === 0
+            ? BUDGET_WIDTHS
+            : { zone: z === 0 ? Infinity : zone, standalone: a === 0 ? Infinity : alone };
       }
     }),
   );
