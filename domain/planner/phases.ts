@@ -1,5 +1,6 @@
 import type { Problem } from '../problems';
 import type { RegionConflicts } from '../regions';
+import { byName } from './order';
 
 /** What phase building needs to know about the regions and services of the rollout. */
 export interface PhaseInput {
@@ -14,8 +15,6 @@ export interface PhaseInput {
   serviceNames: readonly string[];
   conflicts: RegionConflicts;
 }
-
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Default phases, canary first. Regions with eligible machines are sorted by eligible machines

@@ -1,5 +1,6 @@
 import type { LaneDemand } from './lanes';
 import { availabilitySetCap, MAX_BATCH_MACHINES, MAX_REGION_ATTEMPTS } from './limits';
+import { byName } from './order';
 
 /** A region's availability sets: their names, sorted, and each one's machines (fleet indices). */
 export interface RegionSets {
@@ -9,8 +10,6 @@ export interface RegionSets {
 
 /** A region's set lanes at most: beyond, sets of like chains share a lane and walk their update domains together. */
 export const MAX_SET_LANES = 32;
-
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** The most machines lanes have down at once together: each lane's concurrency, at most a batch. */
 export function widthOf(lanes: readonly LaneDemand[]): number {

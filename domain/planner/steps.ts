@@ -6,6 +6,7 @@ import { type MergedStep, maxMinutes, mergeTracks, type Track } from './merge';
 import { laneServiceCaps, type LaneDemand } from './lanes';
 import { availabilitySetCap, budgetCap, MAX_BATCH_MACHINES, MAX_REGION_ATTEMPTS } from './limits';
 import { pack } from './pack';
+import { byName } from './order';
 import {
   BUDGET_WIDTHS,
   type CappedGroup,
@@ -37,8 +38,6 @@ export interface RegionSteps {
   /** The longest chain any valid schedule of this region must run through (see bounds.ts). */
   lowerBoundMinutes: number;
 }
-
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 interface UdGroup {
   items: number[];
@@ -168,7 +167,7 @@ function withNarrowerBatches(
   const firstSetLane = parts.zones.length > 0 ? 1 : 0;
   const setLaneLongest = tracks
     .slice(firstSetLane, firstSetLane + setLanes)
-    .some((track) => longestTrack([track]) === longest);
+    .some((track) => trackMinutes(track) === longest);
   if (!setLaneLongest) return tracks;
   const widths = chooseLaneWidths(parts, chains, widthInput(parts, ctx));
   if (widths === BUDGET_WIDTHS) return tracks;
@@ -179,16 +178,14 @@ function withNarrowerBatches(
   return longestTrack(narrower) < longest ? narrower : tracks;
 }
 
-/** The longest of `tracks`: the sum of its batches' slowest machines. */
-function longestTrack(tracks: readonly LaneTrack[]): number {
-  let longest = 0;
-  for (const track of tracks) {
-    let minutes = 0;
-    for (const segment of track.segments) for (const batch of segment.batches) minutes += batch.max;
-    longest = Math.max(longest, minutes);
-  }
-  return longest;
+/** A track's length: the sum of its batches' slowest machines. */
+function trackMinutes(track: LaneTrack): number {
+  let minutes = 0;
+  for (const segment of track.segments) for (const batch of segment.batches) minutes += batch.max;
+  return minutes;
 }
+
+const longestTrack = (tracks: readonly LaneTrack[]): number => Math.max(0, ...tracks.map(trackMinutes));
 
 /** A region's lanes under `widths`: what each may have down at once, and how to build its track. */
 function laneDemands(
