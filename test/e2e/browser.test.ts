@@ -18,6 +18,7 @@ import { CHROMIUM, CHROMIUM_ARGS, measurePage, syntheticReport } from '../../scr
 import { gateDecisionSignal, statusQuery } from '../../workflows/messages';
 import type { RolloutReport } from '../../workflows/messages';
 import { fleetOf, policyOf, tempDir } from '../support/rollouts';
+import { waitUntil } from '../support/workflow-harness';
 import { testDevServer, testWorkflowBundle } from '../support/servers';
 
 /**
@@ -139,6 +140,19 @@ async function newPage(): Promise<Page> {
 const workflowUrl = (id: string) =>
   `${server.uiUrl}/namespaces/${server.namespace}/workflows/${encodeURIComponent(id)}`;
 
+/** The workflow IDs the dev server's visibility lists for `query`. */
+async function listedIds(query: string): Promise<string[]> {
+  const connection = await Connection.connect({ address: server.address });
+  try {
+    const client = new Client({ connection, namespace: server.namespace });
+    const ids: string[] = [];
+    for await (const w of client.workflow.list({ query })) ids.push(w.workflowId);
+    return ids;
+  } finally {
+    await connection.close();
+  }
+}
+
 test('the rollout finished as the report says', () => {
   expect(report.status).toBe('Completed');
   const attempts = Object.fromEntries(report.machines.map((m) => [m.name, m.attempts.map((a) => a.outcome)]));
@@ -207,12 +221,27 @@ test('the Temporal UI shows the rollout by its workflow ID, its region and machi
       await page.getByText(summary).first().waitFor();
     await page.screenshot({ path: join(results, 'ui-region.png'), fullPage: true });
 
-    // The workflows list, filtered by Offpeak's search attribute, lists the whole tree.
-    await page.goto(
-      `${server.uiUrl}/namespaces/${server.namespace}/workflows?query=${encodeURIComponent(`OffpeakRollout = "${ROLLOUT}"`)}`,
+    // The workflows list, filtered by Offpeak's search attribute, lists the whole tree. The UI shows what
+    // the server's visibility answers when the page loads, so the page loads once visibility lists it all
+    // (once, under a loaded CI run, the list page showed no rollout within 30 s).
+    const query = `OffpeakRollout = "${ROLLOUT}"`;
+    const ids = [rolloutId, ...children];
+    await waitUntil(
+      () => listedIds(query),
+      (listed) => ids.every((id) => listed.includes(id)),
+      `visibility to list the rollout's tree for ${query}`,
     );
-    for (const id of [rolloutId, ...children])
-      await page.getByRole('link', { name: id, exact: true }).waitFor();
+    await page.goto(
+      `${server.uiUrl}/namespaces/${server.namespace}/workflows?query=${encodeURIComponent(query)}`,
+    );
+    try {
+      for (const id of ids) await page.getByRole('link', { name: id, exact: true }).waitFor();
+    } catch (err) {
+      // What the page showed instead, for the next failure to say why.
+      await page.screenshot({ path: join(results, 'ui-list-failed.png'), fullPage: true });
+      const shown = (await page.locator('body').innerText()).slice(0, 2000);
+      throw new Error(`${(err as Error).message}\nThe page showed:\n${shown}`, { cause: err });
+    }
     await page.screenshot({ path: join(results, 'ui-list.png'), fullPage: true });
   } finally {
     await page.close();
