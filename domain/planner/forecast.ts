@@ -4,8 +4,9 @@ import { shouldReboot } from '../reboot';
 import type { Plan } from '../plan';
 import type { Policy } from '../policy';
 import { scheduleFor } from '../rollout-spec';
-import { forecastAttempt, type ModelArrays, type ModelMachine } from './attempt-model';
+import { type AttemptForecast, forecastAttempt, type ModelArrays, type ModelMachine } from './attempt-model';
 import { DEFAULT_MINUTES } from './eligibility';
+import { keysOf, pipelinedRound, type PipelinedStep } from './pipelined-lane';
 import { windowAwareBound } from './window-bound';
 import { WindowTrack } from './window-track';
 
@@ -19,6 +20,11 @@ export interface ForecastAssumptions {
   approvalMinutes: number;
   /** The release's month type: in a hotpatch month, hotpatch-capable machines do not reboot. Default baseline. */
   monthType?: 'baseline' | 'hotpatch';
+  /**
+   * `steps` (the default): a lane's step starts when the step before has every machine done, as the
+   * workflows run it. `pipelined`: the candidate model of pipelined-lane.ts, which the workflows do not run yet.
+   */
+  laneModel?: 'steps' | 'pipelined';
 }
 
 /** The forecast's JSON contract (README "Plan JSON"): instants are ISO-8601 UTC. */
@@ -68,6 +74,8 @@ export function forecastRollout(
   const { startAt, deadline } = assumptions;
   const machines = fleet.machines;
   const model = modelMachines(fleet, policy, plan, startAt, assumptions.monthType === 'hotpatch');
+  const tag = policy.serviceCapacity?.tag;
+  const pipelined = assumptions.laneModel === 'pipelined' ? pipelineOf(fleet, tag) : undefined;
   const regionIndex = new Map(plan.regions.map((r, k) => [r.region, k]));
   // Machines per region and step, in fleet order (which is each step's order).
   const stepItems: number[][][] = plan.regions.map((r) => r.steps.map(() => []));
@@ -111,13 +119,14 @@ export function forecastRollout(
       let regionFinish = t;
       for (const lane of lanesOf(region.steps)) {
         const run = runLane(
-          lane.map((s) => stepItems[r][s]),
+          lane.map((s) => ({ items: stepItems[r][s], segment: region.steps[s] })),
           lane.map((s) => region.steps[s].label),
           t,
           model,
           deadline,
           policy.maxAttempts,
           lateReason,
+          pipelined,
         );
         lane.forEach((s, k) => (spans[s] = run.steps[k]));
         if (run.finishAt > regionFinish) regionFinish = run.finishAt;
@@ -166,74 +175,112 @@ export function lanesOf(steps: ReadonlyArray<{ lane: number }>): number[][] {
 /**
  * One lane of a region as workflows/region-lane.ts runs it: round 1 walks every step of the lane; each
  * later round walks, in step order, the machines whose install a window cut. A step starts when the one
- * before is done; one reached after the deadline does not start (its machines are late).
+ * before is done; one reached after the deadline does not start (its machines are late). With a
+ * `pipeline`, round 1 is pipelined (pipelined-lane.ts): a step's follower starts as the step's machines end.
  */
 function runLane(
-  stepItems: readonly number[][],
+  steps: readonly PipelinedStep[],
   labels: readonly string[],
   startAt: number,
   model: ModelArrays,
   deadline: number,
   maxAttempts: number,
   lateReason: (string | undefined)[],
+  pipeline?: Pipeline,
 ): { finishAt: number; steps: Span[] } {
+  const next: number[][] = steps.map(() => []);
+  let any = false;
+  /** The last attempt a follower tried (`fits`), which it starts right after when it fits. */
+  let probe: { i: number; at: number; a: AttemptForecast } | undefined;
+  /** Machine `i` of step `s` from `at` in `round`: its end, or `at` when it does not run. */
+  const attempt = (i: number, at: number, s: number, round: number): number => {
+    if (at > deadline) {
+      lateReason[i] ??=
+        round === 1
+          ? `the region reaches its step "${labels[s]}" after the deadline`
+          : `the deadline passes before its retry (attempt ${round}) can start`;
+      return at;
+    }
+    const m = model.machine(i);
+    const a =
+      probe?.i === i && probe.at === at && round === 1
+        ? probe.a
+        : forecastAttempt(m, at, model.leftMs[i], deadline, round > 1 ? model.windowEnd[i] : undefined);
+    if (a.kind === 'missed') {
+      lateReason[i] = round === 1 ? a.reason : `${a.reason} (attempt ${round})`;
+      model.leftMs[i] = 0;
+      return at;
+    }
+    model.leftMs[i] = a.leftMs;
+    model.windowEnd[i] = a.windowEnd;
+    if (a.leftMs === 0) return a.finishAt;
+    if (a.cutByDeadline) {
+      lateReason[i] = 'the deadline passes during its install';
+      model.leftMs[i] = 0;
+    } else if (round === maxAttempts)
+      lateReason[i] =
+        `its install (${minutesText(m.installMs)}) does not fit into ${maxAttempts} window(s): ` +
+        `${minutesText(a.leftMs)} left after the last attempt`;
+    else {
+      next[s].push(i);
+      any = true;
+    }
+    return a.finishAt;
+  };
+
   let t = startAt;
-  const spans: Span[] = [];
-  let due: readonly number[][] = stepItems;
-  for (let round = 1; round <= maxAttempts; round++) {
-    const next: number[][] = stepItems.map(() => []);
-    let any = false;
+  let spans: Span[] = [];
+  if (pipeline) {
+    const round1 = pipelinedRound(steps, startAt, {
+      ...pipeline,
+      minutes: (i) => model.machine(i).installMs + model.machine(i).rebootMs,
+      attempt: (i, at, s) => attempt(i, at, s, 1),
+      // A follower starts only machines that would run whole from now (or wait for a window): one a window
+      // would cut is better left to start with its step, which the workflows retry in the next round anyway.
+      fits: (i, at) => {
+        probe = { i, at, a: forecastAttempt(model.machine(i), at, model.leftMs[i], deadline) };
+        return probe.a.kind === 'ran' && probe.a.leftMs === 0;
+      },
+      deadline,
+    });
+    spans = round1.spans;
+    t = round1.finishAt;
+  }
+  let due: readonly (readonly number[])[] = steps.map((step) => step.items);
+  for (let round = pipeline ? 2 : 1; round <= maxAttempts; round++) {
+    if (round > 1) {
+      if (!any) break;
+      due = next.map((list) => list.splice(0));
+      any = false;
+    }
     for (let s = 0; s < due.length; s++) {
       const items = due[s];
       if (items.length === 0) continue;
       const stepStart = t;
-      if (t > deadline) {
-        for (const i of items)
-          lateReason[i] ??=
-            round === 1
-              ? `the region reaches its step "${labels[s]}" after the deadline`
-              : `the deadline passes before its retry (attempt ${round}) can start`;
-        if (round === 1) spans.push({ startAt: t, finishAt: t });
-        continue;
-      }
       let finish = t;
-      for (const i of items) {
-        const m = model.machine(i);
-        const a = forecastAttempt(
-          m,
-          t,
-          model.leftMs[i],
-          deadline,
-          round > 1 ? model.windowEnd[i] : undefined,
-        );
-        if (a.kind === 'missed') {
-          lateReason[i] = round === 1 ? a.reason : `${a.reason} (attempt ${round})`;
-          model.leftMs[i] = 0;
-          continue;
-        }
-        if (a.finishAt > finish) finish = a.finishAt;
-        model.leftMs[i] = a.leftMs;
-        model.windowEnd[i] = a.windowEnd;
-        if (a.leftMs === 0) continue;
-        if (a.cutByDeadline) {
-          lateReason[i] = 'the deadline passes during its install';
-          model.leftMs[i] = 0;
-        } else if (round === maxAttempts)
-          lateReason[i] =
-            `its install (${minutesText(m.installMs)}) does not fit into ${maxAttempts} window(s): ` +
-            `${minutesText(a.leftMs)} left after the last attempt`;
-        else {
-          next[s].push(i);
-          any = true;
-        }
-      }
+      for (const i of items) finish = Math.max(finish, attempt(i, t, s, round));
       if (round === 1) spans.push({ startAt: stepStart, finishAt: finish });
       t = finish;
     }
-    if (!any) break;
-    due = next;
   }
   return { finishAt: t, steps: spans };
+}
+
+/** What a pipelined lane needs of the fleet: each machine's keys, and room for its first round's times. */
+interface Pipeline {
+  keys(i: number): readonly string[];
+  startAt: Float64Array;
+  endAt: Float64Array;
+}
+
+function pipelineOf(fleet: Fleet, tag: string | undefined): Pipeline {
+  const machines = fleet.machines;
+  const keys = new Array<string[] | undefined>(machines.length);
+  return {
+    keys: (i) => (keys[i] ??= keysOf(machines[i], tag === undefined ? undefined : machines[i].tags?.[tag])),
+    startAt: new Float64Array(machines.length).fill(NaN),
+    endAt: new Float64Array(machines.length).fill(NaN),
+  };
 }
 
 /**

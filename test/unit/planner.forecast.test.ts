@@ -442,6 +442,17 @@ describe('forecast and window-aware bound, on random fleets with real windows', 
           });
           const planned1 = new Set(planned.value.machines.filter((m) => !m.excluded).map((m) => m.name));
           for (const m of f.late) expect(planned1.has(m.name)).toBe(true);
+          // Pipelined steps (a candidate model, domain/planner/pipelined-lane.ts) obey the same rules, so
+          // they never beat the same bound either.
+          const p = forecastRollout(fleet, policy, planned.value, {
+            startAt,
+            deadline: startAt + 30 * 86_400_000,
+            approvalMinutes,
+            laneModel: 'pipelined',
+          }).forecast;
+          expect(p.lowerBoundFinishAt).toBe(f.lowerBoundFinishAt);
+          if (p.late.length === 0) expect(ms(p.finishAt)).toBeGreaterThanOrEqual(ms(p.lowerBoundFinishAt));
+          for (const m of p.late) expect(planned1.has(m.name)).toBe(true);
         },
       ),
       { numRuns: Number(process.env.OFFPEAK_PROPERTY_RUNS ?? 150) },
