@@ -275,9 +275,28 @@ interface Pipeline {
 
 function pipelineOf(fleet: Fleet, tag: string | undefined): Pipeline {
   const machines = fleet.machines;
-  const keys = new Array<string[] | undefined>(machines.length);
+  const keys = new Array<readonly string[]>(machines.length);
+  // Machines of one set (or zone track, or subscription) and service share their keys: one array each.
+  const shared = new Map<string, Map<string, string[]>>();
+  for (let i = 0; i < machines.length; i++) {
+    const m = machines[i];
+    const service = tag === undefined ? undefined : m.tags?.[tag];
+    // Prefixed, so that no value can pass for another's absence.
+    const place =
+      m.zone !== undefined
+        ? 'z'
+        : m.availabilitySet !== undefined
+          ? `s=${m.availabilitySet}`
+          : `a${m.subscription === undefined ? '' : `=${m.subscription}`}`;
+    const byService = service === undefined ? '' : `=${service}`;
+    let byPlace = shared.get(byService);
+    if (!byPlace) shared.set(byService, (byPlace = new Map()));
+    let k = byPlace.get(place);
+    if (!k) byPlace.set(place, (k = keysOf(m, service)));
+    keys[i] = k;
+  }
   return {
-    keys: (i) => (keys[i] ??= keysOf(machines[i], tag === undefined ? undefined : machines[i].tags?.[tag])),
+    keys: (i) => keys[i],
     startAt: new Float64Array(machines.length).fill(NaN),
     endAt: new Float64Array(machines.length).fill(NaN),
   };
