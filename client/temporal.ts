@@ -10,12 +10,23 @@ import { SA } from '../workflows/messages';
 import { OperationError } from './errors';
 import { SIMULATED_MEMO_KEY, type SimulatedMarker } from '../domain/simulated';
 
+/**
+ * What the client may receive in one message: a page of a large rollout's history passes gRPC's default
+ * 4 MB. The SDK sets its own 128 MB under `max_receive_message_length`, a key grpc-js does not read, so
+ * the limit is set here under the key grpc-js reads (the worker's core client allows 128 MB already).
+ */
+export const RECEIVE_LIMIT = { 'grpc.max_receive_message_length': 128 * 1024 * 1024 };
+
 export async function connectClient(
   target?: TemporalTarget,
 ): Promise<{ client: Client; target: TemporalTarget }> {
   const t = target ?? (await resolveTemporal({ embedded: false }));
   try {
-    const connection = await Connection.connect({ ...t.connectionOptions, connectTimeout: 5000 });
+    const connection = await Connection.connect({
+      ...t.connectionOptions,
+      connectTimeout: 5000,
+      channelArgs: RECEIVE_LIMIT,
+    });
     return { client: new Client({ connection, namespace: t.namespace }), target: t };
   } catch (err) {
     throw new OperationError(

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
+import { RECEIVE_LIMIT } from '../client/temporal';
 import { DEFAULT_TASK_QUEUE } from '../domain/rollout-spec';
 import { simulatedDrivers } from '../worker/worker';
 
@@ -27,12 +28,9 @@ export async function benchWorkerAndClient(
     maxConcurrentWorkflowTaskExecutions: 100,
   });
   // The bench reads whole histories, whose pages pass gRPC's default 4 MB for a crowded region's run.
-  // The SDK's own default (128 MB) is set under a key grpc-js does not read (`max_receive_message_length`
-  // without `grpc.`), so it is set here under the key grpc-js does read.
-  const channelArgs = { 'grpc.max_receive_message_length': 128 * 1024 * 1024 };
   return {
     worker,
     connection,
-    client: new Client({ connection: await Connection.connect({ address, channelArgs }) }),
+    client: new Client({ connection: await Connection.connect({ address, channelArgs: RECEIVE_LIMIT }) }),
   };
 }

@@ -4,7 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { stageRolloutInput } from '../../store/spec-store';
 import { rolloutReport } from '../../client/report';
-import { startRollout } from '../../client/temporal';
+import { connectClient, startRollout } from '../../client/temporal';
 import { isStored, type SlicedRegion } from '../../domain/spec-slices';
 import { readSlice } from '../../store/spec-store';
 import { DEFAULT_TASK_QUEUE, type RolloutInput } from '../../domain/rollout-spec';
@@ -268,5 +268,28 @@ describe('a rollout ID used again', () => {
       ['w-03', ['1:Succeeded']],
       ['w-04', ['1:Succeeded']],
     ]);
+  });
+});
+
+describe("the CLI's own connection", () => {
+  test('reads a page of history over gRPC’s default 4 MB (the SDK sets its larger limit under a key grpc-js ignores)', async () => {
+    // No worker polls this queue: the workflow only collects the signals, 3 × 1.5 MB in one history page.
+    const handle = await client.workflow.start('noSuchWorkflow', {
+      taskQueue: 'e2e-no-worker',
+      workflowId: 'e2e-large-history',
+    });
+    const big = 'x'.repeat(1_500_000);
+    for (let k = 0; k < 3; k++) await handle.signal('big', `${k}${big}`);
+    const cli = await connectClient({
+      connectionOptions: { address: server.address },
+      namespace: server.namespace,
+    });
+    try {
+      const history = await cli.client.workflow.getHandle('e2e-large-history').fetchHistory();
+      expect(history.events?.length).toBeGreaterThanOrEqual(4);
+    } finally {
+      await handle.terminate('test done');
+      await cli.client.connection.close();
+    }
   });
 });
