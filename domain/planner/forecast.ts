@@ -4,9 +4,9 @@ import { shouldReboot } from '../reboot';
 import type { Plan } from '../plan';
 import type { Policy } from '../policy';
 import { scheduleFor } from '../rollout-spec';
-import { type AttemptForecast, forecastAttempt, type ModelArrays, type ModelMachine } from './attempt-model';
+import { forecastAttempt, type ModelArrays, type ModelMachine } from './attempt-model';
 import { DEFAULT_MINUTES } from './eligibility';
-import { keysOf, pipelinedRound, type PipelinedStep } from './pipelined-lane';
+import { machineKeys, pipelinedRound, type PipelinedStep } from './pipelined-lane';
 import { windowAwareBound } from './window-bound';
 import { WindowTrack } from './window-track';
 
@@ -190,8 +190,6 @@ function runLane(
 ): { finishAt: number; steps: Span[] } {
   const next: number[][] = steps.map(() => []);
   let any = false;
-  /** The last attempt a follower tried (`fits`), which it starts right after when it fits. */
-  let probe: { i: number; at: number; a: AttemptForecast } | undefined;
   /** Machine `i` of step `s` from `at` in `round`: its end, or `at` when it does not run. */
   const attempt = (i: number, at: number, s: number, round: number): number => {
     if (at > deadline) {
@@ -202,10 +200,7 @@ function runLane(
       return at;
     }
     const m = model.machine(i);
-    const a =
-      probe?.i === i && probe.at === at && round === 1
-        ? probe.a
-        : forecastAttempt(m, at, model.leftMs[i], deadline, round > 1 ? model.windowEnd[i] : undefined);
+    const a = forecastAttempt(m, at, model.leftMs[i], deadline, round > 1 ? model.windowEnd[i] : undefined);
     if (a.kind === 'missed') {
       lateReason[i] = round === 1 ? a.reason : `${a.reason} (attempt ${round})`;
       model.leftMs[i] = 0;
@@ -238,8 +233,8 @@ function runLane(
       // A follower starts only machines that would run whole from now (or wait for a window): one a window
       // would cut is better left to start with its step, which the workflows retry in the next round anyway.
       fits: (i, at) => {
-        probe = { i, at, a: forecastAttempt(model.machine(i), at, model.leftMs[i], deadline) };
-        return probe.a.kind === 'ran' && probe.a.leftMs === 0;
+        const a = forecastAttempt(model.machine(i), at, model.leftMs[i], deadline);
+        return a.kind === 'ran' && a.leftMs === 0;
       },
       deadline,
     });
@@ -274,31 +269,11 @@ interface Pipeline {
 }
 
 function pipelineOf(fleet: Fleet, tag: string | undefined): Pipeline {
-  const machines = fleet.machines;
-  const keys = new Array<readonly string[]>(machines.length);
-  // Machines of one set (or zone track, or subscription) and service share their keys: one array each.
-  const shared = new Map<string, Map<string, string[]>>();
-  for (let i = 0; i < machines.length; i++) {
-    const m = machines[i];
-    const service = tag === undefined ? undefined : m.tags?.[tag];
-    // Prefixed, so that no value can pass for another's absence.
-    const place =
-      m.zone !== undefined
-        ? 'z'
-        : m.availabilitySet !== undefined
-          ? `s=${m.availabilitySet}`
-          : `a${m.subscription === undefined ? '' : `=${m.subscription}`}`;
-    const byService = service === undefined ? '' : `=${service}`;
-    let byPlace = shared.get(byService);
-    if (!byPlace) shared.set(byService, (byPlace = new Map()));
-    let k = byPlace.get(place);
-    if (!k) byPlace.set(place, (k = keysOf(m, service)));
-    keys[i] = k;
-  }
+  const n = fleet.machines.length;
   return {
-    keys: (i) => keys[i],
-    startAt: new Float64Array(machines.length).fill(NaN),
-    endAt: new Float64Array(machines.length).fill(NaN),
+    keys: machineKeys(fleet.machines, (m) => (tag === undefined ? undefined : m.tags?.[tag])),
+    startAt: new Float64Array(n).fill(NaN),
+    endAt: new Float64Array(n).fill(NaN),
   };
 }
 

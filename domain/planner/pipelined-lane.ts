@@ -158,6 +158,33 @@ export function keysOf(m: MachineKeys, service: string | undefined): string[] {
   return keys;
 }
 
+/**
+ * Every machine's keys, built once per machine up front: machines with equal keys share one array
+ * (a million machines have a few thousand), looked up by the same fields `keysOf` reads.
+ */
+export function machineKeys<M extends MachineKeys>(
+  machines: readonly M[],
+  serviceOf: (m: M) => string | undefined,
+): (i: number) => readonly string[] {
+  // A tree of maps by the fields keysOf reads: no key string to build per machine, and no value can pass
+  // for another's (a map tells undefined, booleans and every string apart).
+  type Level = Map<string | boolean | undefined, Level | string[]>;
+  const root: Level = new Map();
+  const below = (level: Level, value: string | boolean | undefined): Level => {
+    let next = level.get(value) as Level | undefined;
+    if (!next) level.set(value, (next = new Map()));
+    return next;
+  };
+  const keys = machines.map((m) => {
+    const service = serviceOf(m);
+    const leaf = below(below(below(root, m.zone !== undefined), m.availabilitySet), m.subscription);
+    let k = leaf.get(service) as string[] | undefined;
+    if (!k) leaf.set(service, (k = keysOf(m, service)));
+    return k;
+  });
+  return (i) => keys[i];
+}
+
 /** One step of a lane for `pipelinedRound`: its machines (fleet indexes) and its segment. */
 export interface PipelinedStep {
   items: readonly number[];

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import {
   FollowerPlaces,
   keysOf,
+  machineKeys,
   pipelinedRound,
   sameSegment,
   type PipelinedStep,
@@ -29,6 +30,24 @@ describe('keysOf: what a machine counts against', () => {
     [{ subscription: 'sub-a' }, undefined, ['*', 'track:standalone', 'subscription:sub-a']],
     [{}, 'db', ['*', 'track:standalone', 'service:db']],
   ])('%j, service %s', (m, service, keys) => expect(keysOf(m, service)).toEqual(keys));
+});
+
+describe('machineKeys: each machine its keys, equal keys one array', () => {
+  it('shares the array of machines with equal keys, and tells apart names that only concatenate alike', () => {
+    const machines = [
+      { zone: '1', tags: { svc: 'db' } },
+      { zone: '2', tags: { svc: 'db' } },
+      { availabilitySet: 'a', subscription: 'b' },
+      { availabilitySet: 'a\nb' },
+      { subscription: 'x' },
+    ];
+    const keys = machineKeys(machines, (m) => (m as { tags?: Record<string, string> }).tags?.svc);
+    expect(keys(0)).toBe(keys(1)); // the zone's id is no key: the segment keeps a follower in its zone
+    expect(keys(0)).toEqual(['*', 'track:zone', 'service:db']);
+    expect(keys(2)).toEqual(['*', 'set:a']);
+    expect(keys(3)).toEqual(['*', 'set:a\nb']);
+    expect(keys(4)).toEqual(['*', 'track:standalone', 'subscription:x']);
+  });
 });
 
 describe('FollowerPlaces: a follower takes only the places its leader frees, key by key', () => {
