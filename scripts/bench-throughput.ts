@@ -5,7 +5,8 @@
  * driver with zero durations, on one dev server: Offpeak's rollout against a bare Temporal baseline of the
  * same shape and the same activities per machine (scripts/bench/baseline-workflows.ts), alternately,
  * OFFPEAK_BENCH_ROUNDS times each (default 3), each run on a fresh worker (cold cache) over fresh simulated
- * hosts, with the same worker options. Prints every run, the ratio of each pair and its spread, and, from
+ * hosts, with the same worker options. Prints every run, the ratio of each pair, its spread and the pair's
+ * ratio of CPU-seconds (worker and server: on a machine they keep busy, the throughput follows it), and, from
  * the first pair's histories, where the work goes per machine (events, workflow tasks, activities, signals,
  * timers, upserts). Fails when the two did not do the same work on the hosts (installs and reboots).
  * OFFPEAK_BENCH_DUMP=dir writes round 1's histories there (regions, rollouts, the guard) for timelines;
@@ -368,10 +369,15 @@ async function main(): Promise<void> {
   const ratios = of('Offpeak').map((o, i) => of('baseline')[i].seconds / o.seconds);
   const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
   const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  // On a machine whose cores the worker and the server keep busy, the throughput follows the CPU the work
+  // takes: the same ratio of CPU-seconds (worker and server), per round, tells load from work.
+  const cpuOf = (r: Run) => r.cpu.worker + r.cpu.server;
+  const cpuRatios = of('Offpeak').map((o, i) => cpuOf(of('baseline')[i]) / cpuOf(o));
   process.stdout.write(
     [
       `\nratio (Offpeak / baseline throughput) per round: ${ratios.map(pct).join(', ')}`,
       `median ${pct(median)}, spread ${pct(Math.min(...ratios))}–${pct(Math.max(...ratios))} (goal: at least ${pct(GOAL)})`,
+      `CPU-seconds, baseline / Offpeak, per round: ${cpuRatios.map(pct).join(', ')}`,
     ].join('\n') + '\n',
   );
 }
