@@ -1,3 +1,4 @@
+import { Heap } from './heap';
 import type { Lease } from './lease-types';
 import { footprint, type Taken } from './lease-rules';
 
@@ -208,44 +209,21 @@ export class WaitLanes {
 
 /** A binary min-heap of places in the queue, each with a value. */
 export class SeqHeap<T> {
-  private readonly items: Array<{ seq: number; value: T }> = [];
+  private readonly heap = new Heap<{ seq: number; value: T }>((a, b) => a.seq < b.seq);
 
   get size(): number {
-    return this.items.length;
+    return this.heap.size;
   }
 
   peek(): { seq: number; value: T } | undefined {
-    return this.items[0];
+    return this.heap.peek();
   }
 
   push(seq: number, value: T): void {
-    const items = this.items;
-    items.push({ seq, value });
-    for (let i = items.length - 1; i > 0;) {
-      const up = (i - 1) >> 1;
-      if (items[up].seq <= items[i].seq) break;
-      [items[up], items[i]] = [items[i], items[up]];
-      i = up;
-    }
+    this.heap.push({ seq, value });
   }
 
   pop(): { seq: number; value: T } | undefined {
-    const items = this.items;
-    const top = items[0];
-    const last = items.pop();
-    if (items.length > 0 && last) {
-      items[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < items.length && items[l].seq < items[m].seq) m = l;
-        if (r < items.length && items[r].seq < items[m].seq) m = r;
-        if (m === i) break;
-        [items[m], items[i]] = [items[i], items[m]];
-        i = m;
-      }
-    }
-    return top;
+    return this.heap.pop();
   }
 }
