@@ -2,6 +2,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { MachineSpec } from '../domain/rollout-spec';
 import type { Assessment, InstallResult } from '../domain/patches';
 import { type MaintenanceSchedule, nextWindow } from '../domain/windows';
+import type { OsType } from '../domain/fleet';
+import { followerFit } from '../domain/planner/attempt-model';
+import { WindowTrack } from '../domain/planner/window-track';
 import type { MachineTarget, PatchDriver } from './drivers/driver';
 import { asActivityFailure } from './failures';
 import { readSlice, SliceError, specStoreDir } from '../store/spec-store';
@@ -144,6 +147,27 @@ export function createActivities(drivers: Drivers) {
       after: number,
     ): Promise<{ start: number; end: number } | null> {
       return nextWindow(schedule, after) ?? null;
+    },
+
+    /**
+     * Whether a lane's follower may start a machine now: its attempt runs whole in its windows, as the
+     * forecast decides it (domain/planner/attempt-model.ts), outside the workflow sandbox.
+     */
+    async followerFit(
+      schedule: MaintenanceSchedule,
+      at: number,
+      expected: { os: OsType; installMinutes: number; rebootMinutes: number },
+      deadline: number,
+    ): Promise<{ fits: boolean; recheckAt: number | null }> {
+      const { os, installMinutes, rebootMinutes } = expected;
+      const model = {
+        track: new WindowTrack(schedule, at),
+        os,
+        installMs: installMinutes * 60_000,
+        rebootMs: rebootMinutes * 60_000,
+      };
+      const { fits, recheckAt } = followerFit(model, at, deadline);
+      return { fits, recheckAt: Number.isFinite(recheckAt) ? recheckAt : null };
     },
 
     async assess(machine: MachineSpec, op: Operation): Promise<Assessment> {

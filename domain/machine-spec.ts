@@ -35,6 +35,10 @@ export interface MachineSpec {
   lease?: LeaseFacts;
   /** Task queue of the worker that runs this machine's activities. */
   taskQueue: string;
+  /** A standalone machine's subscription: a lane's follower keeps each one's share (pipelined-lane.ts). */
+  subscription?: string;
+  /** The fleet's expected durations, when it gives them: a follower starts the slowest first, and only what fits. */
+  durations?: Machine['durations'];
 }
 
 export interface RegionSpec {

@@ -137,6 +137,12 @@ export function machineSpecOf(m: Machine): MachineSpec {
     hotpatchCapable: isHotpatchCapable(m.image),
     schedule: null,
     taskQueue: siteTaskQueue(m.site),
+    // Only what keysOf and a follower's order read (workflows/lane-follower.ts): a subscription counts for
+    // standalone machines alone.
+    ...(m.subscription !== undefined && m.zone === undefined && m.availabilitySet === undefined
+      ? { subscription: m.subscription }
+      : {}),
+    ...(m.durations ? { durations: m.durations } : {}),
   };
 }
 

@@ -242,6 +242,45 @@ const scenarios: Array<{
 ];
 
 scenarios.push({
+  name: 'pipelined',
+  async run(client, env) {
+    // One zone, two machines a step (workflows/lane-follower.ts): a2 waits for a later window while a1 is
+    // done at once, and the second step follows into a1's place within its open window.
+    const now = await env.currentTimeMs();
+    const hour = 3_600_000;
+    const at = (t: number) => new Date(t).toISOString().slice(0, 13).replace('T', ' ') + ':00';
+    const window = (from: number) => ({
+      startDateTime: at(from),
+      duration: '03:00',
+      timeZone: 'UTC',
+      recurEvery: '1Day',
+    });
+    const fleet = {
+      maintenanceConfigurations: { open: window(now - hour), later: window(now + 10 * hour) },
+      machines: ['a1:open', 'a2:later', 'b1:open', 'b2:open'].map((m) => {
+        const [name, config] = m.split(':');
+        return vm(name, 'eastus', { zone: '1', maintenanceConfiguration: config });
+      }),
+    };
+    const input = inputOf(
+      'replay-pipelined',
+      fleet,
+      { windows: 'offPeak', disruptionBudget: 2 },
+      'recorder',
+      new Date(now),
+    );
+    await (await start(client, input)).result();
+    const regionId = regionWorkflowId(input.rolloutId, 'eastus');
+    const history = JSON.stringify(await client.workflow.getHandle(regionId).fetchHistory());
+    if (!history.includes('followerFit')) throw new Error('the pipelined scenario followed no step');
+    return [
+      { part: 'rollout', workflowType: 'rolloutWorkflow', workflowId: rolloutWorkflowId(input.rolloutId) },
+      { part: 'region-eastus', workflowType: 'regionWorkflow', workflowId: regionId },
+    ];
+  },
+});
+
+scenarios.push({
   name: 'sliced',
   async run(client) {
     // A large rollout's shape at small size: slices of two machines in the spec store, regions and (since

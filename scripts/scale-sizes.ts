@@ -99,6 +99,7 @@ export function payloadSizes(machines: number): PayloadSizes {
         step: 0,
         due: emptyMarks(),
         next: emptyMarks(),
+        begun: emptyMarks(),
       }));
       const erred = emptyMarks();
       region.slices.forEach((ref, s) => {

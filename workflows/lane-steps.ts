@@ -1,3 +1,4 @@
+import type { PlanStep } from '../domain/plan';
 import type { SpecSlice } from '../domain/spec-slices';
 import { anyMarked, marked, type RetryMarks } from './region-marks';
 import type { LeaseStep } from './region-lease';
@@ -21,7 +22,10 @@ export interface LaneRound {
 export type Position = ReadonlyMap<string, number>;
 export const positionsOf = (slice: SpecSlice): Position => new Map(slice.machines.map((m, i) => [m.name, i]));
 
-/** A lane's step `step` of slice `at` as round `round` runs it: its machines' names and its label (none: nothing to run). */
+/**
+ * A lane's step `step` of slice `at` as round `round` runs it: its machines' names and its label (none:
+ * nothing to run).
+ */
 export function stepIn(
   slice: SpecSlice,
   position: Position,
@@ -30,10 +34,17 @@ export function stepIn(
   lane: number,
   round: number,
   due: RetryMarks,
+  begun?: RetryMarks,
 ) {
   const s = slice.steps[step];
   if ((s.lane ?? 0) !== lane) return undefined;
-  const names = round === 1 ? s.machines : s.machines.filter((n) => marked(due, at, position.get(n)!));
+  // Round 1 runs every machine but those that ran as a follower before a hold (region-lane.ts).
+  const names =
+    round > 1
+      ? s.machines.filter((n) => marked(due, at, position.get(n)!))
+      : begun && anyMarked(begun, at)
+        ? s.machines.filter((n) => !marked(begun, at, position.get(n)!))
+        : s.machines;
   if (names.length === 0) return undefined;
   return { names, label: round === 1 ? s.label : `${s.label}, retry ${round - 1}` };
 }
@@ -47,7 +58,7 @@ export function nextStep(
   at: number,
   step: number,
   current: { slice: SpecSlice; position: Position },
-): LeaseStep | undefined {
+): NextStep | undefined {
   for (let i = at, from = step + 1; i <= last; i++, from = 0) {
     const slice = i === at ? current.slice : peek(i);
     if (!slice) return undefined;
@@ -55,11 +66,20 @@ export function nextStep(
     const positions = i === at ? current.position : positionsOf(slice);
     for (let j = from; j < slice.steps.length; j++) {
       const found = stepIn(slice, positions, i, j, lane, round, due);
-      if (found) return leaseStep(slice, positions, stepKey(round, i, j), found);
+      if (found)
+        return {
+          ...leaseStep(slice, positions, stepKey(round, i, j), found),
+          slice: i,
+          step: j,
+          plan: slice.steps[j],
+        };
     }
   }
   return undefined;
 }
+
+/** The lane's next step: its lease's request, and where it is (a follower starts it early: lane-follower.ts). */
+export type NextStep = LeaseStep & { slice: number; step: number; plan: PlanStep };
 
 export const stepKey = (round: number, slice: number, step: number) =>
   `round-${round}/slice-${slice}/step-${step}`;

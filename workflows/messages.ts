@@ -99,6 +99,8 @@ export interface LaneCursor {
   /** Retried in this round; marked during it for the next. */
   due: RetryMarks;
   next: RetryMarks;
+  /** Round 1: machines that ran as their step's follower before a hold stopped the rest (region-lane.ts). */
+  begun: RetryMarks;
 }
 
 export interface RegionCursor {

@@ -177,6 +177,16 @@ export function regionLeases(input: RegionInput) {
       }
     },
 
+    /** The lease asked ahead for the lane's next step (`key`) is granted: that step may follow (region-lane.ts). */
+    aheadGranted(lane: number, key: string): boolean {
+      const early = ahead.get(lane);
+      return (
+        early !== undefined &&
+        early.step.startsWith(`${key}:`) &&
+        answers.get(early.leaseId)?.granted === true
+      );
+    },
+
     /** A lane's step is over: its lease goes back, without waiting for the delivery (`settle` does). */
     finish(lane: number): void {
       const leaseId = held.get(lane);

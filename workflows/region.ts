@@ -45,7 +45,10 @@ const sliceOf = (ref: SpecSliceRef): Promise<SpecSlice> =>
 export async function regionWorkflow(input: RegionInput): Promise<void> {
   const lanes = input.laneStarts ?? [0];
   const cursor: RegionCursor = input.cursor ?? {
-    lanes: lanes.map((first) => ({ round: 1, slice: first, step: 0, due: emptyMarks(), next: emptyMarks() })),
+    lanes: lanes.map((first) => ({
+      ...{ round: 1, slice: first, step: 0 },
+      ...{ due: emptyMarks(), next: emptyMarks(), begun: emptyMarks() },
+    })),
     sent: 0,
     reply: input.reply ?? { ack: 0, hold: null, stop: false },
     done: 0,
@@ -76,6 +79,10 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
   });
   const head = () => `Region ${input.region}: ${cursor.done}/${input.machineCount} machine(s) reported`;
 
+  const runFull = () => {
+    const info = workflowInfo();
+    return info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
+  };
   const slices = new Map<number, Promise<SpecSlice>>();
   const ctx: LaneContext = {
     input,
@@ -93,15 +100,19 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
       return slice;
     },
     peek: (index) => (isStored(input.slices[index]) ? undefined : input.slices[index].inline),
-    async beforeStep(lane, machines, label) {
+    async beforeStep(lane, machines, label, begun) {
+      // A begun step's machines run (region-lane.ts): it passes no gate, and only counts what it starts.
+      if (begun) {
+        childrenThisRun += machines;
+        return;
+      }
       // A lease asked for ahead (workflows/region-lease.ts) is not kept through a hold, nor across runs.
       if (cursor.reply.hold && !cursor.reply.stop) {
         await leases.release(lane);
         ctx.details(lane, `Held before "${label}": ${cursor.reply.hold}`);
         await condition(() => cursor.reply.hold === null || cursor.reply.stop || closing);
       }
-      const info = workflowInfo();
-      const full = info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
+      const full = runFull();
       // Every lane starts at least one step per run (none waits for a run of its own); beyond that a run
       // holds at most `perRun` machine attempts.
       const first = !startedThisRun.has(lane);
@@ -115,6 +126,12 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
       }
       startedThisRun.add(lane);
       childrenThisRun += machines;
+    },
+    mayFollow() {
+      const free = cursor.reply.hold === null && !cursor.reply.stop && !closing && !runFull();
+      if (!free || childrenThisRun + 1 > perRun) return false;
+      childrenThisRun += 1;
+      return true;
     },
     details(lane, text) {
       lines.set(lane, text);

@@ -1,5 +1,5 @@
 import type { OsType } from '../fleet';
-import { canStartInstall, latestInstallEnd } from '../windows';
+import { canStartInstall, INSTALL_MIN_REMAINING_MS, latestInstallEnd } from '../windows';
 import type { WindowTrack } from './window-track';
 
 /** A machine as the forecast sees it: its windows and its expected durations (shared by like machines). */
@@ -83,6 +83,22 @@ export function forecastAttempt(
     windowEnd: w ? w.end : Infinity,
     cutByDeadline: cut === deadline,
   };
+}
+
+/**
+ * Whether a lane's follower may start machine `m` at `at` (docs/planner.md, "Pipelined steps"): only when
+ * its first attempt from there runs whole, in the window it finds open or the one it would wait for. One
+ * that a window or the deadline would cut waits for its own step instead. `recheckAt`: until when a "no"
+ * stands (once too little of that window is left to start, a start waits for the next window).
+ */
+export function followerFit(
+  m: ModelMachine,
+  at: number,
+  deadline: number,
+): { fits: boolean; recheckAt: number } {
+  const a = forecastAttempt(m, at, m.installMs, deadline);
+  if (a.kind === 'missed') return { fits: false, recheckAt: Infinity };
+  return { fits: a.leftMs === 0, recheckAt: Math.max(at + 1, a.windowEnd - INSTALL_MIN_REMAINING_MS) };
 }
 
 /**

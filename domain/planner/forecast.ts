@@ -1,11 +1,10 @@
-import type { Fleet, Machine } from '../fleet';
+import type { Fleet } from '../fleet';
 import { isHotpatchCapable } from '../patch-selection';
-import { shouldReboot } from '../reboot';
 import type { Plan } from '../plan';
 import type { Policy } from '../policy';
 import { scheduleFor } from '../rollout-spec';
-import { forecastAttempt, type ModelArrays, type ModelMachine } from './attempt-model';
-import { DEFAULT_MINUTES } from './eligibility';
+import { followerFit, forecastAttempt, type ModelArrays, type ModelMachine } from './attempt-model';
+import { expectedDurations, expectedRebootMinutes } from './expected';
 import { machineKeys, pipelinedRound, type PipelinedStep } from './pipelined-lane';
 import { windowAwareBound } from './window-bound';
 import { WindowTrack } from './window-track';
@@ -21,8 +20,10 @@ export interface ForecastAssumptions {
   /** The release's month type: in a hotpatch month, hotpatch-capable machines do not reboot. Default baseline. */
   monthType?: 'baseline' | 'hotpatch';
   /**
-   * `steps` (the default): a lane's step starts when the step before has every machine done, as the
-   * workflows run it. `pipelined`: the candidate model of pipelined-lane.ts, which the workflows do not run yet.
+   * `pipelined` (the default, as the workflows run it: workflows/lane-follower.ts): a lane's next step of
+   * the same segment follows its step into the places its machines free (pipelined-lane.ts), except under
+   * health signals asked after each step. `steps`: each step starts when the step before has every machine
+   * done, the model before pipelining, kept to measure what pipelining gains (`npm run bench`).
    */
   laneModel?: 'steps' | 'pipelined';
 }
@@ -75,7 +76,9 @@ export function forecastRollout(
   const machines = fleet.machines;
   const model = modelMachines(fleet, policy, plan, startAt, assumptions.monthType === 'hotpatch');
   const tag = policy.serviceCapacity?.tag;
-  const pipelined = assumptions.laneModel === 'pipelined' ? pipelineOf(fleet, tag) : undefined;
+  // Health signals are asked after each step: the workflows then wait for every step's answer (lane-follower.ts).
+  const follows = (assumptions.laneModel ?? 'pipelined') === 'pipelined' && policy.health === undefined;
+  const pipelined = follows ? pipelineOf(fleet, tag) : undefined;
   const regionIndex = new Map(plan.regions.map((r, k) => [r.region, k]));
   // Machines per region and step, in fleet order (which is each step's order).
   const stepItems: number[][][] = plan.regions.map((r) => r.steps.map(() => []));
@@ -232,10 +235,7 @@ function runLane(
       attempt: (i, at, s) => attempt(i, at, s, 1),
       // A follower starts only machines that would run whole from now (or wait for a window): one a window
       // would cut is better left to start with its step, which the workflows retry in the next round anyway.
-      fits: (i, at) => {
-        const a = forecastAttempt(model.machine(i), at, model.leftMs[i], deadline);
-        return a.kind === 'ran' && a.leftMs === 0;
-      },
+      fits: (i, at) => followerFit(model.machine(i), at, deadline).fits,
       deadline,
     });
     spans = round1.spans;
@@ -277,15 +277,6 @@ function pipelineOf(fleet: Fleet, tag: string | undefined): Pipeline {
   };
 }
 
-/**
- * A machine reboots after its install as workflows/machine.ts decides (`shouldReboot`), with the host
- * assumed to ask for a reboot unless the month is a hotpatch month on a hotpatch-capable image.
- */
-function rebootMinutes(policy: Policy, m: Machine, minutes: number, hotpatchMonth: boolean): number {
-  const hotpatchOnly = hotpatchMonth && isHotpatchCapable(m.image);
-  return shouldReboot(policy.rebootSetting, !hotpatchOnly, hotpatchOnly) ? minutes : 0;
-}
-
 function modelMachines(
   fleet: Fleet,
   policy: Policy,
@@ -310,11 +301,12 @@ function modelMachines(
         key,
         (profiles = new Profiles(new WindowTrack(scheduleFor(m, fleet, policy).schedule, startAt))),
       );
-    const d = m.durations ?? DEFAULT_MINUTES[m.os];
+    const d = expectedDurations(m);
+    const hotpatchOnly = hotpatchMonth && isHotpatchCapable(m.image);
     const profile = profiles.of(
       m.os,
       d.installMinutes,
-      rebootMinutes(policy, m, d.rebootMinutes, hotpatchMonth),
+      expectedRebootMinutes(policy.rebootSetting, d.rebootMinutes, hotpatchOnly),
     );
     profileOf[i] = profile;
     leftMs[i] = profile.installMs;

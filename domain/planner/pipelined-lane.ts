@@ -119,6 +119,13 @@ export class FollowerPlaces {
     return undefined;
   }
 
+  /** The follower's machine `next` would start now, left in place (a lane asks whether it fits first). */
+  peek(): number | undefined {
+    let item: number | undefined;
+    this.next((i) => ((item = i), false));
+    return item;
+  }
+
   private ids(keys: readonly string[]): number[] {
     const ids: number[] = [];
     for (const key of keys) {

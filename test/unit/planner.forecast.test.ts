@@ -414,6 +414,7 @@ describe('forecast and window-aware bound, on random fleets with real windows', 
             startAt,
             deadline: startAt + 30 * 86_400_000,
             approvalMinutes,
+            laneModel: 'steps',
           });
           const f = detail.forecast;
           const ms = Date.parse;
@@ -442,17 +443,26 @@ describe('forecast and window-aware bound, on random fleets with real windows', 
           });
           const planned1 = new Set(planned.value.machines.filter((m) => !m.excluded).map((m) => m.name));
           for (const m of f.late) expect(planned1.has(m.name)).toBe(true);
-          // Pipelined steps (a candidate model, domain/planner/pipelined-lane.ts) obey the same rules, so
-          // they never beat the same bound either.
-          const p = forecastRollout(fleet, policy, planned.value, {
+          // Pipelined steps (the default, as the workflows run them: domain/planner/pipelined-lane.ts) obey
+          // the same rules, so they never beat the same bound either; a lane's steps start in order.
+          const pipelined = forecastRollout(fleet, policy, planned.value, {
             startAt,
             deadline: startAt + 30 * 86_400_000,
             approvalMinutes,
-            laneModel: 'pipelined',
-          }).forecast;
+          });
+          const p = pipelined.forecast;
           expect(p.lowerBoundFinishAt).toBe(f.lowerBoundFinishAt);
           if (p.late.length === 0) expect(ms(p.finishAt)).toBeGreaterThanOrEqual(ms(p.lowerBoundFinishAt));
           for (const m of p.late) expect(planned1.has(m.name)).toBe(true);
+          planned.value.regions.forEach((region, k) => {
+            const laneAt = new Map<number, number>();
+            (pipelined.steps.get(region.region) ?? []).forEach((step, s) => {
+              const lane = region.steps[s].lane;
+              expect(step.startAt).toBeGreaterThanOrEqual(laneAt.get(lane) ?? ms(p.regions[k].startAt));
+              expect(step.finishAt).toBeLessThanOrEqual(ms(p.regions[k].finishAt));
+              laneAt.set(lane, step.startAt);
+            });
+          });
         },
       ),
       { numRuns: Number(process.env.OFFPEAK_PROPERTY_RUNS ?? 150) },

@@ -2,7 +2,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { forecastRollout, planRollout } from '../../domain/planner';
 import { timeSkippingServer } from '../support/server-hooks';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
-import { driversOf, ms, rolloutResult, startRollout, withWorker } from '../support/workflow-harness';
+import { checkAvailability } from '../support/availability-check';
+import {
+  driversOf,
+  machineOf,
+  ms,
+  rolloutResult,
+  startRollout,
+  withWorker,
+} from '../support/workflow-harness';
 
 jest.setTimeout(120_000);
 
@@ -60,11 +68,11 @@ async function skipToNoonUtc(): Promise<number> {
 }
 
 /** A rollout of `doc` from the next noon UTC: its input, its plan and the forecast of that plan. */
-async function planned(rolloutId: string, doc: typeof FLEET) {
+async function planned(rolloutId: string, doc: { machines: unknown[] }, policyDoc: object = POLICY) {
   const startedAt = await skipToNoonUtc();
-  const input = rolloutInputOf({ rolloutId, fleet: doc, policy: POLICY, now: new Date(startedAt) });
+  const input = rolloutInputOf({ rolloutId, fleet: doc, policy: policyDoc, now: new Date(startedAt) });
   const fleet = fleetOf(doc);
-  const policy = policyOf(POLICY);
+  const policy = policyOf(policyDoc);
   const result = planRollout(fleet, policy);
   if (!result.ok) throw new Error('the plan was rejected');
   const plan = result.value;
@@ -132,6 +140,48 @@ test("a region's lanes follow their own windows side by side, as the forecast sa
   );
   expect(report.status).toBe('Completed');
   expect(report.machines.every((m) => m.outcome === 'Succeeded')).toBe(true);
+  const lastFinish = Math.max(...report.machines.flatMap((m) => m.attempts.map((a) => ms(a.finishedAt))));
+  expect(Math.abs(lastFinish - startedAt - forecastTotal)).toBeLessThanOrEqual(0.05 * forecastTotal);
+});
+
+test("a lane's next step follows its step into the places its machines free, as the forecast says", async () => {
+  // One zone, two machines a step: a2 waits for its night window while a1 is done at once. Its step's
+  // follower takes a1's place and is done in its noon window; step by step it would wait for a2, miss
+  // that window, and take the next day's.
+  const noon = { startDateTime: '2026-01-01 11:00', duration: '03:00', timeZone: 'UTC', recurEvery: '1Day' };
+  const night = { startDateTime: '2026-01-01 22:00', duration: '02:00', timeZone: 'UTC', recurEvery: '1Day' };
+  const fleetDoc = {
+    maintenanceConfigurations: { noon, night },
+    machines: [
+      vm('a1', { zone: 1, maintenanceConfiguration: 'noon' }),
+      vm('a2', { zone: 1, maintenanceConfiguration: 'night' }),
+      vm('b1', { zone: 1, maintenanceConfiguration: 'noon' }),
+      vm('b2', { zone: 1, maintenanceConfiguration: 'noon' }),
+    ].map((m) => ({ ...m, durations: { installMinutes: 1, rebootMinutes: 0 } })),
+  };
+  const { startedAt, input, forecast, fleet, policy, plan, assumptions } = await planned(
+    'forecast-follow',
+    fleetDoc,
+    { ...POLICY, disruptionBudget: 2 },
+  );
+  expect(plan.regions[0].steps.map((s) => s.machines)).toEqual([
+    ['a1', 'a2'],
+    ['b1', 'b2'],
+  ]);
+  const forecastTotal = ms(forecast.finishAt) - startedAt;
+  // Step by step it would take the next day's noon window: the test tells following from no following.
+  const steps = forecastRollout(fleet, policy, plan, { ...assumptions, laneModel: 'steps' }).forecast;
+  expect(ms(steps.finishAt) - startedAt).toBeGreaterThan(1.05 * forecastTotal);
+
+  const report = await withWorker(env, driversOf({ stateDir: tempDir('forecast-follow') }), async () =>
+    rolloutResult(env, await startRollout(env, input)),
+  );
+  expect(report.status).toBe('Completed');
+  expect(report.machines.every((m) => m.outcome === 'Succeeded' && m.attempts.length === 1)).toBe(true);
+  expect(checkAvailability(report, fleet, policy)).toEqual([]);
+  // b1 and b2 ran while a2 waited for its window: the follower began before its leader was done.
+  const finished = (n: string) => ms(machineOf(report, n).attempts[0].finishedAt);
+  expect(finished('b2')).toBeLessThan(finished('a2'));
   const lastFinish = Math.max(...report.machines.flatMap((m) => m.attempts.map((a) => ms(a.finishedAt))));
   expect(Math.abs(lastFinish - startedAt - forecastTotal)).toBeLessThanOrEqual(0.05 * forecastTotal);
 });

@@ -38,6 +38,7 @@ test('the manifest names every saved history, across the scenarios and all four 
       'bake',
       'approval-gate',
       'next-window',
+      'pipelined',
       'sliced',
       'webhooks',
       'fleet-guard',
