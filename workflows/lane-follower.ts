@@ -145,11 +145,15 @@ export async function runLeader(
     for (let k = places.peek(); k !== undefined && following; k = places.peek()) {
       if (!(await fits(k, Date.now()))) return;
       // What may have changed while the fit was asked: the leader done (its turn starts the rest), an error.
-      if (left === 0 || failed || !ctx.leases.aheadGranted(lane, next.key) || !ctx.mayFollow(lane)) {
+      if (left === 0 || failed || !ctx.leases.aheadGranted(lane, next.key)) {
         following = false;
         return;
       }
       if (places.next((i) => i === k) !== k) continue;
+      if (!ctx.mayFollow(lane)) {
+        following = false; // the places this one took are never freed: nothing more follows anyway
+        return;
+      }
       const m = next.machines[k];
       const handle = await startMachineAttempt(ctx.input, { machine: m, attempt: 1 }, next.label, ctx.starts);
       const result = settled(m.name, 1, handle.result());
