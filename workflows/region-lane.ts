@@ -17,7 +17,7 @@ export interface LaneContext extends FollowContext {
   leases: RegionLeases;
   /** A slice of the region's steps, read once for the lanes that need it at the same time. */
   slice: (index: number) => Promise<SpecSlice>;
-  /** The slice if it is at hand without reading it (inline), for a look-ahead. */
+  /** The slice if it is at hand without reading it (inline, or read already), for a look-ahead. */
   peek: (index: number) => SpecSlice | undefined;
   /** The bytes of machine attempts the region's lanes are starting at once (workflows/start-budget.ts). */
   starts: StartBudget;
@@ -63,6 +63,8 @@ export async function runLane(ctx: LaneContext, lane: number): Promise<boolean> 
     for (; c.slice <= last; c.slice++, c.step = 0) {
       if (round > 1 && !anyMarked(c.due, c.slice)) continue;
       const slice = await ctx.slice(c.slice);
+      // The lane's next slice is read now, so that its last step here can look ahead into it.
+      if (round === 1 && c.slice < last) void ctx.slice(c.slice + 1).catch(() => undefined);
       const position = positionsOf(slice);
       const at = { slice, position, round };
       for (; c.step < slice.steps.length; c.step++) {

@@ -84,6 +84,8 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     return info.continueAsNewSuggested || info.historyLength > (input.eventsPerRun ?? EVENTS_PER_RUN);
   };
   const slices = new Map<number, Promise<SpecSlice>>();
+  /** The read ones among them, at hand for a lane's look-ahead (its next step's lease, a follower). */
+  const loaded = new Map<number, SpecSlice>();
   const ctx: LaneContext = {
     input,
     cursor,
@@ -93,13 +95,22 @@ export async function regionWorkflow(input: RegionInput): Promise<void> {
     slice(index) {
       let slice = slices.get(index);
       if (!slice) {
-        slices.set(index, (slice = sliceOf(input.slices[index])));
-        // The lanes read few slices at a time: keep no more than that.
-        if (slices.size > cursor.lanes.length + 1) slices.delete(slices.keys().next().value!);
+        const reading = sliceOf(input.slices[index]);
+        slices.set(index, (slice = reading));
+        void reading.then(
+          (read) => void (slices.get(index) === reading && loaded.set(index, read)),
+          () => undefined, // whoever awaits it fails with it
+        );
+        // Each lane reads its slice and the next one ahead: keep no more than that.
+        if (slices.size > 2 * cursor.lanes.length + 1) {
+          const oldest = slices.keys().next().value!;
+          slices.delete(oldest);
+          loaded.delete(oldest);
+        }
       }
       return slice;
     },
-    peek: (index) => (isStored(input.slices[index]) ? undefined : input.slices[index].inline),
+    peek: (index) => (isStored(input.slices[index]) ? loaded.get(index) : input.slices[index].inline),
     async beforeStep(lane, machines, label, begun) {
       // A begun step's machines run (region-lane.ts): it passes no gate, and only counts what it starts.
       if (begun) {

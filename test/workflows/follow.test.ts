@@ -2,6 +2,8 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readLedger } from '../../activities/drivers/simulated';
 import { planRollout } from '../../domain/planner';
+import { isStored } from '../../domain/spec-slices';
+import { stageRolloutInput } from '../../store/spec-store';
 import { machineWorkflowId } from '../../workflows/ids';
 import { pauseUpdate, resumeUpdate } from '../../workflows/messages';
 import { checkAvailability } from '../support/availability-check';
@@ -24,6 +26,16 @@ jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 
+const store = tempDir('follow-specs');
+const previousStore = process.env.OFFPEAK_SPEC_STORE;
+
+beforeAll(() => {
+  process.env.OFFPEAK_SPEC_STORE = store; // the worker's loadSpecSlice reads from here
+});
+afterAll(() => {
+  if (previousStore === undefined) delete process.env.OFFPEAK_SPEC_STORE;
+  else process.env.OFFPEAK_SPEC_STORE = previousStore;
+});
 timeSkippingServer('test', (e) => (env = e));
 
 /** The machine's attempt workflow, if it was ever started: its status. */
@@ -178,4 +190,36 @@ test("a follower's machine takes only a place of its own service: one whose serv
   const span = (n: string) => machineOf(report, n).attempts[0];
   expect(ms(span('b2').finishedAt)).toBeLessThan(ms(span('a2').startedAt));
   expect(ms(span('b1').startedAt)).toBeGreaterThanOrEqual(ms(span('a2').finishedAt));
+});
+
+test('a follower in the next slice of the spec store follows too: each lane reads its next slice ahead', async () => {
+  // A large rollout's steps lie in stored slices; here each step is a slice of its own. a2 waits for its
+  // night window; the second step, in the next slice, follows into a1's place in its noon window.
+  const fleet = {
+    maintenanceConfigurations: {
+      noon: { startDateTime: '2026-01-01 11:00', duration: '03:00', timeZone: 'UTC', recurEvery: '1Day' },
+      night: { startDateTime: '2026-01-01 22:00', duration: '02:00', timeZone: 'UTC', recurEvery: '1Day' },
+    },
+    machines: ['a1:noon', 'a2:night', 'b1:noon', 'b2:noon'].map((m) => {
+      const [name, config] = m.split(':');
+      return vm(name, { zone: 1, maintenanceConfiguration: config });
+    }),
+  };
+  const policy = { windows: 'offPeak', disruptionBudget: 2 };
+  const startedAt = await skipToNoonUtc();
+  const planned = rolloutInputOf({ rolloutId: 'follow-sliced', fleet, policy, now: new Date(startedAt) });
+  const input = stageRolloutInput(planned, {
+    dir: store,
+    sliceMachines: 2,
+    inlineLimitBytes: 0,
+  });
+  expect(input.regions[0].slices.map((s) => (isStored(s) ? s.machines : 'inline'))).toEqual([2, 2]);
+  const report = await withWorker(env, driversOf({ stateDir: tempDir('follow-sliced') }), async () =>
+    rolloutResult(env, await startRollout(env, input)),
+  );
+  expect(report.status).toBe('Completed');
+  expect(report.machines.every((m) => m.outcome === 'Succeeded')).toBe(true);
+  expect(checkAvailability(report, fleetOf(fleet), policyOf(policy))).toEqual([]);
+  const span = (n: string) => machineOf(report, n).attempts[0];
+  for (const name of ['b1', 'b2']) expect(ms(span(name).finishedAt)).toBeLessThan(ms(span('a2').startedAt));
 });
