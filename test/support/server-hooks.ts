@@ -1,5 +1,6 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { DevServer } from '../../servers/dev-server';
+import { tempDir } from './rollouts';
 import { testDevServer, timeSkippingEnv } from './servers';
 
 // Jest's hooks: only test files import this (servers.ts is also compiled into the scripts, without jest).
@@ -33,4 +34,21 @@ export function devServerForFile(use: (server: DevServer) => void): void {
     await server?.stop();
     server = undefined;
   });
+}
+
+/**
+ * Gives a test file a spec store of its own (a temporary folder, returned), where its large rollouts'
+ * slices are staged: the worker's `loadSpecSlice` reads OFFPEAK_SPEC_STORE, set for the file's tests only.
+ */
+export function specStoreForFile(prefix: string): string {
+  const store = tempDir(prefix);
+  const previous = process.env.OFFPEAK_SPEC_STORE;
+  beforeAll(() => {
+    process.env.OFFPEAK_SPEC_STORE = store;
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.OFFPEAK_SPEC_STORE;
+    else process.env.OFFPEAK_SPEC_STORE = previous;
+  });
+  return store;
 }

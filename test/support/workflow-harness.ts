@@ -84,12 +84,36 @@ export async function rolloutResult(
   env: TestWorkflowEnvironment,
   handle: WorkflowHandle,
 ): Promise<RolloutReport> {
-  // The latest run's handle, not the first run's: under load the time-skipping server can leave a result()
-  // that follows a long chain of continued runs waiting after the rollout has completed.
-  const latest = env.client.workflow.getHandle(handle.workflowId);
-  const summary = (await latest.result()) as RolloutSummary;
+  const summary = (await resultOf(env, handle.workflowId)) as RolloutSummary;
   return reportOf(env, summary.rolloutId);
 }
+
+/**
+ * A workflow's result, with time skipping unlocked while it is awaited (as the time-skipping client's
+ * `result()` does). Each wait has a deadline and is asked again when it passes: the time-skipping server
+ * can leave a result's long poll unanswered after the workflow has closed (a CI run once hung 120 s on one
+ * whose rollout had been cancelled). The latest run's handle, not the first run's, for the same reason
+ * under a long chain of continued runs. Time skipping is locked again outside the deadline, so a cut wait
+ * never leaves it unlocked for the next test.
+ */
+async function resultOf(env: TestWorkflowEnvironment, workflowId: string): Promise<unknown> {
+  const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+  const latest = client.workflow.getHandle(workflowId);
+  const testService = env.supportsTimeSkipping ? env.connection.testService : undefined;
+  await testService?.unlockTimeSkipping({});
+  try {
+    for (;;) {
+      try {
+        return await env.connection.withDeadline(Date.now() + RESULT_DEADLINE_MS, () => latest.result());
+      } catch (err) {
+        if (!pastDeadline(err)) throw err;
+      }
+    }
+  } finally {
+    await testService?.lockTimeSkipping({});
+  }
+}
+const RESULT_DEADLINE_MS = 30_000;
 
 /** The rollout's full report now (running or ended), as `rolloutResult` assembles it. */
 export async function reportOf(env: TestWorkflowEnvironment, rolloutId: string): Promise<RolloutReport> {
@@ -226,6 +250,14 @@ export function offPeakNight(zone: string, at: number): string {
   const { hour } = localTime(zone, at);
   return localTime(zone, hour >= 22 ? at : at - 12 * HOUR).date;
 }
+
+/** Skips the server's clock to the next noon UTC, to the millisecond (a whole day if it is noon now). */
+export async function skipToNoonUtc(env: TestWorkflowEnvironment): Promise<number> {
+  const now = await env.currentTimeMs();
+  await env.sleep((DAY + DAY / 2 - (now % DAY)) % DAY || DAY);
+  return env.currentTimeMs();
+}
+const DAY = 24 * HOUR;
 
 /** Advances the time-skipping clock to about local noon in `zone` (well outside 22:00-06:00); returns the new time. */
 export async function skipToLocalNoon(env: TestWorkflowEnvironment, zone: string): Promise<number> {

@@ -7,7 +7,7 @@ import { stageRolloutInput } from '../../store/spec-store';
 import { machineWorkflowId } from '../../workflows/ids';
 import { pauseUpdate, resumeUpdate } from '../../workflows/messages';
 import { checkAvailability } from '../support/availability-check';
-import { timeSkippingServer } from '../support/server-hooks';
+import { specStoreForFile, timeSkippingServer } from '../support/server-hooks';
 import { fleetOf, policyOf, rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -15,6 +15,7 @@ import {
   ms,
   regionStatus,
   rolloutResult,
+  skipToNoonUtc,
   startRollout,
   steer,
   waitForReport,
@@ -26,16 +27,7 @@ jest.setTimeout(120_000);
 
 let env: TestWorkflowEnvironment;
 
-const store = tempDir('follow-specs');
-const previousStore = process.env.OFFPEAK_SPEC_STORE;
-
-beforeAll(() => {
-  process.env.OFFPEAK_SPEC_STORE = store; // the worker's loadSpecSlice reads from here
-});
-afterAll(() => {
-  if (previousStore === undefined) delete process.env.OFFPEAK_SPEC_STORE;
-  else process.env.OFFPEAK_SPEC_STORE = previousStore;
-});
+const store = specStoreForFile('follow-specs');
 timeSkippingServer('test', (e) => (env = e));
 
 /** The machine's attempt workflow, if it was ever started: its status. */
@@ -47,14 +39,6 @@ async function attemptStatus(rolloutId: string, machine: string): Promise<string
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
-}
-
-/** The next noon UTC on the server's clock: the windows below are set around it. */
-async function skipToNoonUtc(): Promise<number> {
-  const now = await env.currentTimeMs();
-  const day = 24 * 3_600_000;
-  await env.sleep((day + day / 2 - (now % day)) % day || day);
-  return env.currentTimeMs();
 }
 
 test("a step that began as its leader's follower keeps its started machines through a pause, and runs the rest after it", async () => {
@@ -92,7 +76,7 @@ test("a step that began as its leader's follower keeps its started machines thro
   ]);
   const stateDir = tempDir('follow-pause');
   const rolloutId = 'follow-pause';
-  const startedAt = await skipToNoonUtc();
+  const startedAt = await skipToNoonUtc(env);
   const input = rolloutInputOf({ rolloutId, fleet, policy, now: new Date(startedAt) });
 
   const { resumedAt, final } = await withWorker(env, driversOf({ stateDir }), async () => {
@@ -179,7 +163,7 @@ test("a follower's machine takes only a place of its own service: one whose serv
     ['a1', 'a2'],
     ['b1', 'b2'],
   ]);
-  const startedAt = await skipToNoonUtc();
+  const startedAt = await skipToNoonUtc(env);
   const input = rolloutInputOf({ rolloutId: 'follow-service', fleet, policy, now: new Date(startedAt) });
   const report = await withWorker(env, driversOf({ stateDir: tempDir('follow-service') }), async () =>
     rolloutResult(env, await startRollout(env, input)),
@@ -206,7 +190,7 @@ test('a follower in the next slice of the spec store follows too: each lane read
     }),
   };
   const policy = { windows: 'offPeak', disruptionBudget: 2 };
-  const startedAt = await skipToNoonUtc();
+  const startedAt = await skipToNoonUtc(env);
   const planned = rolloutInputOf({ rolloutId: 'follow-sliced', fleet, policy, now: new Date(startedAt) });
   const input = stageRolloutInput(planned, {
     dir: store,

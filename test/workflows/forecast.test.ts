@@ -8,6 +8,7 @@ import {
   machineOf,
   ms,
   rolloutResult,
+  skipToNoonUtc,
   startRollout,
   withWorker,
 } from '../support/workflow-harness';
@@ -53,23 +54,15 @@ const FLEET = {
 const POLICY = { windows: 'offPeak', disruptionBudget: 1, deadlineDays: 60 };
 
 /**
- * Skips the server's clock to the next noon UTC. What the tests compare depends on the hour they start
- * at: started between about 17:45 and 19:00 UTC, the lanes test's two forecasts came out equal, and from
- * about 18:00 to 06:00 UTC the first phase found its window open at once, so its "days, not minutes"
- * failed. Any start from 06:00 to 17:00 UTC holds both, every third day for two years from December
- * 2026 (probed with the forecast alone); noon is the middle. A test must not pass or fail by the hour CI
- * runs it.
+ * A rollout of `doc` from the next noon UTC: its input, its plan and the forecast of that plan. Noon,
+ * because what the tests compare depends on the hour they start at: started between about 17:45 and
+ * 19:00 UTC, the lanes test's two forecasts came out equal, and from about 18:00 to 06:00 UTC the first
+ * phase found its window open at once, so its "days, not minutes" failed. Any start from 06:00 to 17:00
+ * UTC holds both, every third day for two years from December 2026 (probed with the forecast alone);
+ * noon is the middle. A test must not pass or fail by the hour CI runs it.
  */
-async function skipToNoonUtc(): Promise<number> {
-  const now = await env.currentTimeMs();
-  const day = 24 * 3_600_000;
-  await env.sleep((day + day / 2 - (now % day)) % day || day);
-  return env.currentTimeMs();
-}
-
-/** A rollout of `doc` from the next noon UTC: its input, its plan and the forecast of that plan. */
 async function planned(rolloutId: string, doc: { machines: unknown[] }, policyDoc: object = POLICY) {
-  const startedAt = await skipToNoonUtc();
+  const startedAt = await skipToNoonUtc(env);
   const input = rolloutInputOf({ rolloutId, fleet: doc, policy: policyDoc, now: new Date(startedAt) });
   const fleet = fleetOf(doc);
   const policy = policyOf(policyDoc);

@@ -17,7 +17,7 @@ import {
 } from '../../workflows/messages';
 import { isStored } from '../../domain/spec-slices';
 import { releaseMonthAt } from '../../domain/calendar';
-import { timeSkippingServer } from '../support/server-hooks';
+import { specStoreForFile, timeSkippingServer } from '../support/server-hooks';
 import { rolloutInputOf, tempDir, vm } from '../support/rollouts';
 import {
   driversOf,
@@ -35,16 +35,7 @@ jest.setTimeout(120_000);
 const MONTH = releaseMonthAt(Date.now());
 
 let env: TestWorkflowEnvironment;
-const store = tempDir('spec-store');
-const previousStore = process.env.OFFPEAK_SPEC_STORE;
-
-beforeAll(() => {
-  process.env.OFFPEAK_SPEC_STORE = store; // the worker's loadSpecSlice reads from here
-});
-afterAll(() => {
-  if (previousStore === undefined) delete process.env.OFFPEAK_SPEC_STORE;
-  else process.env.OFFPEAK_SPEC_STORE = previousStore;
-});
+const store = specStoreForFile('spec-store');
 timeSkippingServer('test', (e) => (env = e));
 
 type History = temporal.api.history.v1.IHistory;
