@@ -99,7 +99,8 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   const regions: RegionPlan[] = [];
   const phaseOf = new Int32Array(n).fill(-1);
   const stepOf = new Int32Array(n);
-  const labelOf: string[] = new Array<string>(n);
+  // Each region's steps, by region id: a machine's step label is read from its step.
+  const stepsOf: PlanStep[][] = new Array<PlanStep[]>(regionNames.length);
   let estimateMinutes = 0;
   let lowerBoundMinutes = 0;
   phases.forEach((phase, p) => {
@@ -115,9 +116,9 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
         serviceOf: services ? services.serviceOf : null,
         serviceCap: (s) => share?.get(s) ?? Infinity,
         stepOf,
-        labelOf,
       });
       const steps = built.steps;
+      stepsOf[r] = steps;
       for (const i of regionItems[r]) phaseOf[i] = p;
       const regionEstimate = longestLane(steps);
       regions.push({ region: regionNames[r], phase: p, steps, estimateMinutes: regionEstimate });
@@ -136,7 +137,13 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
     planned[i] =
       excludedBy[i] !== 0
         ? { name: m.name, region: m.region, excluded: exclusionList[excludedBy[i] - 1] }
-        : { name: m.name, region: m.region, phase: phaseOf[i], step: stepOf[i], stepLabel: labelOf[i] };
+        : {
+            name: m.name,
+            region: m.region,
+            phase: phaseOf[i],
+            step: stepOf[i],
+            stepLabel: stepsOf[regionOf[i]][stepOf[i]].label,
+          };
   }
   return {
     ok: true,

@@ -28,9 +28,8 @@ export interface RegionContext {
   serviceOf: Int32Array | null;
   /** This region's share of a service's allowance. */
   serviceCap: (service: number) => number;
-  /** Filled in: per fleet machine, the index and label of its step. */
+  /** Filled in: per fleet machine, the index of its step in the region. */
   stepOf: Int32Array;
-  labelOf: string[];
 }
 
 export interface RegionSteps {
@@ -456,7 +455,6 @@ function toPlanSteps(
       names[k] = machines[i].name;
       if (minutes[i] > estimateMinutes) estimateMinutes = minutes[i];
       ctx.stepOf[i] = index;
-      ctx.labelOf[i] = label;
     }
     // Built field by field so that every step's JSON lists its fields in the same order.
     return {
