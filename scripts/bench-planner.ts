@@ -470,15 +470,15 @@ async function main(): Promise<void> {
         'ratio',
         'forecast/bound',
         'steps',
-        `seeds ${OTHER_SEEDS.join(',')}`,
+        'seeds 1-12,42',
         'steps',
       ],
-      [...shapeWidths, 14, 14],
+      [...shapeWidths, 20, 20],
     ),
   );
   for (const [name, shape, input] of SHAPES) {
     const policy = policySchema.parse({ disruptionBudget: '20%', ...input });
-    // Seed 7 in full, then the forecast/bound of fleets of the same shape from other seeds: min-max.
+    // Seed 7 in full, then the forecast/bound of fleets of the same shape from more seeds (7 among them).
     const ratios = (laneModel: 'steps' | 'pipelined') =>
       OTHER_SEEDS.map((seed) => {
         const fleet = syntheticFleet(20_000, shape, seed);
@@ -487,17 +487,25 @@ async function main(): Promise<void> {
         const f = forecastMinutes(fleet, policy, result.value, laneModel);
         return f.finish / f.bound;
       }).filter((r): r is number => r !== undefined);
+    // min-max, and how many of the fleets planned come within 10% of their bound (issue 14's goal).
     const spread = (others: number[]) =>
-      others.length ? `${Math.min(...others).toFixed(3)}-${Math.max(...others).toFixed(3)}` : 'rejected';
+      others.length
+        ? `${Math.min(...others).toFixed(3)}-${Math.max(...others).toFixed(3)}` +
+          ` (${others.filter((r) => r <= 1.1).length}/${others.length})`
+        : 'rejected';
     const line = ratioRow(name, syntheticFleet(20_000, shape, 7), policy, shapeWidths);
     console.log(
-      `${line}  ${spread(ratios('pipelined')).padStart(14)}  ${spread(ratios('steps')).padStart(14)}`,
+      `${line}  ${spread(ratios('pipelined')).padStart(20)}  ${spread(ratios('steps')).padStart(20)}`,
     );
   }
 }
 
-/** Seeds of further fleets per shape: the forecast's ratio to its bound on fleets the planner was not tuned on. */
-const OTHER_SEEDS = [1, 2, 3, 4, 5];
+/**
+ * Seeds of further fleets per shape: the forecast's ratio to its bound on fleets the planner was not tuned
+ * on. Twelve, and 42 (the seed of the speed section's fleets): seeds 1-5 alone hid the worst cases
+ * (realistic seed 42 is 1.406 at 20,000 machines, standalone seed 8 1.282).
+ */
+const OTHER_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 42];
 
 if (require.main !== module) {
   // Imported (for syntheticFleet): run nothing.
