@@ -114,8 +114,9 @@ export const requestLeaseSignal = defineSignal<[LeaseRequest]>('requestLease');
 export const releaseLeaseSignal = defineSignal<[{ leaseId: string }]>('releaseLease');
 /**
  * Holder to guard: a lane's step has started and it asks already for its next one, to follow `after` (the
- * step's lease). Decided as if `after` were released (the lane never runs the two together): granted, it
- * is held beside it, so the lane goes on the moment its step ends (domain/lease-book.ts `requestAfter`).
+ * step's lease). Decided as if `after` were released: granted, it is held beside it, and the lane starts
+ * its machines only into places `after`'s machines free as they end (workflows/lane-follower.ts), so the two
+ * never have more of a key down than `after` alone (domain/lease-book.ts `requestAfter`).
  */
 export const requestNextLeaseSignal =
   defineSignal<[{ after: string; request: LeaseRequest }]>('requestNextLease');

@@ -34,7 +34,8 @@ export async function readLeases(client: Client, options: LeasesQueryOptions = {
 
 /**
  * One row per lease: held, then waiting (in queue order), then the latest freed from gone holders. A lease
- * held beside its lane's running step says so: its machines are not down yet, and the two never run together.
+ * held beside its lane's running step says so: its machines start only into the places that step's machines
+ * free as they end (pipelined steps), and the rest when it ends, so the two are never more down than it alone.
  */
 export function leaseRows(view: LeasesView): Array<Array<string | number>> {
   const steps = new Map(view.held.map((l) => [l.leaseId, l.step]));
@@ -49,7 +50,7 @@ export function leaseRows(view: LeasesView): Array<Array<string | number>> {
       l.machineCount,
       l.machines.slice(0, NAMES_SHOWN).join(' ') + (l.machineCount > NAMES_SHOWN ? ' ...' : ''),
       l.grantedAt ?? l.askedAt,
-      after === undefined ? (l.waitingFor ?? '') : `starts when "${after}" ends`,
+      after === undefined ? (l.waitingFor ?? '') : `follows "${after}"`,
     ];
   };
   return [

@@ -55,7 +55,7 @@ test("a lease held beside its lane's running step says it is the next one, not a
   const rows = leaseRows({ held: [running, next, alone], waiting: [], expired: [] });
   expect(rows.map((r) => [r[0], r[3], r[8]])).toEqual([
     ['held', 'zone 2 batch 1/3', ''],
-    ['held (next)', 'zone 3 batch 1/3', 'starts when "zone 2 batch 1/3" ends'],
+    ['held (next)', 'zone 3 batch 1/3', 'follows "zone 2 batch 1/3"'],
     ['held', 'zone 3 batch 1/3', ''],
   ]);
 });
