@@ -32,10 +32,12 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
   const exclusionList: Exclusion[] = [];
   const byMode = new Map<string, number>();
   const minutes = new Float64Array(n);
+  const names = new Array<string>(n);
   let lastRegion: string | undefined;
   let lastId = -1;
   for (let i = 0; i < n; i++) {
     const m = machines[i];
+    names[i] = m.name;
     if (m.region !== lastRegion) {
       let id = regionIds.get(m.region);
       if (id === undefined) {
@@ -111,6 +113,7 @@ export function planRollout(fleet: Fleet, policy: Policy): Parsed<Plan> {
       const share = shares?.get(r);
       const built = buildRegionSteps(regionItems[r], {
         machines,
+        names,
         minutes,
         disruptionBudget: policy.disruptionBudget,
         serviceOf: services ? services.serviceOf : null,

@@ -21,6 +21,8 @@ import { subscriptionGroups } from './subscriptions';
 
 export interface RegionContext {
   machines: readonly Machine[];
+  /** Per fleet machine: its name (one flat array: a step's names are read without visiting each machine). */
+  names: readonly string[];
   /** Per fleet machine: install + reboot minutes. */
   minutes: Float64Array;
   disruptionBudget: CountOrPercent;
@@ -429,7 +431,7 @@ function toPlanSteps(
   laneOf: readonly number[],
   ctx: RegionContext,
 ): PlanStep[] {
-  const { machines, minutes } = ctx;
+  const { names: nameOf, minutes } = ctx;
   const pieces = infos.map((list) => new Int32Array(list.length));
   for (const step of merged) for (const part of step.parts) pieces[part.track][part.segment]++;
   const seen = infos.map((list) => new Int32Array(list.length));
@@ -452,7 +454,7 @@ function toPlanSteps(
     let estimateMinutes = 0;
     for (let k = 0; k < all.length; k++) {
       const i = all[k];
-      names[k] = machines[i].name;
+      names[k] = nameOf[i];
       if (minutes[i] > estimateMinutes) estimateMinutes = minutes[i];
       ctx.stepOf[i] = index;
     }
