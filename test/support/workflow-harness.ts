@@ -92,9 +92,10 @@ export async function rolloutResult(
  * A workflow's result, with time skipping unlocked while it is awaited (as the time-skipping client's
  * `result()` does). Each wait has a deadline and is asked again when it passes: the time-skipping server
  * can leave a result's long poll unanswered after the workflow has closed (a CI run once hung 120 s in a
- * test whose only unbounded wait was a cancelled rollout's result). The latest run's handle, not the first run's, for the same reason
- * under a long chain of continued runs. Time skipping is locked again outside the deadline, so a cut wait
- * never leaves it unlocked for the next test.
+ * test whose only unbounded wait was a cancelled rollout's result). It waits on the latest run, not the
+ * first: under load a result that follows a long chain of continued runs was left waiting the same way.
+ * Time skipping is locked again outside the deadline, so a cut wait never leaves it unlocked for the
+ * next test.
  */
 async function resultOf(env: TestWorkflowEnvironment, workflowId: string): Promise<unknown> {
   const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
