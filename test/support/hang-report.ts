@@ -38,25 +38,51 @@ export async function within<T>(
 /** Every workflow of the namespace: its status, history length, pending work and last events. */
 export async function namespaceReport(client: Client, lastEvents = 20): Promise<string> {
   const lines: string[] = [];
-  for await (const w of client.workflow.list()) {
-    const handle = client.workflow.getHandle(w.workflowId, w.runId);
-    const d = await handle.describe();
-    const activities = (d.raw.pendingActivities ?? []).map((a) =>
-      `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`.trim(),
-    );
-    const task = d.raw.pendingWorkflowTask;
-    lines.push(
-      `${w.workflowId} (${w.runId}) ${d.status.name}, ${d.historyLength} events` +
-        (activities.length ? `; activities: ${activities.join(', ')}` : '') +
-        (task ? `; workflow task ${task.state} attempt ${task.attempt}` : ''),
-    );
-    if (d.status.name !== 'RUNNING') continue;
-    const events = (await handle.fetchHistory()).events ?? [];
-    const kinds = events.slice(-lastEvents).map((e) => {
-      const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?';
-      return `${e.eventId}:${kind.replace(/EventAttributes$/, '')}`;
-    });
-    lines.push(`  last events: ${kinds.join(' ')}`);
-  }
+  for await (const w of client.workflow.list())
+    lines.push(...(await describeOne(client, w.workflowId, w.runId, lastEvents)).lines);
   return lines.join('\n');
+}
+
+/**
+ * One workflow as `namespaceReport` shows it, then its running children's, `depth` levels down: for a
+ * server without a visibility listing (the time-skipping one), where the workflows are known by ID.
+ */
+export async function workflowReport(
+  client: Client,
+  workflowId: string,
+  depth = 2,
+  lastEvents = 20,
+): Promise<string> {
+  const { lines, children } = await describeOne(client, workflowId, undefined, lastEvents);
+  if (depth > 0)
+    for (const child of children) lines.push(await workflowReport(client, child, depth - 1, lastEvents));
+  return lines.join('\n');
+}
+
+async function describeOne(
+  client: Client,
+  workflowId: string,
+  runId: string | undefined,
+  lastEvents: number,
+): Promise<{ lines: string[]; children: string[] }> {
+  const handle = client.workflow.getHandle(workflowId, runId);
+  const d = await handle.describe();
+  const activities = (d.raw.pendingActivities ?? []).map((a) =>
+    `${a.activityType?.name} attempt ${a.attempt} ${a.lastFailure?.message ?? ''}`.trim(),
+  );
+  const task = d.raw.pendingWorkflowTask;
+  const lines = [
+    `${workflowId} (${d.runId}) ${d.status.name}, ${d.historyLength} events` +
+      (activities.length ? `; activities: ${activities.join(', ')}` : '') +
+      (task ? `; workflow task ${task.state} attempt ${task.attempt}` : ''),
+  ];
+  const children = (d.raw.pendingChildren ?? []).flatMap((c) => (c.workflowId ? [c.workflowId] : []));
+  if (d.status.name !== 'RUNNING') return { lines, children };
+  const events = (await handle.fetchHistory()).events ?? [];
+  const kinds = events.slice(-lastEvents).map((e) => {
+    const kind = Object.keys(e).find((k) => k.endsWith('EventAttributes')) ?? '?';
+    return `${e.eventId}:${kind.replace(/EventAttributes$/, '')}`;
+  });
+  lines.push(`  last events: ${kinds.join(' ')}`);
+  return { lines, children };
 }

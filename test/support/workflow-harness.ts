@@ -21,6 +21,7 @@ import {
   type RolloutReport,
   type RolloutSummary,
 } from '../../workflows/messages';
+import { workflowReport } from './hang-report';
 import { testWorkflowBundle } from './servers';
 
 /** One simulated driver for every machine; `timeScale` 0 unless told, `month` as the policy's. */
@@ -43,9 +44,20 @@ export async function withWorker<T>(
     workflowBundle: testWorkflowBundle(),
     activities: createActivities(drivers),
   });
+  // A worker that does not stop once its work ended says so in the log (a hang seen in CI reads from it).
+  let slowStop: NodeJS.Timeout | undefined;
+  const work = async () => {
+    const result = await fn();
+    slowStop = setTimeout(
+      () => console.error(`the worker is still ${worker.getState()} 20 s after its work ended`),
+      20_000,
+    );
+    return result;
+  };
   try {
-    return await worker.runUntil(fn);
+    return await worker.runUntil(work);
   } finally {
+    clearTimeout(slowStop);
     await endGuard(env);
   }
 }
@@ -108,6 +120,9 @@ async function resultOf(env: TestWorkflowEnvironment, workflowId: string): Promi
         return await env.connection.withDeadline(Date.now() + RESULT_DEADLINE_MS, () => latest.result());
       } catch (err) {
         if (!pastDeadline(err)) throw err;
+        // Still waiting: how the workflow and its children stand goes to the log, for a hang seen in CI.
+        const report = await workflowReport(client, workflowId).catch((e: unknown) => `no report: ${e}`);
+        console.error(`still waiting for the result of ${workflowId}:\n${report}`);
       }
     }
   } finally {
