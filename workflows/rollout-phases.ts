@@ -25,6 +25,8 @@ export interface RolloutRun {
   reply(): void;
   /** The run's history is full: continue as new. */
   full(): boolean;
+  /** A region this run started: its workflow's result, awaited before the run ends (rollout.ts). */
+  started(result: Promise<unknown>): void;
   now(): string;
   expireAfterMinutes?: number;
 }
@@ -57,7 +59,8 @@ export async function startRegions(run: RolloutRun, plan: RolloutInput, index: n
       .filter((r) => r.phase === index)
       .map(async (region) => {
         const first = run.state.firstReply();
-        await startRegion(plan, region, first);
+        const handle = await startRegion(plan, region, first);
+        run.started(handle.result());
         run.state.regionStarted(region.region, first);
         run.reply();
       }),

@@ -53,6 +53,12 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
   };
   /** The server drops a signal still in flight when its sender's run closes: a run ends only once all are delivered. */
   const quiet = () => allHandlersFinished() && replying === 0 && notices.idle();
+  /**
+   * Regions this run started whose workflows have not closed. A region closes just after its last report is
+   * answered, and its closing is an event of this run: a run that completed as it arrived would have its
+   * last workflow task failed (UnhandledCommand) and replayed, so the run ends after them.
+   */
+  let open = 0;
   /** Every operator command and report: decided by the state, made visible, answered to the regions. */
   const handle = <T>(decide: () => T): T => {
     const decision = decide();
@@ -80,6 +86,10 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
     show: () => handle(() => undefined),
     reply,
     full: historyFull,
+    started(result) {
+      open++;
+      void result.catch(() => undefined).finally(() => open--);
+    },
     now,
     expireAfterMinutes: plan.settings.approvals.expireAfterMinutes,
   };
@@ -115,6 +125,6 @@ export async function rolloutWorkflow(input: RolloutWorkflowInput): Promise<Roll
 
   state.finish();
   publish();
-  await condition(quiet);
+  await condition(() => quiet() && open === 0);
   return state.summary();
 }

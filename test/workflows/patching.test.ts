@@ -158,6 +158,40 @@ test('a region reports each clean step once, and its last step carries its end (
   expect(await reportsOf('reports')).toEqual(['1 zone 1: r1', '2 zone 2: r2', '3 zone 3: r3 (end)']);
 });
 
+test("a rollout ends after its regions' workflows have closed: its last workflow task never meets their closing", async () => {
+  // A region closes just after its last report is answered. A rollout that completed first would meet the
+  // region's closing in its last workflow task, which the server then fails (UnhandledCommand) and the
+  // worker replays.
+  const stateDir = tempDir('regions-close');
+  const input = rolloutInputOf({
+    rolloutId: 'regions-close',
+    fleet: { machines: [vm('e1'), vm('w1', { region: 'westus' })] },
+    policy: { windows: 'always' },
+    now: new Date(await env.currentTimeMs()),
+  });
+  const handle = await withWorker(env, driversOf({ stateDir }), async () => {
+    const started = await startRollout(env, input);
+    expect((await rolloutResult(env, started)).status).toBe('Completed');
+    return started;
+  });
+  const events = (await handle.fetchHistory()).events!;
+  const kinds = events.flatMap((e) => {
+    if (e.childWorkflowExecutionCompletedEventAttributes)
+      return [`closed ${e.childWorkflowExecutionCompletedEventAttributes.workflowExecution!.workflowId}`];
+    if (e.workflowTaskFailedEventAttributes) return ['workflow task failed'];
+    if (e.workflowExecutionCompletedEventAttributes) return ['completed'];
+    return [];
+  });
+  expect(kinds.sort()).toEqual(
+    [
+      'completed',
+      `closed ${regionWorkflowId('regions-close', 'eastus')}`,
+      `closed ${regionWorkflowId('regions-close', 'westus')}`,
+    ].sort(),
+  );
+  expect(kinds.at(-1)).toBe('completed');
+});
+
 test("a lane that ends while another runs reports its last step then, not with the region's end", async () => {
   const stateDir = tempDir('lane-reports');
   // The zone lane's one step takes 0.3 s of real time, each of the set lane's three steps 2.1 s: the
