@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 
 /**
  * When an end-to-end test waits for something that never comes, Jest's timeout says only "Exceeded timeout".
@@ -84,5 +84,25 @@ async function describeOne(
     return `${e.eventId}:${kind.replace(/EventAttributes$/, '')}`;
   });
   lines.push(`  last events: ${kinds.join(' ')}`);
+  // A failed workflow task says why (a task that fails again on every attempt is not recorded again).
+  for (const e of events)
+    if (e.workflowTaskFailedEventAttributes) {
+      const { cause, failure } = e.workflowTaskFailedEventAttributes;
+      const stack = failure?.stackTrace?.split('\n').slice(0, 8).join('\n    ');
+      lines.push(`  task failed at ${e.eventId} (cause ${cause}): ${failure?.message}\n    ${stack ?? ''}`);
+    }
   return { lines, children };
+}
+
+/**
+ * How many workflow tasks failed or timed out since the workflow's last completed one (the time-skipping
+ * server's `describe` shows no pending task, so this reads the history).
+ */
+export async function tasksFailingSince(handle: WorkflowHandle): Promise<number> {
+  let failing = 0;
+  for (const e of (await handle.fetchHistory()).events ?? []) {
+    if (e.workflowTaskCompletedEventAttributes) failing = 0;
+    else if (e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) failing++;
+  }
+  return failing;
 }

@@ -21,7 +21,7 @@ import {
   type RolloutReport,
   type RolloutSummary,
 } from '../../workflows/messages';
-import { workflowReport } from './hang-report';
+import { tasksFailingSince, workflowReport } from './hang-report';
 import { testWorkflowBundle } from './servers';
 
 /** One simulated driver for every machine; `timeScale` 0 unless told, `month` as the policy's. */
@@ -107,7 +107,10 @@ export async function rolloutResult(
  * test whose only unbounded wait was a cancelled rollout's result). It waits on the latest run, not the
  * first: under load a result that follows a long chain of continued runs was left waiting the same way.
  * Time skipping is locked again outside the deadline, so a cut wait never leaves it unlocked for the
- * next test.
+ * next test. A workflow whose task keeps failing fails the wait, with its report: the saga tests' CI hang
+ * was one (a rollout replayed after its last task met a region's closing, and the Java test server had
+ * recorded an Update as after a signal that the worker had been given it before: a nondeterminism error
+ * on every attempt; a rollout now ends after its regions close, workflows/rollout.ts).
  */
 async function resultOf(env: TestWorkflowEnvironment, workflowId: string): Promise<unknown> {
   const client = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
@@ -121,7 +124,15 @@ async function resultOf(env: TestWorkflowEnvironment, workflowId: string): Promi
       } catch (err) {
         if (!pastDeadline(err)) throw err;
         // Still waiting: how the workflow and its children stand goes to the log, for a hang seen in CI.
-        const report = await workflowReport(client, workflowId).catch((e: unknown) => `no report: ${e}`);
+        const report = await workflowReport(client, workflowId, 2, 80).catch(
+          (e: unknown) => `no report: ${e}`,
+        );
+        // A workflow task that keeps failing (the worker times it out from its second attempt on) never
+        // lets the workflow end: fail now, by name, rather than at the test's timeout.
+        if ((await tasksFailingSince(latest)) >= STUCK_TASK_ATTEMPTS)
+          throw new Error(`${workflowId} is stuck: its workflow task keeps failing\n${report}`, {
+            cause: err,
+          });
         console.error(`still waiting for the result of ${workflowId}:\n${report}`);
       }
     }
@@ -130,6 +141,7 @@ async function resultOf(env: TestWorkflowEnvironment, workflowId: string): Promi
   }
 }
 const RESULT_DEADLINE_MS = 30_000;
+const STUCK_TASK_ATTEMPTS = 3;
 
 /** The rollout's full report now (running or ended), as `rolloutResult` assembles it. */
 export async function reportOf(env: TestWorkflowEnvironment, rolloutId: string): Promise<RolloutReport> {
@@ -313,7 +325,9 @@ export async function waitForReport(
  * Workflow tests that steer rollouts or read their reports get a time-skipping server per test (a
  * `timeSkippingEnv()` in `beforeEach`): on a shared one, a later test's `env.sleep` can hang once an earlier
  * test updated a rollout or read its attempts' results (a gap of the Java test server, not seen on the dev
- * server or a cluster).
+ * server or a cluster). Another gap of that server: an Update that arrives in the same workflow task as a
+ * signal is given to the worker before the signal but recorded after it (its request names the task's
+ * scheduled event, its acceptance the last event before the task started), so that task does not replay.
  */
 export async function steer<Ret, Arg>(
   handle: WorkflowHandle,
