@@ -140,12 +140,6 @@ export async function runLeader(
     }
   };
 
-  /**
-   * The follower's starts. None is awaited where it is issued: places freed in one workflow task start their
-   * machines in that task, and places freed while a start is on its way do not wait for it. A start that
-   * fails fails the region once the leader is done, as a step's start does (workflows/region-lane.ts).
-   */
-  const starting: Array<Promise<unknown>> = [];
   /** Starts the follower's machines the freed places allow, while the next one fits. */
   const follow = async (): Promise<void> => {
     for (let k = places.peek(); k !== undefined && following; k = places.peek()) {
@@ -161,13 +155,8 @@ export async function runLeader(
         return;
       }
       const m = next.machines[k];
-      const start = startMachineAttempt(ctx.input, { machine: m, attempt: 1 }, next.label, ctx.starts);
-      starting.push(start);
-      const result = settled(
-        m.name,
-        1,
-        start.then((handle) => handle.result()),
-      );
+      const handle = await startMachineAttempt(ctx.input, { machine: m, attempt: 1 }, next.label, ctx.starts);
+      const result = settled(m.name, 1, handle.result());
       begun.names.push(m.name);
       begun.results.push(result);
       void result.then((r) => onEnd(followerKeys[k], r));
@@ -179,6 +168,5 @@ export async function runLeader(
     for (const keys of ended.splice(0)) places.end(keys);
     if (left > 0 && !failed && following) await follow();
   }
-  await Promise.all(starting);
   return { results, ...(begun.names.length > 0 ? { begun } : {}) };
 }

@@ -4,7 +4,7 @@ import { readLedger } from '../../activities/drivers/simulated';
 import { planRollout } from '../../domain/planner';
 import { isStored } from '../../domain/spec-slices';
 import { stageRolloutInput } from '../../store/spec-store';
-import { machineWorkflowId, regionWorkflowId } from '../../workflows/ids';
+import { machineWorkflowId } from '../../workflows/ids';
 import { pauseUpdate, resumeUpdate } from '../../workflows/messages';
 import { checkAvailability } from '../support/availability-check';
 import { specStoreForFile, timeSkippingServer } from '../support/server-hooks';
@@ -206,59 +206,4 @@ test('a follower in the next slice of the spec store follows too: each lane read
   expect(checkAvailability(report, fleetOf(fleet), policyOf(policy))).toEqual([]);
   const span = (n: string) => machineOf(report, n).attempts[0];
   for (const name of ['b1', 'b2']) expect(ms(span(name).finishedAt)).toBeLessThan(ms(span('a2').startedAt));
-});
-
-test('places freed in one workflow task start their followers in that task, not one task each', async () => {
-  // Always-open windows, so a follower needs no fit to be asked. a5 runs 5 s of real time; a1 to a4 are done
-  // at once and free four places, often in one workflow task of the region. A follower's start is then
-  // issued in the task that freed its place: none waits for the start of the one before it, so no task
-  // that starts a follower was woken by starts alone.
-  const instant = { installSeconds: 0, rebootSeconds: 0 };
-  const machines = [
-    ...['a1', 'a2', 'a3', 'a4'].map((name) => vm(name, { zone: 1, simulation: instant })),
-    vm('a5', { zone: 1, simulation: { installSeconds: 250, rebootSeconds: 0 } }),
-    ...['b1', 'b2', 'b3', 'b4'].map((name) => vm(name, { zone: 1, simulation: instant })),
-  ];
-  const fleet = { machines };
-  const policy = { windows: 'always', disruptionBudget: 5 };
-  const plan = planRollout(fleetOf(fleet), policyOf(policy));
-  if (!plan.ok) throw new Error('the plan was rejected');
-  expect(plan.value.regions[0].steps.map((s) => s.machines)).toEqual([
-    ['a1', 'a2', 'a3', 'a4', 'a5'],
-    ['b1', 'b2', 'b3', 'b4'],
-  ]);
-  const rolloutId = 'follow-together';
-  const input = rolloutInputOf({ rolloutId, fleet, policy, now: new Date(await env.currentTimeMs()) });
-  const drivers = driversOf({ stateDir: tempDir('follow-together'), timeScale: 0.02 });
-  const report = await withWorker(env, drivers, async () =>
-    rolloutResult(env, await startRollout(env, input)),
-  );
-  expect(report.status).toBe('Completed');
-  expect(checkAvailability(report, fleetOf(fleet), policyOf(policy))).toEqual([]);
-
-  const followers = new Set(
-    ['b1', 'b2', 'b3', 'b4'].map((b) => machineWorkflowId(rolloutId, 'eastus', b, 1)),
-  );
-  const events = (await env.client.workflow.getHandle(regionWorkflowId(rolloutId, 'eastus')).fetchHistory())
-    .events!;
-  // Per workflow task: what woke it (the events since the task before) and the followers it started.
-  const tasks: Array<{ woken: string[]; started: number }> = [];
-  let woken: string[] = [];
-  for (const e of events) {
-    if (e.workflowTaskCompletedEventAttributes) {
-      tasks.push({ woken, started: 0 });
-      woken = [];
-    } else if (e.startChildWorkflowExecutionInitiatedEventAttributes) {
-      if (followers.has(e.startChildWorkflowExecutionInitiatedEventAttributes.workflowId!))
-        tasks.at(-1)!.started++;
-    } else if (e.childWorkflowExecutionCompletedEventAttributes) woken.push('completed');
-    else if (e.childWorkflowExecutionStartedEventAttributes) woken.push('started');
-  }
-  const following = tasks.filter((t) => t.started > 0);
-  // The followers began while a5 ran (they were started by the freed places, not with their step).
-  expect(ms(machineOf(report, 'b1').attempts[0].startedAt)).toBeLessThan(
-    ms(machineOf(report, 'a5').attempts[0].finishedAt),
-  );
-  expect(following.length).toBeGreaterThan(0);
-  for (const t of following) expect(t.woken).toContain('completed');
 });
